@@ -1,0 +1,16 @@
+"""memviz: the Streamlit app. Run with `memviz app` or `streamlit run app.py`."""
+
+import streamlit as st
+
+from memviz.ui.state import sidebar
+
+st.set_page_config(page_title="memviz", page_icon=":material/neurology:", layout="wide")
+
+PAGES = [
+    st.Page("pages/memories.py", title="Memories", icon=":material/table_view:", default=True),
+    st.Page("pages/write.py", title="Write", icon=":material/edit_note:"),
+]
+
+page = st.navigation(PAGES)
+sidebar()
+page.run()

@@ -1,0 +1,156 @@
+"""The ``memviz`` command line. Its JSON outputs are a stable contract: other tools read them.
+
+Errors from bad input are one line on stderr and exit code 2; progress goes to stderr, results to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from memviz.errors import MemvizError
+
+DB_OPTION = click.option(
+    "--db", "db", default=None, envvar="MEMVIZ_DB", show_envvar=True,
+    help="Store location (a folder or object-storage URI). Default: .memviz",
+)
+
+
+def _fail(e: Exception) -> None:
+    raise click.ClickException(str(e)) from e
+
+
+class _Group(click.Group):
+    """Turns MemvizError into a clean one-line error with exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except MemvizError as e:
+            click.echo(f"Error: {e}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="memviz")
+def main() -> None:
+    """memviz: an explorer for AI agents' memory (write, link, decay, recall)."""
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", required=True, type=click.Choice(["locomo", "longmemeval", "memorybank", "jsonl"]))
+@DB_OPTION
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+def ingest(path: str, fmt: str, db: str | None, batch_size: int, as_json: bool) -> None:
+    """Import a data set into the store (each batch all-or-nothing; re-running skips stored ids)."""
+    import time
+
+    from tqdm import tqdm
+
+    from memviz.engine import open_engine
+    from memviz.importers import load
+
+    data = load(path, fmt)
+    engine = open_engine(db)
+    t0 = time.perf_counter()
+    with tqdm(total=len(data), unit="mem", desc="ingest", file=sys.stderr, disable=None) as bar:
+        reports = engine.ingest(
+            data.items(), batch_size=batch_size, source={"path": os.path.abspath(path), "format": fmt},
+            progress=lambda done, total: bar.update(done - bar.n),
+        )
+    elapsed = time.perf_counter() - t0
+    written = sum(len(r.items) for r in reports)
+    summary = {
+        "path": path, "format": fmt, "db": engine.store.uri, "read": len(data), "written": written,
+        "skipped": sum(len(r.skipped_ids) for r in reports), "links": sum(r.n_links for r in reports),
+        "batches": len(reports), "seconds": round(elapsed, 3),
+        "memories_per_s": round(written / elapsed, 1) if elapsed > 0 else None,
+        "store": engine.stats(),
+    }
+    if as_json:
+        click.echo(json.dumps(summary, default=str))
+    else:
+        click.echo(
+            f"{summary['written']} memories written ({summary['skipped']} already stored), {summary['links']} links, "
+            f"{summary['batches']} batches in {summary['seconds']} s ({summary['memories_per_s']} memories/s) "
+            f"-> {summary['db']} (now {summary['store']['memories']} memories)"
+        )
+
+
+@main.command()
+@click.argument("query")
+@DB_OPTION
+@click.option("-k", "k", default=10, show_default=True, type=int, help="Number of hits.")
+@click.option("--decay", "decay_model", default="exponential", show_default=True,
+              type=click.Choice(["exponential", "power", "actr"]))
+@click.option("--no-fusion", is_flag=True, help="Vector candidates only (no reciprocal rank fusion with BM25).")
+@click.option("--no-reinforce", is_flag=True, help="Do not strengthen the hits or record reinforce events.")
+@click.option("--include-forgotten", is_flag=True, help="Search soft-forgotten memories too.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"hits": [...], "trace": {...}} as one JSON object.')
+def recall(query: str, db: str | None, k: int, decay_model: str, no_fusion: bool, no_reinforce: bool,
+           include_forgotten: bool, as_json: bool) -> None:
+    """Recall memories for QUERY, with the score components of each hit and the full trace."""
+    from memviz.engine import RecallConfig, open_engine
+
+    engine = open_engine(db)
+    cfg = RecallConfig(k=k, decay_model=decay_model, fusion=not no_fusion, reinforce=not no_reinforce,
+                       include_forgotten=include_forgotten)
+    result = engine.recall(query, cfg)
+    if as_json:
+        hits = [
+            {"id": h.memory.id, "text": h.memory.text, "source_id": h.memory.source_id, "speaker": h.memory.speaker,
+             "session_id": h.memory.session_id, "rank": h.rank, "score": h.score, "components": h.components}
+            for h in result.hits
+        ]
+        click.echo(json.dumps({"hits": hits, "trace": result.trace.to_dict()}))
+        return
+    for h in result.hits:
+        parts = " ".join(f"{c}={v:.2f}" for c, v in h.components.items())
+        click.echo(f"{h.rank:>3}. {h.score:.3f} [{h.memory.source_id or h.memory.id}] {h.memory.speaker}: "
+                   f"{h.memory.text[:100]}\n      {parts}")
+    click.echo(f"({result.trace.total_ms:.0f} ms)", err=True)
+
+
+@main.command()
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def stats(db: str | None, as_json: bool) -> None:
+    """Counts of the store: memories, links by kind, events, version."""
+    from memviz.store import MemoryStore
+
+    if db is not None and "://" not in db and not Path(db).exists():
+        raise MemvizError(f"no memory store at {db}")
+    s = MemoryStore(db).stats()
+    if as_json:
+        click.echo(json.dumps(s))
+    else:
+        links = ", ".join(f"{n} {k}" for k, n in sorted(s["links"].items())) or "none"
+        click.echo(f"{s['memories']} memories ({s['forgotten']} forgotten), links: {links}, "
+                   f"{s['events']} events, version {s['version']}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@DB_OPTION
+@click.option("--port", default=8501, show_default=True, type=int)
+@click.pass_context
+def app(ctx: click.Context, db: str | None, port: int) -> None:
+    """Start the Streamlit app (extra options go to ``streamlit run``)."""
+    import subprocess
+
+    app_py = Path(__file__).resolve().parent.parent / "app.py"
+    if not app_py.exists():
+        raise MemvizError(f"app.py not found next to the memviz package ({app_py}); run from a source checkout")
+    env = os.environ | ({"MEMVIZ_DB": db} if db else {})
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port),
+           "--browser.gatherUsageStats", "false", *ctx.args]
+    raise SystemExit(subprocess.call(cmd, env=env))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

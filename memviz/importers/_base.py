@@ -1,0 +1,232 @@
+"""Shared pieces of the importers: the result types, byte decoding, field checks and time parsing.
+
+Every malformed input raises :class:`~memviz.errors.SchemaError` through :meth:`Source.error`, so all messages
+have one shape: ``<file>: <format>: <location>: <problem>``, e.g.
+``locomo_dev.json: locomo: [2].conversation.session_3[5]: missing "text"``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from dateutil import parser as date_parser
+
+from memviz.errors import SchemaError
+from memviz.models import MemoryInput
+
+# Two far-apart defaults: a date string that leaves out its year, month or day parses differently with each.
+_DEFAULTS = (datetime(2000, 1, 1), datetime(2001, 2, 2))
+
+_PLAIN_KEY = re.compile(r"[\w-]+")
+_WEEKDAY = re.compile(r"\s*\((?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\)", re.IGNORECASE)
+
+_TYPE_NAMES: dict[type, str] = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+SCALARS: tuple[type, ...] = (str, int, float, bool)
+
+# Turns of one session all share its date; each is placed this much after the previous one to keep their order.
+TURN_SPACING_S = 60.0
+
+
+@dataclass(frozen=True)
+class Question:
+    """A gold question of a benchmark: kept apart from the memories and never used for ranking.
+
+    ``evidence_ids`` are memory ids of the gold evidence turns, ``evidence_session_ids`` the session ids of the
+    gold evidence sessions; ``malformed_evidence`` holds the raw evidence strings that name no existing turn.
+    """
+
+    id: str
+    group: str
+    question: str
+    answer: str
+    category: str
+    time_s: float | None
+    evidence_ids: tuple[str, ...]
+    evidence_session_ids: tuple[str, ...]
+    malformed_evidence: tuple[str, ...] = ()
+
+
+@dataclass
+class Dataset:
+    """An imported data file: its memories by group (store), in file order, and its gold questions.
+
+    ``skipped`` counts the turns left out because the data has them empty (MemoryBank only).
+    """
+
+    format: str
+    path: str
+    groups: dict[str, list[MemoryInput]]
+    questions: list[Question] = field(default_factory=list)
+    skipped: int = 0
+
+    def items(self) -> list[MemoryInput]:
+        """All memories, group after group, in file order."""
+        return [m for group in self.groups.values() for m in group]
+
+    def __len__(self) -> int:
+        return sum(len(group) for group in self.groups.values())
+
+
+def at(where: str, part: str | int) -> str:
+    """The location of ``part`` (a key or a list index) inside ``where``: ``at("[2]", "qa")`` is ``"[2].qa"``.
+
+    A key that is not a plain word is quoted: ``at("", " Jason ")`` is ``'[" Jason "]'``.
+    """
+    if isinstance(part, int):
+        return f"{where}[{part}]"
+    if not _PLAIN_KEY.fullmatch(part):
+        return f"{where}[{json.dumps(part, ensure_ascii=False)}]"
+    return f"{where}.{part}" if where else part
+
+
+def _describe(value: Any) -> str:
+    """A JSON type name for error messages: ``"an object"``, ``"a list"``, ``"null"``..."""
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _is(value: Any, types: type | tuple[type, ...]) -> bool:
+    """``isinstance`` that does not take a boolean for a number."""
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        return False
+    return isinstance(value, types)
+
+
+def parse_time(text: str) -> float:
+    """POSIX seconds of a date/time string (anything dateutil reads; naive times are UTC).
+
+    A bracketed weekday, as in LongMemEval's ``"2023/05/30 (Tue) 10:18"``, is dropped first (dateutil cannot
+    read it). Raises ValueError when the string is not a date or leaves out its year, month or day (dateutil
+    would silently fill those in from a default date).
+    """
+    cleaned = _WEEKDAY.sub("", text, count=1)
+    try:
+        first, second = (date_parser.parse(cleaned, default=d) for d in _DEFAULTS)
+    except (ValueError, OverflowError) as e:
+        raise ValueError(f"not a date/time: {text!r}") from e
+    if first != second:
+        raise ValueError(f"incomplete date (needs a year, month and day): {text!r}")
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=timezone.utc)
+    return first.timestamp()
+
+
+def read_file(file: Path, fmt: str) -> bytes:
+    """The bytes of ``file``; a missing or unreadable file is a SchemaError naming its path."""
+    try:
+        return file.read_bytes()
+    except OSError as e:
+        raise SchemaError(f"{file}: {fmt}: cannot read file: {e.strerror or e}") from e
+
+
+class Source:
+    """One input being read: its display path and format, and helpers that raise uniform SchemaErrors.
+
+    ``file`` is the file on disk when there is one (so a format can look for sibling files), else None.
+    """
+
+    def __init__(self, path: str, fmt: str, file: Path | None = None):
+        self.path = path
+        self.fmt = fmt
+        self.file = file
+        self.name = Path(path).name or path
+
+    def error(self, where: str, problem: str) -> SchemaError:
+        """A SchemaError naming this file, its format, the location (``""`` = top level) and the problem."""
+        return SchemaError(f"{self.name}: {self.fmt}: {where or 'top level'}: {problem}")
+
+    def text(self, raw: bytes) -> str:
+        """The bytes as UTF-8 text (a BOM is dropped); empty, binary or non-UTF-8 data is a SchemaError."""
+        if not raw.strip():
+            raise self.error("", "empty file")
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise self.error("", "UTF-16 text: save the file as UTF-8")
+        nul = raw.find(b"\x00")
+        if nul >= 0:
+            raise self.error("", f"binary data, not text (NUL byte at offset {nul})")
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise self.error("", f"not valid UTF-8 (byte offset {e.start})") from None
+
+    def json(self, text: str, where: str = "") -> Any:
+        """The JSON value of ``text``; syntax errors, over-long numbers and too deep nesting are SchemaErrors."""
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            pos = f"line {e.lineno}, column {e.colno}" if not where else f"column {e.colno}"
+            raise self.error(where, f"invalid JSON at {pos}: {e.msg}") from None
+        except RecursionError:
+            raise self.error(where, "invalid JSON: nested too deeply") from None
+        except ValueError as e:  # e.g. an integer literal longer than Python's digit limit
+            raise self.error(where, f"invalid JSON: {e}") from None
+
+    def json_lines(self, raw: bytes) -> Iterator[tuple[int, Any]]:
+        """``(line number, JSON value)`` for each non-blank line of a JSON Lines file (numbers start at 1).
+
+        Lines end at ``\\n`` only: ``str.splitlines`` would also split at characters JSON strings may hold raw.
+        """
+        for number, line in enumerate(self.text(raw).split("\n"), start=1):
+            if line.strip():
+                yield number, self.json(line, f"line {number}")
+
+    def expect(self, value: Any, types: type | tuple[type, ...], where: str, what: str) -> Any:
+        """``value`` if it has one of ``types``, else a SchemaError saying ``expected <what>, got <type>``."""
+        if not _is(value, types):
+            raise self.error(where, f"expected {what}, got {_describe(value)}")
+        return value
+
+    def field(
+        self,
+        obj: dict[str, Any],
+        key: str,
+        where: str,
+        types: type | tuple[type, ...],
+        *,
+        required: bool = True,
+        nonempty: bool = False,
+    ) -> Any:
+        """``obj[key]`` checked against ``types``; a missing optional field (or null) gives None.
+
+        ``nonempty`` rejects strings that are empty or only whitespace.
+        """
+        value = obj.get(key)
+        if value is None and not required:
+            return None
+        if key not in obj:
+            raise self.error(where, f'missing "{key}"')
+        if not _is(value, types):
+            names = " or ".join(_TYPE_NAMES[t] for t in (types if isinstance(types, tuple) else (types,)))
+            raise self.error(where, f'"{key}" must be {names}, got {_describe(value)}')
+        if nonempty and isinstance(value, str) and not value.strip():
+            raise self.error(where, f'"{key}" is empty')
+        return value
+
+    def time(self, text: str, where: str, key: str = "") -> float:
+        """The POSIX seconds of the date string ``text`` (see :func:`parse_time`) found at ``where`` / ``key``."""
+        try:
+            return parse_time(text)
+        except ValueError as e:
+            raise self.error(where, f'"{key}": {e}' if key else str(e)) from None
+
+    def require_memories(self, dataset: Dataset) -> Dataset:
+        """``dataset`` unchanged, or a SchemaError if it holds no memory at all."""
+        if not len(dataset):
+            raise self.error("", "no memories found")
+        return dataset
+

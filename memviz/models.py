@@ -1,0 +1,196 @@
+"""Typed domain objects: one per concept (memory, link, event, write report, recall hit, trace stage).
+
+Times are POSIX seconds (UTC) in ``*_s`` fields; stability is in days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+MemoryKind = Literal["episodic", "semantic", "procedural", "reflection"]
+MEMORY_KINDS: tuple[str, ...] = ("episodic", "semantic", "procedural", "reflection")
+
+LinkKind = Literal["semantic", "temporal", "keyword"]
+LINK_KINDS: tuple[str, ...] = ("semantic", "temporal", "keyword")
+
+EventOp = Literal["write", "link", "recall", "reinforce", "forget", "restore", "prune", "import", "clock", "restore_version"]
+
+
+@dataclass(frozen=True)
+class MemoryInput:
+    """One memory to write, as an importer or a user gives it.
+
+    ``text`` is the raw utterance; ``speaker`` and ``session_id`` come from the data; ``source_id`` points back
+    to the source message (e.g. LoCoMo ``"D1:3"``); ``event_time_s`` is when the data says it happened
+    (POSIX seconds, None when the data has no time). ``id`` may be given for a stable, re-importable identity;
+    otherwise the engine assigns one. ``dataset`` names where the memory came from (``"locomo"``, ``"demo"``...).
+    """
+
+    text: str
+    speaker: str = ""
+    session_id: str = ""
+    source_id: str = ""
+    event_time_s: float | None = None
+    kind: MemoryKind = "episodic"
+    id: str | None = None
+    dataset: str = ""
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A stored memory (a row of the ``memories`` table, without its vector)."""
+
+    id: str
+    text: str
+    kind: str
+    speaker: str
+    session_id: str
+    source_id: str
+    dataset: str
+    event_time_s: float | None
+    created_time_s: float
+    importance: float  # [0, 1]
+    stability_days: float  # > 0
+    recall_count: int
+    last_recalled_s: float | None
+    forgotten_time_s: float | None
+    keywords: list[str]
+    access_times_s: list[float]
+    batch_id: str
+
+    @property
+    def forgotten(self) -> bool:
+        return self.forgotten_time_s is not None
+
+    @property
+    def last_access_s(self) -> float:
+        """The time decay counts from: the latest of the event/creation time and the last recall."""
+        base = self.event_time_s if self.event_time_s is not None else self.created_time_s
+        return max(base, self.last_recalled_s or base)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A directed link from a newer memory (``source_id``) to an older one (``target_id``)."""
+
+    source_id: str
+    target_id: str
+    kind: str  # one of LINK_KINDS
+    weight: float  # [0, 1]: cosine similarity (semantic), 1 (temporal), keyword Jaccard (keyword)
+    created_time_s: float
+    batch_id: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the append-only event log (ordered by ``wall_time_s``, then ``id``)."""
+
+    id: str
+    op: str  # one of EventOp
+    time_s: float  # the engine clock's time (simulated or real)
+    wall_time_s: float  # real time when it was recorded
+    memory_ids: list[str]
+    batch_id: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class WriteItemReport:
+    """What writing one memory did: its keywords, importance, nearest neighbours and the links created."""
+
+    id: str
+    text: str
+    keywords: list[str]
+    importance: float
+    importance_parts: dict[str, float]
+    stability_days: float
+    neighbours: list[dict[str, Any]]  # [{"id", "text", "similarity"}], best first, whether linked or not
+    links: list[Link]
+
+
+@dataclass
+class WriteReport:
+    """The outcome of one batch write (all-or-nothing)."""
+
+    batch_id: str
+    items: list[WriteItemReport]
+    timings_ms: dict[str, float]
+    skipped_ids: list[str] = field(default_factory=list)
+
+    @property
+    def n_links(self) -> int:
+        return sum(len(i.links) for i in self.items)
+
+
+@dataclass
+class StageCandidate:
+    """One candidate at one recall stage: its rank there (1-based) and the scores known at that stage."""
+
+    id: str
+    rank: int
+    scores: dict[str, float]
+
+
+@dataclass
+class TraceStage:
+    """One stage of a recall: its name, its candidates in rank order, and how long it took."""
+
+    name: str
+    duration_ms: float
+    candidates: list[StageCandidate]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Trace:
+    """The structured record of one recall: query, configuration, clock time and every stage."""
+
+    id: str
+    query: str
+    k: int
+    time_s: float
+    config: dict[str, Any]
+    stages: list[TraceStage]
+    total_ms: float
+
+    def stage(self, name: str) -> TraceStage:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Trace:
+        stages = [
+            TraceStage(
+                name=s["name"],
+                duration_ms=s["duration_ms"],
+                candidates=[StageCandidate(**c) for c in s["candidates"]],
+                info=s.get("info", {}),
+            )
+            for s in d["stages"]
+        ]
+        return cls(
+            id=d["id"], query=d["query"], k=d["k"], time_s=d["time_s"], config=d["config"], stages=stages,
+            total_ms=d["total_ms"],
+        )
+
+
+@dataclass
+class Hit:
+    """One recalled memory with its final score and the named components it is made of."""
+
+    memory: Memory
+    score: float
+    components: dict[str, float]
+    rank: int
+
+
+@dataclass
+class RecallResult:
+    hits: list[Hit]
+    trace: Trace

@@ -1,0 +1,374 @@
+"""The store: three LanceDB tables on disk (``memories``, ``links``, ``events``) and the operations on them.
+
+A batch is committed by its events: memories and links of a batch are appended first, the batch's events
+last, in one append (atomic in Lance). A batch whose rows exist without events (a process killed mid-write)
+is removed when the store is next opened (:meth:`MemoryStore.recover`), and a batch that fails mid-way is
+rolled back at once, so every batch is either fully present or absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from memviz.embed import EMBEDDING_DIM
+from memviz.errors import StoreError, UnknownMemoryError
+from memviz.models import Event, Link, Memory
+
+DEFAULT_DB = ".memviz"
+
+MEMORIES_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("vector", pa.list_(pa.float32(), EMBEDDING_DIM)),
+        pa.field("kind", pa.string()),
+        pa.field("speaker", pa.string()),
+        pa.field("session_id", pa.string()),
+        pa.field("source_id", pa.string()),
+        pa.field("dataset", pa.string()),
+        pa.field("event_time_s", pa.float64()),
+        pa.field("created_time_s", pa.float64()),
+        pa.field("importance", pa.float32()),
+        pa.field("stability_days", pa.float64()),
+        pa.field("recall_count", pa.int32()),
+        pa.field("last_recalled_s", pa.float64()),
+        pa.field("forgotten_time_s", pa.float64()),
+        pa.field("keywords", pa.list_(pa.string())),
+        pa.field("access_times_s", pa.list_(pa.float64())),
+        pa.field("batch_id", pa.string()),
+    ]
+)
+LINKS_SCHEMA = pa.schema(
+    [
+        pa.field("source_id", pa.string()),
+        pa.field("target_id", pa.string()),
+        pa.field("kind", pa.string()),
+        pa.field("weight", pa.float32()),
+        pa.field("created_time_s", pa.float64()),
+        pa.field("batch_id", pa.string()),
+    ]
+)
+EVENTS_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string()),
+        pa.field("op", pa.string()),
+        pa.field("time_s", pa.float64()),
+        pa.field("wall_time_s", pa.float64()),
+        pa.field("memory_ids", pa.list_(pa.string())),
+        pa.field("batch_id", pa.string()),
+        pa.field("payload", pa.string()),  # JSON
+    ]
+)
+SCHEMAS = {"memories": MEMORIES_SCHEMA, "links": LINKS_SCHEMA, "events": EVENTS_SCHEMA}
+# Columns of the memories table without the vector: what pages and scoring read.
+MEMORY_COLUMNS = [f.name for f in MEMORIES_SCHEMA if f.name != "vector"]
+
+
+def default_db_uri() -> str:
+    """The store location: ``$MEMVIZ_DB`` if set, else ``.memviz`` in the working directory."""
+    return os.environ.get("MEMVIZ_DB") or DEFAULT_DB
+
+
+def sql_str_list(values: Iterable[str]) -> str:
+    """A SQL ``IN (...)`` list of string literals, quotes escaped."""
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+class MemoryStore:
+    """LanceDB tables of one memory store at ``uri`` (a folder, or an object-storage URI LanceDB supports).
+
+    Raises StoreError when the location cannot be opened or a table has the wrong schema.
+    """
+
+    def __init__(self, uri: str | os.PathLike | None = None, storage_options: dict[str, str] | None = None):
+        import lancedb
+
+        self.uri = str(uri or default_db_uri())
+        try:
+            if "://" not in self.uri:
+                Path(self.uri).mkdir(parents=True, exist_ok=True)
+            # read_consistency_interval=0: always see other writers' commits (two app tabs, CLI beside app).
+            self.db = lancedb.connect(
+                self.uri, read_consistency_interval=timedelta(0), storage_options=storage_options
+            )
+            existing = set(self.db.list_tables().tables)
+            self.tables = {}
+            for name, schema in SCHEMAS.items():
+                if name in existing:
+                    tbl = self.db.open_table(name)
+                    if not _schema_compatible(tbl.schema, schema):
+                        raise StoreError(
+                            f"table {name!r} in {self.uri} has an unexpected schema; it was not written by this "
+                            f"memviz version (expected columns: {', '.join(schema.names)})"
+                        )
+                else:
+                    tbl = self.db.create_table(name, schema=schema, exist_ok=True)
+                self.tables[name] = tbl
+        except StoreError:
+            raise
+        except Exception as e:
+            raise StoreError(f"cannot open the memory store at {self.uri}: {e}") from e
+        self.recover()
+
+    # -- tables -------------------------------------------------------------------------------------
+    @property
+    def memories(self):
+        return self.tables["memories"]
+
+    @property
+    def links(self):
+        return self.tables["links"]
+
+    @property
+    def events(self):
+        return self.tables["events"]
+
+    def count(self, table: str = "memories", where: str | None = None) -> int:
+        return self.tables[table].count_rows(where)
+
+    def version(self) -> int:
+        """The memories table's current LanceDB version."""
+        return self.memories.version
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every version of the memories table: ``[{"version", "timestamp", "rows"}]``, oldest first."""
+        out = []
+        for v in self.memories.list_versions():
+            meta = v.get("metadata", {}) if isinstance(v, dict) else {}
+            out.append(
+                {
+                    "version": v["version"],
+                    "timestamp": v["timestamp"],
+                    "rows": int(meta.get("total_rows", 0)) if meta else None,
+                }
+            )
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """Counts: ``memories``, ``forgotten``, ``links`` (by kind), ``events``, ``sessions``, ``speakers``,
+        and the memories table ``version``."""
+        mem = self.memories_table(columns=["session_id", "speaker", "forgotten_time_s"])
+        kinds = self.links.search().select(["kind"]).limit(None).to_arrow().column("kind")
+        by_kind = {str(v["values"]): int(v["counts"]) for v in pc.value_counts(kinds).to_pylist()} if len(kinds) else {}
+        return {
+            "memories": mem.num_rows,
+            "forgotten": mem.num_rows - mem.column("forgotten_time_s").null_count,
+            "links": by_kind,
+            "events": self.count("events"),
+            "sessions": len(pc.unique(mem.column("session_id"))),
+            "speakers": len(pc.unique(mem.column("speaker"))),
+            "version": self.version(),
+        }
+
+    # -- batches ------------------------------------------------------------------------------------
+    def commit_batch(self, batch_id: str, memories: pa.Table, links: pa.Table, events: list[dict[str, Any]]) -> None:
+        """Append a batch: memories, then links, then its events (the commit). All or nothing.
+
+        On any failure the rows already appended for ``batch_id`` are deleted again and StoreError is raised.
+        """
+        try:
+            if memories.num_rows:
+                self.memories.add(memories)
+            if links.num_rows:
+                self.links.add(links)
+            self.append_events(events)
+        except Exception as e:
+            self._delete_batch(batch_id)
+            raise StoreError(f"writing batch {batch_id} failed and was rolled back: {e}") from e
+        if memories.num_rows >= 64 or not self._has_text_index():
+            self.refresh_text_index()
+
+    def _delete_batch(self, batch_id: str) -> None:
+        where = f"batch_id = '{batch_id}'"
+        for name in ("memories", "links"):
+            self.tables[name].delete(where)
+
+    def recover(self) -> list[str]:
+        """Remove rows of batches that were never committed (no event carries their batch id).
+
+        Returns the batch ids removed. Called on open: a process killed between appending a batch's
+        memories and its events leaves such rows behind.
+        """
+        if self.count("memories") == 0 and self.count("links") == 0:
+            return []
+        written = set(self.memories.to_arrow().column("batch_id").unique().to_pylist()) if self.count() else set()
+        written |= set(self.links.to_arrow().column("batch_id").unique().to_pylist()) if self.count("links") else set()
+        written.discard("")
+        if not written:
+            return []
+        committed = set(self.events.search().select(["batch_id"]).limit(None).to_arrow().column("batch_id").to_pylist())
+        orphans = sorted(written - committed)
+        for b in orphans:
+            self._delete_batch(b)
+        return orphans
+
+    def _has_text_index(self) -> bool:
+        return any(i.index_type == "FTS" for i in self.memories.list_indices())
+
+    def refresh_text_index(self) -> None:
+        """(Re)build the native full-text (BM25) index on ``text``. Rows added later are still searched
+        (LanceDB scans unindexed rows), only more slowly, so small writes do not rebuild it."""
+        from lancedb.index import FTS
+
+        if self.count() == 0:
+            return
+        self.memories.create_index("text", config=FTS(), replace=True)
+
+    # -- events -------------------------------------------------------------------------------------
+    def append_events(self, events: list[dict[str, Any]]) -> None:
+        """Append events (dicts with op, time_s, memory_ids, batch_id, payload) in one atomic append."""
+        if not events:
+            return
+        now = time.time()
+        rows = [
+            {
+                "id": uuid.uuid4().hex,
+                "op": e["op"],
+                "time_s": float(e["time_s"]),
+                # Strictly increasing within one append, so replay order is the order they were given in.
+                "wall_time_s": now + i * 1e-6,
+                "memory_ids": list(e.get("memory_ids", [])),
+                "batch_id": e.get("batch_id", ""),
+                "payload": json.dumps(e.get("payload", {}), default=_json_default),
+            }
+            for i, e in enumerate(events)
+        ]
+        self.events.add(pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA))
+
+    def list_events(self, memory_id: str | None = None, ops: Sequence[str] | None = None, limit: int | None = None) -> list[Event]:
+        """Events, oldest first; optionally only those touching ``memory_id`` or of the given ops."""
+        conds = []
+        if memory_id is not None:
+            conds.append(f"array_has(memory_ids, '{memory_id.replace(chr(39), chr(39) * 2)}')")
+        if ops:
+            conds.append(f"op IN ({sql_str_list(ops)})")
+        q = self.events.search()
+        if conds:
+            q = q.where(" AND ".join(conds))
+        tbl = q.limit(None).to_arrow().sort_by([("wall_time_s", "ascending"), ("id", "ascending")])
+        if limit is not None:
+            tbl = tbl.slice(max(0, tbl.num_rows - limit))
+        return [
+            Event(
+                id=r["id"], op=r["op"], time_s=r["time_s"], wall_time_s=r["wall_time_s"],
+                memory_ids=r["memory_ids"] or [], batch_id=r["batch_id"], payload=json.loads(r["payload"] or "{}"),
+            )
+            for r in tbl.to_pylist()
+        ]
+
+    def events_table(self, columns: Sequence[str] | None = None) -> pa.Table:
+        q = self.events.search()
+        if columns:
+            q = q.select(list(columns))
+        return q.limit(None).to_arrow()
+
+    # -- memories -----------------------------------------------------------------------------------
+    def memories_table(self, columns: Sequence[str] | None = None, where: str | None = None, limit: int | None = None) -> pa.Table:
+        """Rows of the memories table as Arrow (default: every column but the vector)."""
+        q = self.memories.search().select(list(columns or MEMORY_COLUMNS))
+        if where:
+            q = q.where(where)
+        return q.limit(limit).to_arrow()
+
+    def get(self, ids: Sequence[str]) -> list[Memory]:
+        """Memories by id, in the order asked. Raises UnknownMemoryError if any id is missing."""
+        ids = list(ids)
+        if not ids:
+            return []
+        tbl = self.memories_table(where=f"id IN ({sql_str_list(set(ids))})")
+        by_id = {r["id"]: r for r in tbl.to_pylist()}
+        missing = [i for i in ids if i not in by_id]
+        if missing:
+            raise UnknownMemoryError(missing)
+        return [memory_from_row(by_id[i]) for i in ids]
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        tbl = self.memories_table(columns=["id"], where=f"id IN ({sql_str_list(set(ids))})")
+        return set(tbl.column("id").to_pylist())
+
+    def vectors(self, where: str | None = None) -> tuple[list[str], np.ndarray]:
+        """Ids and vectors (float32, shape (n, 384)) of the memories matching ``where`` (all by default)."""
+        tbl = self.memories_table(columns=["id", "vector"], where=where)
+        if tbl.num_rows == 0:
+            return [], np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        return tbl.column("id").to_pylist(), flat.reshape(tbl.num_rows, EMBEDDING_DIM).astype(np.float32, copy=False)
+
+    def update_memories(self, rows: pa.Table) -> None:
+        """Update some columns of existing memories, matched on ``id`` (one commit)."""
+        if rows.num_rows:
+            self.memories.merge_insert("id").when_matched_update_all().execute(rows)
+
+    def delete_memories(self, ids: Sequence[str]) -> None:
+        """Delete memories and every link touching them (hard prune)."""
+        lst = sql_str_list(ids)
+        self.memories.delete(f"id IN ({lst})")
+        self.links.delete(f"source_id IN ({lst}) OR target_id IN ({lst})")
+
+    # -- search -------------------------------------------------------------------------------------
+    def vector_search(self, vector: np.ndarray, limit: int, where: str | None) -> tuple[list[str], np.ndarray]:
+        """Exact cosine nearest neighbours: ids and cosine similarities (shape (n,)), best first."""
+        q = self.memories.search(vector.astype(np.float32)).metric("cosine").select(["id", "_distance"]).limit(limit)
+        if where:
+            q = q.where(where, prefilter=True)
+        tbl = q.to_arrow()
+        return tbl.column("id").to_pylist(), 1.0 - tbl.column("_distance").to_numpy().astype(np.float64)
+
+    def text_search(self, query: str, limit: int, where: str | None) -> tuple[list[str], np.ndarray]:
+        """Native full-text (BM25) search: ids and BM25 scores, best first. Empty when nothing matches."""
+        q = self.memories.search(query, query_type="fts").select(["id", "_score"]).limit(limit)
+        if where:
+            q = q.where(where, prefilter=True)
+        if self.count() == 0:
+            return [], np.zeros(0)
+        try:
+            tbl = q.to_arrow()
+        except Exception as e:  # e.g. a query made only of operators
+            raise StoreError(f"full-text search failed for {query!r}: {e}") from e
+        return tbl.column("id").to_pylist(), tbl.column("_score").to_numpy().astype(np.float64)
+
+    # -- links --------------------------------------------------------------------------------------
+    def links_table(self, where: str | None = None) -> pa.Table:
+        q = self.links.search()
+        if where:
+            q = q.where(where)
+        return q.limit(None).to_arrow()
+
+    def links_of(self, memory_id: str) -> list[Link]:
+        esc = memory_id.replace("'", "''")
+        tbl = self.links_table(f"source_id = '{esc}' OR target_id = '{esc}'")
+        return [Link(**r) for r in tbl.to_pylist()]
+
+
+def memory_from_row(r: dict[str, Any]) -> Memory:
+    return Memory(**{k: r.get(k) for k in Memory.__dataclass_fields__ if k != "vector"} | {
+        "keywords": list(r.get("keywords") or []),
+        "access_times_s": list(r.get("access_times_s") or []),
+    })
+
+
+def _schema_compatible(actual: pa.Schema, expected: pa.Schema) -> bool:
+    return all(
+        actual.get_field_index(f.name) >= 0 and actual.field(f.name).type == f.type for f in expected
+    )
+
+
+def _json_default(o: Any):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

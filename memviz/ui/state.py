@@ -1,0 +1,53 @@
+"""The engine shared by every page (one per store and process) and the shared sidebar."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from memviz.engine import MemoryEngine, open_engine
+from memviz.store import default_db_uri
+
+
+def db_uri() -> str:
+    """The store the app shows: chosen in the sidebar, else $MEMVIZ_DB, else .memviz."""
+    return st.session_state.get("db_uri") or default_db_uri()
+
+
+@st.cache_resource(show_spinner="Opening the memory store and loading the embedding model ...")
+def _engine(uri: str) -> MemoryEngine:
+    from memviz.demo import seed_if_empty
+
+    engine = open_engine(uri)
+    seed_if_empty(engine)  # first run: a real store, on the built-in demo conversation
+    return engine
+
+
+def get_engine() -> MemoryEngine:
+    """The engine of the current store, created once per process (``st.cache_resource``)."""
+    return _engine(db_uri())
+
+
+def fmt_time(t_s: float | None) -> str:
+    """POSIX seconds as ``YYYY-MM-DD HH:MM`` (UTC); empty for None/NaN."""
+    if t_s is None or t_s != t_s:
+        return ""
+    return datetime.fromtimestamp(t_s, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def sidebar() -> MemoryEngine:
+    """The shared sidebar: store location, store counts and the simulated clock. Returns the engine."""
+    with st.sidebar:
+        st.text_input("Store", value=db_uri(), key="db_uri", help="A folder (or object-storage URI) of a memviz store")
+        engine = get_engine()
+        s = engine.stats()
+        st.caption(f"{s['memories']:,} memories · {sum(s['links'].values()):,} links · {s['events']:,} events · "
+                   f"version {s['version']}")
+        st.markdown(f"**Clock** (simulated): {fmt_time(engine.clock.now())} UTC")
+        cols = st.columns(3)
+        for col, (label, days) in zip(cols, [("+1 day", 1), ("+1 week", 7), ("+30 days", 30)]):
+            if col.button(label, key=f"clock_{days}", use_container_width=True):
+                engine.advance_clock(days=days)
+                st.rerun()
+    return engine

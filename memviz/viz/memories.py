@@ -1,0 +1,272 @@
+"""Tables, figures and HTML of the Memories and Write pages: pure functions of engine outputs (no streamlit).
+
+Every memory text that ends up in HTML or in a plotly label is escaped (memory text can contain ``<script>``).
+Times are POSIX seconds (UTC) in ``*_s`` names; stability is in days; retention, importance, similarity and
+link weights are in [0, 1].
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from memviz.models import Event
+
+# Columns of the memory table on the Memories page, in display order (``id`` is kept for selection).
+TABLE_COLUMNS: tuple[str, ...] = (
+    "id", "text", "speaker", "session_id", "source_id", "event_time", "kind", "importance", "stability_days",
+    "recall_count", "retention", "forgotten",
+)
+LINK_COLUMNS: tuple[str, ...] = ("direction", "kind", "weight", "other_id", "other_speaker", "other_text", "why")
+EVENT_COLUMNS: tuple[str, ...] = ("op", "clock_time", "recorded", "details")
+
+_SNIPPET_CHARS = 60
+
+
+def filter_memories(
+    df: pd.DataFrame,
+    search: str = "",
+    kinds: Collection[str] = (),
+    speakers: Collection[str] = (),
+    sessions: Collection[str] = (),
+    time_range_s: tuple[float, float] | None = None,
+    min_retention: float = 0.0,
+    show_forgotten: bool = False,
+) -> pd.DataFrame:
+    """The rows of a memory frame (as :meth:`MemoryEngine.retention_frame` returns it) that pass every filter.
+
+    - ``search``: case-insensitive substring of ``text`` or ``source_id`` (taken literally, not as a regex);
+      blank = no filter.
+    - ``kinds`` / ``speakers`` / ``sessions``: keep rows whose value is one of these; empty = no filter.
+    - ``time_range_s``: ``(start_s, end_s)``, keep rows with ``start_s <= event_time_s < end_s``; rows with
+      no event time are dropped by a range. None = no filter.
+    - ``min_retention``: keep rows with ``retention >= min_retention`` (in [0, 1]; 0 keeps all).
+    - ``show_forgotten``: False drops soft-forgotten rows (``forgotten_time_s`` set).
+
+    Vectorised (one boolean mask); returns a view of ``df`` in its original order and index.
+    """
+    mask = np.ones(len(df), dtype=bool)
+    needle = search.strip()
+    if needle:
+        mask &= (
+            df["text"].str.contains(needle, case=False, regex=False, na=False)
+            | df["source_id"].str.contains(needle, case=False, regex=False, na=False)
+        ).to_numpy()
+    for column, allowed in (("kind", kinds), ("speaker", speakers), ("session_id", sessions)):
+        if allowed:
+            mask &= df[column].isin(list(allowed)).to_numpy()
+    if time_range_s is not None:
+        t = df["event_time_s"].to_numpy(np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            mask &= (t >= time_range_s[0]) & (t < time_range_s[1])
+    if min_retention > 0.0:
+        mask &= df["retention"].to_numpy(np.float64) >= min_retention
+    if not show_forgotten:
+        mask &= df["forgotten_time_s"].isna().to_numpy()
+    return df.loc[mask]
+
+
+def memory_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The display table of a memory frame: :data:`TABLE_COLUMNS`, ``event_time`` as a UTC datetime (NaT when
+    the data has no time) and ``forgotten`` as a bool. Row order is kept; the index is reset (0..n-1), so a
+    row position of the shown table is its index."""
+    out = pd.DataFrame(
+        {
+            "id": df["id"],
+            "text": df["text"],
+            "speaker": df["speaker"],
+            "session_id": df["session_id"],
+            "source_id": df["source_id"],
+            "event_time": pd.to_datetime(df["event_time_s"], unit="s", utc=True),
+            "kind": df["kind"],
+            "importance": df["importance"].astype(np.float64),
+            "stability_days": df["stability_days"],
+            "recall_count": df["recall_count"],
+            "retention": df["retention"],
+            "forgotten": df["forgotten_time_s"].notna(),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def memory_labels(df: pd.DataFrame, max_chars: int = _SNIPPET_CHARS) -> dict[str, str]:
+    """``{id: "source_id · speaker: text snippet"}`` for a memory picker (plain text, for widget labels)."""
+    text = df["text"].str.slice(0, max_chars).where(df["text"].str.len() <= max_chars, df["text"].str.slice(0, max_chars) + "…")
+    source = df["source_id"].where(df["source_id"] != "", df["id"].str.slice(0, 8))
+    label = source + " · " + df["speaker"].where(df["speaker"] != "", "—") + ": " + text
+    return dict(zip(df["id"], label))
+
+
+def memory_card_html(text: str, meta: Sequence[str] = (), keywords: Sequence[str] = ()) -> str:
+    """A card with a memory's text, a line of metadata and its keywords as chips; everything escaped."""
+    meta_html = " · ".join(html.escape(m) for m in meta if m)
+    chips = "".join(
+        f'<span style="display:inline-block;margin:2px 4px 2px 0;padding:1px 8px;border-radius:10px;'
+        f'background:rgba(99,110,250,0.15);font-size:0.85em">{html.escape(k)}</span>'
+        for k in keywords
+    )
+    return (
+        '<div style="border:1px solid rgba(128,128,128,0.35);border-radius:8px;padding:10px 14px;margin-bottom:8px">'
+        f'<div style="white-space:pre-wrap;font-size:1.05em">{html.escape(text)}</div>'
+        + (f'<div style="opacity:0.7;font-size:0.85em;margin-top:6px">{meta_html}</div>' if meta_html else "")
+        + (f'<div style="margin-top:6px">{chips}</div>' if chips else "")
+        + "</div>"
+    )
+
+
+def links_frame(
+    memory_id: str,
+    keywords: Collection[str],
+    links: pd.DataFrame,
+    others: pd.DataFrame,
+    semantic_threshold: float,
+) -> pd.DataFrame:
+    """The links of one memory, one row each, with the other memory and why the link exists.
+
+    ``links`` has the links table's columns (``source_id``, ``target_id``, ``kind``, ``weight``, ...);
+    ``others`` has ``id``, ``text``, ``speaker``, ``session_id`` and ``keywords`` of the memories at the other
+    end (missing ones show empty). ``keywords`` are the memory's own. Columns: :data:`LINK_COLUMNS`;
+    ``direction`` is ``"to older"`` (this memory links an earlier one) or ``"from newer"``. ``why``:
+
+    - semantic: the cosine similarity and the threshold it met (A-MEM-style nearest-neighbour links);
+    - temporal: the previous (or next) turn of the session;
+    - keyword: the shared keywords and their Jaccard overlap (the weight).
+
+    Sorted by kind, then weight (highest first).
+    """
+    if links.empty:
+        return pd.DataFrame(columns=list(LINK_COLUMNS))
+    outgoing = links["source_id"].to_numpy() == memory_id
+    other_id = np.where(outgoing, links["target_id"], links["source_id"])
+    info = others.set_index("id")
+    out = pd.DataFrame(
+        {
+            "direction": np.where(outgoing, "to older", "from newer"),
+            "kind": links["kind"].to_numpy(),
+            "weight": links["weight"].astype(np.float64).to_numpy(),
+            "other_id": other_id,
+            "other_speaker": info["speaker"].reindex(other_id).fillna("").to_numpy(),
+            "other_text": info["text"].reindex(other_id).fillna("").to_numpy(),
+        }
+    )
+    mine = set(keywords)
+    other_kw = info["keywords"].reindex(other_id).to_numpy()
+    other_session = info["session_id"].reindex(other_id).fillna("").to_numpy()
+    why = []
+    for kind, weight, is_out, kws, session in zip(out["kind"], out["weight"], outgoing, other_kw, other_session):
+        if kind == "semantic":
+            why.append(f"cosine similarity {weight:.2f} ≥ threshold {semantic_threshold:.2f}")
+        elif kind == "temporal":
+            why.append(f"{'previous' if is_out else 'next'} turn of session {session}")
+        elif kind == "keyword":
+            shared = sorted(mine & set(kws if isinstance(kws, (list, np.ndarray)) else []))
+            why.append(f"shared keywords: {', '.join(shared) or '—'} (Jaccard {weight:.2f})")
+        else:
+            why.append(kind)
+    out["why"] = why
+    return out.sort_values(["kind", "weight"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def _event_details(e: Event) -> str:
+    p = e.payload
+    if e.op == "write":
+        return (f"importance {p.get('importance', 0):.2f}, stability {p.get('stability_days', 0):.1f} d, "
+                f"{p.get('n_links', 0)} links, keywords: {', '.join(p.get('keywords', []))}")
+    if e.op == "link":
+        return f"{len(p.get('links', []))} links written in this batch"
+    if e.op == "recall":
+        return f"recalled by query: {p.get('query', '')}"
+    if e.op == "reinforce":
+        return (f"stability {p.get('stability_before', 0):.1f} → {p.get('stability_after', 0):.1f} d "
+                f"(retention was {p.get('retention_before', 0):.2f}; {p.get('reason', '')})")
+    if e.op in ("forget", "restore"):
+        return f"reason: {p.get('reason', '')}"
+    text = json.dumps(p, default=str)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def events_frame(events: Sequence[Event]) -> pd.DataFrame:
+    """The event history of a memory, oldest first: op, clock time and wall time (UTC datetimes) and a
+    one-line summary of the payload. Columns: :data:`EVENT_COLUMNS`."""
+    if not events:
+        return pd.DataFrame(columns=list(EVENT_COLUMNS))
+    return pd.DataFrame(
+        {
+            "op": [e.op for e in events],
+            "clock_time": pd.to_datetime([e.time_s for e in events], unit="s", utc=True),
+            "recorded": pd.to_datetime([e.wall_time_s for e in events], unit="s", utc=True),
+            "details": [_event_details(e) for e in events],
+        }
+    )
+
+
+def importance_parts_figure(parts: Mapping[str, float], importance: float) -> go.Figure:
+    """Horizontal bars of the importance heuristic's parts (see :func:`memviz.text.importance`), in the
+    order given, each labelled with its value; the title gives the importance (their sum clipped to [0, 1])."""
+    names = list(parts)
+    values = [float(parts[n]) for n in names]
+    fig = go.Figure(
+        go.Bar(
+            x=values, y=[n.replace("_", " ") for n in names], orientation="h", text=[f"{v:.2f}" for v in values],
+            textposition="outside", marker_color="#636efa", hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"Importance {importance:.2f} = sum of its parts (clipped to [0, 1])", height=260,
+        margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(range=[0, max(0.35, max(values, default=0) * 1.25)],
+                                                       title="contribution"),
+        yaxis=dict(autorange="reversed"),
+    )
+    return fig
+
+
+def neighbours_frame(neighbours: Sequence[Mapping[str, Any]], linked_ids: Collection[str]) -> pd.DataFrame:
+    """The nearest earlier memories of a written memory (best first): ``id``, ``text``, ``similarity``
+    (cosine, [-1, 1]) and ``linked`` (a semantic link to it was created, i.e. id in ``linked_ids``)."""
+    df = pd.DataFrame(list(neighbours), columns=["id", "text", "similarity"])
+    df["linked"] = df["id"].isin(list(linked_ids))
+    return df
+
+
+def neighbours_figure(neighbours: pd.DataFrame, threshold: float, max_chars: int = _SNIPPET_CHARS) -> go.Figure:
+    """Horizontal bars of the neighbours' cosine similarity (best at the top), coloured by whether they were
+    linked, with the semantic-link threshold as a dashed vertical line. Labels are escaped text snippets."""
+    text = neighbours["text"].astype(str)
+    snippet = text.str.slice(0, max_chars).where(text.str.len() <= max_chars, text.str.slice(0, max_chars) + "…")
+    labels = [f"{n + 1}. {html.escape(s)}" for n, s in enumerate(snippet)]
+    linked = neighbours["linked"].to_numpy(bool)
+    fig = go.Figure(
+        go.Bar(
+            x=neighbours["similarity"].to_numpy(np.float64), y=labels, orientation="h",
+            marker_color=np.where(linked, "#00a676", "#b0b0b0").tolist(),
+            text=[f"{s:.2f}{' linked' if k else ''}" for s, k in zip(neighbours["similarity"], linked)],
+            textposition="outside", hovertemplate="%{y}<br>similarity %{x:.3f}<extra></extra>",
+        )
+    )
+    fig.add_vline(x=threshold, line_dash="dash", line_color="#ef553b",
+                  annotation_text=f"link threshold {threshold:.2f}", annotation_position="top")
+    fig.update_layout(
+        title="Nearest earlier memories (cosine similarity)", height=80 + 34 * max(len(labels), 1),
+        margin=dict(l=10, r=10, t=50, b=10), xaxis=dict(range=[0, 1.12], title="similarity"),
+        yaxis=dict(autorange="reversed"),
+    )
+    return fig
+
+
+def timings_frame(timings_ms: Mapping[str, float]) -> pd.DataFrame:
+    """The write's stage timings: ``stage`` (without the ``_ms`` suffix) and ``ms``, total last."""
+    return pd.DataFrame({"stage": [k.removesuffix("_ms").replace("_", " ") for k in timings_ms],
+                         "ms": [float(v) for v in timings_ms.values()]})
+
+
+__all__ = [
+    "EVENT_COLUMNS", "LINK_COLUMNS", "TABLE_COLUMNS", "events_frame", "filter_memories", "importance_parts_figure",
+    "links_frame", "memory_card_html", "memory_labels", "memory_table", "neighbours_figure", "neighbours_frame",
+    "timings_frame",
+]

@@ -1,0 +1,69 @@
+"""Fixtures of the page tests: a real store seeded with the demo conversation, copied fresh for each test, and
+an AppTest of the app pointed at it through ``MEMVIZ_DB``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def demo_store_template(tmp_path_factory, embedder) -> Path:
+    """A store holding the built-in demo conversation (214 memories), written once per session."""
+    from memviz.clock import SimulatedClock
+    from memviz.demo import seed_if_empty
+    from memviz.engine import MemoryEngine
+    from memviz.store import MemoryStore
+
+    path = tmp_path_factory.mktemp("demo_store") / "db"
+    engine = MemoryEngine(MemoryStore(path), embedder, SimulatedClock(0.0))
+    assert seed_if_empty(engine) == 214
+    return path
+
+
+@pytest.fixture
+def demo_db(demo_store_template, tmp_path, monkeypatch) -> Path:
+    """A fresh copy of the demo store for one test, set as ``MEMVIZ_DB`` (the app opens one engine per path)."""
+    path = tmp_path / "db"
+    shutil.copytree(demo_store_template, path)
+    monkeypatch.setenv("MEMVIZ_DB", str(path))
+    return path
+
+
+class Page:
+    """An AppTest of the app switched to one page, with lookups of what the page shows."""
+
+    def __init__(self, page: str):
+        self.at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+        self.at.run()
+        self.at.switch_page(f"pages/{page}.py").run()
+        self.check()
+
+    def check(self) -> None:
+        """Fail if the last run raised."""
+        assert not self.at.exception, [e.value for e in self.at.exception]
+
+    def metric(self, label: str) -> str:
+        """The value shown by the first metric labelled ``label``."""
+        for m in self.at.metric:
+            if m.label == label:
+                return m.value
+        raise AssertionError(f"no metric {label!r}; metrics: {[m.label for m in self.at.metric]}")
+
+    def frame(self, key: str):
+        """The DataFrame shown by the ``st.dataframe`` with ``key``."""
+        for d in self.at.dataframe:
+            if d.key == key:
+                return d.value
+        raise AssertionError(f"no dataframe with key {key!r}; keys: {[d.key for d in self.at.dataframe]}")
+
+
+@pytest.fixture
+def open_page(demo_db):
+    """Factory: ``open_page("memories")`` runs the app on a fresh demo store and switches to that page."""
+    return Page

@@ -1,0 +1,249 @@
+"""The engine on real LanceDB tables with the real MiniLM model."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import DAY, T0
+from memviz.engine import STAGES, RecallConfig
+from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError, StoreError, UnknownMemoryError
+from memviz.models import MemoryInput
+
+
+def turns(session: str, texts: list[str], start_s: float = T0 - 10 * DAY, speaker: str = "Maya", first: int = 0):
+    return [
+        MemoryInput(text=t, speaker=speaker, session_id=session, source_id=f"{session}:{n}",
+                    event_time_s=start_s + 60 * n, id=f"{session}:{n}")
+        for n, t in enumerate(texts, start=first)
+    ]
+
+
+FACTS = [
+    "I just moved to Manchester and my new flat is in Ancoats.",
+    "My dog Mango loves the canal walks.",
+    "Work at Brightwell Labs is going great, I started as a product analyst.",
+    "I'm allergic to peanuts, so I always carry an EpiPen.",
+    "The pottery class on Thursdays is really relaxing.",
+]
+
+
+def snapshot(engine):
+    s = engine.store.stats()
+    return s["memories"], s["links"], s["events"], engine.store.version()
+
+
+def test_write_report_keywords_importance_links(engine):
+    engine.write(turns("s1", FACTS))
+    report = engine.write(turns("s2", ["Mango the dog is great on the canal walks in Manchester."], start_s=T0 - DAY))
+    item = report.items[0]
+    assert item.keywords and 0 <= item.importance <= 1 and item.stability_days > 0
+    # nearest neighbour is the dog memory, and a semantic link to it exists with its similarity as weight
+    assert item.neighbours[0]["id"] == "s1:1"
+    sem = [lk for lk in item.links if lk.kind == "semantic"]
+    assert sem and sem[0].target_id == "s1:1" and sem[0].weight == pytest.approx(item.neighbours[0]["similarity"])
+    assert all(lk.weight >= engine.link_config.semantic_threshold for lk in sem)
+    assert set(report.timings_ms) >= {"embed_ms", "link_ms", "store_ms", "total_ms"}
+
+
+def test_temporal_links_chain_a_session_across_batches(engine):
+    engine.write(turns("s1", FACTS[:3]))
+    engine.write(turns("s1", FACTS[3:], first=3))
+    links = engine.store.links_table("kind = 'temporal'").to_pylist()
+    # every turn but the first points to the turn before it, also across the two batches
+    assert {(lk["source_id"], lk["target_id"]) for lk in links} == {
+        ("s1:1", "s1:0"), ("s1:2", "s1:1"), ("s1:3", "s1:2"), ("s1:4", "s1:3")
+    }
+    assert all(lk["weight"] == 1.0 for lk in links)
+
+
+def test_keyword_links_weighted_by_jaccard(engine):
+    engine.write(turns("s1", ["Pottery class tonight with the glaze workshop."]))
+    r = engine.write(turns("s2", ["The glaze workshop at pottery class was fun."], start_s=T0 - DAY))
+    kw = [lk for lk in r.items[0].links if lk.kind == "keyword"]
+    assert kw and kw[0].target_id == "s1:0" and 0 < kw[0].weight <= 1
+
+
+def test_write_events_are_logged(engine):
+    engine.write(turns("s1", FACTS), source={"path": "x.jsonl", "format": "jsonl"})
+    ops = [e.op for e in engine.store.list_events()]
+    assert ops.count("write") == len(FACTS) and "link" in ops and "import" in ops
+    assert engine.store.list_events(memory_id="s1:2")[0].payload["text"] == FACTS[2]
+
+
+def test_empty_text_writes_nothing(engine):
+    engine.write(turns("s1", FACTS[:2]))
+    before = snapshot(engine)
+    with pytest.raises(EmptyTextError, match="item 1"):
+        engine.write([MemoryInput("fine text"), MemoryInput("   ")])
+    assert snapshot(engine) == before
+
+
+def test_duplicate_ids(engine):
+    engine.write(turns("s1", FACTS[:2]))
+    before = snapshot(engine)
+    with pytest.raises(DuplicateMemoryError):
+        engine.write(turns("s1", FACTS[:3]))
+    assert snapshot(engine) == before
+    with pytest.raises(DuplicateMemoryError):
+        engine.write([MemoryInput("a", id="x"), MemoryInput("b", id="x")])
+    r = engine.write(turns("s1", FACTS[:3]), on_duplicate="skip")
+    assert r.skipped_ids == ["s1:0", "s1:1"] and [i.id for i in r.items] == ["s1:2"]
+
+
+def test_unknown_kind_is_refused(engine):
+    with pytest.raises(ConfigError, match="kind"):
+        engine.write([MemoryInput("text", kind="dream")])
+
+
+def test_batch_is_rolled_back_when_a_table_write_fails(engine, monkeypatch):
+    engine.write(turns("s1", FACTS[:2]))
+    before = snapshot(engine)
+    links_tbl = engine.store.links
+
+    def broken_add(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(links_tbl, "add", broken_add)
+    with pytest.raises(StoreError, match="rolled back"):
+        engine.write(turns("s2", FACTS[2:], start_s=T0 - DAY))
+    monkeypatch.undo()
+    mems, links, events, _ = snapshot(engine)
+    assert (mems, links, events) == before[:3]
+    assert engine.store.existing_ids(["s2:0", "s2:1"]) == set()
+
+
+def test_uncommitted_batch_is_recovered_on_open(engine):
+    """A process killed after appending memories but before the batch's events leaves orphans: removed on open."""
+    import pyarrow as pa
+
+    from memviz.store import MemoryStore
+
+    engine.write(turns("s1", FACTS[:2]))
+    committed = engine.store.count()
+    row = engine.store.memories.to_arrow().slice(0, 1).to_pylist()[0]
+    row.update(id="orphan", batch_id="deadbeef")
+    engine.store.memories.add(pa.Table.from_pylist([row], schema=engine.store.memories.schema))
+    assert engine.store.count() == committed + 1
+    reopened = MemoryStore(engine.store.uri)
+    assert reopened.count() == committed and reopened.existing_ids(["orphan"]) == set()
+
+
+def test_recall_trace_is_complete_and_consistent(engine):
+    engine.write(turns("s1", FACTS))
+    res = engine.recall("Which city did Maya move to?", k=3, reinforce=False)
+    assert [h.memory.id for h in res.hits][0] == "s1:0"
+    assert [s.name for s in res.trace.stages] == list(STAGES)
+    scored = res.trace.stage("scoring").candidates
+    scores = [c.scores["score"] for c in scored]
+    assert scores == sorted(scores, reverse=True)
+    assert [c.id for c in res.trace.stage("final").candidates] == [h.memory.id for h in res.hits]
+    for h in res.hits:
+        assert set(h.components) >= {"relevance", "lexical", "recency", "importance", "retention"}
+        assert 0 <= h.score <= 1
+    fused_ids = {c.id for c in res.trace.stage("fusion").candidates}
+    assert {c.id for c in res.trace.stage("vector").candidates} <= fused_ids
+    assert res.trace.total_ms > 0 and all(s.duration_ms >= 0 for s in res.trace.stages)
+
+
+def test_recall_weights_change_the_ranking(engine):
+    engine.write(turns("s1", FACTS))
+    rel = engine.recall("peanuts", k=5, reinforce=False, weights={"relevance": 1})
+    imp = engine.recall("peanuts", k=5, reinforce=False, weights={"importance": 1})
+    assert rel.hits[0].memory.id == "s1:3"
+    assert [h.memory.id for h in imp.hits] == sorted(
+        [h.memory.id for h in imp.hits], key=lambda i: -engine.get(i).importance
+    )
+
+
+def test_recall_reinforces_hits_and_logs_it(engine):
+    engine.write(turns("s1", FACTS))
+    before = engine.get("s1:3")
+    engine.clock.advance(days=3)
+    res = engine.recall("peanut allergy", k=1)
+    after = engine.get("s1:3")
+    assert res.hits[0].memory.id == "s1:3"
+    assert after.recall_count == 1 and after.stability_days > before.stability_days
+    assert after.last_recalled_s == engine.clock.now() and after.access_times_s[-1] == engine.clock.now()
+    ops = [e.op for e in engine.store.list_events(memory_id="s1:3")]
+    assert ops[-2:] == ["recall", "reinforce"]
+    assert engine.traces()[-1].query == "peanut allergy"
+
+
+def test_decay_lowers_retention_and_recall_resets_it(engine):
+    engine.write(turns("s1", FACTS, start_s=T0))
+    r0 = engine.retention_frame().set_index("id")["retention"]
+    assert (r0 == 1.0).all()
+    engine.clock.advance(days=7)
+    r7 = engine.retention_frame().set_index("id")["retention"]
+    assert (r7 < 1.0).all()
+    engine.reinforce(["s1:0"])
+    r = engine.retention_frame().set_index("id")["retention"]
+    assert r["s1:0"] == 1.0 and r["s1:1"] == r7["s1:1"]
+    for model in ("power", "actr"):
+        df = engine.retention_frame(model)
+        assert df["retention"].between(0, 1).all()
+
+
+def test_forget_restore_prune(engine):
+    engine.write(turns("s1", FACTS))
+    assert engine.forget(["s1:3"]) == ["s1:3"]
+    assert engine.get("s1:3").forgotten
+    assert "s1:3" not in [h.memory.id for h in engine.recall("peanuts", k=5, reinforce=False).hits]
+    assert "s1:3" in [h.memory.id for h in engine.recall("peanuts", k=5, reinforce=False, include_forgotten=True).hits]
+    assert engine.restore(["s1:3"]) == ["s1:3"] and not engine.get("s1:3").forgotten
+    assert engine.prune(["s1:3"]) == 1
+    with pytest.raises(UnknownMemoryError):
+        engine.get("s1:3")
+    assert not engine.store.links_table("source_id = 's1:3' OR target_id = 's1:3'").num_rows
+    prune = engine.store.list_events(ops=["prune"])[0]
+    assert prune.payload["memories"][0]["text"] == FACTS[3]
+    ops = [e.op for e in engine.store.list_events(memory_id="s1:3")]
+    assert ops[:1] == ["write"] and {"forget", "restore", "prune"} <= set(ops)
+
+
+def test_forget_below_threshold(engine):
+    engine.write(turns("s1", FACTS, start_s=T0))
+    engine.clock.advance(days=30)
+    df = engine.retention_frame()
+    expected = sorted(df.loc[df["retention"] < 0.05, "id"])
+    assert expected and sorted(engine.forget_below(0.05)) == expected
+    with pytest.raises(ConfigError):
+        engine.forget_below(1.5)
+
+
+@pytest.mark.parametrize("ids", [["nope"], ["s1:0", "nope"]])
+def test_unknown_ids(engine, ids):
+    engine.write(turns("s1", FACTS[:1]))
+    for op in (engine.forget, engine.restore, engine.reinforce, engine.prune):
+        with pytest.raises(UnknownMemoryError, match="nope"):
+            op(ids)
+    assert not engine.get("s1:0").forgotten
+
+
+@pytest.mark.parametrize("kwargs,err", [
+    ({"k": 0}, ConfigError), ({"k": -3}, ConfigError), ({"decay_model": "linear"}, ConfigError),
+    ({"weights": {"relevance": -1}}, ConfigError),
+])
+def test_bad_recall_config(engine, kwargs, err):
+    engine.write(turns("s1", FACTS[:2]))
+    with pytest.raises(err):
+        engine.recall("dog", **kwargs)
+
+
+def test_empty_query_and_k_beyond_store(engine):
+    engine.write(turns("s1", FACTS))
+    with pytest.raises(EmptyTextError):
+        engine.recall("   ")
+    assert len(engine.recall("dog", k=100, reinforce=False).hits) == len(FACTS)
+
+
+def test_recall_on_empty_store(engine):
+    res = engine.recall("anything", reinforce=False)
+    assert res.hits == [] and res.trace.stage("final").candidates == []
+
+
+def test_clock_events_and_real_clock(engine):
+    t = engine.advance_clock(days=2)
+    assert t == T0 + 2 * DAY and engine.store.list_events(ops=["clock"])[-1].payload["to_s"] == t
+    with pytest.raises(ConfigError):
+        engine.advance_clock(days=-1)
