@@ -41,6 +41,7 @@ from memviz.store import LINKS_SCHEMA, MEMORIES_SCHEMA, MemoryStore, memory_from
 OnDuplicate = Literal["error", "skip"]
 Progress = Callable[[int, int], None]
 
+# The stages of every recall trace, in order; a config with graph expansion adds "graph" before "final".
 STAGES: tuple[str, ...] = ("embed", "vector", "fulltext", "fusion", "scoring", "final")
 NOT_FORGOTTEN = "forgotten_time_s IS NULL"
 
@@ -63,16 +64,38 @@ class LinkConfig:
     keyword_max_df: float = 0.02
 
 
+Retriever = Literal["vector", "fulltext"]
+RETRIEVERS: tuple[str, ...] = ("vector", "fulltext")
+# Components computed per memory before the graph stage; "graph" is the graph stage's own.
+BASE_COMPONENTS: tuple[str, ...] = tuple(c for c in scoring.COMPONENTS if c != "graph")
+
+
 @dataclass(frozen=True)
 class RecallConfig:
     """One recall's settings.
 
     - ``k``: hits returned (>= 1). ``candidates``: how many each retriever (vector, full-text) returns.
-    - ``fusion``: True pools vector and full-text candidates by reciprocal rank fusion; False uses the vector
-      candidates only (full-text scores are still shown for those it matched).
+    - ``retrievers``: the retrievers whose candidates enter the pool (both by default). Both searches always
+      run so that their scores can be shown; only these feed the pool.
+    - ``fusion``: True pools the retrievers' candidates by reciprocal rank fusion; False uses the first
+      retriever's candidates only (by default the vector ones; full-text scores are still shown for those it
+      matched).
     - ``weights``: component name -> weight (see :data:`memviz.scoring.COMPONENTS`); the score is their
       weighted mean, in [0, 1].
+    - ``normalise``: ``"minmax"`` rescales each component to [0, 1] over the pool before weighting
+      (Generative Agents); ``"none"`` uses the raw components.
+    - ``lexical_norm``: BM25 to the lexical component: ``"max"`` (divided by the query's best BM25) or
+      ``"sigmoid"`` (mem0's logistic squash, :func:`memviz.scoring.sigmoid_bm25`).
+    - ``min_relevance`` / ``min_retention`` (in [0, 1]): gates; a candidate whose relevance (a semantic
+      threshold, as mem0's) or retention (as MemoryBank's forgetting) is below is left out before scoring.
+      Gated candidates are listed in the scoring stage's ``info["gated"]``.
+    - ``graph_hops``: 0 = no graph stage; 1-3 = spread activation from the ``graph_seeds`` best scored
+      candidates over the links table for that many hops, decaying by ``graph_decay`` (in (0, 1]) per hop,
+      aggregated over paths by ``graph_aggregate`` (``"max"``: best path; ``"sum"``: all paths, clipped at 1);
+      the activation is the ``graph`` component, which needs a positive weight (and only has one with hops).
     - ``decay_model``: the retention component's model. ``include_forgotten``: search soft-forgotten memories too.
+    - ``as_of_s``: recall as of this clock time (POSIX s) instead of the engine clock (recency, retention);
+      it cannot be combined with ``reinforce`` (a reinforcement happens at the engine clock).
     - ``reinforce``: a recall strengthens its hits (stability up, elapsed time reset) and records it.
     """
 
@@ -86,15 +109,52 @@ class RecallConfig:
     include_forgotten: bool = False
     reinforce: bool = True
     rrf_k: int = scoring.RRF_K
+    retrievers: tuple[Retriever, ...] = RETRIEVERS
+    normalise: Literal["none", "minmax"] = "none"
+    lexical_norm: Literal["max", "sigmoid"] = "max"
+    min_relevance: float = 0.0
+    min_retention: float = 0.0
+    graph_hops: int = 0
+    graph_decay: float = 0.5
+    graph_aggregate: Literal["max", "sum"] = "max"
+    graph_seeds: int = 10
+    as_of_s: float | None = None
 
     def validated(self) -> RecallConfig:
+        """This config checked and completed (full weights, ``candidates >= k``). Raises ConfigError."""
         if not isinstance(self.k, (int, np.integer)) or self.k < 1:
             raise ConfigError(f"k must be a whole number >= 1, got {self.k!r}")
         if self.candidates < 1:
             raise ConfigError(f"candidates must be >= 1, got {self.candidates!r}")
         if self.decay_model not in DECAY_MODELS:
             raise ConfigError(f"unknown decay model {self.decay_model!r}; choose one of {', '.join(DECAY_MODELS)}")
-        return replace(self, weights=scoring.validate_weights(self.weights), candidates=max(self.candidates, self.k))
+        retrievers = tuple(self.retrievers)
+        if not retrievers or len(set(retrievers)) != len(retrievers) or set(retrievers) - set(RETRIEVERS):
+            raise ConfigError(f"retrievers must be distinct names among {', '.join(RETRIEVERS)}, got {retrievers!r}")
+        if self.normalise not in ("none", "minmax"):
+            raise ConfigError(f"normalise must be 'none' or 'minmax', got {self.normalise!r}")
+        if self.lexical_norm not in ("max", "sigmoid"):
+            raise ConfigError(f"lexical_norm must be 'max' or 'sigmoid', got {self.lexical_norm!r}")
+        for name in ("min_relevance", "min_retention"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
+                raise ConfigError(f"{name} must be a number in [0, 1], got {v!r}")
+        if not isinstance(self.graph_hops, (int, np.integer)) or not 0 <= self.graph_hops <= 3:
+            raise ConfigError(f"graph_hops must be 0, 1, 2 or 3, got {self.graph_hops!r}")
+        if not (isinstance(self.graph_decay, (int, float)) and 0.0 < self.graph_decay <= 1.0):
+            raise ConfigError(f"graph_decay must be in (0, 1], got {self.graph_decay!r}")
+        if self.graph_aggregate not in ("max", "sum"):
+            raise ConfigError(f"graph_aggregate must be 'max' or 'sum', got {self.graph_aggregate!r}")
+        if not isinstance(self.graph_seeds, (int, np.integer)) or self.graph_seeds < 1:
+            raise ConfigError(f"graph_seeds must be a whole number >= 1, got {self.graph_seeds!r}")
+        weights = scoring.validate_weights(self.weights)
+        if (weights["graph"] > 0) != (self.graph_hops > 0):
+            raise ConfigError("the graph weight and graph_hops go together: set both (graph expansion) or neither")
+        if self.as_of_s is not None and not np.isfinite(self.as_of_s):
+            raise ConfigError(f"as_of_s must be a finite time in POSIX seconds, got {self.as_of_s!r}")
+        if self.as_of_s is not None and self.reinforce:
+            raise ConfigError("an 'as of' recall cannot reinforce (reinforcement happens at the engine clock)")
+        return replace(self, weights=weights, candidates=max(self.candidates, self.k), retrievers=retrievers)
 
 
 def embedding_text(text: str, speaker: str) -> str:
@@ -459,9 +519,13 @@ class MemoryEngine:
         """Recall the top-k memories for ``query`` and the full trace of how they were chosen.
 
         Stages (see :data:`STAGES`): embed the query; vector candidates (exact cosine); full-text candidates
-        (LanceDB native BM25); fusion (reciprocal rank fusion, Cormack et al. 2009); scoring (weighted mean of
-        the components in :data:`memviz.scoring.COMPONENTS`); final top-k. With ``reinforce`` the hits are
-        strengthened and ``recall`` + ``reinforce`` events are recorded (the recall event carries the trace).
+        (LanceDB native BM25); fusion (the pool: reciprocal rank fusion of the configured retrievers, Cormack
+        et al. 2009, or one retriever's list); scoring (the gates, then the weighted mean of the components in
+        :data:`memviz.scoring.COMPONENTS`); graph, only when ``graph_hops`` > 0 (activation spread over the
+        links from the best scored candidates; it can bring in linked memories from outside the pool); final
+        top-k. Each stage lists its candidates in rank order with the scores known there; the scoring, graph
+        and final stages are sorted by ``score``. A ``recall`` event carrying the trace is recorded; with
+        ``reinforce`` the hits are strengthened too (``reinforce`` events).
         Raises EmptyTextError for an empty query, ConfigError for bad settings.
         """
         cfg = replace(config or RecallConfig(), **overrides).validated()
@@ -470,7 +534,7 @@ class MemoryEngine:
         except EmptyTextError:
             raise EmptyTextError("the query is empty") from None
         t_start = time.perf_counter()
-        now = self.clock.now()
+        now = self.clock.now() if cfg.as_of_s is None else float(cfg.as_of_s)
         where = None if cfg.include_forgotten else NOT_FORGOTTEN
         stages: list[TraceStage] = []
 
@@ -486,55 +550,55 @@ class MemoryEngine:
 
         t = time.perf_counter()
         f_ids, f_scores = self.store.text_search(query, cfg.candidates, where)
-        f_norm = scoring.squash_bm25(f_scores)
+        ctx = _RecallContext.build(query, qvec, now, cfg, dict(zip(f_ids, f_scores.tolist())))
+        f_lex = ctx.lexical(f_ids)
         stages.append(TraceStage("fulltext", _ms(t), [
             StageCandidate(i, r, {"bm25": float(s), "lexical": float(x)})
-            for r, (i, s, x) in enumerate(zip(f_ids, f_scores, f_norm), 1)
+            for r, (i, s, x) in enumerate(zip(f_ids, f_scores, f_lex), 1)
         ], {"index": "lancedb-fts", "limit": cfg.candidates}))
 
         t = time.perf_counter()
-        fused = scoring.rrf([v_ids, f_ids], cfg.rrf_k)
-        max_rrf = 2.0 / (cfg.rrf_k + 1)
-        pool = sorted(fused, key=lambda i: -fused[i]) if cfg.fusion else list(v_ids)
+        lists = {"vector": v_ids, "fulltext": f_ids}
+        active = [lists[r] for r in cfg.retrievers]
+        fused = scoring.rrf(active, cfg.rrf_k)
+        max_rrf = len(active) / (cfg.rrf_k + 1)
+        ctx.rrf = {i: s / max_rrf for i, s in fused.items()}
+        pool = sorted(fused, key=lambda i: -fused[i]) if cfg.fusion else list(active[0])
         stages.append(TraceStage("fusion", _ms(t), [
-            StageCandidate(i, r, {"rrf": fused[i] / max_rrf}) for r, i in enumerate(pool, 1)
-        ], {"method": "rrf" if cfg.fusion else "vector only", "rrf_k": cfg.rrf_k}))
+            StageCandidate(i, r, {"rrf": ctx.rrf[i]}) for r, i in enumerate(pool, 1)
+        ], {"method": "rrf" if cfg.fusion else f"{cfg.retrievers[0]} only", "rrf_k": cfg.rrf_k,
+            "retrievers": list(cfg.retrievers)}))
 
         t = time.perf_counter()
-        hits: list[Hit] = []
-        scored: list[StageCandidate] = []
-        if pool:
-            tbl = self.store.memories_table(
-                columns=list(MEMORIES_SCHEMA.names), where=f"id IN ({sql_str_list(pool)})"
-            )
-            row_of = {i: n for n, i in enumerate(tbl.column("id").to_pylist())}
-            pool = [i for i in pool if i in row_of]  # a concurrent prune may have removed one
-            take = pa.array([row_of[i] for i in pool], pa.int64())
-            tbl = tbl.take(take)
-            rows = tbl.drop(["vector"]).to_pylist()
-            df = pd.DataFrame(rows)
-            vecs = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(len(pool), -1)
-            last = _last_access(df)
-            lex = dict(zip(f_ids, f_norm))
-            comps = {
-                "relevance": np.clip(vecs @ qvec, 0.0, 1.0),
-                "lexical": np.array([lex.get(i, 0.0) for i in pool]),
-                "rrf": np.array([fused.get(i, 0.0) / max_rrf for i in pool]),
-                "recency": scoring.recency((now - last) / 3600.0),
-                "importance": df["importance"].to_numpy(np.float64),
-                "retention": self._retention(tbl, last, cfg.decay_model, now),
-            }
-            score = scoring.combine(comps, cfg.weights)
-            order = np.argsort(-score, kind="stable")
-            for rank, n in enumerate(order, 1):
-                parts = {c: float(comps[c][n]) for c in scoring.COMPONENTS}
-                scored.append(StageCandidate(pool[n], rank, parts | {"score": float(score[n])}))
-                if rank <= cfg.k:
-                    hits.append(Hit(memory_from_row(rows[n]), float(score[n]), parts, rank))
-        stages.append(TraceStage("scoring", _ms(t), scored, {"weights": dict(cfg.weights), "decay_model": cfg.decay_model}))
-        stages.append(TraceStage("final", 0.0, scored[: cfg.k], {"k": cfg.k}))
+        ctx.keyword_df = self._keyword_df(ctx.query_keywords) if cfg.weights["entity"] > 0 else {}
+        ids, rows, comps, _ = self._components(ctx, pool)  # a concurrent prune may have removed one
+        passed, gated = _gate(cfg, ids, comps)
+        ctx.gated_ids = set(gated)
+        ids, rows = [ids[n] for n in np.flatnonzero(passed)], [rows[n] for n in np.flatnonzero(passed)]
+        comps = {c: v[passed] for c, v in comps.items()}
+        if cfg.normalise == "minmax":
+            for c in BASE_COMPONENTS:
+                comps[c], lo, hi = scoring.minmax(comps[c])
+                ctx.ranges[c] = (lo, hi)
+        score = scoring.combine(comps, cfg.weights)
+        ranked = _ranked(ids, comps, score)
+        info = {"weights": dict(cfg.weights), "decay_model": cfg.decay_model, "normalise": cfg.normalise,
+                "lexical_norm": cfg.lexical_norm, "gated": gated} | ctx.info()
+        stages.append(TraceStage("scoring", _ms(t), ranked, info))
 
-        cfg_dict = asdict(cfg) | {"weights": dict(cfg.weights)}
+        row_of = dict(zip(ids, rows))
+        if cfg.graph_hops:
+            t = time.perf_counter()
+            ranked, g_info = self._graph_stage(ctx, ranked, row_of, where)
+            stages.append(TraceStage("graph", _ms(t), ranked, g_info))
+        stages.append(TraceStage("final", 0.0, ranked[: cfg.k], {"k": cfg.k}))
+        hits = [
+            Hit(memory_from_row(row_of[c.id]), c.scores["score"], {k: v for k, v in c.scores.items() if k != "score"},
+                c.rank)
+            for c in ranked[: cfg.k]
+        ]
+
+        cfg_dict = asdict(cfg) | {"weights": dict(cfg.weights), "retrievers": list(cfg.retrievers)}
         trace = Trace(uuid.uuid4().hex, query, cfg.k, now, cfg_dict, stages, _ms(t_start))
         self.store.append_events([{
             "op": "recall", "time_s": now, "memory_ids": [h.memory.id for h in hits],
@@ -543,6 +607,151 @@ class MemoryEngine:
         if cfg.reinforce and hits:
             self.reinforce([h.memory.id for h in hits], reason="recall", trace_id=trace.id)
         return RecallResult(hits, trace)
+
+    def explain(self, trace: Trace, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Score any memories for the query of ``trace`` as its recall would have, whether or not a retriever
+        returned them: the answer to "why was it not retrieved?" for memories no stage lists.
+
+        Uses the trace's configuration, clock time, full-text scores, pool ranges and keyword counts, and the
+        memories as they are stored now. Returns per id: ``cosine`` (raw cosine similarity to the query, the
+        vector retriever's measure), ``bm25`` (its full-text score for the query, None when no query term
+        matches it), ``forgotten``, ``components`` (as the scoring stage computes them: lexical and rrf are 0
+        outside the full-text and fused candidates), ``graph`` (its graph activation if the graph stage
+        reached it), ``score`` (their weighted mean) and ``gated`` (the gate that would leave it out, or None).
+        Records nothing. Raises UnknownMemoryError for an unknown id.
+        """
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        cfg = RecallConfig(**{k: v for k, v in trace.config.items() if k in RecallConfig.__dataclass_fields__})
+        cfg = replace(cfg, reinforce=False).validated()
+        fulltext = _stage_or_none(trace, "fulltext")
+        bm25 = {c.id: c.scores["bm25"] for c in fulltext.candidates} if fulltext else {}
+        qvec = self.embedder.encode([trace.query])[0]
+        ctx = _RecallContext.build(trace.query, qvec, trace.time_s, cfg, bm25)
+        fusion = _stage_or_none(trace, "fusion")
+        ctx.rrf = {c.id: c.scores["rrf"] for c in fusion.candidates} if fusion else {}
+        info = _stage_or_none(trace, "scoring")
+        info = info.info if info else {}
+        ctx.ranges = {c: tuple(v) for c, v in info.get("ranges", {}).items()}
+        ctx.keyword_df = info.get("keyword_df", {})
+        found, rows, comps, cosine = self._components(ctx, ids)
+        if missing := [i for i in ids if i not in set(found)]:
+            raise UnknownMemoryError(missing)
+        _, gated = _gate(cfg, found, comps)
+        for c, (lo, hi) in ctx.ranges.items():
+            comps[c] = scoring.minmax_scale(comps[c], lo, hi)
+        graph_stage = _stage_or_none(trace, "graph")
+        graph = {c.id: c.scores.get("graph", 0.0) for c in graph_stage.candidates} if graph_stage else {}
+        comps["graph"] = np.array([graph.get(i, 0.0) for i in found])
+        score = scoring.combine(comps, cfg.weights)
+        t_ids, t_scores = self.store.text_search(trace.query, len(found), f"id IN ({sql_str_list(found)})")
+        text_hits = {i: float(s) for i, s in zip(t_ids, t_scores)}
+        return {
+            i: {
+                "cosine": float(cosine[n]), "bm25": text_hits.get(i), "forgotten": rows[n]["forgotten_time_s"] is not None,
+                "components": {c: float(comps[c][n]) for c in scoring.COMPONENTS}, "graph": graph.get(i),
+                "score": float(score[n]), "gated": gated.get(i),
+            }
+            for n, i in enumerate(found)
+        }
+
+    def _components(self, ctx: _RecallContext, ids: Sequence[str], where: str | None = None):
+        """Rows and raw components of the memories ``ids`` (those found, in the order given) for ``ctx``'s
+        query. Returns (ids, rows, {component: array (n,)}, raw cosine (n,)); ``graph`` is all zeros."""
+        if not ids:
+            return [], [], {c: np.zeros(0) for c in scoring.COMPONENTS}, np.zeros(0)
+        cond = f"id IN ({sql_str_list(ids)})" + (f" AND {where}" if where else "")
+        tbl = self.store.memories_table(columns=list(MEMORIES_SCHEMA.names), where=cond)
+        row_of = {i: n for n, i in enumerate(tbl.column("id").to_pylist())}
+        ids = [i for i in ids if i in row_of]
+        tbl = tbl.take(pa.array([row_of[i] for i in ids], pa.int64()))
+        rows = tbl.drop(["vector"]).to_pylist()
+        df = pd.DataFrame(rows, columns=[c for c in MEMORIES_SCHEMA.names if c != "vector"])
+        vecs = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(len(ids), -1)
+        cosine = vecs.astype(np.float64) @ ctx.qvec.astype(np.float64)
+        last = _last_access(df)
+        comps = {
+            "relevance": np.clip(cosine, 0.0, 1.0),
+            "lexical": ctx.lexical(ids),
+            "rrf": np.array([ctx.rrf.get(i, 0.0) for i in ids]),
+            "recency": scoring.recency((ctx.now - last) / 3600.0),
+            "importance": df["importance"].to_numpy(np.float64),
+            "retention": self._retention(tbl, last, ctx.cfg.decay_model, ctx.now),
+            "entity": ctx.entity([r["keywords"] or [] for r in rows]),
+            "graph": np.zeros(len(ids)),
+        }
+        return ids, rows, comps, cosine
+
+    def _keyword_df(self, keywords: Sequence[str]) -> dict[str, int]:
+        """How many stored memories carry each keyword (mem0's "linked memories" of an entity); one scan."""
+        if not keywords:
+            return {}
+        flat = pc.list_flatten(self.store.memories_table(columns=["keywords"]).column("keywords"))
+        counts = pc.value_counts(pc.filter(flat, pc.is_in(flat, pa.array(list(keywords), pa.string()))))
+        found = {str(v["values"]): int(v["counts"]) for v in counts.to_pylist()}
+        return {kw: found.get(kw, 0) for kw in keywords}
+
+    def _graph_stage(
+        self, ctx: _RecallContext, ranked: list[StageCandidate], row_of: dict[str, dict[str, Any]], where: str | None
+    ) -> tuple[list[StageCandidate], dict[str, Any]]:
+        """Spread activation from the best scored candidates over the links (treated as undirected, weighted).
+
+        Seeds: the top ``graph_seeds`` of ``ranked``, with activation a0 = score / best score. Each hop h
+        passes a_h = decay * W a_(h-1) along links of weight W (``"sum"``: summed over neighbours; ``"max"``:
+        the strongest neighbour only). A memory's ``graph`` component is its total activation (its own a0 plus
+        what reaches it; max or sum over hops, clipped at 1), so seeds rank before the notes they pass to.
+        Linked memories outside the pool are scored like pool members and pass the same gates; ``row_of``
+        gains their rows. Spreading activation: Collins & Loftus (1975); in retrieval, Crestani (1997).
+        """
+        cfg = ctx.cfg
+        seeds = ranked[: cfg.graph_seeds]
+        top = max((c.scores["score"] for c in seeds), default=0.0)
+        nodes = [c.id for c in seeds]
+        index = {i: n for n, i in enumerate(nodes)}
+        edges: dict[tuple[int, int], float] = {}
+        frontier = list(nodes)
+        for _ in range(cfg.graph_hops):
+            if not frontier:
+                break
+            lst = sql_str_list(frontier)
+            links = self.store.links_table(f"source_id IN ({lst}) OR target_id IN ({lst})")
+            src, dst = links.column("source_id").to_pylist(), links.column("target_id").to_pylist()
+            new = [i for i in dict.fromkeys(src + dst) if i not in index]
+            if new and where:
+                live = set(self.store.memories_table(
+                    columns=["id"], where=f"id IN ({sql_str_list(new)}) AND {where}").column("id").to_pylist())
+                new = [i for i in new if i in live]
+            for i in new:
+                index[i] = len(nodes)
+                nodes.append(i)
+            for s, d, w in zip(src, dst, links.column("weight").to_pylist()):
+                if s in index and d in index and s != d:
+                    key = (min(index[s], index[d]), max(index[s], index[d]))
+                    edges[key] = max(edges.get(key, 0.0), float(w))
+            frontier = new
+        activation = _spread(len(nodes), edges, [index[c.id] for c in seeds],
+                             np.array([c.scores["score"] / top if top > 0 else 0.0 for c in seeds]), cfg)
+
+        # Memories the spread reached outside the pool: score them like pool members (same gates and ranges).
+        known = {c.id for c in ranked}
+        outside = [i for i in nodes if i not in known and i not in ctx.gated_ids]
+        ids, rows, comps, _ = self._components(ctx, outside)
+        passed, gated = _gate(cfg, ids, comps)
+        for c, (lo, hi) in ctx.ranges.items():
+            comps[c] = scoring.minmax_scale(comps[c], lo, hi)
+        new_ids = [ids[n] for n in np.flatnonzero(passed)]
+        row_of.update({ids[n]: rows[n] for n in np.flatnonzero(passed)})
+        all_ids = [c.id for c in ranked] + new_ids
+        all_comps = {
+            c: np.concatenate([np.array([r.scores[c] for r in ranked]), comps[c][passed]]) for c in scoring.COMPONENTS
+        }
+        all_comps["graph"] = np.array([activation[index[i]] if i in index else 0.0 for i in all_ids])
+        score = scoring.combine(all_comps, cfg.weights)
+        info = {"seeds": [c.id for c in seeds], "hops": cfg.graph_hops, "decay": cfg.graph_decay,
+                "aggregate": cfg.graph_aggregate, "links": len(edges), "reached": len(nodes) - len(seeds),
+                "added": new_ids, "gated": gated}
+        return _ranked(all_ids, all_comps, score), info
 
     def traces(self, limit: int = 50) -> list[Trace]:
         """The most recent recall traces, newest last (replayed from ``recall`` events)."""
@@ -609,6 +818,103 @@ class MemoryEngine:
         return df.head(limit) if limit is not None else df
 
 
+@dataclass
+class _RecallContext:
+    """What scoring a memory for one query needs besides the memory: the query, the clock time, the
+    full-text candidates' BM25, the fused candidates' RRF, keyword counts and the pool's min-max ranges."""
+
+    query: str
+    qvec: np.ndarray
+    now: float
+    cfg: RecallConfig
+    bm25: dict[str, float]
+    n_terms: int
+    query_keywords: list[str]
+    rrf: dict[str, float] = field(default_factory=dict)
+    keyword_df: dict[str, int] = field(default_factory=dict)
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    gated_ids: set[str] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, query: str, qvec: np.ndarray, now: float, cfg: RecallConfig, bm25: dict[str, float]) -> _RecallContext:
+        keywords = text_mod.keywords(query) if cfg.weights["entity"] > 0 else []
+        return cls(query, qvec, now, cfg, bm25, len(text_mod.content_words(query)), keywords)
+
+    def lexical(self, ids: Sequence[str]) -> np.ndarray:
+        """The lexical component: full-text candidates' BM25, max- or sigmoid-normalised; 0 for others."""
+        raw = np.array([self.bm25.get(i, 0.0) for i in ids], dtype=np.float64)
+        if self.cfg.lexical_norm == "sigmoid":
+            matched = np.array([i in self.bm25 for i in ids], dtype=bool)
+            return np.where(matched, scoring.sigmoid_bm25(raw, self.n_terms), 0.0)
+        top = max(self.bm25.values(), default=0.0)
+        return raw / top if top > 0 else np.zeros(len(raw))
+
+    def entity(self, keyword_lists: Sequence[Sequence[str]]) -> np.ndarray:
+        """mem0's entity boost with keywords as entities (a modelling choice: mem0 extracts entities with
+        spaCy): the best spread-attenuated weight of a query keyword the memory carries; 0 if none."""
+        weight = {kw: float(scoring.entity_spread(df)) for kw, df in self.keyword_df.items() if df > 0}
+        if not weight:
+            return np.zeros(len(keyword_lists))
+        return np.array([max((weight.get(k, 0.0) for k in kws), default=0.0) for kws in keyword_lists])
+
+    def info(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"n_terms": self.n_terms, "query_keywords": self.query_keywords,
+                               "keyword_df": self.keyword_df}
+        if self.ranges:
+            out["ranges"] = {c: list(v) for c, v in self.ranges.items()}
+        return out
+
+
+def _gate(cfg: RecallConfig, ids: Sequence[str], comps: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, Any]]:
+    """Apply ``min_relevance`` and ``min_retention`` to raw components: (passed mask, {id: why gated})."""
+    passed = np.ones(len(ids), dtype=bool)
+    gated: dict[str, Any] = {}
+    for comp, threshold in (("relevance", cfg.min_relevance), ("retention", cfg.min_retention)):
+        if threshold > 0:
+            low = np.asarray(comps[comp]) < threshold
+            for n in np.flatnonzero(low & passed):
+                gated[ids[n]] = {"component": comp, "value": float(comps[comp][n]), "threshold": float(threshold)}
+            passed &= ~low
+    return passed, gated
+
+
+def _ranked(ids: Sequence[str], comps: Mapping[str, np.ndarray], score: np.ndarray) -> list[StageCandidate]:
+    """Candidates sorted by score (ties keep their order), with every component and the score."""
+    order = np.argsort(-score, kind="stable")
+    return [
+        StageCandidate(ids[n], rank, {c: float(comps[c][n]) for c in scoring.COMPONENTS} | {"score": float(score[n])})
+        for rank, n in enumerate(order, 1)
+    ]
+
+
+def _spread(n: int, edges: Mapping[tuple[int, int], float], seeds: Sequence[int], a0: np.ndarray,
+            cfg: RecallConfig) -> np.ndarray:
+    """Total activation (n,) in [0, 1] after ``cfg.graph_hops`` hops over undirected weighted ``edges``."""
+    a = np.zeros(n)
+    a[list(seeds)] = a0
+    total = a.copy()
+    if not edges:
+        return np.clip(total, 0.0, 1.0)
+    pairs = np.array(list(edges), dtype=np.int64)
+    i, j = np.concatenate([pairs[:, 0], pairs[:, 1]]), np.concatenate([pairs[:, 1], pairs[:, 0]])
+    w = np.tile(np.array(list(edges.values()), dtype=np.float64), 2)
+    for _ in range(cfg.graph_hops):
+        passed = w * a[j]  # what node i receives from neighbour j along each directed half-edge
+        if cfg.graph_aggregate == "sum":
+            a = cfg.graph_decay * np.bincount(i, weights=passed, minlength=n)
+            total = total + a
+        else:
+            a = np.zeros(n)
+            np.maximum.at(a, i, passed)
+            a *= cfg.graph_decay
+            total = np.maximum(total, a)
+    return np.clip(total, 0.0, 1.0)
+
+
+def _stage_or_none(trace: Trace, name: str) -> TraceStage | None:
+    return next((s for s in trace.stages if s.name == name), None)
+
+
 def _last_access(df: pd.DataFrame) -> np.ndarray:
     """When decay counts from, per row: the latest of the event (or creation) time and the last recall."""
     base = df["event_time_s"].fillna(df["created_time_s"]).to_numpy(np.float64)
@@ -643,5 +949,6 @@ def open_engine(db: str | None = None, clock: Clock | None = None, embedder: Emb
 
 
 __all__ = [
-    "STAGES", "LinkConfig", "MemoryEngine", "RecallConfig", "clock_start_for", "embedding_text", "open_engine",
+    "BASE_COMPONENTS", "RETRIEVERS", "STAGES", "LinkConfig", "MemoryEngine", "RecallConfig", "clock_start_for",
+    "embedding_text", "open_engine",
 ]

@@ -8,7 +8,9 @@ import numpy as np
 
 from memviz.errors import ConfigError
 
-COMPONENTS: tuple[str, ...] = ("relevance", "lexical", "rrf", "recency", "importance", "retention")
+COMPONENTS: tuple[str, ...] = (
+    "relevance", "lexical", "rrf", "recency", "importance", "retention", "entity", "graph",
+)
 RRF_K = 60
 
 
@@ -35,6 +37,52 @@ def squash_bm25(scores) -> np.ndarray:
     s = np.asarray(scores, dtype=np.float64)
     top = s.max(initial=0.0)
     return s / top if top > 0 else np.zeros_like(s)
+
+
+def sigmoid_bm25(scores, n_terms: int) -> np.ndarray:
+    """mem0 (v3, ``mem0/utils/scoring.py``) BM25 normalisation: 1 / (1 + exp(-s * (bm25 - m))), in (0, 1).
+
+    The midpoint m and steepness s depend on the query's number of terms ``n_terms`` (longer queries reach
+    higher raw BM25): <= 3 terms (5, 0.7), <= 6 (7, 0.6), <= 9 (9, 0.5), <= 15 (10, 0.5), else (12, 0.5).
+    mem0 tuned these on its own BM25 backend; on LanceDB's BM25 they are a borrowed modelling choice.
+    """
+    m, s = next((m, s) for limit, m, s in _BM25_SIGMOID if n_terms <= limit)
+    x = np.asarray(scores, dtype=np.float64)
+    return 1.0 / (1.0 + np.exp(-s * (x - m)))
+
+
+_BM25_SIGMOID = ((3, 5.0, 0.7), (6, 7.0, 0.6), (9, 9.0, 0.5), (15, 10.0, 0.5), (float("inf"), 12.0, 0.5))
+
+
+def entity_spread(n_linked) -> np.ndarray:
+    """mem0's spread attenuation of an entity linked to ``n_linked`` memories: 1 / (1 + 0.001 (n - 1)^2).
+
+    An entity every memory shares boosts none of them much. Returns values in (0, 1] (1 for n <= 1).
+    """
+    n = np.maximum(np.asarray(n_linked, dtype=np.float64), 1.0)
+    return 1.0 / (1.0 + 0.001 * (n - 1.0) ** 2)
+
+
+def minmax(x) -> tuple[np.ndarray, float, float]:
+    """Min-max normalisation to [0, 1] (Generative Agents, Park et al. 2023, normalise each score this way).
+
+    Returns (normalised, min, max); see :func:`minmax_scale` for how values are mapped.
+    """
+    a = np.asarray(x, dtype=np.float64)
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    return minmax_scale(a, lo, hi), lo, hi
+
+
+def minmax_scale(x, lo: float, hi: float) -> np.ndarray:
+    """(x - lo) / (hi - lo), clipped to [0, 1] (values from outside the pool that set lo and hi are clipped).
+
+    When hi == lo the signal does not vary: values > 0 map to 1 and others to 0 (a modelling choice: a
+    constant signal neither helps nor hurts, but a present one still counts).
+    """
+    a = np.asarray(x, dtype=np.float64)
+    if hi > lo:
+        return np.clip((a - lo) / (hi - lo), 0.0, 1.0)
+    return np.where(a > 0, 1.0, 0.0)
 
 
 def validate_weights(weights: Mapping[str, float]) -> dict[str, float]:

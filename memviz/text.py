@@ -66,6 +66,11 @@ def keywords(text: str, top: int = 5) -> list[str]:
     return out
 
 
+def content_words(text: str) -> list[str]:
+    """The words of ``text`` that are not stopwords (as written, in order): what carries its content."""
+    return [w for w in _WORD.findall(text) if w.lower() not in _STOPWORDS]
+
+
 def importance(text: str) -> tuple[float, dict[str, float]]:
     """Heuristic importance in [0, 1] and its parts (a documented modelling choice).
 
@@ -81,8 +86,7 @@ def importance(text: str) -> tuple[float, dict[str, float]]:
 
     The sum is clipped to [0, 1]. Returns (importance, parts).
     """
-    words = _WORD.findall(text)
-    content = [w for w in words if w.lower() not in _STOPWORDS]
+    content = content_words(text)
     parts = {
         "base": 0.1,
         "content": 0.3 * min(1.0, len(content) / 15.0),

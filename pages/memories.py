@@ -26,6 +26,7 @@ from memviz.viz.memories import (
 
 # The memory picker lists at most this many filtered memories (any row can still be picked in the table).
 MAX_PICK = 2000
+TABLE_HEIGHT_PX = 423  # 11 rows and the header
 SOURCES = {"demo": "Built-in demo", "upload": "Upload a file", "path": "A path on disk"}
 
 
@@ -37,16 +38,16 @@ def memory_frame(uri: str, version: int, now_s: float, model: str, _engine: Memo
 
 def show_stats(engine: MemoryEngine) -> None:
     s = engine.stats()
-    row1, row2 = st.columns(5), st.columns(5)
+    row1, row2 = st.columns(6), st.columns([1, 1, 1, 3])
     row1[0].metric("Memories", f"{s['memories']:,}")
     row1[1].metric("Forgotten", f"{s['forgotten']:,}")
     row1[2].metric("Sessions", f"{s['sessions']:,}")
     row1[3].metric("Speakers", f"{s['speakers']:,}")
     row1[4].metric("Events", f"{s['events']:,}")
+    row1[5].metric("Version", s["version"], help="The memories table's LanceDB version")
     for col, kind in zip(row2, ("semantic", "temporal", "keyword")):
         col.metric(f"{kind.capitalize()} links", f"{s['links'].get(kind, 0):,}")
-    row2[3].metric("Version", s["version"], help="The memories table's LanceDB version")
-    row2[4].metric("Clock (UTC)", fmt_time(s["now_s"]), help="The simulated clock that retention is computed at")
+    row2[3].metric("Clock (UTC)", fmt_time(s["now_s"]), help="The simulated clock that retention is computed at")
 
 
 def add_data(engine: MemoryEngine) -> None:
@@ -59,9 +60,10 @@ def add_data(engine: MemoryEngine) -> None:
         upload = st.file_uploader("Data file", type=["json", "jsonl"], key="ingest_upload")
     elif source == "path":
         path = st.text_input("Path", key="ingest_path", placeholder="/data/locomo/locomo10.json")
-    fmt = st.selectbox("Format", FORMATS, key="ingest_format", disabled=source == "demo",
-                       help="locomo, longmemeval, memorybank, or memviz's JSON Lines chat format (jsonl)")
-    if source == "demo":
+    if source != "demo":
+        fmt = st.selectbox("Format", FORMATS, key="ingest_format",
+                           help="locomo, longmemeval, memorybank, or memviz's JSON Lines chat format (jsonl)")
+    else:
         st.caption(f"The built-in demo conversation ({DEMO_PATH.name}, {DEMO_FORMAT}). It has no ids: ingesting it "
                    "again writes a second copy.")
     if not st.button("Ingest", key="ingest_button", type="primary"):
@@ -124,7 +126,7 @@ def filters(df: pd.DataFrame) -> dict:
 def table(shown: pd.DataFrame) -> str | None:
     """Render the filtered memory table; returns the id of the row the user clicked, if any."""
     event = st.dataframe(
-        shown, hide_index=True, height=420, key="mem_table", on_select="rerun", selection_mode="single-row",
+        shown, hide_index=True, height=min(TABLE_HEIGHT_PX, 3 + 35 * (len(shown) + 1)), key="mem_table", on_select="rerun", selection_mode="single-row",
         column_order=[c for c in shown.columns if c != "id"],
         column_config={
             "text": st.column_config.TextColumn("Text", width="large"),
@@ -177,6 +179,8 @@ def detail(engine: MemoryEngine, memory_id: str, retention: float | None) -> Non
         fields = {k: v for k, v in asdict(m).items() if k not in ("text", "keywords", "access_times_s")}
         for k in ("event_time_s", "created_time_s", "last_recalled_s", "forgotten_time_s"):
             fields[k] = fmt_time(fields[k])
+        for k in ("importance", "stability_days"):
+            fields[k] = round(fields[k], 3)
         fields["accesses"] = len(m.access_times_s)
         st.dataframe(pd.DataFrame({"field": list(fields), "value": [str(v) for v in fields.values()]}),
                      hide_index=True, width="stretch")
@@ -191,13 +195,13 @@ def detail(engine: MemoryEngine, memory_id: str, retention: float | None) -> Non
                 columns=["id", "text", "speaker", "session_id", "keywords"], where=f"id IN ({sql_str_list(ends)})"
             ).to_pandas()
             lf = links_frame(m.id, m.keywords, links, others, engine.link_config.semantic_threshold)
-            st.dataframe(lf, hide_index=True, width="stretch", key="mem_links",
+            st.dataframe(lf, hide_index=True, width="stretch",
                          column_order=["direction", "kind", "weight", "other_speaker", "other_text", "why"],
                          column_config={"weight": st.column_config.NumberColumn(format="%.2f"),
                                         "other_speaker": "Speaker", "other_text": "Other memory"})
         events = engine.store.list_events(memory_id=m.id)
         st.markdown(f"**Event history** ({len(events)})")
-        st.dataframe(events_frame(events), hide_index=True, width="stretch", key="mem_events",
+        st.dataframe(events_frame(events, m.id), hide_index=True, width="stretch",
                      column_config={"clock_time": st.column_config.DatetimeColumn("Clock time", format="YYYY-MM-DD HH:mm"),
                                     "recorded": st.column_config.DatetimeColumn("Recorded", format="YYYY-MM-DD HH:mm:ss")})
 
@@ -221,8 +225,9 @@ st.subheader("Memory table")
 shown = memory_table(filter_memories(frame, **filters(frame)))
 st.caption(f"Showing {len(shown):,} of {len(frame):,} memories · retention at {fmt_time(engine.clock.now())} UTC "
            f"({model}). Click a row to open it below.")
-clicked = table(shown)
-if clicked and st.session_state.get("_mem_clicked") != clicked:
+if shown.empty:
+    st.info("No memory matches the filters.")
+elif (clicked := table(shown)) and st.session_state.get("_mem_clicked") != clicked:
     st.session_state["_mem_clicked"] = st.session_state["mem_detail"] = clicked
 
 st.subheader("Memory detail")
@@ -234,7 +239,6 @@ if current is not None and current not in options:
     else:
         del st.session_state["mem_detail"]  # no longer in this store
 if not options:
-    st.info("No memory matches the filters.")
     st.stop()
 labels = memory_labels(frame[frame["id"].isin(options)])
 picked = st.selectbox("Memory", options, key="mem_detail", format_func=lambda i: labels.get(i, i),

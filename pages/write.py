@@ -93,7 +93,7 @@ def show_item(engine: MemoryEngine, item: WriteItemReport) -> None:
     c[2].metric("Initial stability (days)", f"{item.stability_days:.1f}",
                 help="S0 = 2 days × (1 + 4 × importance): important memories decay more slowly")
     c[3].metric("Links created", len(item.links))
-    left, right = st.columns(2)
+    left, right = st.columns([2, 3])
     left.plotly_chart(importance_parts_figure(item.importance_parts, item.importance), key=f"imp_{item.id}")
     semantic = {lk.target_id for lk in item.links if lk.kind == "semantic"}
     nb = neighbours_frame(item.neighbours, semantic)
@@ -112,7 +112,7 @@ def show_item(engine: MemoryEngine, item: WriteItemReport) -> None:
             where=f"id IN ({sql_str_list(set(links['target_id']))})",
         ).to_pandas()
         st.dataframe(links_frame(item.id, item.keywords, links, others, threshold), hide_index=True, width="stretch",
-                     key=f"links_{item.id}", column_order=["kind", "weight", "other_speaker", "other_text", "why"],
+                     column_order=["kind", "weight", "other_speaker", "other_text", "why"],
                      column_config={"weight": st.column_config.NumberColumn("Weight", format="%.2f"),
                                     "other_speaker": "Speaker", "other_text": "Linked memory"})
     else:

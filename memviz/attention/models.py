@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -211,12 +212,44 @@ def _load_smollm2() -> LoadedModel:
     return _finish("smollm2", str(gguf), model, tok, causal=True)
 
 
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub (``$HF_ENDPOINT`` or huggingface.co) accepts a TCP connection in ``timeout`` s."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme != "http" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def _load_any(name: str) -> LoadedModel:
     torch = _torch()
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
+    is_dir = Path(name).is_dir()
+    if not is_dir and (name.startswith((".", "~", os.sep)) or os.sep + os.sep in name or name.endswith(os.sep)):
+        raise ModelNotAvailableError(f"cannot load model {name!r}: no such folder")
     try:
-        config = AutoConfig.from_pretrained(name)
+        config = AutoConfig.from_pretrained(name, local_files_only=True)
+    except Exception as e:
+        if is_dir or _offline() or not _hub_reachable():
+            where = "the folder has no loadable config" if is_dir else (
+                "it is not in the local Hugging Face cache and the hub cannot be reached (offline)"
+            )
+            raise ModelNotAvailableError(
+                f"cannot load model {name!r}: not a built-in name ({', '.join(BUILTIN_MODELS)}), and {where}"
+            ) from e
+        config = None
+    try:
+        config = config or AutoConfig.from_pretrained(name)
     except Exception as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelNotAvailableError(
@@ -255,13 +288,34 @@ def resolve_model_name(name: str) -> str:
     return name
 
 
+@contextmanager
+def _quiet():
+    """Silence transformers' progress bars and info logs while loading (the CLI prints to a terminal)."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    bars = hf_logging.is_progress_bar_enabled()
+    level = hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
 @lru_cache(maxsize=4)
 def _load_cached(name: str) -> LoadedModel:
-    if name == "minilm":
-        return _load_minilm()
-    if name == "smollm2":
-        return _load_smollm2()
-    return _load_any(name)
+    with _quiet():
+        if name == "minilm":
+            return _load_minilm()
+        if name == "smollm2":
+            return _load_smollm2()
+        return _load_any(name)
 
 
 _load_lock = threading.Lock()

@@ -46,7 +46,9 @@ def load_jsonl(raw: bytes, src: Source) -> Dataset:
                 source_id=source_id if source_id is not None else f"{session}#{number}",
                 event_time_s=None if time_text is None else src.time(time_text, where, "time"),
                 kind=kind,
-                id=memory_id,
+                # Without an "id", the file name and line number make a stable one, so re-importing the
+                # same file skips what is already stored.
+                id=memory_id if memory_id is not None else f"{dataset_name}:{number}",
                 dataset=dataset_name,
             )
         )

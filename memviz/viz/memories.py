@@ -173,13 +173,15 @@ def links_frame(
     return out.sort_values(["kind", "weight"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
-def _event_details(e: Event) -> str:
+def _event_details(e: Event, memory_id: str | None) -> str:
     p = e.payload
     if e.op == "write":
         return (f"importance {p.get('importance', 0):.2f}, stability {p.get('stability_days', 0):.1f} d, "
                 f"{p.get('n_links', 0)} links, keywords: {', '.join(p.get('keywords', []))}")
     if e.op == "link":
-        return f"{len(p.get('links', []))} links written in this batch"
+        links = p.get("links", [])
+        mine = sum(memory_id in lk[:2] for lk in links) if memory_id is not None else None
+        return f"{len(links)} links written in its batch" + ("" if mine is None else f", {mine} of them touch this memory")
     if e.op == "recall":
         return f"recalled by query: {p.get('query', '')}"
     if e.op == "reinforce":
@@ -191,9 +193,10 @@ def _event_details(e: Event) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
-def events_frame(events: Sequence[Event]) -> pd.DataFrame:
-    """The event history of a memory, oldest first: op, clock time and wall time (UTC datetimes) and a
-    one-line summary of the payload. Columns: :data:`EVENT_COLUMNS`."""
+def events_frame(events: Sequence[Event], memory_id: str | None = None) -> pd.DataFrame:
+    """Events (oldest first, as :meth:`MemoryStore.list_events` gives them): op, clock time and wall time (UTC
+    datetimes) and a one-line summary of the payload; with ``memory_id`` a ``link`` event also says how many of
+    its batch's links touch that memory. Columns: :data:`EVENT_COLUMNS`."""
     if not events:
         return pd.DataFrame(columns=list(EVENT_COLUMNS))
     return pd.DataFrame(
@@ -201,7 +204,7 @@ def events_frame(events: Sequence[Event]) -> pd.DataFrame:
             "op": [e.op for e in events],
             "clock_time": pd.to_datetime([e.time_s for e in events], unit="s", utc=True),
             "recorded": pd.to_datetime([e.wall_time_s for e in events], unit="s", utc=True),
-            "details": [_event_details(e) for e in events],
+            "details": [_event_details(e, memory_id) for e in events],
         }
     )
 
@@ -218,7 +221,7 @@ def importance_parts_figure(parts: Mapping[str, float], importance: float) -> go
         )
     )
     fig.update_layout(
-        title=f"Importance {importance:.2f} = sum of its parts (clipped to [0, 1])", height=260,
+        title=f"Importance {importance:.2f}: the sum of these parts, at most 1", height=260,
         margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(range=[0, max(0.35, max(values, default=0) * 1.25)],
                                                        title="contribution"),
         yaxis=dict(autorange="reversed"),
@@ -234,27 +237,30 @@ def neighbours_frame(neighbours: Sequence[Mapping[str, Any]], linked_ids: Collec
     return df
 
 
-def neighbours_figure(neighbours: pd.DataFrame, threshold: float, max_chars: int = _SNIPPET_CHARS) -> go.Figure:
-    """Horizontal bars of the neighbours' cosine similarity (best at the top), coloured by whether they were
-    linked, with the semantic-link threshold as a dashed vertical line. Labels are escaped text snippets."""
+def neighbours_figure(neighbours: pd.DataFrame, threshold: float, max_chars: int = 48) -> go.Figure:
+    """Horizontal bars of the neighbours' cosine similarity (best at the top), one trace for those that were
+    linked and one for those that were not, with the semantic-link threshold as a dashed vertical line.
+    Labels are escaped text snippets."""
     text = neighbours["text"].astype(str)
     snippet = text.str.slice(0, max_chars).where(text.str.len() <= max_chars, text.str.slice(0, max_chars) + "…")
-    labels = [f"{n + 1}. {html.escape(s)}" for n, s in enumerate(snippet)]
+    labels = np.array([f"{n + 1}. {html.escape(s)}" for n, s in enumerate(snippet)], dtype=object)
+    similarity = neighbours["similarity"].to_numpy(np.float64)
     linked = neighbours["linked"].to_numpy(bool)
     fig = go.Figure(
-        go.Bar(
-            x=neighbours["similarity"].to_numpy(np.float64), y=labels, orientation="h",
-            marker_color=np.where(linked, "#00a676", "#b0b0b0").tolist(),
-            text=[f"{s:.2f}{' linked' if k else ''}" for s, k in zip(neighbours["similarity"], linked)],
-            textposition="outside", hovertemplate="%{y}<br>similarity %{x:.3f}<extra></extra>",
-        )
+        [
+            go.Bar(x=similarity[sel], y=labels[sel], orientation="h", name=name, marker_color=colour,
+                   text=[f"{s:.2f}" for s in similarity[sel]], textposition="outside",
+                   hovertemplate="%{y}<br>similarity %{x:.3f}<extra></extra>")
+            for name, sel, colour in (("linked", linked, "#00a676"), ("not linked", ~linked, "#b0b0b0"))
+        ]
     )
     fig.add_vline(x=threshold, line_dash="dash", line_color="#ef553b",
-                  annotation_text=f"link threshold {threshold:.2f}", annotation_position="top")
+                  annotation_text=f"threshold {threshold:.2f}", annotation_position="bottom right")
     fig.update_layout(
-        title="Nearest earlier memories (cosine similarity)", height=80 + 34 * max(len(labels), 1),
-        margin=dict(l=10, r=10, t=50, b=10), xaxis=dict(range=[0, 1.12], title="similarity"),
-        yaxis=dict(autorange="reversed"),
+        title="Nearest earlier memories", height=90 + 30 * max(len(labels), 1), barmode="stack",
+        margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(range=[0, 1.1], title="cosine similarity"),
+        yaxis=dict(categoryorder="array", categoryarray=labels.tolist(), autorange="reversed"),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
     )
     return fig
 

@@ -42,7 +42,7 @@ def test_small_file(tmp_path: Path) -> None:
         _utc(2024, 3, 1, 10), _utc(2024, 3, 1, 8, 1), None, None, _utc(2024, 3, 1)
     ]
     assert [m.kind for m in items] == ["episodic", "episodic", "semantic", "episodic", "episodic"]
-    assert [m.id for m in items] == [None, None, "fact-1", None, None]
+    assert [m.id for m in items] == ["chat:1", "chat:3", "fact-1", "chat:5", "chat:6"]  # stable default ids
     assert {m.dataset for m in items} == {"chat"}
     assert (items[2].speaker, items[2].session_id) == ("", "s1")
 

@@ -62,6 +62,14 @@ class Page:
                 return d.value
         raise AssertionError(f"no dataframe with key {key!r}; keys: {[d.key for d in self.at.dataframe]}")
 
+    def frame_with(self, *columns: str):
+        """The first DataFrame shown that has all of ``columns`` (tables without selection carry no key)."""
+        for d in self.at.dataframe:
+            df = d.value
+            if set(columns) <= set(df.columns):
+                return df
+        raise AssertionError(f"no dataframe with columns {columns}")
+
 
 @pytest.fixture
 def open_page(demo_db):

@@ -1,0 +1,151 @@
+"""What both benchmark runners share: one store per conversation/haystack, resumable ingestion, the questions'
+embeddings in one batch, the recall configuration, and the traces of past runs.
+
+Evaluation never reinforces (``reinforce=False``): measuring must not change what is measured. Each group
+(a LoCoMo conversation, a LongMemEval haystack) lives in its own store ``<db>/<group>``; a store that already
+holds the group's memories is reused as it is, so a second run only recalls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memviz import text as text_mod
+from memviz.clock import SimulatedClock
+from memviz.embed import Embedder
+from memviz.evaluate.metrics import mean_metrics
+from memviz.engine import MemoryEngine, RecallConfig, clock_start_for
+from memviz.errors import ConfigError, StoreError
+from memviz.models import MemoryInput, Trace
+from memviz.presets import preset_config
+from memviz.store import MemoryStore
+
+# progress(stage, done, total): stage is "ingest <group>" or "recall".
+Progress = Callable[[str, int, int], None]
+
+
+class PrimedEmbedder:
+    """An :class:`~memviz.embed.Embedder` that encodes the evaluation's questions in one batch ahead of
+    their recalls (:meth:`prime`) and serves them from memory; any other text goes to the wrapped model."""
+
+    def __init__(self, inner: Embedder):
+        self.inner = inner
+        self.dim = inner.dim
+        self.name = inner.name
+        self._cache: dict[str, np.ndarray] = {}
+
+    def prime(self, queries: Sequence[str]) -> None:
+        """Encode the (normalised) ``queries`` not seen yet, in one batch."""
+        new = [q for q in dict.fromkeys(text_mod.normalise(q) for q in queries) if q not in self._cache]
+        if new:
+            self._cache.update(zip(new, self.inner.encode(new)))
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if texts and all(t in self._cache for t in texts):
+            return np.stack([self._cache[t] for t in texts])
+        return self.inner.encode(texts)
+
+
+def store_dir(db: str | Path, group: str) -> Path:
+    """The folder of ``group``'s store under ``db`` (characters unsafe in a file name become ``_``)."""
+    return Path(db) / re.sub(r"[^\w.-]", "_", group)
+
+
+def group_engine(db: str | Path, group: str, embedder: Embedder) -> MemoryEngine:
+    """An engine on ``group``'s own store under ``db`` (created if missing). Raises StoreError."""
+    path = store_dir(db, group)
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"{path} exists and is not a folder")
+    store = MemoryStore(path)
+    return MemoryEngine(store, embedder, SimulatedClock(clock_start_for(store)))
+
+
+def ensure_ingested(engine: MemoryEngine, items: Sequence[MemoryInput], source: dict[str, Any],
+                    progress: Progress | None = None, label: str = "ingest") -> int:
+    """Write the ``items`` the store does not hold yet (ids are stable); returns how many were written."""
+    have = engine.store.existing_ids([i.id for i in items if i.id])
+    todo = [i for i in items if i.id not in have]
+    if not todo:
+        return 0
+    cb = (lambda done, total: progress(label, done, total)) if progress else None
+    reports = engine.ingest(todo, source=source, progress=cb)
+    return sum(len(r.items) for r in reports)
+
+
+def eval_config(preset: str, k: int, candidates: int | None = None) -> RecallConfig:
+    """The preset's config for evaluation: ``k`` hits, never reinforcing. Raises ConfigError."""
+    overrides: dict[str, Any] = {"k": k, "reinforce": False}
+    if candidates is not None:
+        overrides["candidates"] = candidates
+    return preset_config(preset, **overrides)
+
+
+def as_of(cfg: RecallConfig, time_s: float) -> RecallConfig:
+    """``cfg`` recalling as of ``time_s`` (the simulated "now" of one question)."""
+    return replace(cfg, as_of_s=float(time_s))
+
+
+def config_dict(cfg: RecallConfig) -> dict[str, Any]:
+    """The evaluation config as JSON-ready data (without the per-question ``as_of_s``)."""
+    out = asdict(cfg) | {"weights": dict(cfg.weights), "retrievers": list(cfg.retrievers)}
+    out.pop("as_of_s")
+    return out
+
+
+def aggregate(records: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None,
+              apart: Sequence[str] = ()) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+    """(overall, by_category) means of the evaluated records' ``metrics``; categories in ``apart`` are left
+    out of ``overall``. Each category entry has ``name``, ``n`` and the metric means."""
+    by_cat: dict[str, list[Mapping[str, float]]] = defaultdict(list)
+    main = []
+    for r in records:
+        if r["status"] == "evaluated":
+            by_cat[r["category"]].append(r["metrics"])
+            if r["category"] not in apart:
+                main.append(r["metrics"])
+    by_category = {
+        c: {"name": (names or {}).get(c, c), "n": len(rows)} | mean_metrics(rows) for c, rows in sorted(by_cat.items())
+    }
+    return mean_metrics(main), by_category
+
+
+def timing(total_s: float, ingest_s: float, recall_s: float, n_recalls: int) -> dict[str, float]:
+    """Run times in seconds, and the mean recall time per question in ms."""
+    return {"total_s": round(total_s, 2), "ingest_s": round(ingest_s, 2), "recall_s": round(recall_s, 2),
+            "recall_ms_per_question": round(1000 * recall_s / max(n_recalls, 1), 1)}
+
+
+def parse_ks(text: str | Sequence[int]) -> tuple[int, ...]:
+    """Cut-offs from ``"1,5,10"`` (or a sequence): sorted, distinct, each >= 1. Raises ConfigError."""
+    try:
+        ks = [int(x) for x in (text.split(",") if isinstance(text, str) else text) if str(x).strip()]
+    except ValueError:
+        raise ConfigError(f"k values must be whole numbers separated by commas, got {text!r}") from None
+    if not ks or min(ks) < 1:
+        raise ConfigError(f"k values must be whole numbers >= 1, got {text!r}")
+    return tuple(sorted(set(ks)))
+
+
+def find_trace(store_path: str | Path, trace_id: str) -> Trace | None:
+    """The trace ``trace_id`` recorded in the store at ``store_path`` (from its recall events), or None."""
+    path = Path(store_path)
+    if not path.is_dir():
+        return None
+    for event in reversed(MemoryStore(path).list_events(ops=["recall"])):
+        trace = event.payload.get("trace", {})
+        if trace.get("id") == trace_id:
+            return Trace.from_dict(trace)
+    return None
+
+
+__all__ = [
+    "PrimedEmbedder", "Progress", "aggregate", "as_of", "config_dict", "ensure_ingested", "timing", "eval_config", "find_trace", "group_engine",
+    "parse_ks", "store_dir",
+]

@@ -1,0 +1,328 @@
+"""Figures of the Attention sinks page: pure functions of arrays, returning plotly figures (no streamlit).
+
+Token labels are plain text from the tokenizer; plotly renders a subset of HTML in tick and hover labels, so every
+label is HTML-escaped here (a token can be ``<b>`` or ``<script>``). Newlines and tabs are made visible.
+Attention values are in [0, 1]. Exports: :func:`figure_html` (self-contained, works offline) and
+:func:`figure_image` (PNG / SVG through kaleido and a local Chromium).
+"""
+
+from __future__ import annotations
+
+import atexit
+import html
+import importlib.util
+import os
+import shutil
+import threading
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from memviz.errors import MemvizError
+
+#: plotly chart config: modebar "download as image" works in the browser without kaleido.
+PLOTLY_CONFIG: dict = {
+    "displaylogo": False,
+    "toImageButtonOptions": {"format": "png", "filename": "memviz-attention", "scale": 2},
+}
+POLICY_COLORS = {"full": "#222222", "window": "#d62728", "streaming": "#1f77b4", "h2o": "#2ca02c"}
+_MAX_TICK_LABELS = 80
+
+
+class ExportNotAvailableError(MemvizError, RuntimeError):
+    """PNG/SVG export needs the ``kaleido`` package and a Chrome/Chromium browser on this machine."""
+
+
+def token_label(token: str, max_chars: int = 14) -> str:
+    """A token as safe plotly label text: newline -> ``\\n`` shown as ``↵``, tab -> ``⇥``, empty -> ``∅``,
+    cut to ``max_chars`` characters, HTML-escaped."""
+    t = str(token).replace("\r", "").replace("\n", "↵").replace("\t", "⇥")
+    if not t:
+        t = "∅"
+    if len(t) > max_chars:
+        t = t[: max_chars - 1] + "…"
+    return html.escape(t, quote=False)
+
+
+def _labels(tokens: Sequence[str], positions: np.ndarray) -> list[str]:
+    return [token_label(tokens[p]) for p in positions.tolist()]
+
+
+def _window(n: int, window: tuple[int, int | None] | None) -> np.ndarray:
+    if window is None:
+        return np.arange(n)
+    a, b = window
+    a = int(np.clip(a, 0, max(n - 1, 0)))
+    b = n if b is None else int(np.clip(b, a + 1, n))
+    return np.arange(a, b)
+
+
+def _token_axis(fig: go.Figure, positions: np.ndarray, tokens: Sequence[str], row=None, col=None, axis="x") -> None:
+    """Numeric axis (positions) with token text as tick labels when few enough to read."""
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    kw = {"row": row, "col": col} if row is not None else {}
+    if len(positions) <= _MAX_TICK_LABELS:
+        text = [token_label(tokens[p]) if axis == "x" else f"{token_label(tokens[p])} ·{p}" for p in positions.tolist()]
+        update(tickmode="array", tickvals=positions.tolist(), ticktext=text, tickangle=-60 if axis == "x" else 0,
+               tickfont={"size": 10}, **kw)
+    else:
+        update(title_text=("key" if axis == "x" else "query") + " position", **kw)
+
+
+def sink_map_figure(
+    received_mean: np.ndarray,
+    tokens: Sequence[str],
+    window: tuple[int, int | None] | None = None,
+    sink_mask: np.ndarray | None = None,
+    title: str = "Sink map: attention each token receives, per layer",
+) -> go.Figure:
+    """Layer x token heatmap of received attention.
+
+    ``received_mean``: ``(n_layers, k)``, mean over heads of the attention each key receives from the queries
+    that see it (Gu et al. 2024), in [0, 1]. ``tokens``: ``k`` labels. ``window``: ``(start, end)`` key positions
+    to show (end exclusive, None = to the end). ``sink_mask``: optional bool ``(n_layers, k)``; sink cells get a
+    marker.
+    """
+    rm = np.asarray(received_mean, dtype=np.float32)
+    n_layers, k = rm.shape
+    pos = _window(k, window)
+    z = rm[:, pos]
+    labels = np.broadcast_to(np.array(_labels(tokens, pos), dtype=object), z.shape)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=pos, y=np.arange(n_layers), colorscale="Viridis", zmin=0, zmax=max(float(z.max()), 1e-6),
+        colorbar={"title": {"text": "received"}}, customdata=labels,
+        hovertemplate="layer %{y} · token %{x}: %{customdata}<br>received %{z:.3f}<extra></extra>",
+    ))
+    if sink_mask is not None:
+        sm = np.asarray(sink_mask, dtype=bool)[:, pos]
+        ly, cx = np.nonzero(sm)
+        if ly.size:
+            fig.add_trace(go.Scatter(
+                x=pos[cx], y=ly, mode="markers", name="sink (Gu et al., epsilon)",
+                marker={"symbol": "circle-open", "size": 7, "color": "#ff4136", "line": {"width": 1.5}},
+                hoverinfo="skip",
+            ))
+    fig.update_layout(title=title, yaxis_title="layer", height=max(320, 16 * n_layers + 160),
+                      margin={"l": 60, "r": 20, "t": 50, "b": 90}, legend={"orientation": "h", "y": 1.08})
+    _token_axis(fig, pos, tokens)
+    fig.update_yaxes(autorange=True)
+    return fig
+
+
+def first_token_share_figure(
+    first_token_share: Sequence[float],
+    uniform_share: Sequence[float],
+    heads_with_sink_share: Sequence[float] | None = None,
+    first_token: str = "",
+) -> go.Figure:
+    """Per layer: the mean attention the first token receives vs uniform attention (both in [0, 1]), and
+    optionally the share of heads with a sink (Gu et al. 2024, epsilon threshold). Inputs: ``(n_layers,)``."""
+    f = np.asarray(first_token_share, dtype=float)
+    layers = np.arange(f.size)
+    name = f"first token ({token_label(first_token)})" if first_token else "first token"
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=layers, y=f, mode="lines+markers", name=name, line={"color": "#d62728"}))
+    fig.add_trace(go.Scatter(x=layers, y=np.asarray(uniform_share, dtype=float), mode="lines",
+                             name="uniform attention", line={"dash": "dash", "color": "#7f7f7f"}))
+    if heads_with_sink_share is not None:
+        fig.add_trace(go.Scatter(x=layers, y=np.asarray(heads_with_sink_share, dtype=float), mode="lines",
+                                 name="share of heads with a sink", line={"dash": "dot", "color": "#1f77b4"}))
+    fig.update_layout(title="First token's attention share per layer vs uniform", xaxis_title="layer",
+                      yaxis_title="share", yaxis_range=[0, 1.02], height=360,
+                      margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def head_view_figure(
+    layer_attention: np.ndarray,
+    tokens: Sequence[str],
+    layer: int,
+    heads: Sequence[int] | None = None,
+    query_window: tuple[int, int | None] | None = None,
+    key_window: tuple[int, int | None] | None = None,
+    n_cols: int = 3,
+) -> go.Figure:
+    """Query x key heatmaps of one layer, one panel per head.
+
+    ``layer_attention``: ``(n_heads, q, k)``, rows sum to 1. ``heads``: which heads (default all). Windows are
+    ``(start, end)`` positions (end exclusive) so long inputs stay readable.
+    """
+    att = np.asarray(layer_attention, dtype=np.float32)
+    n_heads, q, k = att.shape
+    heads = list(range(n_heads)) if heads is None else [int(h) for h in heads]
+    qp, kp = _window(q, query_window), _window(k, key_window)
+    cols = min(n_cols, len(heads))
+    rows = int(np.ceil(len(heads) / cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"head {h}" for h in heads], shared_yaxes=True,
+                        horizontal_spacing=0.02,
+                        vertical_spacing=min(0.12, 0.5 / rows) if rows > 1 else 0.1)
+    shape = (len(qp), len(kp))
+    hover = np.stack([np.broadcast_to(np.array(_labels(tokens, qp), dtype=object)[:, None], shape),
+                      np.broadcast_to(np.array(_labels(tokens, kp), dtype=object)[None, :], shape)], axis=-1)
+    zmax = max(float(att[np.ix_(heads, qp, kp)].max()), 1e-6)
+    for n, h in enumerate(heads):
+        r, c = n // cols + 1, n % cols + 1
+        fig.add_trace(go.Heatmap(
+            z=att[h][np.ix_(qp, kp)], x=kp, y=qp, colorscale="Blues", zmin=0, zmax=zmax, showscale=(n == 0),
+            colorbar={"title": {"text": "attention"}}, customdata=hover,
+            hovertemplate="query %{y} %{customdata[0]} → key %{x} %{customdata[1]}<br>%{z:.3f}<extra></extra>",
+        ), row=r, col=c)
+        _token_axis(fig, kp, tokens, row=r, col=c, axis="x")
+        if c == 1:
+            _token_axis(fig, qp, tokens, row=r, col=c, axis="y")
+        fig.update_yaxes(autorange="reversed", row=r, col=c)
+    side = 260 if len(kp) <= 40 else 340
+    fig.update_layout(title=f"Layer {layer}: query x key attention", height=rows * side + 120,
+                      margin={"l": 70, "r": 20, "t": 70, "b": 60})
+    return fig
+
+
+def kv_timeline_figure(
+    timeline: np.ndarray,
+    tokens: Sequence[str],
+    policy_label: str,
+    budget: int,
+    window: tuple[int, int | None] | None = None,
+) -> go.Figure:
+    """Which KV entries a policy keeps: step (query position) x key position, 1 = in the cache.
+
+    ``timeline``: ``(n, n)`` in [0, 1] (for H2O the share of heads keeping an entry). ``window`` limits both axes.
+    """
+    t = np.asarray(timeline, dtype=np.float32)
+    pos = _window(t.shape[0], window)
+    z = t[np.ix_(pos, pos)]
+    z = np.where(np.arange(z.shape[0])[:, None] >= np.arange(z.shape[1])[None, :], z, np.nan)  # future: blank
+    fig = go.Figure(go.Heatmap(
+        z=z, x=pos, y=pos, colorscale=[[0, "#f0f0f0"], [1, "#08519c"]], zmin=0, zmax=1,
+        colorbar={"title": {"text": "kept"}}, hovertemplate="step %{y} · key %{x}: %{z:.2f}<extra></extra>",
+    ))
+    fig.update_layout(title=f"{html.escape(policy_label)}: KV entries kept (budget {budget})",
+                      xaxis_title="key position (cache entry)", yaxis_title="step (query position)",
+                      yaxis_autorange="reversed", height=420, margin={"l": 60, "r": 20, "t": 50, "b": 50})
+    return fig
+
+
+def retained_share_figure(retained: Mapping[str, np.ndarray], labels: Mapping[str, str] | None = None) -> go.Figure:
+    """Per layer, the share of the full attention mass each policy keeps: ``{policy: (n_layers,)}`` in [0, 1]."""
+    fig = go.Figure()
+    for p, v in retained.items():
+        v = np.asarray(v, dtype=float)
+        fig.add_trace(go.Scatter(x=np.arange(v.size), y=v, mode="lines+markers",
+                                 name=html.escape((labels or {}).get(p, p)), line={"color": POLICY_COLORS.get(p)}))
+    fig.update_layout(title="Attention mass retained per layer (queries past the budget)", xaxis_title="layer",
+                      yaxis_title="retained share", yaxis_range=[0, 1.02], height=360,
+                      margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def policy_loss_figure(
+    nll: Mapping[str, np.ndarray], budget: int, smooth: int = 16, labels: Mapping[str, str] | None = None,
+    ppl: Mapping[str, float] | None = None,
+) -> go.Figure:
+    """Per-token next-token loss (nats) under each policy, as a trailing mean over ``smooth`` tokens.
+
+    ``nll``: ``{policy: (n - 1,)}``; entry t is the loss of predicting token t+1. A vertical line marks ``budget``,
+    where eviction starts.
+    """
+    fig = go.Figure()
+    w = max(1, int(smooth))
+    for p, v in nll.items():
+        v = np.asarray(v, dtype=float)
+        c = np.cumsum(np.concatenate([[0.0], v]))
+        idx = np.arange(1, v.size + 1)
+        lo = np.maximum(idx - w, 0)
+        y = (c[idx] - c[lo]) / (idx - lo)
+        name = (labels or {}).get(p, p)
+        if ppl and p in ppl:
+            name += f" (ppl {ppl[p]:.1f})"
+        fig.add_trace(go.Scatter(x=np.arange(v.size), y=y, mode="lines", name=html.escape(name),
+                                 line={"color": POLICY_COLORS.get(p)}))
+    fig.add_vline(x=budget, line_dash="dot", line_color="#888", annotation_text="cache full")
+    fig.update_layout(title=f"Next-token loss per position (trailing mean of {w})", xaxis_title="position",
+                      yaxis_title="loss (nats)", height=380, margin={"l": 60, "r": 20, "t": 50, "b": 50},
+                      legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def memory_attention_figure(share: np.ndarray, segments: Sequence[str]) -> go.Figure:
+    """Per layer, the share of the query's attention on each prompt segment (stacked, rows sum to 1).
+
+    ``share``: ``(n_layers, n_segments)`` in [0, 1]; ``segments``: names (sink, memory 1..n, query, template).
+    """
+    s = np.asarray(share, dtype=float)
+    layers = np.arange(s.shape[0])
+    fig = go.Figure()
+    n_mem = sum(1 for n in segments if n.startswith("memory"))
+    blues = [f"hsl(210, 70%, {35 + int(40 * i / max(n_mem - 1, 1))}%)" for i in range(n_mem)]
+    mi = 0
+    for i, name in enumerate(segments):
+        if name.startswith("memory"):
+            color = blues[mi]
+            mi += 1
+        else:
+            color = {"query": "#d62728", "template": "#bbbbbb"}.get(name, "#222222")
+        fig.add_trace(go.Bar(x=layers, y=s[:, i], name=html.escape(name), marker_color=color,
+                             hovertemplate=f"{html.escape(name)} · layer %{{x}}: %{{y:.3f}}<extra></extra>"))
+    fig.update_layout(barmode="stack", title="Where the query's attention goes, per layer", xaxis_title="layer",
+                      yaxis_title="share of the query's attention", yaxis_range=[0, 1], height=400,
+                      margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+# ---------------------------------------------------------------- export
+
+def figure_html(fig: go.Figure) -> str:
+    """A self-contained HTML page of ``fig`` (plotly.js inlined, ~4.5 MB, no network needed)."""
+    return fig.to_html(include_plotlyjs=True, full_html=True, config=PLOTLY_CONFIG)
+
+
+_kaleido_lock = threading.Lock()
+_kaleido_started = False
+
+
+def _browser_path() -> str | None:
+    for cand in (os.environ.get("BROWSER_PATH"), shutil.which("chromium"), shutil.which("chromium-browser"),
+                 shutil.which("google-chrome"), shutil.which("chrome")):
+        if cand and os.path.exists(cand):
+            return cand
+    return None
+
+
+def image_export_available() -> bool:
+    """Whether :func:`figure_image` can work here: ``kaleido`` is installed and a Chrome/Chromium is found."""
+    return importlib.util.find_spec("kaleido") is not None and _browser_path() is not None
+
+
+def figure_image(fig: go.Figure, fmt: str = "png", scale: float = 2.0) -> bytes:
+    """``fig`` as PNG or SVG bytes, rendered by kaleido in a local headless Chromium (no network).
+
+    The first call starts one browser for the process (~3 s); later calls take ~0.3 s. Raises
+    ExportNotAvailableError when kaleido or a browser is missing, ValueError for another format.
+    """
+    global _kaleido_started
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"format must be png or svg, got {fmt!r}")
+    browser = _browser_path()
+    if importlib.util.find_spec("kaleido") is None or browser is None:
+        raise ExportNotAvailableError(
+            "PNG/SVG export needs the kaleido package and Chromium (apt-get install chromium); "
+            "use the chart's camera button or the HTML download instead"
+        )
+    import warnings
+
+    import kaleido
+
+    os.environ.setdefault("BROWSER_PATH", browser)
+    with _kaleido_lock:
+        if not _kaleido_started:
+            kaleido.start_sync_server(silence_warnings=True)
+            atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+            _kaleido_started = True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "kopts is ignored if using a server"
+            try:
+                return fig.to_image(format=fmt, scale=scale if fmt == "png" else 1.0)
+            except Exception as e:  # browser failed to start, ...
+                raise ExportNotAvailableError(f"{fmt.upper()} export failed: {e}") from e

@@ -1,0 +1,107 @@
+"""The Write page on a real demo store: writing a typed memory or data set turns, and the write report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from memviz.store import MemoryStore
+
+LOCOMO = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "locomo" / "locomo_dev.json"
+
+
+def test_write_a_typed_memory_shows_its_report(open_page, demo_db):
+    page = open_page("write")
+    at = page.at
+    text = "Maya finally booked the Lisbon flights for April: 07:15 from Manchester airport."
+    at.text_area(key="write_text").set_value(text)
+    at.text_input(key="write_speaker").set_value("Maya")
+    at.text_input(key="write_session").set_value("s09")
+    at.button(key="write_button").click().run()
+    page.check()
+    assert not at.error
+
+    store = MemoryStore(demo_db)
+    assert store.count() == 215
+    new = store.memories_table(where="dataset = 'typed'").to_pylist()
+    assert [m["text"] for m in new] == [text]
+    assert new[0]["speaker"] == "Maya" and new[0]["session_id"] == "s09"
+
+    card = at.html[0].value
+    assert "Lisbon" in card
+    assert all(kw in card for kw in new[0]["keywords"]) and new[0]["keywords"]
+    assert page.metric("Keywords") == str(len(new[0]["keywords"]))
+    assert float(page.metric("Importance")) == round(new[0]["importance"], 2)
+
+    links = page.frame_with("kind", "why")
+    stored = store.links_table(f"source_id = '{new[0]['id']}'").to_pandas()
+    assert page.metric("Links created") == str(len(stored)) == str(len(links))
+    assert set(links["kind"]) == set(stored["kind"])
+    assert {"temporal", "semantic"} <= set(links["kind"])  # after s09's last turn; other Lisbon flight turns
+    assert "previous turn of session s09" in set(links["why"])
+    semantic = links[links["kind"] == "semantic"]
+    assert semantic["other_text"].str.contains("Lisbon|flight", case=False).any()
+    assert (semantic["weight"] >= 0.55).all()
+
+    neighbours = page.frame_with("similarity", "linked")
+    assert neighbours["similarity"].is_monotonic_decreasing
+    assert set(neighbours.loc[neighbours["linked"], "text"]) == set(semantic["other_text"])
+    assert len(at.get("plotly_chart")) == 2  # importance parts, neighbours
+
+
+def test_empty_text_shows_the_engine_error_and_writes_nothing(open_page, demo_db):
+    page = open_page("write")
+    at = page.at
+    at.text_area(key="write_text").set_value("   \n ")
+    at.button(key="write_button").click().run()
+    page.check()
+    assert [e.value for e in at.error] == ["item 0 (no id): memory text is empty"]
+    assert MemoryStore(demo_db).count() == 214
+    assert not at.get("plotly_chart")
+
+
+def test_write_turns_picked_from_the_demo(open_page, demo_db):
+    page = open_page("write")
+    at = page.at
+    at.radio(key="write_mode").set_value("pick").run()
+    at.selectbox(key="write_dataset").set_value("Demo conversation").run()
+    at.selectbox(key="write_pick_session").set_value("s02").run()
+    at.multiselect(key="write_turns").set_value(["0", "1"]).run()
+    at.button(key="write_turns_button").click().run()
+    page.check()
+    assert not at.error
+    store = MemoryStore(demo_db)
+    assert store.count() == 216  # the demo has no ids: its turns are written again
+    assert at.selectbox(key="write_report_item").options and len(at.selectbox(key="write_report_item").options) == 2
+    links = page.frame_with("kind", "why")
+    # The stored copy of the same turn is its nearest neighbour, so it is linked semantically.
+    assert (links.loc[links["kind"] == "semantic", "weight"] > 0.99).any()
+
+
+
+def test_locomo_turns_are_skipped_once_stored_unless_copied(open_page, demo_db):
+    if not LOCOMO.is_file():
+        pytest.skip(f"shared data file missing: {LOCOMO}")
+    page = open_page("write")
+    at = page.at
+    at.radio(key="write_mode").set_value("pick").run()
+    at.selectbox(key="write_dataset").set_value("LoCoMo conv-26").run()
+    at.selectbox(key="write_pick_session").set_value("conv-26:S1").run()
+    at.multiselect(key="write_turns").set_value(["0", "1"]).run()
+    at.button(key="write_turns_button").click().run()
+    page.check()
+    store = MemoryStore(demo_db)
+    assert store.count() == 216
+    assert store.existing_ids(["conv-26:D1:1", "conv-26:D1:2"]) == {"conv-26:D1:1", "conv-26:D1:2"}
+    links = page.frame_with("kind", "why")
+    assert "temporal" not in set(links["kind"])  # D1:1 opens its session: nothing before it
+
+    at.button(key="write_turns_button").click().run()  # the same turns again: their ids are stored
+    assert store.count() == 216
+    assert any("2 turn(s) already stored were skipped" in w.value for w in at.warning)
+
+    at.checkbox(key="write_copies").check().run()
+    at.button(key="write_turns_button").click().run()
+    assert not at.error
+    assert store.count() == 218

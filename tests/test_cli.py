@@ -1,0 +1,101 @@
+"""The CLI contract: ingest / recall --json / stats --json, with bad input giving exit 2 and no change."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import shared_file
+from memviz.cli import main
+from memviz.demo import DEMO_PATH
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture(scope="module")
+def locomo_db(tmp_path_factory):
+    """The whole LoCoMo dev file ingested once by the CLI."""
+    db = tmp_path_factory.mktemp("locomo")
+    res = CliRunner().invoke(main, ["ingest", str(shared_file("locomo", "locomo_dev.json")), "--format", "locomo",
+                                    "--db", str(db), "--json"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return db, json.loads(res.stdout)
+
+
+def test_locomo_ingest_one_memory_per_turn(locomo_db):
+    db, summary = locomo_db
+    raw = json.loads(shared_file("locomo", "locomo_dev.json").read_text())
+    n_turns = sum(len(v) for conv in raw for k, v in conv["conversation"].items()
+                  if k.startswith("session_") and isinstance(v, list))
+    assert summary["written"] == n_turns == summary["store"]["memories"]
+    from memviz.store import MemoryStore
+
+    store = MemoryStore(db)
+    d = store.memories_table(where="id = 'conv-26:D1:3'").to_pylist()[0]
+    # conv-26 session 1: "1:56 pm on 8 May, 2023" (+ 2 minutes: the third turn)
+    from datetime import datetime, timezone
+
+    assert d["event_time_s"] == datetime(2023, 5, 8, 13, 56, tzinfo=timezone.utc).timestamp() + 120
+    assert d["source_id"] == "D1:3" and d["speaker"] == "Caroline"
+
+
+@pytest.mark.parametrize("question,evidence", [
+    ("When did Caroline go to the LGBTQ support group?", "conv-26:D1:3"),
+    ("What did Melanie paint recently?", None),
+])
+def test_recall_json_contract_finds_evidence(run, locomo_db, question, evidence):
+    db, _ = locomo_db
+    res = run("recall", question, "--db", db, "-k", "10", "--json", "--no-reinforce")
+    assert res.exit_code == 0
+    out = json.loads(res.stdout)
+    assert set(out) == {"hits", "trace"} and len(out["hits"]) == 10
+    for h in out["hits"]:
+        assert {"id", "text", "source_id", "score", "components"} <= set(h)
+        assert 0 <= h["score"] <= 1 and "relevance" in h["components"]
+    assert [s["name"] for s in out["trace"]["stages"]][-1] == "final"
+    if evidence:
+        assert evidence in [h["id"] for h in out["hits"]]
+
+
+def test_stats_json(run, tmp_path):
+    db = tmp_path / "demo"
+    assert run("ingest", DEMO_PATH, "--format", "jsonl", "--db", db).exit_code == 0
+    out = json.loads(run("stats", "--db", db, "--json").stdout)
+    assert out["memories"] == sum(1 for line in DEMO_PATH.read_text().splitlines() if line.strip())
+    assert set(out["links"]) <= {"semantic", "temporal", "keyword"} and out["links"]["temporal"] > 0
+    assert out["events"] > out["memories"] and isinstance(out["version"], int)
+    # re-ingesting skips what is stored
+    again = json.loads(run("ingest", DEMO_PATH, "--format", "jsonl", "--db", db, "--json").stdout)
+    assert again["written"] == 0 and again["skipped"] == out["memories"]
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\xff\xfe binary", b'{"speaker": "a", "text": "x"',
+                                     b'{"speaker": "a", "session": "s", "time": null}\n'])
+def test_bad_file_exit_2_store_unchanged(run, tmp_path, content):
+    db = tmp_path / "db"
+    run("ingest", DEMO_PATH, "--format", "jsonl", "--db", db)
+    before = json.loads(run("stats", "--db", db, "--json").stdout)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(content)
+    res = CliRunner().invoke(main, ["ingest", str(bad), "--format", "jsonl", "--db", str(db)])
+    assert res.exit_code == 2 and "bad.jsonl" in res.stderr
+    assert json.loads(run("stats", "--db", db, "--json").stdout) == before
+
+
+def test_bad_recall_input(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["recall", "  ", "--db", str(tmp_path)]).exit_code == 2
+    res = runner.invoke(main, ["recall", "dog", "-k", "0", "--db", str(tmp_path)])
+    assert res.exit_code == 2 and "k must be" in res.stderr
+    res = runner.invoke(main, ["stats", "--db", str(tmp_path / "missing")])
+    assert res.exit_code == 2 and "no memory store" in res.stderr
