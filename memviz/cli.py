@@ -152,5 +152,9 @@ def app(ctx: click.Context, db: str | None, port: int) -> None:
     raise SystemExit(subprocess.call(cmd, env=env))
 
 
+from memviz.evaluate.cli import eval_group  # noqa: E402 (registered after the core commands)
+
+main.add_command(eval_group, name="eval")
+
 if __name__ == "__main__":  # pragma: no cover
     main()

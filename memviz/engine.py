@@ -433,15 +433,20 @@ class MemoryEngine:
 
     # ------------------------------------------------------------------------------------------- decay
     def retention_frame(
-        self, model: DecayModel = "exponential", now_s: float | None = None, where: str | None = None
+        self, model: DecayModel = "exponential", now_s: float | None = None, where: str | None = None,
+        params: DecayParams | None = None, version: int | None = None,
     ) -> pd.DataFrame:
         """Every memory (matching ``where``) with its retention at ``now_s`` (default: the clock) under
         ``model``; one row per memory, vectorised over the whole store.
 
-        Columns: the memories table's (no vector) plus ``last_access_s``, ``elapsed_days`` and ``retention``.
+        ``params`` overrides the engine's decay parameters (a what-if; nothing is stored). ``version`` reads the
+        memories as they were at that LanceDB version of the memories table (read-only; see
+        :meth:`MemoryStore.memories_table_at`). Columns: the memories table's (no vector) plus ``last_access_s``,
+        ``elapsed_days`` and ``retention``. Raises StoreError for a version that does not exist.
         """
         now = self.clock.now() if now_s is None else float(now_s)
-        tbl = self.store.memories_table(where=where)
+        tbl = (self.store.memories_table(where=where) if version is None
+               else self.store.memories_table_at(version, where=where))
         df = tbl.to_pandas()
         if df.empty:
             for c in ("last_access_s", "elapsed_days", "retention"):
@@ -449,16 +454,19 @@ class MemoryEngine:
             return df
         df["last_access_s"] = _last_access(df)
         df["elapsed_days"] = (now - df["last_access_s"]) / SECONDS_PER_DAY
-        df["retention"] = self._retention(tbl, df["last_access_s"].to_numpy(), model, now)
+        df["retention"] = self._retention(tbl, df["last_access_s"].to_numpy(), model, now, params)
         return df
 
-    def _retention(self, tbl: pa.Table, last_access_s: np.ndarray, model: DecayModel, now: float) -> np.ndarray:
+    def _retention(
+        self, tbl: pa.Table, last_access_s: np.ndarray, model: DecayModel, now: float, params: DecayParams | None = None
+    ) -> np.ndarray:
         access = offsets = None
         if model == "actr":
             col = tbl.column("access_times_s").combine_chunks()
             access, offsets = col.flatten().to_numpy(zero_copy_only=False), col.offsets.to_numpy()
         return decay_mod.retention(
-            model, now, last_access_s, tbl.column("stability_days").to_numpy(), access, offsets, self.decay_params
+            model, now, last_access_s, tbl.column("stability_days").to_numpy(), access, offsets,
+            params or self.decay_params,
         )
 
     def advance_clock(self, days: float = 0.0, seconds: float = 0.0) -> float:
@@ -515,7 +523,9 @@ class MemoryEngine:
         return out
 
     # ------------------------------------------------------------------------------------------ recall
-    def recall(self, query: str, config: RecallConfig | None = None, **overrides: Any) -> RecallResult:
+    def recall(
+        self, query: str, config: RecallConfig | None = None, *, exclude_ids: Sequence[str] = (), **overrides: Any
+    ) -> RecallResult:
         """Recall the top-k memories for ``query`` and the full trace of how they were chosen.
 
         Stages (see :data:`STAGES`): embed the query; vector candidates (exact cosine); full-text candidates
@@ -525,7 +535,9 @@ class MemoryEngine:
         links from the best scored candidates; it can bring in linked memories from outside the pool); final
         top-k. Each stage lists its candidates in rank order with the scores known there; the scoring, graph
         and final stages are sorted by ``score``. A ``recall`` event carrying the trace is recorded; with
-        ``reinforce`` the hits are strengthened too (``reinforce`` events).
+        ``reinforce`` the hits are strengthened too (``reinforce`` events). ``exclude_ids`` leaves those memories
+        out of every stage, as if they were forgotten (e.g. to preview what a forget would change); the trace's
+        config records how many were excluded.
         Raises EmptyTextError for an empty query, ConfigError for bad settings.
         """
         cfg = replace(config or RecallConfig(), **overrides).validated()
@@ -536,6 +548,9 @@ class MemoryEngine:
         t_start = time.perf_counter()
         now = self.clock.now() if cfg.as_of_s is None else float(cfg.as_of_s)
         where = None if cfg.include_forgotten else NOT_FORGOTTEN
+        if exclude_ids:
+            excluded = f"id NOT IN ({sql_str_list(set(exclude_ids))})"
+            where = excluded if where is None else f"{where} AND {excluded}"
         stages: list[TraceStage] = []
 
         t = time.perf_counter()
@@ -598,7 +613,8 @@ class MemoryEngine:
             for c in ranked[: cfg.k]
         ]
 
-        cfg_dict = asdict(cfg) | {"weights": dict(cfg.weights), "retrievers": list(cfg.retrievers)}
+        cfg_dict = asdict(cfg) | {"weights": dict(cfg.weights), "retrievers": list(cfg.retrievers),
+                                  "excluded": len(set(exclude_ids))}
         trace = Trace(uuid.uuid4().hex, query, cfg.k, now, cfg_dict, stages, _ms(t_start))
         self.store.append_events([{
             "op": "recall", "time_s": now, "memory_ids": [h.memory.id for h in hits],

@@ -281,6 +281,23 @@ class MemoryStore:
             q = q.where(where)
         return q.limit(limit).to_arrow()
 
+    def memories_table_at(self, version: int, columns: Sequence[str] | None = None, where: str | None = None) -> pa.Table:
+        """Rows of the memories table as they were at LanceDB ``version`` (see :meth:`versions`).
+
+        Reads through a separate, checked-out table handle that is never written to (LanceDB refuses writes on
+        an old version anyway); the store's own handle stays on the latest version. Raises StoreError for a
+        version that does not exist.
+        """
+        try:
+            tbl = self.db.open_table("memories")
+            tbl.checkout(int(version))
+        except Exception as e:
+            raise StoreError(f"the memories table has no version {version!r}: {e}") from e
+        q = tbl.search().select(list(columns or MEMORY_COLUMNS))
+        if where:
+            q = q.where(where)
+        return q.limit(None).to_arrow()
+
     def get(self, ids: Sequence[str]) -> list[Memory]:
         """Memories by id, in the order asked. Raises UnknownMemoryError if any id is missing."""
         ids = list(ids)

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from conftest import shared_file
+from support import shared_file
 from memviz.cli import main
 from memviz.demo import DEMO_PATH
 

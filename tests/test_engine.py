@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import DAY, T0
+from support import DAY, T0
 from memviz.engine import STAGES, RecallConfig
 from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError, StoreError, UnknownMemoryError
 from memviz.models import MemoryInput

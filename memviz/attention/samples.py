@@ -56,3 +56,18 @@ def long_passage(n_sessions: int = 2, sample_id: str = "conv-26") -> str:
     """Whole sessions 1..n of a LoCoMo conversation (a few hundred tokens per session), else the built-in text."""
     lines = [f"{spk}: {txt}" for s in range(1, n_sessions + 1) for _, spk, txt in locomo_turns(sample_id, s)]
     return "\n".join(lines) if lines else BUILTIN_PASSAGE
+
+
+def recall_example(sample_id: str = "conv-26") -> tuple[list[str], str]:
+    """A memories-in-the-prompt example: ``(memories, query)``.
+
+    From LoCoMo conv-26: the question "When did Caroline go to the LGBTQ support group?" with its evidence turn
+    (D1:3) placed third among four other turns of session 1, each as ``"Speaker: text"``. Without the data: the built-in
+    passage's lines and a question about them.
+    """
+    turns = {d: f"{spk}: {txt}" for d, spk, txt in locomo_turns(sample_id, 1)}
+    evidence = "D1:3"
+    if evidence in turns:
+        others = [t for d, t in turns.items() if d != evidence and len(t) > 60][:4]
+        return others[:2] + [turns[evidence]] + others[2:], "When did Caroline go to the LGBTQ support group?"
+    return BUILTIN_PASSAGE.split("\n"), "Who gave Ana the tomato seeds?"

@@ -243,7 +243,8 @@ def neighbours_figure(neighbours: pd.DataFrame, threshold: float, max_chars: int
     Labels are escaped text snippets."""
     text = neighbours["text"].astype(str)
     snippet = text.str.slice(0, max_chars).where(text.str.len() <= max_chars, text.str.slice(0, max_chars) + "…")
-    labels = np.array([f"{n + 1}. {html.escape(s)}" for n, s in enumerate(snippet)], dtype=object)
+    # Plotly reads <b>, <br>... in labels and decodes &lt; &gt; &amp; (not &quot;): escape those three only.
+    labels = np.array([f"{n + 1}. {html.escape(s, quote=False)}" for n, s in enumerate(snippet)], dtype=object)
     similarity = neighbours["similarity"].to_numpy(np.float64)
     linked = neighbours["linked"].to_numpy(bool)
     fig = go.Figure(
@@ -254,13 +255,14 @@ def neighbours_figure(neighbours: pd.DataFrame, threshold: float, max_chars: int
             for name, sel, colour in (("linked", linked, "#00a676"), ("not linked", ~linked, "#b0b0b0"))
         ]
     )
-    fig.add_vline(x=threshold, line_dash="dash", line_color="#ef553b",
-                  annotation_text=f"threshold {threshold:.2f}", annotation_position="bottom right")
+    fig.add_vline(x=threshold, line_dash="dash", line_color="#ef553b")
+    fig.add_annotation(x=threshold, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+                       text=f"link threshold {threshold:.2f}", font=dict(color="#ef553b"))
     fig.update_layout(
-        title="Nearest earlier memories", height=90 + 30 * max(len(labels), 1), barmode="stack",
-        margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(range=[0, 1.1], title="cosine similarity"),
+        title="Nearest earlier memories (green: linked)", height=100 + 30 * max(len(labels), 1), barmode="stack",
+        showlegend=False,
+        margin=dict(l=10, r=10, t=60, b=10), xaxis=dict(range=[0, 1.1], title="cosine similarity"),
         yaxis=dict(categoryorder="array", categoryarray=labels.tolist(), autorange="reversed"),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
     )
     return fig
 

@@ -203,17 +203,18 @@ def test_neighbours_frame_marks_linked_ids():
 
 
 def test_neighbours_figure_threshold_traces_and_escaped_labels():
-    nb = pd.DataFrame({"id": ["a", "b", "c"], "text": ["<b>bold</b> claim " + "x" * 80, "plain", "also linked"],
+    nb = pd.DataFrame({"id": ["a", "b", "c"], "text": ["<b>bold</b> claim " + "x" * 80, 'a "quoted" & plain', "also linked"],
                        "similarity": [0.8, 0.6, 0.4], "linked": [True, False, True]})
     fig = neighbours_figure(nb, threshold=0.55)
     linked, other = fig.data
     assert (linked.name, other.name) == ("linked", "not linked")
     assert list(linked.x) == [0.8, 0.4] and list(other.x) == [0.6]
     assert linked.y[0].startswith("1. &lt;b&gt;bold&lt;/b&gt; claim") and linked.y[0].endswith("…")
-    assert list(other.y) == ["2. plain"] and linked.y[1] == "3. also linked"
-    assert list(fig.layout.yaxis.categoryarray) == [linked.y[0], "2. plain", "3. also linked"]  # best first
+    assert list(other.y) == ['2. a "quoted" &amp; plain'] and linked.y[1] == "3. also linked"
+    assert list(fig.layout.yaxis.categoryarray) == [linked.y[0], other.y[0], "3. also linked"]  # best first
     line = fig.layout.shapes[0]
     assert line.x0 == line.x1 == 0.55
+    assert fig.layout.annotations[0].text == "link threshold 0.55"
 
 
 def test_timings_frame():

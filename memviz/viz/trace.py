@@ -1,0 +1,162 @@
+"""Figures and tables of the Recall page: score breakdowns, rank flow across stages, why-not gaps, trace
+comparison. Pure functions of traces and memories (no streamlit); they return plotly figures or DataFrames.
+
+Memory text in plotly labels and hover text is HTML-escaped (plotly renders a subset of HTML there).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from memviz.models import Hit, Memory, Trace
+from memviz.scoring import COMPONENTS
+from memviz.tracing import STAGE_LABELS, TraceDiff, WhyNot, contributions, last_ranking, rank_table, ranking_stages, weights_of
+
+# One colour per score component, shared by every figure.
+COMPONENT_COLORS: dict[str, str] = {
+    "relevance": "#4c78a8", "lexical": "#f58518", "rrf": "#54a24b", "recency": "#b279a2", "importance": "#eeca3b",
+    "retention": "#72b7b2", "entity": "#ff9da6", "graph": "#9d755d",
+}
+COMPONENT_LABELS: dict[str, str] = {
+    "relevance": "relevance (cosine)", "lexical": "lexical (BM25)", "rrf": "rank fusion (RRF)", "recency": "recency",
+    "importance": "importance", "retention": "retention", "entity": "entity boost", "graph": "link / graph bonus",
+}
+_SNIPPET = 48
+
+
+def snippet(text: str, n: int = _SNIPPET) -> str:
+    """``text`` cut to ``n`` characters with an ellipsis, HTML-escaped (safe in plotly labels)."""
+    t = " ".join(str(text).split())
+    return html.escape(t if len(t) <= n else t[: n - 1] + "…")
+
+
+def hits_table(hits: Sequence[Hit], fmt_time=None) -> pd.DataFrame:
+    """One row per hit: rank, score, text, speaker, session, source id, date (``fmt_time(event_time_s)`` if
+    given, else the POSIX seconds) and id."""
+    rows = [
+        {"rank": h.rank, "score": h.score, "text": h.memory.text, "speaker": h.memory.speaker,
+         "session": h.memory.session_id, "source": h.memory.source_id,
+         "date": fmt_time(h.memory.event_time_s) if fmt_time else h.memory.event_time_s, "id": h.memory.id}
+        for h in hits
+    ]
+    return pd.DataFrame(rows, columns=["rank", "score", "text", "speaker", "session", "source", "date", "id"])
+
+
+def score_breakdown_figure(trace: Trace, memories: Mapping[str, Memory], stage: str = "final") -> go.Figure:
+    """Stacked horizontal bars, one per candidate of ``stage`` (best on top): each weighted component's share
+    w_c x_c / sum_w of the score (the segments add up to the score). Components with weight 0 are left out."""
+    weights = weights_of(trace)
+    cands = trace.stage(stage).candidates
+    used = [c for c in COMPONENTS if weights[c] > 0]
+    labels = [f"{c.rank}. {snippet(memories[c.id].text, 40) if c.id in memories else html.escape(c.id)}" for c in cands]
+    contrib = [contributions(c.scores, weights) for c in cands]
+    fig = go.Figure()
+    for comp in used:
+        raw = [c.scores.get(comp, 0.0) for c in cands]
+        fig.add_bar(
+            y=labels, x=[ct[comp] for ct in contrib], orientation="h", name=COMPONENT_LABELS[comp],
+            marker_color=COMPONENT_COLORS[comp], customdata=np.column_stack([raw, [weights[comp]] * len(cands)]),
+            hovertemplate=f"{COMPONENT_LABELS[comp]}: %{{customdata[0]:.3f}} × weight %{{customdata[1]:.2f}}"
+                          " → %{x:.3f}<extra></extra>",
+        )
+    fig.update_layout(
+        barmode="stack", height=max(220, 34 * len(cands) + 90), margin=dict(l=10, r=10, t=30, b=10),
+        xaxis_title="score (weighted mean of the components)", yaxis=dict(autorange="reversed"),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), title=None,
+    )
+    return fig
+
+
+def trace_table(trace: Trace, memories: Mapping[str, Memory]) -> pd.DataFrame:
+    """:func:`memviz.tracing.rank_table` with each memory's speaker and text, stage columns named for people."""
+    df = rank_table(trace).reset_index()
+    df.insert(1, "speaker", [memories[i].speaker if i in memories else "" for i in df["id"]])
+    df.insert(2, "text", [memories[i].text if i in memories else "" for i in df["id"]])
+    return df.rename(columns={s: STAGE_LABELS[s] for s in STAGE_LABELS if s in df.columns})
+
+
+def rank_flow_figure(trace: Trace, memories: Mapping[str, Memory], extra: int = 10,
+                     highlight: str | None = None) -> go.Figure:
+    """How candidates rise and fall between stages: x = the ranking stages, y = rank (1 on top), one line per
+    memory among the final hits, the next ``extra`` of the ranking and ``highlight``; a memory absent from a
+    stage has a gap there. Hits are solid, near misses dotted, the highlighted memory thick red; a dashed line
+    marks the cut-off (rank k)."""
+    stages = ranking_stages(trace)
+    names = [STAGE_LABELS[s.name] for s in stages]
+    ranked = last_ranking(trace).candidates
+    hits = {c.id for c in trace.stage("final").candidates}
+    shown = [c.id for c in ranked[: trace.k + extra]]
+    if highlight and highlight not in shown:
+        shown.append(highlight)
+    ranks = {s.name: {c.id: c.rank for c in s.candidates} for s in stages}
+    fig = go.Figure()
+    for mid in shown:
+        y = [ranks[s.name].get(mid) for s in stages]
+        label = snippet(memories[mid].text, 60) if mid in memories else html.escape(mid)
+        is_hit, is_hl = mid in hits, mid == highlight
+        fig.add_scatter(
+            x=names, y=y, mode="lines+markers", connectgaps=False, name=label, showlegend=False,
+            line=dict(width=4 if is_hl else 2, dash="solid" if is_hit or is_hl else "dot",
+                      color="#d62728" if is_hl else None),
+            opacity=1.0 if is_hit or is_hl else 0.55,
+            hovertemplate=f"{label}<br>%{{x}}: rank %{{y}}<extra></extra>",
+        )
+    fig.add_hline(y=trace.k + 0.5, line_dash="dash", line_color="#888",
+                  annotation_text=f"cut-off (k = {trace.k})", annotation_position="bottom right")
+    depth = max([r for s in stages for mid, r in ranks[s.name].items() if mid in shown] + [trace.k + 1])
+    fig.update_layout(
+        height=460, margin=dict(l=10, r=10, t=20, b=10), yaxis=dict(title="rank", range=[depth + 1, 0]),
+        xaxis=dict(title=None),
+    )
+    return fig
+
+
+def why_not_figure(why: WhyNot, weights: Mapping[str, float]) -> go.Figure:
+    """Per weighted component, how much of the gap to the cut-off it accounts for: w_c (x_cut - x) / sum_w.
+    Bars to the right (red) held the memory back; bars to the left (green) worked in its favour."""
+    comps = [c for c in COMPONENTS if weights.get(c, 0) > 0]
+    gap = [why.gap.get(c, 0.0) for c in comps]
+    fig = go.Figure(go.Bar(
+        x=gap, y=[COMPONENT_LABELS[c] for c in comps], orientation="h",
+        marker_color=["#d62728" if g > 0 else "#2ca02c" for g in gap],
+        hovertemplate="%{y}: %{x:+.4f}<extra></extra>",
+    ))
+    fig.add_vline(x=0, line_color="#444")
+    fig.update_layout(height=60 + 34 * len(comps), margin=dict(l=10, r=10, t=10, b=10),
+                      xaxis_title=f"share of the gap to rank {why.k} (positive: held it back)",
+                      yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def compare_figure(diff: TraceDiff, memories: Mapping[str, Memory], k: int, name_a: str = "A",
+                   name_b: str = "B") -> go.Figure:
+    """A slope chart of the two top-k: each memory's rank in the full ranking of ``a`` (left) and ``b``
+    (right); green entered, red left, blue moved or stayed. A dashed line marks the cut-off."""
+    colors = {"entered": "#2ca02c", "left": "#d62728", "up": "#1f77b4", "down": "#1f77b4", "same": "#7f7f7f"}
+    fig = go.Figure()
+    for row in diff.table.itertuples(index=False):
+        ra = None if pd.isna(row.full_rank_a) else int(row.full_rank_a)
+        rb = None if pd.isna(row.full_rank_b) else int(row.full_rank_b)
+        label = snippet(memories[row.id].text, 60) if row.id in memories else html.escape(row.id)
+        fig.add_scatter(
+            x=[name_a, name_b], y=[ra, rb], mode="lines+markers+text", showlegend=False,
+            line=dict(color=colors[row.status], width=2), text=["", label if rb is not None else ""],
+            textposition="middle right", hovertemplate=f"{label}<br>{row.status}<br>%{{x}}: rank %{{y}}<extra></extra>",
+        )
+    depth = max([int(v) for v in pd.concat([diff.table["full_rank_a"], diff.table["full_rank_b"]]).dropna()] + [k + 1])
+    fig.add_hline(y=k + 0.5, line_dash="dash", line_color="#888")
+    fig.update_layout(height=max(320, 26 * len(diff.table) + 80), margin=dict(l=10, r=260, t=10, b=10),
+                      yaxis=dict(title="rank in the full ranking", range=[depth + 1, 0]),
+                      xaxis=dict(range=[-0.2, 1.2]))
+    return fig
+
+
+__all__ = [
+    "COMPONENT_COLORS", "COMPONENT_LABELS", "compare_figure", "hits_table", "rank_flow_figure", "score_breakdown_figure",
+    "snippet", "trace_table", "why_not_figure",
+]
