@@ -9,6 +9,8 @@ st.set_page_config(page_title="memviz", page_icon=":material/neurology:", layout
 PAGES = [
     st.Page("pages/memories.py", title="Memories", icon=":material/table_view:", default=True),
     st.Page("pages/write.py", title="Write", icon=":material/edit_note:"),
+    st.Page("pages/recall.py", title="Recall", icon=":material/manage_search:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
 ]
 
 page = st.navigation(PAGES)

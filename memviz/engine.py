@@ -202,14 +202,7 @@ class MemoryEngine:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         inputs = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
-        texts = []
-        for n, item in enumerate(inputs):
-            try:
-                texts.append(text_mod.normalise(item.text))
-            except EmptyTextError as e:
-                raise EmptyTextError(f"item {n} ({item.source_id or item.id or 'no id'}): {e}") from None
-            if item.kind not in MEMORY_KINDS:
-                raise ConfigError(f"item {n}: unknown memory kind {item.kind!r}; known: {', '.join(MEMORY_KINDS)}")
+        texts = [_checked_text(n, item) for n, item in enumerate(inputs)]
         ids = [i.id or uuid.uuid4().hex for i in inputs]
         seen: set[str] = set()
         repeated = [i for i in ids if i in seen or seen.add(i)]
@@ -318,6 +311,9 @@ class MemoryEngine:
         """
         if batch_size < 1:
             raise ConfigError("batch_size must be >= 1")
+        # Every item is checked before the first batch is written: a bad item in a late batch writes nothing.
+        for n, item in enumerate(items):
+            _checked_text(n, MemoryInput(text=item) if isinstance(item, str) else item)
         reports = []
         total = len(items)
         for start in range(0, total, batch_size):
@@ -811,13 +807,19 @@ class MemoryEngine:
         mems = self.store.get(list(dict.fromkeys(ids)))
         if not mems:
             return 0
-        self.store.delete_memories([m.id for m in mems])
+        versions = self.store.delete_memories([m.id for m in mems])
         self.store.append_events([{
             "op": "prune", "time_s": self.clock.now(), "memory_ids": [m.id for m in mems],
             "payload": {"memories": [{"id": m.id, "text": m.text, "speaker": m.speaker, "session_id": m.session_id,
-                                      "source_id": m.source_id} for m in mems]},
+                                      "source_id": m.source_id} for m in mems], "store_versions": versions},
         }])
         return len(mems)
+
+    def restore_version(self, version: int) -> dict[str, Any]:
+        """Restore the memories and links to their state at memories-table ``version`` (see
+        :meth:`MemoryStore.restore_version`), recorded as a ``restore_version`` event at the engine clock.
+        Returns the event's payload. Raises StoreError for an unknown version."""
+        return self.store.restore_version(version, self.clock.now())
 
     # ------------------------------------------------------------------------------------------- read
     def stats(self) -> dict[str, Any]:
@@ -879,6 +881,25 @@ class _RecallContext:
         if self.ranges:
             out["ranges"] = {c: list(v) for c, v in self.ranges.items()}
         return out
+
+
+def _checked_text(n: int, item: MemoryInput) -> str:
+    """The normalised text of item ``n`` of a write; raises EmptyTextError / TextTooLongError naming the item,
+    ConfigError for an unknown kind or a string field that is not valid Unicode (a lone surrogate)."""
+    try:
+        text = text_mod.normalise(item.text)
+    except (EmptyTextError, text_mod.TextTooLongError) as e:
+        raise type(e)(f"item {n} ({item.source_id or item.id or 'no id'}): {e}") from None
+    if item.kind not in MEMORY_KINDS:
+        raise ConfigError(f"item {n}: unknown memory kind {item.kind!r}; known: {', '.join(MEMORY_KINDS)}")
+    for name in ("id", "speaker", "session_id", "source_id", "dataset"):
+        value = getattr(item, name)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigError(f"item {n}: {name} {value!r} is not valid Unicode (a lone surrogate)") from None
+    return text
 
 
 def _gate(cfg: RecallConfig, ids: Sequence[str], comps: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, Any]]:

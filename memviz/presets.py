@@ -172,4 +172,29 @@ def preset_config(name: str, **overrides: Any) -> RecallConfig:
     return PRESETS[name].config(**overrides)
 
 
-__all__ = ["PRESETS", "PRESET_NAMES", "Preset", "PresetName", "preset_config"]
+# Settings that define a preset's formula (k, candidates, clock, decay model and reinforcement do not).
+_FORMULA_FIELDS = ("retrievers", "fusion", "normalise", "lexical_norm", "min_relevance", "min_retention", "graph_hops",
+                   "graph_decay", "graph_aggregate", "graph_seeds", "rrf_k")
+
+
+def preset_of(config: dict[str, Any]) -> str | None:
+    """The name of the preset whose formula a trace's ``config`` (a dict, as stored in a trace) uses, or None
+    for a custom configuration (e.g. changed weights)."""
+    from memviz.scoring import validate_weights
+
+    try:
+        weights = validate_weights(config.get("weights", {}))
+    except ConfigError:
+        return None
+    for name, p in PRESETS.items():
+        ref = p.config()
+        if weights == dict(ref.weights) and all(
+            (list(config.get(f, getattr(ref, f))) if f == "retrievers" else config.get(f, getattr(ref, f)))
+            == (list(getattr(ref, f)) if f == "retrievers" else getattr(ref, f))
+            for f in _FORMULA_FIELDS
+        ):
+            return name
+    return None
+
+
+__all__ = ["PRESETS", "PRESET_NAMES", "Preset", "PresetName", "preset_config", "preset_of"]

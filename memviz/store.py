@@ -178,10 +178,16 @@ class MemoryStore:
         On any failure the rows already appended for ``batch_id`` are deleted again and StoreError is raised.
         """
         try:
+            # The table versions this batch produced, recorded in its first event: restore_version maps a
+            # memories version to the links version of the same moment with them.
+            versions = {"memories": self.memories.version, "links": self.links.version}
             if memories.num_rows:
-                self.memories.add(memories)
+                versions["memories"] = self.memories.add(memories).version
             if links.num_rows:
-                self.links.add(links)
+                versions["links"] = self.links.add(links).version
+            if events:
+                first = dict(events[0], payload=dict(events[0].get("payload", {}), store_versions=versions))
+                events = [first, *events[1:]]
             self.append_events(events)
         except Exception as e:
             self._delete_batch(batch_id)
@@ -329,11 +335,62 @@ class MemoryStore:
         if rows.num_rows:
             self.memories.merge_insert("id").when_matched_update_all().execute(rows)
 
-    def delete_memories(self, ids: Sequence[str]) -> None:
-        """Delete memories and every link touching them (hard prune)."""
+    def delete_memories(self, ids: Sequence[str]) -> dict[str, int]:
+        """Delete memories and every link touching them (hard prune). Returns the table versions produced
+        (``{"memories", "links"}``), which the prune event records for :meth:`restore_version`."""
         lst = sql_str_list(ids)
-        self.memories.delete(f"id IN ({lst})")
-        self.links.delete(f"source_id IN ({lst}) OR target_id IN ({lst})")
+        m = self.memories.delete(f"id IN ({lst})").version
+        lk = self.links.delete(f"source_id IN ({lst}) OR target_id IN ({lst})").version
+        return {"memories": m, "links": lk}
+
+    def restore_version(self, version: int, time_s: float | None = None) -> dict[str, Any]:
+        """Restore the memories and links tables to their state at memories-table ``version`` (as a new
+        version of each: history is kept) and append a ``restore_version`` event (the event log is never
+        rolled back). Returns the event's payload.
+
+        The links table is restored to the newest links version recorded (``store_versions`` in the payload
+        of a batch's first event, of a prune or of an earlier restore) by a commit whose memories version is
+        <= ``version``, or, when newer, to the last links version whose timestamp is <= that memories version's
+        (stores written before versions were recorded). Links whose memories are absent after the restore
+        (possible only when writers interleaved) are then deleted. The payload lists the memory ids the
+        restore removed (``removed_ids``) and brought back (``restored_ids``). Raises StoreError for a
+        version the memories table does not have. Not meant to run while another process writes.
+        """
+        known = {int(v["version"]): v["timestamp"] for v in self.memories.list_versions()}
+        if version not in known:
+            raise StoreError(
+                f"the memories table has no version {version!r} (versions {min(known)}..{max(known)})"
+            )
+        links_version = max(
+            [int(v["version"]) for v in self.links.list_versions() if v["timestamp"] <= known[version]] or [1]
+        )
+        payloads = self.events_table(columns=["payload"]).column("payload").to_pylist()
+        for p in payloads:
+            if p and "store_versions" in p:
+                sv = json.loads(p).get("store_versions") or {}
+                if sv.get("memories") is not None and int(sv["memories"]) <= version:
+                    links_version = max(links_version, int(sv["links"]))
+        before = set(self.memories_table(columns=["id"]).column("id").to_pylist())
+        before_version = self.version()
+        self.memories.restore(version)
+        self.links.restore(links_version)
+        after = set(self.memories_table(columns=["id"]).column("id").to_pylist())
+        links = self.links_table()
+        ends = set(links.column("source_id").to_pylist()) | set(links.column("target_id").to_pylist())
+        if dangling := sorted(ends - after):
+            lst = sql_str_list(dangling)
+            self.links.delete(f"source_id IN ({lst}) OR target_id IN ({lst})")
+        if after:
+            self.refresh_text_index()
+        removed, restored = sorted(before - after), sorted(after - before)
+        payload = {
+            "version": version, "links_version": links_version, "from_version": before_version,
+            "removed_ids": removed, "restored_ids": restored, "dangling_links_removed_for": dangling,
+            "store_versions": {"memories": self.version(), "links": self.links.version},
+        }
+        self.append_events([{"op": "restore_version", "time_s": time.time() if time_s is None else time_s,
+                             "memory_ids": removed + restored, "payload": payload}])
+        return payload
 
     # -- search -------------------------------------------------------------------------------------
     def vector_search(self, vector: np.ndarray, limit: int, where: str | None) -> tuple[list[str], np.ndarray]:
@@ -345,8 +402,15 @@ class MemoryStore:
         return tbl.column("id").to_pylist(), 1.0 - tbl.column("_distance").to_numpy().astype(np.float64)
 
     def text_search(self, query: str, limit: int, where: str | None) -> tuple[list[str], np.ndarray]:
-        """Native full-text (BM25) search: ids and BM25 scores, best first. Empty when nothing matches."""
-        q = self.memories.search(query, query_type="fts").select(["id", "_score"]).limit(limit)
+        """Native full-text (BM25) search: ids and BM25 scores, best first. Empty when nothing matches.
+
+        The query is a bag of terms (LanceDB's tokenizer drops punctuation): quotes, ``AND``/``OR``/``NOT``,
+        ``*``, ``(``, ``:`` have no query-syntax meaning, so any text can be searched."""
+        # A MatchQuery is matched term by term and never parsed: a plain string query wrapped in double
+        # quotes ('"hello"', '""') would be a phrase query, which the index (no positions) refuses.
+        from lancedb.query import MatchQuery
+
+        q = self.memories.search(MatchQuery(query, "text"), query_type="fts").select(["id", "_score"]).limit(limit)
         if where:
             q = q.where(where, prefilter=True)
         if self.count() == 0:

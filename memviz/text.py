@@ -6,7 +6,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from memviz.errors import EmptyTextError
+from memviz.errors import EmptyTextError, MemvizError
 
 _WS = re.compile(r"\s+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+|\d[\d,.:/]*")
@@ -25,17 +25,27 @@ _STOPWORDS = frozenset(
 )
 
 MAX_TEXT_CHARS = 20_000
+# The longest memory text or query accepted, in characters as given: the model reads only the start of a text
+# (256 word pieces), and a 50 MB text takes minutes to normalise and tokenise. Longer texts are refused whole.
+MAX_MEMORY_CHARS = 100_000
+
+
+class TextTooLongError(MemvizError, ValueError):
+    """A memory text or query longer than :data:`MAX_MEMORY_CHARS` characters."""
 
 
 def normalise(text: str) -> str:
     """Unicode NFC, control characters removed, whitespace collapsed, trimmed.
 
-    Raises EmptyTextError if nothing is left, and EmptyTextError too for a non-string.
+    Raises EmptyTextError if nothing is left, and EmptyTextError too for a non-string; TextTooLongError for
+    a text longer than MAX_MEMORY_CHARS (nothing is cut silently).
     Texts longer than MAX_TEXT_CHARS are kept whole (nothing is lost) but only their start is embedded
-    by the model (MiniLM reads at most 256 word pieces).
+    by the model (MiniLM reads at most 256 word pieces) and searched for keywords.
     """
     if not isinstance(text, str):
         raise EmptyTextError(f"memory text must be a string, got {type(text).__name__}")
+    if len(text) > MAX_MEMORY_CHARS:
+        raise TextTooLongError(f"text is {len(text):,} characters long; the limit is {MAX_MEMORY_CHARS:,}")
     text = unicodedata.normalize("NFC", text)
     text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
     text = _WS.sub(" ", text).strip()

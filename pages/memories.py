@@ -64,8 +64,8 @@ def add_data(engine: MemoryEngine) -> None:
         fmt = st.selectbox("Format", FORMATS, key="ingest_format",
                            help="locomo, longmemeval, memorybank, or memviz's JSON Lines chat format (jsonl)")
     else:
-        st.caption(f"The built-in demo conversation ({DEMO_PATH.name}, {DEMO_FORMAT}). It has no ids: ingesting it "
-                   "again writes a second copy.")
+        st.caption(f"The built-in demo conversation ({DEMO_PATH.name}, {DEMO_FORMAT}).")
+    st.caption("Each batch is written whole or not at all; memories whose ids are already stored are skipped.")
     if not st.button("Ingest", key="ingest_button", type="primary"):
         return
     try:
@@ -126,7 +126,8 @@ def filters(df: pd.DataFrame) -> dict:
 def table(shown: pd.DataFrame) -> str | None:
     """Render the filtered memory table; returns the id of the row the user clicked, if any."""
     event = st.dataframe(
-        shown, hide_index=True, height=min(TABLE_HEIGHT_PX, 3 + 35 * (len(shown) + 1)), key="mem_table", on_select="rerun", selection_mode="single-row",
+        shown, hide_index=True, height=min(TABLE_HEIGHT_PX, 3 + 35 * (len(shown) + 1)), key="mem_table",
+        on_select="rerun", selection_mode="single-row",
         column_order=[c for c in shown.columns if c != "id"],
         column_config={
             "text": st.column_config.TextColumn("Text", width="large"),

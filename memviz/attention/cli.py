@@ -23,13 +23,17 @@ class SinksError(click.ClickException):
 def _read_input(text_or_file: str) -> str:
     if text_or_file == "-":
         return sys.stdin.read()
-    p = Path(text_or_file).expanduser()
     try:
-        if len(text_or_file) < 4096 and p.is_file():
-            return p.read_text(encoding="utf-8")
+        p = Path(text_or_file).expanduser()
+        is_file = "\n" not in text_or_file and p.is_file()
+    except (OSError, ValueError):  # too long or not a valid path: it is the text
+        return text_or_file
+    if not is_file:
+        return text_or_file
+    try:
+        return p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise SinksError(f"cannot read {text_or_file}: {e}") from e
-    return text_or_file
 
 
 def _fmt(v, nd: int = 3) -> str:

@@ -63,7 +63,7 @@ def keep_mask(policy: str, n_tokens: int, budget: int, n_sink: int = DEFAULT_N_S
 
     Raises ConfigError for an unknown policy (``h2o`` needs attention: use :func:`h2o_keep_mask`).
     """
-    budget, n_sink, _ = validate_policy_args(budget, n_sink)
+    budget, n_sink, _ = validate_policy_args(budget, n_sink if policy == "streaming" else 0)
     i = np.arange(n_tokens)[:, None]
     j = np.arange(n_tokens)[None, :]
     causal = j <= i

@@ -20,6 +20,7 @@ from dateutil import parser as date_parser
 
 from memviz.errors import SchemaError
 from memviz.models import MemoryInput
+from memviz.text import MAX_MEMORY_CHARS
 
 # Two far-apart defaults: a date string that leaves out its year, month or day parses differently with each.
 _DEFAULTS = (datetime(2000, 1, 1), datetime(2001, 2, 2))
@@ -215,6 +216,11 @@ class Source:
             raise self.error(where, f'"{key}" must be {names}, got {_describe(value)}')
         if nonempty and isinstance(value, str) and not value.strip():
             raise self.error(where, f'"{key}" is empty')
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise self.error(where, f'"{key}" holds an invalid \\u escape (lone surrogate at {e.start})') from None
         return value
 
     def time(self, text: str, where: str, key: str = "") -> float:
@@ -225,8 +231,14 @@ class Source:
             raise self.error(where, f'"{key}": {e}' if key else str(e)) from None
 
     def require_memories(self, dataset: Dataset) -> Dataset:
-        """``dataset`` unchanged, or a SchemaError if it holds no memory at all."""
+        """``dataset`` unchanged, or a SchemaError if it holds no memory at all or a memory text longer than
+        :data:`memviz.text.MAX_MEMORY_CHARS` (the engine would refuse it; refused here, before any write)."""
         if not len(dataset):
             raise self.error("", "no memories found")
+        for m in dataset.items():
+            if len(m.text) > MAX_MEMORY_CHARS:
+                raise self.error(
+                    f"memory {m.id}", f"text is {len(m.text):,} characters long; the limit is {MAX_MEMORY_CHARS:,}"
+                )
         return dataset
 

@@ -1,7 +1,8 @@
 """memviz's plain chat format: JSON Lines, one memory per line, all in one group ``"all"``.
 
 Each line is an object with ``text`` (non-empty string), ``speaker`` (string) and ``session`` (string), and
-optionally ``time`` (a date/time string dateutil reads, naive = UTC; missing or null = no time), ``id``,
+optionally ``time`` (a date/time string dateutil reads, naive = UTC; missing or null = no time), ``id``
+(default ``"<file stem>:<line number>"``, stable, so a re-import skips what is stored),
 ``kind`` (one of :data:`memviz.models.MEMORY_KINDS`, default ``"episodic"``) and ``source_id`` (default
 ``"<session>#<line number>"``). Blank lines are skipped; other keys are ignored. The memories' ``dataset`` is
 the file name without its extension.

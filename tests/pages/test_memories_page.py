@@ -73,6 +73,21 @@ def test_ingest_jsonl_by_path_adds_memories(open_page, tmp_path, demo_db):
     assert sorted(page.frame("mem_table")["speaker"]) == ["Ada", "Ada", "Bo"]
 
 
+def test_ingest_an_uploaded_file(open_page, demo_db):
+    page = open_page("memories")
+    at = page.at
+    at.radio(key="ingest_source").set_value("upload").run()
+    at.selectbox(key="ingest_format").set_value("jsonl")
+    line = '{"session": "u1", "speaker": "Cy", "text": "Cy uploaded this note about kayaking on Lake Bled."}\n'
+    at.file_uploader(key="ingest_upload").set_value(("upload.jsonl", line.encode(), "application/jsonl"))
+    at.run()
+    at.button(key="ingest_button").click().run()
+    page.check()
+    assert not at.error
+    assert page.metric("Memories") == "215"
+    assert MemoryStore(demo_db).memories_table(where="speaker = 'Cy'").column("dataset").to_pylist() == ["upload"]
+
+
 def test_bad_file_shows_the_importer_error_and_writes_nothing(open_page, tmp_path, demo_db):
     data = tmp_path / "broken.jsonl"
     data.write_text('{"session": "n1", "speaker": "Ada", "text": "fine"}\n{"session": "n1", "speaker": "Ada"}\n',

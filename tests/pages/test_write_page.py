@@ -61,18 +61,19 @@ def test_empty_text_shows_the_engine_error_and_writes_nothing(open_page, demo_db
     assert not at.get("plotly_chart")
 
 
-def test_write_turns_picked_from_the_demo(open_page, demo_db):
+def test_write_copies_of_turns_picked_from_the_demo(open_page, demo_db):
     page = open_page("write")
     at = page.at
     at.radio(key="write_mode").set_value("pick").run()
     at.selectbox(key="write_dataset").set_value("Demo conversation").run()
     at.selectbox(key="write_pick_session").set_value("s02").run()
     at.multiselect(key="write_turns").set_value(["0", "1"]).run()
+    at.checkbox(key="write_copies").check().run()  # the demo store holds these turns already
     at.button(key="write_turns_button").click().run()
     page.check()
     assert not at.error
     store = MemoryStore(demo_db)
-    assert store.count() == 216  # the demo has no ids: its turns are written again
+    assert store.count() == 216
     assert at.selectbox(key="write_report_item").options and len(at.selectbox(key="write_report_item").options) == 2
     links = page.frame_with("kind", "why")
     # The stored copy of the same turn is its nearest neighbour, so it is linked semantically.

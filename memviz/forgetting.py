@@ -1,0 +1,156 @@
+"""Forgetting made visible: per-memory retention curves replayed from the event log, what a forget threshold
+would suppress and how that would change a recall, and the store's versions compared with today.
+
+The retention values all come from :func:`memviz.decay.retention` (no formula is re-implemented here): a
+curve of one memory over many times is computed in one vectorised call by treating each time as its own
+"memory" whose accesses are shifted so that its age is measured at that time (see :func:`retention_curve`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from memviz.decay import SECONDS_PER_DAY, DecayModel, DecayParams, initial_stability_days, retention
+from memviz.errors import ConfigError
+from memviz.models import Event, Memory, RecallResult
+
+
+@dataclass(frozen=True)
+class MemoryHistory:
+    """One memory's accesses, replayed from the event log.
+
+    ``access_times_s`` (shape (m,), POSIX seconds of the engine clock, ascending): the write (the memory's
+    event time, else its creation time), then every reinforcement (recall or manual). ``stability_days``
+    (m,): the stability S in force after each access (the write's initial S, then each ``stability_after``).
+    ``reasons`` (m,): ``"write"``, then each reinforcement's reason (``"recall"``, ``"manual"``, ...).
+    """
+
+    memory_id: str
+    access_times_s: np.ndarray
+    stability_days: np.ndarray
+    reasons: tuple[str, ...]
+
+
+def memory_history(memory: Memory, events: Sequence[Event]) -> MemoryHistory:
+    """Replay ``events`` (the event log, oldest first; events of other memories are ignored) for ``memory``.
+
+    The initial stability is the ``write`` event's ``stability_days``; without a write event (a store
+    written before events carried it), :func:`memviz.decay.initial_stability_days` of the importance.
+    """
+    mine = [e for e in events if memory.id in e.memory_ids]
+    writes = [e for e in mine if e.op == "write" and "stability_days" in e.payload]
+    s0 = float(writes[0].payload["stability_days"]) if writes else float(initial_stability_days(memory.importance))
+    t0 = memory.event_time_s if memory.event_time_s is not None else memory.created_time_s
+    reinf = [e for e in mine if e.op == "reinforce"]
+    times = np.array([t0] + [e.time_s for e in reinf], dtype=np.float64)
+    stab = np.array([s0] + [float(e.payload["stability_after"]) for e in reinf], dtype=np.float64)
+    reasons = ("write", *(str(e.payload.get("reason", "")) for e in reinf))
+    order = np.argsort(times, kind="stable")  # a clock set backwards may record a recall "before" the write
+    return MemoryHistory(memory.id, times[order], stab[order], tuple(reasons[i] for i in order))
+
+
+def retention_curve(
+    history: MemoryHistory, times_s: np.ndarray, model: DecayModel, params: DecayParams = DecayParams()
+) -> np.ndarray:
+    """Retention R of the memory at each of ``times_s`` (POSIX seconds), shape (len(times_s),), in [0, 1];
+    NaN before the memory existed.
+
+    At time t, the accesses up to t count: for ``exponential`` and ``power`` the last one (elapsed time) and
+    the stability it left; for ``actr`` all of them. Each reinforcement therefore shows as a jump. Computed by
+    :func:`memviz.decay.retention` in one call: time t_i becomes a pseudo-memory whose accesses are shifted by
+    -t_i, evaluated at "now" = 0, so its ages are t_i - t_j. Raises ConfigError for an unknown model.
+    """
+    t = np.asarray(times_s, dtype=np.float64)
+    a = history.access_times_s
+    idx = np.searchsorted(a, t, side="right") - 1
+    existed = idx >= 0
+    last = a[np.maximum(idx, 0)]
+    stab = history.stability_days[np.maximum(idx, 0)]
+    shifted = (a[None, :] - t[:, None]).ravel()  # accesses after t get a negative age and are ignored
+    offsets = np.arange(len(t) + 1) * len(a)
+    r = retention(model, 0.0, last - t, stab, shifted, offsets, params)
+    return np.where(existed, r, np.nan)
+
+
+def curve_times(history: MemoryHistory, now_s: float, horizon_days: float, n: int = 400) -> np.ndarray:
+    """Times (POSIX s, ascending) to draw a curve at: ``n`` evenly spaced from the write to ``now_s`` +
+    ``horizon_days``, plus each access and one second before it (so jumps are drawn sharp)."""
+    if horizon_days < 0:
+        raise ConfigError(f"the projection horizon must be >= 0 days, got {horizon_days!r}")
+    start = float(history.access_times_s[0])
+    end = max(float(now_s), float(history.access_times_s[-1])) + horizon_days * SECONDS_PER_DAY
+    grid = np.linspace(start, max(end, start + 1.0), n)
+    return np.unique(np.concatenate([grid, history.access_times_s, history.access_times_s[1:] - 1.0]))
+
+
+def suppressed(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """What decay would suppress: the rows of a retention frame (:meth:`MemoryEngine.retention_frame`) not yet
+    forgotten whose ``retention`` is below ``threshold`` (in [0, 1]), weakest first.
+    Raises ConfigError for a threshold outside [0, 1]."""
+    if not 0.0 <= threshold <= 1.0:
+        raise ConfigError(f"the forget threshold must be in [0, 1], got {threshold!r}")
+    below = frame[(frame["retention"] < threshold) & frame["forgotten_time_s"].isna()]
+    return below.sort_values(["retention", "id"], kind="stable")
+
+
+@dataclass
+class RecallChange:
+    """A recall with and without some memories. ``table``: one row per memory in either top-k: ``id``,
+    ``text``, ``rank_before``, ``rank_after`` (NaN when absent) and ``change`` (``"suppressed"``: it was a hit
+    and is excluded; ``"new"``: it enters the top-k; ``"dropped"``: not excluded but out of the top-k;
+    ``"moved"`` or ``"same"``), ordered by rank before, then rank after."""
+
+    before: RecallResult
+    after: RecallResult
+    table: pd.DataFrame
+
+
+def recall_change(
+    engine, query: str, exclude_ids: Sequence[str], k: int = 10, model: DecayModel = "exponential",
+    as_of_s: float | None = None,
+) -> RecallChange:
+    """Recall ``query`` as it is (soft-forgotten memories included) and with ``exclude_ids`` left out: what
+    suppressing them would change. Neither recall reinforces anything; both are recorded as ``recall``
+    events. ``as_of_s`` scores both as of that clock time (default: the engine clock).
+    Raises EmptyTextError for an empty query and ConfigError for bad settings (see :meth:`MemoryEngine.recall`).
+    """
+    kw = {"k": k, "reinforce": False, "include_forgotten": True, "decay_model": model, "as_of_s": as_of_s}
+    before = engine.recall(query, **kw)
+    after = engine.recall(query, exclude_ids=exclude_ids, **kw)
+    excluded = set(exclude_ids)
+    rb = {h.memory.id: h.rank for h in before.hits}
+    ra = {h.memory.id: h.rank for h in after.hits}
+    texts = {h.memory.id: h.memory.text for h in before.hits + after.hits}
+    ids = list(dict.fromkeys([*rb, *ra]))
+    table = pd.DataFrame({
+        "id": ids,
+        "text": [texts[i] for i in ids],
+        "rank_before": pd.array([rb.get(i) for i in ids], dtype="Int64"),
+        "rank_after": pd.array([ra.get(i) for i in ids], dtype="Int64"),
+    })
+    table["change"] = [
+        "suppressed" if i in excluded else "new" if i not in rb else "dropped" if i not in ra
+        else "same" if rb[i] == ra[i] else "moved"
+        for i in ids
+    ]
+    return RecallChange(before, after, table)
+
+
+def version_diff(then: pd.DataFrame, now: pd.DataFrame) -> dict[str, int]:
+    """Compare two memory frames (the store at an old version, and now; columns ``id``, ``recall_count``,
+    ``forgotten_time_s``): counts of ``memories_then``, ``memories_now``, ``added`` since, ``removed``
+    (pruned) since, ``forgotten_then``, ``forgotten_now`` and ``reinforced`` since (recalled more often now)."""
+    both = then[["id", "recall_count"]].merge(now[["id", "recall_count"]], on="id", suffixes=("_then", "_now"))
+    return {
+        "memories_then": len(then),
+        "memories_now": len(now),
+        "added": int((~now["id"].isin(then["id"])).sum()),
+        "removed": int((~then["id"].isin(now["id"])).sum()),
+        "forgotten_then": int(then["forgotten_time_s"].notna().sum()),
+        "forgotten_now": int(now["forgotten_time_s"].notna().sum()),
+        "reinforced": int((both["recall_count_now"] > both["recall_count_then"]).sum()),
+    }

@@ -1,0 +1,123 @@
+"""Tables and figures of the Evaluate page: metrics per preset and category, metric-by-k curves, and one
+question's gold evidence against what was retrieved. Pure functions of evaluation results (the dicts that
+:func:`memviz.evaluate.locomo.run_locomo` and :func:`memviz.evaluate.longmemeval.run_longmemeval` return).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from memviz.models import Memory
+
+_METRIC = re.compile(r"(?P<name>[a-z_]+)@(?P<k>\d+)")
+
+
+def result_label(result: Mapping[str, Any]) -> str:
+    """A short name of a run: benchmark, granularity (LongMemEval), preset and the number of questions."""
+    gran = f" ({result['granularity']})" if result.get("granularity") else ""
+    return f"{result['benchmark']}{gran} · {result['preset']} · {result['counts']['evaluated']} q"
+
+
+def metrics_table(results: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per run and category (``overall`` first, then each category, adversarial included), one column
+    per metric; columns ``run``, ``category``, ``n`` lead."""
+    rows = []
+    for r in results:
+        label = result_label(r)
+        rows.append({"run": label, "category": "overall", "n": r["counts"]["evaluated"]} | dict(r["overall"]))
+        for cat, row in r["by_category"].items():
+            name = row.get("name", cat)
+            cat_label = f"{cat} {name}" if name != cat else cat
+            rows.append({"run": label, "category": cat_label, "n": row["n"]}
+                        | {k: v for k, v in row.items() if k not in ("name", "n")})
+    return pd.DataFrame(rows)
+
+
+def metric_curve_figure(results: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """The overall metrics against k: one line per run and metric family (recall@k; or recall_any, recall_all
+    and ndcg_any for LongMemEval), y in [0, 1]."""
+    fig = go.Figure()
+    dashes = {"recall": "solid", "recall_any": "solid", "recall_all": "dot", "ndcg_any": "dash"}
+    for r in results:
+        families: dict[str, list[tuple[int, float]]] = {}
+        for key, value in r["overall"].items():
+            m = _METRIC.fullmatch(key)
+            if m:
+                families.setdefault(m["name"], []).append((int(m["k"]), value))
+        for fam, points in families.items():
+            points.sort()
+            fig.add_scatter(
+                x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers",
+                name=f"{result_label(r)} · {fam}", line=dict(dash=dashes.get(fam, "solid")),
+                hovertemplate=f"{fam}@%{{x}} = %{{y:.3f}}<extra>{result_label(r)}</extra>",
+            )
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(title="k", type="log"),
+                      yaxis=dict(title="value", range=[0, 1.02]), legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def category_figure(results: Sequence[Mapping[str, Any]], metric: str) -> go.Figure:
+    """Grouped bars: ``metric`` per category (and overall), one bar group per run."""
+    fig = go.Figure()
+    for r in results:
+        cats = ["overall"] + [f"{c} {row.get('name', c)}" if row.get("name", c) != c else c
+                              for c, row in r["by_category"].items()]
+        values = [r["overall"].get(metric)] + [row.get(metric) for row in r["by_category"].values()]
+        fig.add_bar(x=cats, y=values, name=result_label(r),
+                    hovertemplate=f"%{{x}}: {metric} = %{{y:.3f}}<extra>{result_label(r)}</extra>")
+    fig.update_layout(barmode="group", height=360, margin=dict(l=10, r=10, t=10, b=10),
+                      yaxis=dict(title=metric, range=[0, 1.02]), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def questions_frame(result: Mapping[str, Any], metric: str) -> pd.DataFrame:
+    """One row per question: ``id``, ``category``, ``status``, ``question``, ``gold`` (number of gold items),
+    ``best_rank`` (rank of the best-ranked gold item, <NA> if none was retrieved) and ``metric``'s value."""
+    rows = []
+    for q in result["questions"]:
+        ranks = [r for r in (q.get("gold_ranks") or {}).values() if r is not None]
+        rows.append({
+            "id": q["id"], "category": q.get("category_name", q["category"]), "status": q["status"],
+            "question": q["question"], "gold": len(q.get("evidence", [])), "best_rank": min(ranks) if ranks else None,
+            metric: (q.get("metrics") or {}).get(metric),
+        })
+    df = pd.DataFrame(rows, columns=["id", "category", "status", "question", "gold", "best_rank", metric])
+    df["best_rank"] = df["best_rank"].astype("Int64")
+    return df
+
+
+def gold_table(question: Mapping[str, Any], memories: Mapping[str, Memory], session_texts: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The question's gold items: ``gold`` id, ``rank`` where it was retrieved (<NA>: not in the retrieved
+    list), ``speaker`` and ``text`` (for a session: ``session_texts`` gives a preview)."""
+    ranks = question.get("gold_ranks") or {}
+    rows = []
+    for g in question.get("evidence", []):
+        m = memories.get(g)
+        rows.append({"gold": g, "rank": ranks.get(g), "speaker": m.speaker if m else "",
+                     "text": m.text if m else (session_texts or {}).get(g, "")})
+    df = pd.DataFrame(rows, columns=["gold", "rank", "speaker", "text"])
+    df["rank"] = df["rank"].astype("Int64")
+    return df
+
+
+def retrieved_table(question: Mapping[str, Any], memories: Mapping[str, Memory], k: int,
+                    session_texts: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The top ``k`` retrieved items: ``rank``, ``gold`` (is it gold evidence), ``id``, ``speaker``, ``text``."""
+    gold = set(question.get("evidence", []))
+    rows = []
+    for rank, i in enumerate((question.get("retrieved") or [])[:k], 1):
+        m = memories.get(i)
+        rows.append({"rank": rank, "gold": i in gold, "id": i, "speaker": m.speaker if m else "",
+                     "text": m.text if m else (session_texts or {}).get(i, "")})
+    return pd.DataFrame(rows, columns=["rank", "gold", "id", "speaker", "text"])
+
+
+__all__ = [
+    "category_figure", "gold_table", "metric_curve_figure", "metrics_table", "questions_frame", "result_label",
+    "retrieved_table",
+]

@@ -1,0 +1,94 @@
+"""The Evaluate page: run a small LoCoMo evaluation, browse a question (gold evidence, retrieved list, gold
+ranks, why-not), and load a result saved by ``memviz eval --json`` next to it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from memviz.evaluate.locomo import run_locomo
+
+TURNS = [
+    ("Ann", "D1:1", "Hi Bob! I finally finished painting the kitchen yellow."),
+    ("Ann", "D1:2", "Big news: I moved to Lisbon last week for my new job."),
+    ("Bob", "D1:3", "Congrats! My dog Rex would love the beaches there."),
+    ("Bob", "D1:4", "I started learning the cello in March."),
+    ("Ann", "D1:5", "My brother Tom is visiting from Toronto."),
+]
+LOCOMO = [{
+    "sample_id": "conv-t",
+    "conversation": {
+        "speaker_a": "Ann", "speaker_b": "Bob", "session_1_date_time": "1:56 pm on 8 May, 2023",
+        "session_1": [{"speaker": s, "dia_id": d, "text": t} for s, d, t in TURNS],
+    },
+    "qa": [
+        {"question": "Where did Ann move to?", "answer": "Lisbon", "evidence": ["D1:2"], "category": 4},
+        {"question": "What instrument is Bob learning?", "answer": "cello", "evidence": ["D1:4"], "category": 4},
+        {"question": "Who is visiting Ann and from where?", "answer": "Tom, Toronto", "evidence": ["D1:5", "D"],
+         "category": 1},
+    ],
+}]
+
+
+@pytest.fixture
+def tiny_locomo(tmp_path):
+    path = tmp_path / "locomo_tiny.json"
+    path.write_text(json.dumps(LOCOMO), encoding="utf-8")
+    return path
+
+
+def test_run_an_evaluation_and_browse_a_question(open_page, tiny_locomo, tmp_path, embedder):
+    page = open_page("evaluate")
+    at = page.at
+    at.selectbox(key="ev_bench").set_value("locomo")
+    at.text_input(key="ev_path_locomo").set_value(str(tiny_locomo))
+    at.number_input(key="ev_limit").set_value(3)
+    at.text_input(key="ev_db").set_value(str(tmp_path / "page_stores"))
+    at.button(key="ev_run").click().run()
+    page.check()
+    assert not at.error, [e.value for e in at.error]
+    want = run_locomo(tiny_locomo, tmp_path / "direct", embedder=embedder)
+    table = page.frame("ev_metrics")
+    overall = table[table["category"] == "overall"].iloc[0]
+    for metric, value in want["overall"].items():
+        assert overall[metric] == pytest.approx(value)
+    assert table["category"].tolist() == ["overall", "1 multi-hop", "4 single-hop"]
+
+    at.selectbox(key="ev_q_filter").set_value("all").run()
+    at.selectbox(key="ev_q_pick").set_value("conv-t:q2").run()
+    page.check()
+    q = next(x for x in want["questions"] if x["id"] == "conv-t:q2")
+    gold = page.frame("ev_gold")
+    assert gold["gold"].tolist() == ["conv-t:D1:5"]
+    assert gold["rank"].tolist()[0] == q["gold_ranks"]["conv-t:D1:5"]
+    assert gold["text"].tolist() == ["My brother Tom is visiting from Toronto."]
+    retrieved = page.frame("ev_retrieved")
+    assert retrieved["id"].tolist() == q["retrieved"][:10]
+    assert retrieved["gold"].tolist() == [i == "conv-t:D1:5" for i in q["retrieved"][:10]]
+    assert any("malformed evidence ids" in c.value and "D" in c.value for c in at.caption)
+    assert any(m.value.startswith("- Retrieved at rank") or "cut-off" in m.value for m in at.markdown)
+
+
+def test_load_a_saved_result_beside_a_run(open_page, tiny_locomo, tmp_path, embedder):
+    saved = run_locomo(tiny_locomo, tmp_path / "cli_stores", preset="bm25", embedder=embedder)
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(saved), encoding="utf-8")
+    page = open_page("evaluate")
+    at = page.at
+    at.radio(key="ev_source").set_value("load").run()
+    at.text_input(key="ev_load_path").set_value(str(path))
+    at.button(key="ev_load").click().run()
+    page.check()
+    table = page.frame("ev_metrics")
+    assert set(table["run"]) == {"locomo · bm25 · 3 q"}
+    assert table.loc[table["category"] == "overall", "recall@5"].item() == pytest.approx(saved["overall"]["recall@5"])
+    # the loaded result's traces come from its stores (the JSON holds only their ids)
+    at.selectbox(key="ev_q_filter").set_value("all").run()
+    at.selectbox(key="ev_q_pick").set_value("conv-t:q0").run()
+    page.check()
+    assert page.frame("ev_retrieved")["id"].tolist() == saved["questions"][0]["retrieved"][:10]
+    assert at.selectbox(key="ev_why_pick").value == "conv-t:D1:2"
+    at.text_input(key="ev_load_path").set_value(str(tmp_path / "missing.json"))
+    at.button(key="ev_load").click().run()
+    assert any("Cannot load it" in e.value for e in at.error)

@@ -1,0 +1,120 @@
+"""The Recall page on a real demo store: a recall with its hits, score breakdown and trace; why a memory was
+not retrieved; two presets side by side; a past trace compared after advancing the clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from memviz import tracing
+from memviz.engine import open_engine
+from memviz.presets import preset_config
+
+QUERY = "Which city did Maya move to?"
+
+
+def recall_directly(db, preset, k=10):
+    """The same recall the page runs, on a separate engine (same store, same clock start, no reinforcement)."""
+    return open_engine(str(db)).recall(QUERY, preset_config(preset, k=k, reinforce=False))
+
+
+def test_recall_shows_hits_breakdown_and_trace(open_page, demo_db):
+    page = open_page("recall")
+    at = page.at
+    assert any("Type a query" in i.value for i in at.info)
+    at.text_input(key="rc_query").set_value(QUERY)
+    at.number_input(key="rc_k").set_value(5)
+    at.button(key="rc_run").click().run()
+    page.check()
+    want = recall_directly(demo_db, "default", k=5)
+    hits = page.frame("rc_hits_table")
+    assert hits["id"].tolist() == [h.memory.id for h in want.hits]
+    assert hits["score"].tolist() == pytest.approx([h.score for h in want.hits])
+    summary = page.frame("rc_stage_summary")
+    assert summary["stage"].tolist()[1:] == ["vector search", "full-text (BM25)", "after fusion", "after scoring", "final"]
+    table = page.frame("rc_trace_table")
+    assert table.loc[table["final"].notna(), "id"].tolist() == hits["id"].tolist()
+    # exploring does not reinforce: the hits' recall counts are unchanged
+    engine = open_engine(str(demo_db))
+    assert all(engine.get(i).recall_count == 0 for i in hits["id"])
+
+    at.selectbox(key="rc_preset").set_value("amem")
+    at.button(key="rc_run").click().run()
+    page.check()
+    summary = page.frame("rc_stage_summary")
+    assert "after graph expansion" in summary["stage"].tolist()
+    assert page.frame("rc_hits_table")["id"].tolist() == [h.memory.id for h in recall_directly(demo_db, "amem", 5).hits]
+
+
+def test_why_not_retrieved_and_near_misses(open_page, demo_db):
+    page = open_page("recall")
+    at = page.at
+    at.text_input(key="rc_query").set_value(QUERY)
+    at.button(key="rc_run").click().run()
+    page.check()
+    want = recall_directly(demo_db, "default")
+    ranked = tracing.last_ranking(want.trace).candidates
+    misses = page.frame("rc_near_misses")
+    assert misses["id"].tolist() == [c.id for c in ranked[10:20]]
+    # a memory ranked below the cut-off
+    target = ranked[12]
+    at.text_input(key="rc_why_id").set_value(target.id).run()
+    page.check()
+    assert page.metric("Rank in the ranking") == "13"
+    assert float(page.metric("Margin to the cut-off")) < 0
+    assert any("below the cut-off" in m.value for m in at.markdown)
+    # a memory that no retriever returned: its scores are computed directly
+    seen = {c.id for s in want.trace.stages for c in s.candidates}
+    outsider = next(i for i in open_engine(str(demo_db)).store.memories_table(columns=["id"]).column("id").to_pylist()
+                    if i not in seen)
+    at.text_input(key="rc_why_id").set_value(outsider).run()
+    page.check()
+    assert page.metric("Rank in the ranking") == "not scored"
+    assert any("vector search returned the 50 nearest" in m.value for m in at.markdown)
+    stages = page.frame("rc_why_stages")
+    assert stages["rank"].isna().all()
+
+
+def test_two_presets_side_by_side(open_page, demo_db):
+    page = open_page("recall")
+    at = page.at
+    at.text_input(key="rc_query").set_value(QUERY)
+    at.button(key="rc_run").click().run()
+    at.selectbox(key="rc_cmp_preset").set_value("bm25")
+    at.button(key="rc_cmp_run").click().run()
+    page.check()
+    a, b = recall_directly(demo_db, "default"), recall_directly(demo_db, "bm25")
+    overlap = len({h.memory.id for h in a.hits} & {h.memory.id for h in b.hits})
+    assert page.metric("Overlap of the top k") == f"{overlap} / 10"
+    assert page.frame("rc_side_B")["text"].tolist() == [h.memory.text for h in b.hits]
+    table = page.frame("rc_cmp_table")
+    assert set(table.loc[table["status"] == "entered", "id"]) == {h.memory.id for h in b.hits} - {h.memory.id for h in a.hits}
+
+
+def test_past_traces_compared_after_advancing_the_clock(open_page, demo_db):
+    page = open_page("recall")
+    at = page.at
+    at.text_input(key="rc_query").set_value(QUERY)
+    weights = {"relevance": 0.2, "recency": 1.0}
+    for comp, w in weights.items():
+        at.slider(key=f"rc_w_default_{comp}").set_value(w)
+    for comp in ("lexical", "importance", "retention"):
+        at.slider(key=f"rc_w_default_{comp}").set_value(0.0)
+    at.button(key="rc_run").click().run()
+    at.button(key="clock_30").click().run()  # the sidebar's "+30 days"
+    at.button(key="rc_run").click().run()
+    page.check()
+    traces = open_engine(str(demo_db)).traces(limit=2)
+    assert traces[1].time_s - traces[0].time_s == 30 * 86_400
+    at.selectbox(key="rc_past_a").set_value(traces[0].id)
+    at.selectbox(key="rc_past_b").set_value(traces[1].id)
+    at.button(key="rc_past_cmp").click().run()
+    page.check()
+    diff = tracing.compare(traces[0], traces[1])
+    assert page.metric("Entered") == str(len(diff.entered)) and page.metric("Left") == str(len(diff.left))
+    shown = page.frame("rc_past_table")
+    assert shown["status"].tolist() == diff.table["status"].tolist()
+    # reopen the older trace
+    at.selectbox(key="rc_past_pick").set_value(traces[0].id)
+    at.button(key="rc_reopen").click().run()
+    page.check()
+    assert page.frame("rc_hits_table")["id"].tolist() == [c.id for c in traces[0].stage("final").candidates]
