@@ -11,6 +11,8 @@ PAGES = [
     st.Page("pages/write.py", title="Write", icon=":material/edit_note:"),
     st.Page("pages/recall.py", title="Recall", icon=":material/manage_search:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
+    st.Page("pages/graph.py", title="Graph", icon=":material/hub:"),
+    st.Page("pages/forgetting.py", title="Forgetting", icon=":material/trending_down:"),
 ]
 
 page = st.navigation(PAGES)

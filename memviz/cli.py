@@ -156,5 +156,9 @@ from memviz.evaluate.cli import eval_group  # noqa: E402 (registered after the c
 
 main.add_command(eval_group, name="eval")
 
+from memviz.bench import bench_group  # noqa: E402
+
+main.add_command(bench_group, name="bench")
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -220,14 +220,16 @@ class MemoryEngine:
             inputs, texts, ids = [inputs[n] for n in keep], [texts[n] for n in keep], [ids[n] for n in keep]
         timings["normalise_ms"] = _ms(t0)
 
+        # Keywords and importance (pure Python, YAKE) run in a worker thread while the encoder (torch, which
+        # releases the GIL) embeds the batch, so they hide behind the encoder (see docs/performance.md).
         t = time.perf_counter()
-        kws = [text_mod.keywords(tx) for tx in texts]
-        imps = [text_mod.importance(tx) for tx in texts]
-        timings["keywords_importance_ms"] = _ms(t)
-
-        t = time.perf_counter()
+        kw_job = _keyword_pool().submit(_keywords_importance, texts)
         vecs = self.embedder.encode([embedding_text(tx, i.speaker) for tx, i in zip(texts, inputs)])
         timings["embed_ms"] = _ms(t)
+        t = time.perf_counter()
+        kws, imps, kw_ms = kw_job.result()
+        timings["keywords_wait_ms"] = _ms(t)  # what the keywords added after the encoder was done
+        timings["keywords_importance_ms"] = kw_ms  # their own time, overlapped with embed_ms
 
         now = self.clock.now()
         batch_id = uuid.uuid4().hex
@@ -345,7 +347,7 @@ class MemoryEngine:
         top = min(max(cfg.semantic_top_n, 5), sims.shape[1]) if n else 0
         neighbours: list[list[dict[str, Any]]] = []
         texts_needed: set[str] = set()
-        order = np.argsort(-sims, axis=1)[:, :top] if top else np.zeros((n, 0), dtype=int)
+        order = _top_columns(sims, top)
         for r in range(n):
             nb = []
             for rank, c in enumerate(order[r]):
@@ -957,6 +959,40 @@ def _last_access(df: pd.DataFrame) -> np.ndarray:
     base = df["event_time_s"].fillna(df["created_time_s"]).to_numpy(np.float64)
     recalled = df["last_recalled_s"].to_numpy(np.float64, na_value=np.nan)
     return np.fmax(base, recalled)
+
+
+def _top_columns(sims: np.ndarray, top: int) -> np.ndarray:
+    """Column positions of the ``top`` largest values of each row of ``sims`` (shape (n, m)), largest first:
+    a partition then a sort of ``top`` values per row (O(m) per row, not O(m log m) as a full sort)."""
+    n, m = sims.shape
+    if top <= 0 or n == 0:
+        return np.zeros((n, 0), dtype=int)
+    if top >= m:
+        return np.argsort(-sims, axis=1)
+    part = np.argpartition(-sims, top - 1, axis=1)[:, :top]
+    vals = np.take_along_axis(sims, part, axis=1)
+    return np.take_along_axis(part, np.argsort(-vals, axis=1, kind="stable"), axis=1)
+
+
+_KEYWORD_POOL = None
+
+
+def _keyword_pool():
+    """One worker thread for the keyword/importance stage of writes (created on first use)."""
+    global _KEYWORD_POOL
+    if _KEYWORD_POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _KEYWORD_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memviz-keywords")
+    return _KEYWORD_POOL
+
+
+def _keywords_importance(texts: Sequence[str]) -> tuple[list[list[str]], list[tuple[float, dict[str, float]]], float]:
+    """Keywords and importance of each text, and the ms they took."""
+    t = time.perf_counter()
+    kws = [text_mod.keywords(tx) for tx in texts]
+    imps = [text_mod.importance(tx) for tx in texts]
+    return kws, imps, _ms(t)
 
 
 def _ms(t0: float) -> float:

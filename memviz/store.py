@@ -26,6 +26,8 @@ from memviz.errors import StoreError, UnknownMemoryError
 from memviz.models import Event, Link, Memory
 
 DEFAULT_DB = ".memviz"
+# Folder (inside a local store) of the markers of batches being written; see MemoryStore._mark_in_flight.
+INFLIGHT_DIR = "_inflight"
 
 MEMORIES_SCHEMA = pa.schema(
     [
@@ -73,11 +75,28 @@ EVENTS_SCHEMA = pa.schema(
 SCHEMAS = {"memories": MEMORIES_SCHEMA, "links": LINKS_SCHEMA, "events": EVENTS_SCHEMA}
 # Columns of the memories table without the vector: what pages and scoring read.
 MEMORY_COLUMNS = [f.name for f in MEMORIES_SCHEMA if f.name != "vector"]
+NOT_FORGOTTEN_SQL = "forgotten_time_s IS NULL"  # the filter the in-memory vector index answers itself
 
 
 def default_db_uri() -> str:
     """The store location: ``$MEMVIZ_DB`` if set, else ``.memviz`` in the working directory."""
     return os.environ.get("MEMVIZ_DB") or DEFAULT_DB
+
+
+def default_storage_options() -> dict[str, str] | None:
+    """Storage options for an object-storage store from ``$MEMVIZ_STORAGE_OPTIONS`` (a JSON object of strings,
+    LanceDB's option names, e.g. ``{"aws_endpoint": "http://127.0.0.1:9000", "allow_http": "true"}``), or None.
+    Raises StoreError when the variable is set but not a JSON object."""
+    raw = os.environ.get("MEMVIZ_STORAGE_OPTIONS", "").strip()
+    if not raw:
+        return None
+    try:
+        opts = json.loads(raw)
+    except ValueError as e:
+        raise StoreError(f"MEMVIZ_STORAGE_OPTIONS is not valid JSON: {e}") from e
+    if not isinstance(opts, dict):
+        raise StoreError("MEMVIZ_STORAGE_OPTIONS must be a JSON object of option name -> value")
+    return {str(k): str(v) for k, v in opts.items()}
 
 
 def sql_str_list(values: Iterable[str]) -> str:
@@ -91,10 +110,17 @@ class MemoryStore:
     Raises StoreError when the location cannot be opened or a table has the wrong schema.
     """
 
-    def __init__(self, uri: str | os.PathLike | None = None, storage_options: dict[str, str] | None = None):
+    def __init__(self, uri: str | os.PathLike | None = None, storage_options: dict[str, str] | None = None,
+                 vector_index: bool = True):
         import lancedb
 
         self.uri = str(uri or default_db_uri())
+        # Object-storage credentials/endpoints: given, else $MEMVIZ_STORAGE_OPTIONS (a JSON object).
+        storage_options = storage_options if storage_options is not None else default_storage_options()
+        # An exact in-memory numpy index of the vectors (memviz.vector_index), per table version; False:
+        # every vector search goes to LanceDB's brute force.
+        self._vindex = None
+        self._use_vector_index = vector_index
         try:
             if "://" not in self.uri:
                 Path(self.uri).mkdir(parents=True, exist_ok=True)
@@ -177,12 +203,19 @@ class MemoryStore:
 
         On any failure the rows already appended for ``batch_id`` are deleted again and StoreError is raised.
         """
+        marker = self._mark_in_flight(batch_id)
         try:
             # The table versions this batch produced, recorded in its first event: restore_version maps a
             # memories version to the links version of the same moment with them.
             versions = {"memories": self.memories.version, "links": self.links.version}
+            before_version = versions["memories"]
             if memories.num_rows:
                 versions["memories"] = self.memories.add(memories).version
+                if self._vindex is not None:
+                    self._vindex.note_append(
+                        before_version, versions["memories"], memories.column("id").to_pylist(),
+                        memories.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False),
+                    )
             if links.num_rows:
                 versions["links"] = self.links.add(links).version
             if events:
@@ -192,8 +225,43 @@ class MemoryStore:
         except Exception as e:
             self._delete_batch(batch_id)
             raise StoreError(f"writing batch {batch_id} failed and was rolled back: {e}") from e
+        finally:
+            if marker is not None:
+                marker.unlink(missing_ok=True)
         if memories.num_rows >= 64 or not self._has_text_index():
             self.refresh_text_index()
+
+    def _mark_in_flight(self, batch_id: str) -> Path | None:
+        """A marker file ``<store>/_inflight/<batch_id>`` holding this process's id while the batch is being
+        written, so that another process opening the store (:meth:`recover`) does not take the batch's rows,
+        not yet committed by their events, for the leftovers of a killed writer. None for object storage."""
+        if "://" in self.uri:
+            return None
+        folder = Path(self.uri) / INFLIGHT_DIR
+        folder.mkdir(exist_ok=True)
+        marker = folder / batch_id
+        marker.write_text(str(os.getpid()))
+        return marker
+
+    def _in_flight(self, batch_id: str) -> bool:
+        """True while the process that marked ``batch_id`` (see :meth:`_mark_in_flight`) is alive."""
+        if "://" in self.uri:
+            return False
+        marker = Path(self.uri) / INFLIGHT_DIR / batch_id
+        try:
+            pid = int(marker.read_text().strip())
+        except (OSError, ValueError):
+            return False
+        if pid == os.getpid():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            marker.unlink(missing_ok=True)
+            return False
+        except OSError:  # exists, owned by someone else
+            return True
+        return True
 
     def _delete_batch(self, batch_id: str) -> None:
         where = f"batch_id = '{batch_id}'"
@@ -204,7 +272,8 @@ class MemoryStore:
         """Remove rows of batches that were never committed (no event carries their batch id).
 
         Returns the batch ids removed. Called on open: a process killed between appending a batch's
-        memories and its events leaves such rows behind.
+        memories and its events leaves such rows behind. A batch another live process is still writing (its
+        in-flight marker names a running process) is left alone.
         """
         if self.count("memories") == 0 and self.count("links") == 0:
             return []
@@ -214,7 +283,7 @@ class MemoryStore:
         if not written:
             return []
         committed = set(self.events.search().select(["batch_id"]).limit(None).to_arrow().column("batch_id").to_pylist())
-        orphans = sorted(written - committed)
+        orphans = sorted(b for b in written - committed if not self._in_flight(b))
         for b in orphans:
             self._delete_batch(b)
         return orphans
@@ -229,7 +298,10 @@ class MemoryStore:
 
         if self.count() == 0:
             return
+        before = self.memories.version
         self.memories.create_index("text", config=FTS(), replace=True)
+        if self._vindex is not None:  # an index build changes no rows
+            self._vindex.note_append(before, self.memories.version)
 
     # -- events -------------------------------------------------------------------------------------
     def append_events(self, events: list[dict[str, Any]]) -> None:
@@ -323,7 +395,11 @@ class MemoryStore:
         return set(tbl.column("id").to_pylist())
 
     def vectors(self, where: str | None = None) -> tuple[list[str], np.ndarray]:
-        """Ids and vectors (float32, shape (n, 384)) of the memories matching ``where`` (all by default)."""
+        """Ids and vectors (float32, shape (n, 384)) of the memories matching ``where`` (all by default).
+        Without a filter or with ``forgotten_time_s IS NULL`` they come from the in-memory vector index
+        (read-only, unit-normalised, table order)."""
+        if (index := self.vector_index()) is not None and where in (None, "", NOT_FORGOTTEN_SQL):
+            return index.vectors(include_forgotten=not where)
         tbl = self.memories_table(columns=["id", "vector"], where=where)
         if tbl.num_rows == 0:
             return [], np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
@@ -394,12 +470,29 @@ class MemoryStore:
 
     # -- search -------------------------------------------------------------------------------------
     def vector_search(self, vector: np.ndarray, limit: int, where: str | None) -> tuple[list[str], np.ndarray]:
-        """Exact cosine nearest neighbours: ids and cosine similarities (shape (n,)), best first."""
+        """Exact cosine nearest neighbours: ids and cosine similarities (shape (n,)), best first.
+
+        Without a filter or with ``forgotten_time_s IS NULL`` it is answered by the in-memory numpy index
+        (:class:`memviz.vector_index.VectorIndex`, reloaded when the table version changes); other filters
+        go to LanceDB's exact (brute-force) search. Both are exact."""
+        if (index := self.vector_index()) is not None and where in (None, "", NOT_FORGOTTEN_SQL):
+            return index.search(vector, limit, include_forgotten=not where)
         q = self.memories.search(vector.astype(np.float32)).metric("cosine").select(["id", "_distance"]).limit(limit)
         if where:
             q = q.where(where, prefilter=True)
         tbl = q.to_arrow()
         return tbl.column("id").to_pylist(), 1.0 - tbl.column("_distance").to_numpy().astype(np.float64)
+
+    def vector_index(self):
+        """The store's in-memory :class:`memviz.vector_index.VectorIndex` (created on first use), or None
+        when the store was opened with ``vector_index=False``."""
+        if not self._use_vector_index:
+            return None
+        if self._vindex is None:
+            from memviz.vector_index import VectorIndex
+
+            self._vindex = VectorIndex(self.memories, EMBEDDING_DIM)
+        return self._vindex
 
     def text_search(self, query: str, limit: int, where: str | None) -> tuple[list[str], np.ndarray]:
         """Native full-text (BM25) search: ids and BM25 scores, best first. Empty when nothing matches.

@@ -18,11 +18,12 @@ template's other tokens. The shares of one layer sum to 1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from memviz.attention.capture import AttentionCapture, capture_token_ids, token_limit
+from memviz.attention.metrics import analyze_sinks
 from memviz.attention.models import LoadedModel, load_model
 from memviz.errors import ConfigError, EmptyTextError
 
@@ -65,6 +66,8 @@ class PromptAttention:
     - ``per_token``: float32 ``(n_layers, n_segments)``, ``share`` divided by the segment's token count.
     - ``n_segment_tokens``: int64 ``(n_segments,)``; ``segment_of_token``: int64 ``(n_tokens,)``.
     - ``memories``: the memory texts; ``capture``: the underlying :class:`AttentionCapture`.
+    - ``sinks``: the sink table of the prompt (:func:`memviz.attention.metrics.analyze_sinks`, default thresholds),
+      so a memory that holds a (secondary) sink token can be told apart from one the query reads.
     """
 
     prompt: str
@@ -76,14 +79,20 @@ class PromptAttention:
     n_segment_tokens: np.ndarray
     segment_of_token: np.ndarray
     capture: AttentionCapture
+    sinks: list[dict] = field(default_factory=list)
 
     def table(self) -> list[dict]:
-        """One row per segment: segment, tokens, mean share over layers, max share, mean share per token."""
+        """One row per segment: segment, tokens, mean share over layers, max share, mean share per token, and
+        the sink tokens it holds (``"text"·position kind layers``, "; "-separated; plain text)."""
+        held: dict[int, list[str]] = {}
+        for r in self.sinks:
+            seg = int(self.segment_of_token[r["position"]])
+            held.setdefault(seg, []).append(f"{r['token']!r}·{r['position']} {r['kind']} {r['layers']}")
         return [
             {
                 "segment": s, "tokens": int(self.n_segment_tokens[i]),
                 "mean_share": float(self.share[:, i].mean()), "max_share": float(self.share[:, i].max()),
-                "share_per_token": float(self.per_token[:, i].mean()),
+                "share_per_token": float(self.per_token[:, i].mean()), "sink_tokens": "; ".join(held.get(i, [])),
             }
             for i, s in enumerate(self.segments)
         ]
@@ -140,7 +149,8 @@ def memory_prompt_attention(
     share = segment_attention(cap.attentions, seg, len(names), readers).astype(np.float32)
     counts = np.bincount(seg, minlength=len(names)).astype(np.int64)
     per_token = (share / np.maximum(counts, 1)[None, :]).astype(np.float32)
+    sinks = analyze_sinks(cap.attentions, cap.causal, cap.tokens, hidden_norms=cap.hidden_norms).sinks
     return PromptAttention(
         prompt=prompt, query=query, memories=list(memories), segments=names, share=share, per_token=per_token,
-        n_segment_tokens=counts, segment_of_token=seg.astype(np.int64), capture=cap,
+        n_segment_tokens=counts, segment_of_token=seg.astype(np.int64), capture=cap, sinks=sinks,
     )

@@ -77,13 +77,14 @@ def sink_map_figure(
     window: tuple[int, int | None] | None = None,
     sink_mask: np.ndarray | None = None,
     title: str = "Sink map: attention each token receives, per layer",
+    max_sink_labels: int = 12,
 ) -> go.Figure:
     """Layer x token heatmap of received attention.
 
     ``received_mean``: ``(n_layers, k)``, mean over heads of the attention each key receives from the queries
     that see it (Gu et al. 2024), in [0, 1]. ``tokens``: ``k`` labels. ``window``: ``(start, end)`` key positions
     to show (end exclusive, None = to the end). ``sink_mask``: optional bool ``(n_layers, k)``; sink cells get a
-    marker.
+    marker and the sink tokens (the ``max_sink_labels`` with most sink layers) are named above the map.
     """
     rm = np.asarray(received_mean, dtype=np.float32)
     n_layers, k = rm.shape
@@ -104,8 +105,14 @@ def sink_map_figure(
                 marker={"symbol": "circle-open", "size": 7, "color": "#ff4136", "line": {"width": 1.5}},
                 hoverinfo="skip",
             ))
-    fig.update_layout(title=title, yaxis_title="layer", height=max(320, 16 * n_layers + 160),
-                      margin={"l": 60, "r": 20, "t": 50, "b": 90}, legend={"orientation": "h", "y": 1.08})
+            counts = sm.sum(axis=0)
+            top = np.argsort(-counts, kind="stable")[: max_sink_labels]
+            for c in top[counts[top] > 0].tolist():
+                fig.add_annotation(x=int(pos[c]), y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+                                   text=f"{token_label(tokens[int(pos[c])])} ·{int(pos[c])}",
+                                   font={"size": 11, "color": "#c0392b"}, textangle=-30)
+    fig.update_layout(title=title, yaxis_title="layer", height=max(340, 16 * n_layers + 190),
+                      margin={"l": 60, "r": 20, "t": 80, "b": 90}, showlegend=False)
     _token_axis(fig, pos, tokens)
     fig.update_yaxes(autorange=True)
     return fig
@@ -173,7 +180,7 @@ def head_view_figure(
         if c == 1:
             _token_axis(fig, qp, tokens, row=r, col=c, axis="y")
         fig.update_yaxes(autorange="reversed", row=r, col=c)
-    side = 260 if len(kp) <= 40 else 340
+    side = int(np.clip(12 * len(qp) + 60, 300, 900))  # ~12 px per query row keeps the labels readable
     fig.update_layout(title=f"Layer {layer}: query x key attention", height=rows * side + 120,
                       margin={"l": 70, "r": 20, "t": 70, "b": 60})
     return fig
@@ -228,18 +235,23 @@ def policy_loss_figure(
     """
     fig = go.Figure()
     w = max(1, int(smooth))
+    top = 0.0
     for p, v in nll.items():
         v = np.asarray(v, dtype=float)
         c = np.cumsum(np.concatenate([[0.0], v]))
         idx = np.arange(1, v.size + 1)
         lo = np.maximum(idx - w, 0)
         y = (c[idx] - c[lo]) / (idx - lo)
+        if y.size > w:
+            top = max(top, float(y[w:].max()))  # the first tokens (no context yet) would squash the scale
         name = (labels or {}).get(p, p)
         if ppl and p in ppl:
             name += f" (ppl {ppl[p]:.1f})"
         fig.add_trace(go.Scatter(x=np.arange(v.size), y=y, mode="lines", name=html.escape(name),
                                  line={"color": POLICY_COLORS.get(p)}))
     fig.add_vline(x=budget, line_dash="dot", line_color="#888", annotation_text="cache full")
+    if top > 0:
+        fig.update_yaxes(range=[0, 1.1 * top])
     fig.update_layout(title=f"Next-token loss per position (trailing mean of {w})", xaxis_title="position",
                       yaxis_title="loss (nats)", height=380, margin={"l": 60, "r": 20, "t": 50, "b": 50},
                       legend={"orientation": "h", "y": -0.25})

@@ -153,6 +153,7 @@ def vis_data(
             node["label"] = f"C{d.get('community')} ({int(d.get('size', 0))})"
         elif rank is not None:
             node["label"] = f"#{rank}"
+            node["font"] = {"size": 18, "strokeWidth": 4}
         elif n <= _LABEL_ALL_MAX or node_id in centres:
             node["label"] = _snippet(str(d.get("text", "")))
         if rank is not None or node_id in centres:
@@ -212,7 +213,8 @@ def graph_html(data: VisData, height_px: int = 650, physics: bool = True, note: 
     page = net.generate_html(notebook=False)
     page = _CDN_TAG.sub("", page)
     page = _EMPTY_HEADING.sub("", page)
-    return page.replace("</head>", _STYLE + "</head>", 1).replace("</body>", _legend_html(data, note) + _SCRIPT + "</body>", 1)
+    page = page.replace("</head>", _STYLE + "</head>", 1).replace("<body>", "<body>" + _legend_html(data, note), 1)
+    return page.replace("</body>", _SCRIPT + "</body>", 1)
 
 
 def _legend_html(data: VisData, note: str) -> str:
@@ -231,13 +233,12 @@ body { margin: 0; font-family: sans-serif; }
 #mynetwork { border: none !important; float: none !important; }
 div.vis-tooltip { max-width: 460px; white-space: normal !important; font: 12px/1.4 sans-serif; padding: 6px 8px; }
 div.vis-tooltip hr { border: 0; border-top: 1px solid #ccc; margin: 4px 0; }
-#memviz-legend { position: absolute; top: 6px; left: 6px; max-height: 45%; max-width: 260px; overflow: auto;
-  background: rgba(255,255,255,0.88); border: 1px solid #ddd; border-radius: 4px; padding: 4px 8px;
-  font: 11px/1.5 sans-serif; z-index: 5; }
+#memviz-legend { display: flex; flex-wrap: wrap; gap: 2px 14px; max-height: 64px; overflow: auto;
+  border-bottom: 1px solid #eee; padding: 3px 6px; font: 11px/1.5 sans-serif; }
 #memviz-legend .sw { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 5px;
   vertical-align: middle; }
 #memviz-legend .ln { display: inline-block; width: 22px; margin-right: 5px; vertical-align: middle; }
-#memviz-legend .note { color: #555; margin-top: 3px; }
+#memviz-legend .note { color: #555; flex-basis: 100%; }
 </style>
 """
 

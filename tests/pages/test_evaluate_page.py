@@ -49,7 +49,7 @@ def test_run_an_evaluation_and_browse_a_question(open_page, tiny_locomo, tmp_pat
     page.check()
     assert not at.error, [e.value for e in at.error]
     want = run_locomo(tiny_locomo, tmp_path / "direct", embedder=embedder)
-    table = page.frame("ev_metrics")
+    table = page.frame_with("run", "category", "n")
     overall = table[table["category"] == "overall"].iloc[0]
     for metric, value in want["overall"].items():
         assert overall[metric] == pytest.approx(value)
@@ -59,11 +59,11 @@ def test_run_an_evaluation_and_browse_a_question(open_page, tiny_locomo, tmp_pat
     at.selectbox(key="ev_q_pick").set_value("conv-t:q2").run()
     page.check()
     q = next(x for x in want["questions"] if x["id"] == "conv-t:q2")
-    gold = page.frame("ev_gold")
+    gold = page.frame_with("gold", "rank", "speaker", "text")
     assert gold["gold"].tolist() == ["conv-t:D1:5"]
     assert gold["rank"].tolist()[0] == q["gold_ranks"]["conv-t:D1:5"]
     assert gold["text"].tolist() == ["My brother Tom is visiting from Toronto."]
-    retrieved = page.frame("ev_retrieved")
+    retrieved = page.frame_with("id", "gold", "text")
     assert retrieved["id"].tolist() == q["retrieved"][:10]
     assert retrieved["gold"].tolist() == [i == "conv-t:D1:5" for i in q["retrieved"][:10]]
     assert any("malformed evidence ids" in c.value and "D" in c.value for c in at.caption)
@@ -80,14 +80,14 @@ def test_load_a_saved_result_beside_a_run(open_page, tiny_locomo, tmp_path, embe
     at.text_input(key="ev_load_path").set_value(str(path))
     at.button(key="ev_load").click().run()
     page.check()
-    table = page.frame("ev_metrics")
+    table = page.frame_with("run", "category", "n")
     assert set(table["run"]) == {"locomo · bm25 · 3 q"}
     assert table.loc[table["category"] == "overall", "recall@5"].item() == pytest.approx(saved["overall"]["recall@5"])
     # the loaded result's traces come from its stores (the JSON holds only their ids)
     at.selectbox(key="ev_q_filter").set_value("all").run()
     at.selectbox(key="ev_q_pick").set_value("conv-t:q0").run()
     page.check()
-    assert page.frame("ev_retrieved")["id"].tolist() == saved["questions"][0]["retrieved"][:10]
+    assert page.frame_with("id", "gold", "text")["id"].tolist() == saved["questions"][0]["retrieved"][:10]
     assert at.selectbox(key="ev_why_pick").value == "conv-t:D1:2"
     at.text_input(key="ev_load_path").set_value(str(tmp_path / "missing.json"))
     at.button(key="ev_load").click().run()

@@ -3,6 +3,8 @@ not retrieved; two presets side by side; a past trace compared after advancing t
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta, timezone
+
 import pytest
 
 from memviz import tracing
@@ -17,6 +19,11 @@ def recall_directly(db, preset, k=10):
     return open_engine(str(db)).recall(QUERY, preset_config(preset, k=k, reinforce=False))
 
 
+def side_tables(page):
+    """The two side-by-side hit lists (rank, score, text), A then B."""
+    return [d.value for d in page.at.dataframe if list(d.value.columns) == ["rank", "score", "text"]]
+
+
 def test_recall_shows_hits_breakdown_and_trace(open_page, demo_db):
     page = open_page("recall")
     at = page.at
@@ -26,12 +33,12 @@ def test_recall_shows_hits_breakdown_and_trace(open_page, demo_db):
     at.button(key="rc_run").click().run()
     page.check()
     want = recall_directly(demo_db, "default", k=5)
-    hits = page.frame("rc_hits_table")
+    hits = page.frame_with("session", "source", "date")
     assert hits["id"].tolist() == [h.memory.id for h in want.hits]
     assert hits["score"].tolist() == pytest.approx([h.score for h in want.hits])
-    summary = page.frame("rc_stage_summary")
+    summary = page.frame_with("stage", "candidates", "ms")
     assert summary["stage"].tolist()[1:] == ["vector search", "full-text (BM25)", "after fusion", "after scoring", "final"]
-    table = page.frame("rc_trace_table")
+    table = page.frame_with("vector search", "final", "text")
     assert table.loc[table["final"].notna(), "id"].tolist() == hits["id"].tolist()
     # exploring does not reinforce: the hits' recall counts are unchanged
     engine = open_engine(str(demo_db))
@@ -40,9 +47,9 @@ def test_recall_shows_hits_breakdown_and_trace(open_page, demo_db):
     at.selectbox(key="rc_preset").set_value("amem")
     at.button(key="rc_run").click().run()
     page.check()
-    summary = page.frame("rc_stage_summary")
+    summary = page.frame_with("stage", "candidates", "ms")
     assert "after graph expansion" in summary["stage"].tolist()
-    assert page.frame("rc_hits_table")["id"].tolist() == [h.memory.id for h in recall_directly(demo_db, "amem", 5).hits]
+    assert page.frame_with("session", "source", "date")["id"].tolist() == [h.memory.id for h in recall_directly(demo_db, "amem", 5).hits]
 
 
 def test_why_not_retrieved_and_near_misses(open_page, demo_db):
@@ -53,7 +60,7 @@ def test_why_not_retrieved_and_near_misses(open_page, demo_db):
     page.check()
     want = recall_directly(demo_db, "default")
     ranked = tracing.last_ranking(want.trace).candidates
-    misses = page.frame("rc_near_misses")
+    misses = page.frame_with("margin", "deciding", "text")
     assert misses["id"].tolist() == [c.id for c in ranked[10:20]]
     # a memory ranked below the cut-off
     target = ranked[12]
@@ -70,7 +77,7 @@ def test_why_not_retrieved_and_near_misses(open_page, demo_db):
     page.check()
     assert page.metric("Rank in the ranking") == "not scored"
     assert any("vector search returned the 50 nearest" in m.value for m in at.markdown)
-    stages = page.frame("rc_why_stages")
+    stages = page.frame_with("stage", "rank", "of")
     assert stages["rank"].isna().all()
 
 
@@ -85,8 +92,8 @@ def test_two_presets_side_by_side(open_page, demo_db):
     a, b = recall_directly(demo_db, "default"), recall_directly(demo_db, "bm25")
     overlap = len({h.memory.id for h in a.hits} & {h.memory.id for h in b.hits})
     assert page.metric("Overlap of the top k") == f"{overlap} / 10"
-    assert page.frame("rc_side_B")["text"].tolist() == [h.memory.text for h in b.hits]
-    table = page.frame("rc_cmp_table")
+    assert side_tables(page)[1]["text"].tolist() == [h.memory.text for h in b.hits]
+    table = page.frame_with("status", "driver")
     assert set(table.loc[table["status"] == "entered", "id"]) == {h.memory.id for h in b.hits} - {h.memory.id for h in a.hits}
 
 
@@ -100,21 +107,27 @@ def test_past_traces_compared_after_advancing_the_clock(open_page, demo_db):
     for comp in ("lexical", "importance", "retention"):
         at.slider(key=f"rc_w_default_{comp}").set_value(0.0)
     at.button(key="rc_run").click().run()
-    at.button(key="clock_30").click().run()  # the sidebar's "+30 days"
+    # the same query "as of" thirty days later (the page's own clock control; the sidebar's "+30 days" does the
+    # same to the shared clock)
+    later = datetime.fromtimestamp(open_engine(str(demo_db)).clock.now(), tz=timezone.utc) + timedelta(days=30)
+    at.toggle(key="rc_use_clock").set_value(False).run()
+    at.date_input(key="rc_asof_date").set_value(later.date())
+    at.time_input(key="rc_asof_time").set_value(time(later.hour, later.minute))
     at.button(key="rc_run").click().run()
     page.check()
     traces = open_engine(str(demo_db)).traces(limit=2)
-    assert traces[1].time_s - traces[0].time_s == 30 * 86_400
+    assert traces[1].time_s - traces[0].time_s == pytest.approx(30 * 86_400, abs=60)
+    assert traces[1].config["as_of_s"] == traces[1].time_s and traces[1].config["reinforce"] is False
     at.selectbox(key="rc_past_a").set_value(traces[0].id)
     at.selectbox(key="rc_past_b").set_value(traces[1].id)
     at.button(key="rc_past_cmp").click().run()
     page.check()
     diff = tracing.compare(traces[0], traces[1])
     assert page.metric("Entered") == str(len(diff.entered)) and page.metric("Left") == str(len(diff.left))
-    shown = page.frame("rc_past_table")
+    shown = page.frame_with("status", "driver")
     assert shown["status"].tolist() == diff.table["status"].tolist()
     # reopen the older trace
     at.selectbox(key="rc_past_pick").set_value(traces[0].id)
     at.button(key="rc_reopen").click().run()
     page.check()
-    assert page.frame("rc_hits_table")["id"].tolist() == [c.id for c in traces[0].stage("final").candidates]
+    assert page.frame_with("session", "source", "date")["id"].tolist() == [c.id for c in traces[0].stage("final").candidates]

@@ -83,3 +83,38 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     return path
+
+
+def kill_self_on_batch(db: str, kill_at: int, n_items: int) -> None:
+    """Child process body (spawn): write ``n_items`` facts in batches of 2 with the real model, and SIGKILL
+    itself inside the ``kill_at``-th batch, after its memories and links are appended and before its events
+    (the commit). The one seam replaced: MemoryStore.append_events."""
+    import os
+    import signal
+
+    from memviz.clock import SimulatedClock
+    from memviz.embed import MiniLMEmbedder
+    from memviz.engine import MemoryEngine
+
+    store = MemoryStore(db)
+    calls = {"n": 0}
+    real = store.append_events
+
+    def append_events(events):
+        calls["n"] += 1
+        if calls["n"] == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(events)
+
+    store.append_events = append_events  # type: ignore[method-assign]
+    engine = MemoryEngine(store, MiniLMEmbedder(), SimulatedClock(1.7e9))
+    engine.ingest(facts("k", texts=(FACTS * 3)[:n_items]), batch_size=2)
+
+
+def events_reader(db: str):
+    """A read-only LanceDB connection that sees other writers' commits (no recover, no table creation)."""
+    from datetime import timedelta
+
+    import lancedb
+
+    return lancedb.connect(db, read_consistency_interval=timedelta(0))

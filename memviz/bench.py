@@ -1,0 +1,561 @@
+"""Benchmarks as importable functions (no streamlit): ingest against the raw encoder, recall latency against a
+numpy brute force, a peer store (Chroma) side by side, forgetting recompute, and a large streaming ingest.
+
+Every function returns plain JSON-able dicts; ``memviz bench`` and ``benchmarks/run_all.py`` print them.
+Times are wall-clock milliseconds (``*_ms``) or seconds (``*_s``); rates are memories per second
+(``*_per_s``); ratios are dimensionless. Nothing here asserts a time: benchmarks measure, tests don't time.
+
+The data are the shared real data sets (``../shared/data``): LoCoMo dev (4,124 turns, 1,347 questions) and
+the LongMemEval_S dev haystacks (14,860 turns, 30 questions). Stores larger than the real text (100k) are
+made of the real embeddings replicated with small Gaussian noise (see :func:`recall_store`).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("MEMVIZ_SHARED_DATA", REPO / ".." / "shared" / "data")).resolve()
+LOCOMO = SHARED_DATA / "locomo" / "locomo_dev.json"
+LONGMEMEVAL_S = SHARED_DATA / "longmemeval" / "longmemeval_s_dev30.json"
+
+QUICK = {"ingest_n": 1000, "sizes": (1000, 10000), "queries": 50, "exact_queries": 10}
+FULL = {"ingest_n": 4124, "sizes": (1000, 10000, 100000), "queries": 200, "exact_queries": 30}
+
+Log = Callable[[str], None]
+
+
+def _quiet(_msg: str) -> None:
+    pass
+
+
+def pct(xs: Sequence[float], p: float) -> float | None:
+    """The ``p``-th percentile of ``xs`` rounded to 0.01, None for no values."""
+    return round(float(np.percentile(np.asarray(xs, dtype=np.float64), p)), 2) if len(xs) else None
+
+
+def peak_rss_mb(children: bool = False) -> float:
+    """Peak resident set size of this process (or of its waited-for children) so far, in MB (Linux)."""
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
+
+
+def machine() -> dict[str, Any]:
+    """The machine a run is measured on: cores, CPU model, RAM, load average, versions."""
+    import platform
+
+    cpu = ""
+    try:
+        cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                    if ln.startswith("model name")), "")
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        mem_gb = round(int(Path("/proc/meminfo").read_text().split()[1]) / 1024 ** 2, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    versions = {}
+    for pkg in ("torch", "sentence-transformers", "lancedb", "numpy", "chromadb"):
+        try:
+            from importlib.metadata import version
+
+            versions[pkg] = version(pkg)
+        except Exception:
+            versions[pkg] = None
+    return {"cores": os.cpu_count(), "cpu": cpu, "ram_gb": mem_gb, "load_avg": [round(x, 2) for x in os.getloadavg()],
+            "python": platform.python_version(), "versions": versions,
+            "time_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())}
+
+
+# -- data ------------------------------------------------------------------------------------------
+def real_items(n: int | None = None, order: Sequence[str] = ("locomo", "longmemeval")):
+    """The first ``n`` (all when None) real memories (MemoryInput, stable ids): LoCoMo dev, then the
+    LongMemEval_S haystacks, in file order. Raises FileNotFoundError when the shared data is missing."""
+    from memviz.importers import load
+
+    paths = {"locomo": LOCOMO, "longmemeval": LONGMEMEVAL_S}
+    items: list = []
+    for name in order:
+        if n is not None and len(items) >= n:
+            break
+        if not paths[name].exists():
+            raise FileNotFoundError(f"shared data file missing: {paths[name]}")
+        items += load(paths[name], name).items()
+    return items if n is None else items[:n]
+
+
+def real_queries(n: int) -> list[str]:
+    """``n`` real questions, LongMemEval_S and LoCoMo alternating (LongMemEval has only 30)."""
+    from memviz.importers import load
+
+    lme = [q.question for q in load(LONGMEMEVAL_S, "longmemeval").questions]
+    loc = [q.question for q in load(LOCOMO, "locomo").questions]
+    out: list[str] = []
+    for a, b in zip(lme + [None] * len(loc), loc):
+        out += [x for x in (a, b) if x]
+        if len(out) >= n:
+            break
+    return out[:n]
+
+
+# -- ingest ----------------------------------------------------------------------------------------
+def bench_ingest(items, embedder=None, batch_size: int = 256, queries: Sequence[str] = (), log: Log = _quiet) -> dict[str, Any]:
+    """Memories/s of the full write pipeline (``MemoryEngine.ingest``: normalise, keywords, importance,
+    embeddings, links, LanceDB appends, events) against the raw ``SentenceTransformer.encode`` throughput
+    of the same embedding texts, in the same run (raw first, then the pipeline into a new temporary store).
+
+    Returns ``{"n", "batch_size", "pipeline_per_s", "raw_encode_per_s", "ratio" (pipeline / raw; goal >= 0.85),
+    "stage_s" (summed ``WriteReport.timings_ms`` per stage, seconds), "recall_p50_ms"/"recall_p95_ms" (end-to-end
+    recall of ``queries`` on the ingested store, for the peer comparison), "peak_rss_mb"}``.
+    """
+    from memviz.clock import SimulatedClock
+    from memviz.embed import MiniLMEmbedder
+    from memviz.engine import MemoryEngine, RecallConfig, embedding_text
+    from memviz.store import MemoryStore
+    from memviz.text import normalise
+
+    embedder = embedder or MiniLMEmbedder()
+    texts = [embedding_text(normalise(i.text), i.speaker) for i in items]
+    model = getattr(embedder, "model", None)
+    encode = (lambda xs: model.encode(xs, batch_size=embedder.batch_size, normalize_embeddings=True,
+                                      convert_to_numpy=True, show_progress_bar=False)) if model is not None else embedder.encode
+    encode(texts[:64])  # warm-up
+    log(f"ingest: raw encode of {len(texts)} texts")
+    t = time.perf_counter()
+    encode(texts)
+    raw_s = time.perf_counter() - t
+    out: dict[str, Any] = {"n": len(items), "batch_size": batch_size}
+    with tempfile.TemporaryDirectory() as db:
+        engine = MemoryEngine(MemoryStore(db), embedder, SimulatedClock(0.0))
+        log(f"ingest: pipeline of {len(items)} memories")
+        t = time.perf_counter()
+        reports = engine.ingest(items, batch_size=batch_size)
+        pipe_s = time.perf_counter() - t
+        stages: dict[str, float] = {}
+        for r in reports:
+            for k, v in r.timings_ms.items():
+                stages[k] = stages.get(k, 0.0) + v / 1000
+        out |= {
+            "pipeline_per_s": round(len(items) / pipe_s, 1), "raw_encode_per_s": round(len(items) / raw_s, 1),
+            "ratio": round(raw_s / pipe_s, 3), "pipeline_s": round(pipe_s, 2), "raw_encode_s": round(raw_s, 2),
+            "stage_s": {k: round(v, 2) for k, v in stages.items()},
+            "links": sum(r.n_links for r in reports),
+        }
+        if queries:
+            cfg = RecallConfig(k=10, reinforce=False)
+            engine.recall(queries[0], cfg)
+            totals = []
+            for q in queries:
+                t = time.perf_counter()
+                engine.recall(q, cfg)
+                totals.append((time.perf_counter() - t) * 1000)
+            out |= {"recall_queries": len(queries), "recall_p50_ms": pct(totals, 50), "recall_p95_ms": pct(totals, 95)}
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+# -- recall ----------------------------------------------------------------------------------------
+def replicate(vectors: np.ndarray, n: int, noise: float = 0.02, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` unit vectors made from ``vectors`` (shape (m, d), unit rows): the originals first, then copies
+    with Gaussian noise of standard deviation ``noise`` per dimension, re-normalised. Returns the vectors
+    (float32, (n, d)) and, for each, the row of ``vectors`` it came from (shape (n,))."""
+    m = vectors.shape[0]
+    src = np.arange(n) % m
+    out = vectors[src].astype(np.float32, copy=True)
+    if n > m:
+        rng = np.random.default_rng(seed)
+        out[m:] += rng.normal(0.0, noise, size=(n - m, vectors.shape[1])).astype(np.float32)
+        out[m:] /= np.linalg.norm(out[m:], axis=1, keepdims=True)
+    return out, src
+
+
+def recall_store(db: str, items, vectors: np.ndarray, n: int, now_s: float, chunk: int = 20000, **store_kwargs):
+    """A store of ``n`` memories written straight to the tables (not through the write pipeline: no keywords
+    or links, which recall latency does not depend on at default weights): the real ``items`` with their real
+    ``vectors`` (unit rows, one per item), then, beyond ``len(items)``, noisy replicas (:func:`replicate`)
+    whose ids and texts carry a ``#copy`` suffix. Returns the MemoryStore."""
+    import uuid
+
+    import pyarrow as pa
+
+    from memviz.decay import initial_stability_days
+    from memviz.store import LINKS_SCHEMA, MEMORIES_SCHEMA, MemoryStore
+    from memviz.text import importance
+
+    store = MemoryStore(db, **store_kwargs)
+    vecs, src = replicate(vectors, n)
+    imp_real = np.array([importance(i.text)[0] for i in items], dtype=np.float64)
+    for start in range(0, n, chunk):
+        rows = np.arange(start, min(n, start + chunk))
+        s = src[rows]
+        copy = rows // len(items)
+        ids = [items[j].id + (f"#{c}" if c else "") for j, c in zip(s, copy)]
+        et = [items[j].event_time_s for j in s]
+        imp = imp_real[s]
+        batch = uuid.uuid4().hex
+        k = len(rows)
+        tbl = pa.table({
+            "id": ids, "text": [items[j].text for j in s],
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs[rows].reshape(-1), pa.float32()), vecs.shape[1]),
+            "kind": [items[j].kind for j in s], "speaker": [items[j].speaker for j in s],
+            "session_id": [items[j].session_id + (f"#{c}" if c else "") for j, c in zip(s, copy)],
+            "source_id": [items[j].source_id for j in s], "dataset": [items[j].dataset for j in s],
+            "event_time_s": pa.array(et, pa.float64()), "created_time_s": [now_s] * k,
+            "importance": pa.array(imp, pa.float32()), "stability_days": initial_stability_days(imp),
+            "recall_count": pa.array([0] * k, pa.int32()), "last_recalled_s": pa.nulls(k, pa.float64()),
+            "forgotten_time_s": pa.nulls(k, pa.float64()), "keywords": pa.array([[]] * k, pa.list_(pa.string())),
+            "access_times_s": pa.array([[e if e is not None else now_s] for e in et], pa.list_(pa.float64())),
+            "batch_id": [batch] * k,
+        }, schema=MEMORIES_SCHEMA)
+        store.commit_batch(batch, tbl, LINKS_SCHEMA.empty_table(), [{
+            "op": "import", "time_s": now_s, "memory_ids": [], "batch_id": batch,
+            "payload": {"path": "memviz.bench", "format": "benchmark", "n_written": k, "n_skipped": 0},
+        }])
+    store.refresh_text_index()
+    return store
+
+
+def numpy_brute(matrix: np.ndarray, q: np.ndarray, k: int = 10) -> np.ndarray:
+    """The physical limit: one dot product over every vector and a top-k partition. Returns the top-k rows."""
+    sims = matrix @ q
+    part = np.argpartition(-sims, k)[:k]
+    return part[np.argsort(-sims[part])]
+
+
+def bench_recall_at(n: int, items, vectors: np.ndarray, queries: Sequence[str], embedder, exact_queries: int = 20,
+                    forgetting: bool = False, log: Log = _quiet) -> dict[str, Any]:
+    """Recall latency on a store of ``n`` memories (:func:`recall_store`), default RecallConfig (k=10, 50
+    candidates per retriever, vector + BM25 + RRF + scoring), no reinforcement.
+
+    Returns ``{"n", "queries", "p50_ms"/"p95_ms" (end to end, query embedding included), "embed_p50_ms",
+    "search_scoring_p50_ms"/"_p95_ms" (every trace stage but the embedding), "vector_p50_ms" (the vector stage
+    alone), "numpy_brute_p50_ms" (dot product + top-10 over the same vectors), "ratio" (search+scoring p50 /
+    numpy p50; goal <= 2), "vector_ratio" (vector stage p50 / numpy p50), "lancedb_brute_p50_ms" (LanceDB's
+    exact search for the same queries, no in-memory index), "recall_at_10_vs_exact" (the vector search's
+    top 10 against LanceDB's exact top 10, mean overlap), "index_load_ms", "replicated" (memories made by
+    noisy replication)}``; with ``forgetting``, ``"forgetting_recompute_ms"`` (retention of every memory and
+    the threshold's suppressed list, as the forgetting page recomputes it).
+    """
+    from memviz.clock import SimulatedClock
+    from memviz.engine import NOT_FORGOTTEN, MemoryEngine, RecallConfig
+    from memviz.store import MemoryStore
+
+    now = max(i.event_time_s or 0.0 for i in items) + 86400.0
+    with tempfile.TemporaryDirectory() as db:
+        t = time.perf_counter()
+        store = recall_store(db, items, vectors, n, now)
+        build_s = time.perf_counter() - t
+        log(f"recall: store of {n} built in {build_s:.1f} s")
+        engine = MemoryEngine(store, embedder, SimulatedClock(now))
+        cfg = RecallConfig(k=10, reinforce=False)
+        t = time.perf_counter()
+        store.vector_index().current()
+        index_load_ms = (time.perf_counter() - t) * 1000
+        for q in queries[:3]:
+            engine.recall(q, cfg)  # warm-up
+        totals, embeds, searches, vstage = [], [], [], []
+        for q in queries:
+            t = time.perf_counter()
+            res = engine.recall(q, cfg)
+            totals.append((time.perf_counter() - t) * 1000)
+            embeds.append(res.trace.stage("embed").duration_ms)
+            searches.append(sum(s.duration_ms for s in res.trace.stages if s.name != "embed"))
+            vstage.append(res.trace.stage("vector").duration_ms)
+        # The physical limit over the same vectors, and LanceDB's own exact search, for the same queries.
+        _, matrix = store.vectors()
+        matrix = np.ascontiguousarray(matrix)
+        qvecs = embedder.encode(list(queries))
+        brute = []
+        for q in qvecs:
+            t = time.perf_counter()
+            numpy_brute(matrix, q, 10)
+            brute.append((time.perf_counter() - t) * 1000)
+        plain = MemoryStore(db, vector_index=False)
+        lance, overlap = [], []
+        for q in qvecs[:exact_queries]:
+            t = time.perf_counter()
+            exact, _ = plain.vector_search(q, 10, NOT_FORGOTTEN)
+            lance.append((time.perf_counter() - t) * 1000)
+            got, _ = store.vector_search(q, 10, NOT_FORGOTTEN)
+            overlap.append(len(set(got) & set(exact)) / max(1, len(exact)))
+        out = {
+            "n": n, "queries": len(queries), "p50_ms": pct(totals, 50), "p95_ms": pct(totals, 95),
+            "embed_p50_ms": pct(embeds, 50), "search_scoring_p50_ms": pct(searches, 50),
+            "search_scoring_p95_ms": pct(searches, 95), "vector_p50_ms": pct(vstage, 50),
+            "numpy_brute_p50_ms": pct(brute, 50), "lancedb_brute_p50_ms": pct(lance, 50),
+            "recall_at_10_vs_exact": round(float(np.mean(overlap)), 4) if overlap else None,
+            "index": "exact in-memory numpy (memviz.vector_index)", "index_load_ms": round(index_load_ms, 1),
+            "replicated": max(0, n - len(items)), "store_build_s": round(build_s, 1),
+        }
+        out["ratio"] = round(out["search_scoring_p50_ms"] / out["numpy_brute_p50_ms"], 2) if out["numpy_brute_p50_ms"] else None
+        out["vector_ratio"] = round(out["vector_p50_ms"] / out["numpy_brute_p50_ms"], 2) if out["numpy_brute_p50_ms"] else None
+        if forgetting:
+            out |= bench_forgetting(engine)
+    return out
+
+
+def bench_forgetting(engine, threshold: float = 0.3, repeats: int = 3) -> dict[str, Any]:
+    """The forgetting page's population recompute on ``engine``'s store: retention of every memory at a new
+    "as of" time (``MemoryEngine.retention_frame``) and the list a threshold would suppress. Median of
+    ``repeats`` runs, in ms."""
+    from memviz.forgetting import suppressed
+
+    times = []
+    for r in range(repeats):
+        t = time.perf_counter()
+        frame = engine.retention_frame("exponential", now_s=engine.clock.now() + 86400.0 * (r + 1))
+        suppressed(frame, threshold)
+        times.append((time.perf_counter() - t) * 1000)
+    return {"forgetting_recompute_ms": pct(times, 50), "forgetting_n": int(len(frame))}
+
+
+def bench_recall(sizes: Sequence[int], n_queries: int, embedder=None, exact_queries: int = 20,
+                 forgetting_at: int | None = 100000, log: Log = _quiet) -> list[dict[str, Any]]:
+    """:func:`bench_recall_at` for each store size in ``sizes`` on the real texts (LoCoMo dev, then
+    LongMemEval_S; replicated beyond their 18,984 turns) with ``n_queries`` real questions. One dict per size,
+    in the order given."""
+    from memviz.embed import MiniLMEmbedder
+    from memviz.engine import embedding_text
+
+    embedder = embedder or MiniLMEmbedder()
+    items = real_items(max(sizes))
+    log(f"recall: embedding {len(items)} real memories")
+    vectors = embedder.encode([embedding_text(i.text, i.speaker) for i in items])
+    queries = real_queries(n_queries)
+    return [bench_recall_at(n, items, vectors, queries, embedder, exact_queries,
+                            forgetting=(n == forgetting_at), log=log) for n in sizes]
+
+
+# -- a peer ----------------------------------------------------------------------------------------
+def chroma_available() -> bool:
+    try:
+        import chromadb  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def bench_chroma(items, embedder, queries: Sequence[str], k: int = 10, batch_size: int = 256) -> dict[str, Any]:
+    """Chroma (``chromadb.PersistentClient`` in a temporary folder, cosine HNSW, its defaults) with the same
+    texts, embedder and k: ingest rate (embedding included, as a Chroma user would add documents) and
+    end-to-end query latency (embedding included). Returns ``{"store", "version", "n", "ingest_per_s",
+    "recall_p50_ms", "recall_p95_ms", "search_p50_ms"}``. Raises ImportError when chromadb is not installed."""
+    import chromadb
+    from chromadb.api.types import EmbeddingFunction
+
+    from memviz.engine import embedding_text
+    from memviz.text import normalise
+
+    class _Same(EmbeddingFunction):
+        def __init__(self):
+            pass
+
+        def __call__(self, input):  # noqa: A002 (chroma's name)
+            return [v for v in embedder.encode(list(input))]
+
+        @staticmethod
+        def name() -> str:
+            return "memviz-minilm"
+
+    docs = [embedding_text(normalise(i.text), i.speaker) for i in items]
+    with tempfile.TemporaryDirectory() as d:
+        client = chromadb.PersistentClient(path=d)
+        col = client.create_collection("bench", embedding_function=_Same(), configuration={"hnsw": {"space": "cosine"}})
+        t = time.perf_counter()
+        for s in range(0, len(items), batch_size):
+            part = items[s:s + batch_size]
+            col.add(ids=[i.id for i in part], documents=docs[s:s + batch_size],
+                    metadatas=[{"speaker": i.speaker or "", "session_id": i.session_id or ""} for i in part])
+        ingest_s = time.perf_counter() - t
+        col.query(query_texts=[queries[0]], n_results=k)
+        totals, search = [], []
+        for q in queries:
+            t = time.perf_counter()
+            col.query(query_texts=[q], n_results=k)
+            totals.append((time.perf_counter() - t) * 1000)
+        for v in embedder.encode(list(queries)):
+            t = time.perf_counter()
+            col.query(query_embeddings=[v], n_results=k)
+            search.append((time.perf_counter() - t) * 1000)
+    return {"store": "chromadb", "version": chromadb.__version__, "n": len(items),
+            "ingest_per_s": round(len(items) / ingest_s, 1), "recall_p50_ms": pct(totals, 50),
+            "recall_p95_ms": pct(totals, 95), "search_p50_ms": pct(search, 50)}
+
+
+def peer_ratios(ingest: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
+    """memviz against the peer on the same texts: ``ingest_ratio`` (memviz memories/s / peer's; > 1 = memviz
+    faster) and ``recall_latency_ratio`` (memviz p50 / peer's; < 1 = memviz faster)."""
+    return {
+        "ingest_ratio": round(ingest["pipeline_per_s"] / peer["ingest_per_s"], 3),
+        "recall_latency_ratio": (round(ingest["recall_p50_ms"] / peer["recall_p50_ms"], 3)
+                                 if ingest.get("recall_p50_ms") and peer.get("recall_p50_ms") else None),
+    }
+
+
+# -- large streaming ingest ------------------------------------------------------------------------
+def bench_large_ingest(path: Path = LONGMEMEVAL_S, fmt: str = "longmemeval", interrupt_after_s: float | None = 60.0,
+                       db: str | None = None, log: Log = _quiet) -> dict[str, Any]:
+    """``memviz ingest`` of a whole file in a child process, interrupted (SIGTERM) after
+    ``interrupt_after_s`` and then resumed to the end. Returns the stored count against the file's distinct
+    ids (no duplicates, nothing lost), each run's seconds, and the peak RSS of the child processes (MB)."""
+    import signal
+
+    from memviz.importers import load
+    from memviz.store import MemoryStore
+
+    expected = len({i.id for i in load(path, fmt).items()})
+    own = db is None
+    tmp = tempfile.mkdtemp(prefix="memviz_large_") if own else None
+    db = db or str(Path(tmp) / "store")
+    cmd = [sys.executable, "-m", "memviz.cli", "ingest", str(path), "--format", fmt, "--db", db, "--json"]
+    env = os.environ | {"TQDM_DISABLE": "1"}
+    out: dict[str, Any] = {"path": str(path), "distinct_ids": expected}
+    if interrupt_after_s:
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            p.wait(timeout=interrupt_after_s)
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGTERM)
+            p.wait()
+        out["interrupted_after_s"] = round(time.perf_counter() - t, 1)
+        out["stored_after_interrupt"] = MemoryStore(db).count()
+        log(f"large ingest: interrupted with {out['stored_after_interrupt']} stored")
+    t = time.perf_counter()
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    out["resume_s"] = round(time.perf_counter() - t, 1)
+    if r.returncode != 0:
+        out["error"] = r.stderr.strip().splitlines()[-1:] or [f"exit {r.returncode}"]
+    store = MemoryStore(db)
+    ids = store.memories_table(columns=["id"]).column("id").to_pylist()
+    out |= {"stored": len(ids), "duplicates": len(ids) - len(set(ids)), "missing": expected - len(set(ids)),
+            "peak_rss_children_mb": peak_rss_mb(children=True)}
+    if own:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+# -- everything ------------------------------------------------------------------------------------
+def run(parts: Sequence[str] = ("ingest", "recall"), quick: bool = False, ingest_n: int | None = None,
+        sizes: Sequence[int] | None = None, n_queries: int | None = None, log: Log = _quiet) -> dict[str, Any]:
+    """Run the named ``parts`` (``ingest``, ``recall``, ``peer``, ``large``) and return one JSON-able dict:
+    ``{"machine", "quick", "ingest": {...}, "recall": [{...} per store size], "peer": {...}, "large": {...}}``
+    (only the parts run). ``quick`` uses smaller sizes (a run of a few minutes)."""
+    from memviz.embed import MiniLMEmbedder
+
+    conf = dict(QUICK if quick else FULL)
+    embedder = MiniLMEmbedder()
+    out: dict[str, Any] = {"machine": machine(), "quick": quick}
+    n = ingest_n or conf["ingest_n"]
+    queries = real_queries(n_queries or conf["queries"])
+    ingest = None
+    if "ingest" in parts or "peer" in parts:
+        items = real_items(n)
+        ingest = bench_ingest(items, embedder, queries=queries if "peer" in parts else (), log=log)
+        if "ingest" in parts:
+            out["ingest"] = ingest
+    if "recall" in parts:
+        out["recall"] = bench_recall(sizes or conf["sizes"], n_queries or conf["queries"], embedder,
+                                     conf["exact_queries"], log=log)
+    if "peer" in parts:
+        if chroma_available():
+            peer = bench_chroma(real_items(n), embedder, queries)
+            out["peer"] = peer | {"memviz_ingest_per_s": ingest["pipeline_per_s"],
+                                  "memviz_recall_p50_ms": ingest.get("recall_p50_ms")} | peer_ratios(ingest, peer)
+        else:
+            out["peer"] = {"store": "chromadb", "error": "chromadb is not installed (pip install -r requirements-dev.txt)"}
+    if "large" in parts:
+        out["large"] = bench_large_ingest(log=log)
+    out["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+    return out
+
+
+# -- command line (registered as ``memviz bench`` in memviz/cli.py) -----------------------------------
+def _bench_command(parts: tuple[str, ...], doc: str):
+    import click
+
+    @click.command(help=doc)
+    @click.option("--quick", is_flag=True, help="Smaller sizes: a run of a few minutes.")
+    @click.option("--n", "ingest_n", type=click.IntRange(10), default=None, help="Memories to ingest.")
+    @click.option("--sizes", default=None, help="Comma-separated store sizes for recall, e.g. 1000,10000,100000.")
+    @click.option("--queries", "n_queries", type=click.IntRange(1), default=None, help="Queries per store size.")
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the stable output).")
+    def cmd(quick, ingest_n, sizes, n_queries, as_json):
+        import json
+
+        log = (lambda m: click.echo(f"[bench] {m}", err=True))
+        size_list = [int(s) for s in sizes.split(",")] if sizes else None
+        res = run(parts, quick=quick, ingest_n=ingest_n, sizes=size_list, n_queries=n_queries, log=log)
+        if as_json:
+            click.echo(json.dumps(res))
+        else:
+            click.echo(markdown_tables(res))
+
+    return cmd
+
+
+def markdown_tables(res: dict[str, Any]) -> str:
+    """The result of :func:`run` as Markdown tables (the ones in docs/performance.md)."""
+    lines = []
+    m = res.get("machine", {})
+    lines.append(f"Machine: {m.get('cores')} cores, {m.get('cpu')}, {m.get('ram_gb')} GB RAM; load average "
+                 f"{m.get('load_avg')} at start, {m.get('load_avg_end')} at end; {m.get('time_utc')} UTC.\n")
+    if ing := res.get("ingest"):
+        lines += ["| memories | pipeline /s | raw encode /s | ratio (goal >= 0.85) | stage seconds |",
+                  "|---:|---:|---:|---:|---|",
+                  f"| {ing['n']} | {ing['pipeline_per_s']} | {ing['raw_encode_per_s']} | {ing['ratio']} | "
+                  + ", ".join(f"{k} {v}" for k, v in ing["stage_s"].items()) + " |", ""]
+    if rec := res.get("recall"):
+        lines += ["| n | p50 ms | p95 ms | embed p50 | search+scoring p50 / p95 | vector stage p50 | numpy brute p50 |"
+                  " ratio (goal <= 2) | vector ratio | LanceDB brute p50 | recall@10 vs exact | forgetting ms |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in rec:
+            lines.append(f"| {r['n']} | {r['p50_ms']} | {r['p95_ms']} | {r['embed_p50_ms']} | {r['search_scoring_p50_ms']} / "
+                         f"{r['search_scoring_p95_ms']} | {r['vector_p50_ms']} | {r['numpy_brute_p50_ms']} | {r['ratio']} | "
+                         f"{r['vector_ratio']} | {r['lancedb_brute_p50_ms']} | {r['recall_at_10_vs_exact']} | "
+                         f"{r.get('forgetting_recompute_ms', '')} |")
+        lines.append("")
+    if peer := res.get("peer"):
+        if "error" in peer:
+            lines.append(f"Peer: {peer['error']}\n")
+        else:
+            lines += ["| store | memories | ingest /s | recall p50 ms | recall p95 ms |", "|---|---:|---:|---:|---:|",
+                      f"| memviz | {peer['n']} | {peer['memviz_ingest_per_s']} | {peer['memviz_recall_p50_ms']} | |",
+                      f"| {peer['store']} {peer['version']} | {peer['n']} | {peer['ingest_per_s']} | {peer['recall_p50_ms']} | "
+                      f"{peer['recall_p95_ms']} |",
+                      f"\nmemviz/peer: ingest rate x{peer['ingest_ratio']}, recall latency x{peer['recall_latency_ratio']}\n"]
+    if large := res.get("large"):
+        lines.append("Large ingest: " + ", ".join(f"{k}={v}" for k, v in large.items()) + "\n")
+    return "\n".join(lines)
+
+
+def _bench_group():
+    import click
+
+    @click.group(name="bench")
+    def group() -> None:
+        """Benchmarks on the shared real data (not part of the tests). See docs/performance.md."""
+
+    group.add_command(_bench_command(("ingest",), "Ingest memories/s against the raw encoder (same texts, same run)."),
+                      name="ingest")
+    group.add_command(_bench_command(("recall",), "Recall latency p50/p95 per store size against numpy brute force."),
+                      name="recall")
+    group.add_command(_bench_command(("ingest", "recall", "peer"), "Ingest, recall and the peer (Chroma) side by side."),
+                      name="all")
+    return group
+
+
+bench_group = _bench_group()

@@ -1,0 +1,134 @@
+"""An exact in-memory vector index of a store's memories: numpy brute force, as fast as memory bandwidth allows.
+
+LanceDB's own brute-force search reads and scores every row per query (184 ms at 100k x 384-d on the
+benchmark machine, against 6.6 ms for a numpy dot product over the same vectors). :class:`VectorIndex` keeps
+the memories' ids, unit-normalised vectors and forgotten flags in RAM, loaded once per version of the
+memories table and reloaded when the version changes (another writer, an update, a forget), so results stay
+exact: the same neighbours and cosine similarities as LanceDB's exact search, without an approximate index.
+
+Memory cost: 4 bytes x 384 per memory for the vectors (154 MB at 100k memories) plus the ids.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+NOT_FORGOTTEN = "forgotten_time_s IS NULL"
+# The filters the index answers itself; any other filter goes to LanceDB (see MemoryStore.vector_search).
+SUPPORTED_WHERE: tuple[str | None, ...] = (None, "", NOT_FORGOTTEN)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest ``scores`` (1-d), largest first (ties: lower position first)."""
+    k = min(int(k), scores.shape[0])
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if k < scores.shape[0]:
+        part = np.argpartition(-scores, k - 1)[:k]
+    else:
+        part = np.arange(scores.shape[0])
+    return part[np.lexsort((part, -scores[part]))]
+
+
+class VectorIndex:
+    """Exact cosine search over one memories table, cached per table version. Thread-safe.
+
+    ``table`` is a LanceDB table with ``id`` (string), ``vector`` (fixed-size list of float32, ``dim``) and
+    ``forgotten_time_s`` columns. :meth:`search` and :meth:`vectors` reload it only when ``table.version``
+    differs from the version loaded; :meth:`note_append` keeps it current across appends without a reload.
+    """
+
+    def __init__(self, table, dim: int):
+        self.table = table
+        self.dim = dim
+        self.version: int | None = None
+        self.ids: list[str] = []
+        self.matrix = np.zeros((0, dim), dtype=np.float32)  # unit rows
+        self.forgotten = np.zeros(0, dtype=bool)
+        self.loads = 0  # full (re)loads so far: for tests and benchmarks
+        self._lock = threading.RLock()
+
+    # -- keeping current ----------------------------------------------------------------------------
+    def _load(self, version: int) -> None:
+        tbl = self.table.search().select(["id", "vector", "forgotten_time_s"]).limit(None).to_arrow()
+        n = tbl.num_rows
+        if n:
+            flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            matrix = _unit(flat.reshape(n, self.dim))
+        else:
+            matrix = np.zeros((0, self.dim), dtype=np.float32)
+        matrix.setflags(write=False)
+        self.ids = tbl.column("id").to_pylist()
+        self.matrix = matrix
+        self.forgotten = tbl.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)
+        self.version = version
+        self.loads += 1
+
+    def current(self) -> int:
+        """Bring the index to the table's latest version (reloading if needed); returns that version."""
+        with self._lock:
+            version = self.table.version
+            if version != self.version:
+                self._load(version)
+            return version
+
+    def note_append(self, before: int, after: int, ids: Sequence[str] | None = None,
+                    vectors: np.ndarray | None = None) -> None:
+        """Tell the index that the commit ``before`` -> ``after`` appended these (not forgotten) memories
+        (``vectors``: shape (len(ids), dim)), or, with ``ids=None``, changed no rows (an index build). When the
+        index is at ``before`` and ``after == before + 1`` (no other writer in between) it moves to ``after``
+        without a reload; otherwise it is left to reload at the next use."""
+        with self._lock:
+            if self.version != before or after != before + 1:
+                return
+            if ids:
+                vecs = _unit(np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dim))
+                matrix = np.concatenate([self.matrix, vecs])
+                matrix.setflags(write=False)
+                self.matrix = matrix
+                self.ids = self.ids + list(ids)
+                self.forgotten = np.concatenate([self.forgotten, np.zeros(len(ids), dtype=bool)])
+            self.version = after
+
+    # -- reading ------------------------------------------------------------------------------------
+    def vectors(self, include_forgotten: bool = False) -> tuple[list[str], np.ndarray]:
+        """Ids and unit vectors (read-only float32, shape (n, dim)) of the table's memories, in table order;
+        without forgotten ones unless ``include_forgotten``."""
+        with self._lock:
+            self.current()
+            ids, matrix, forgotten = self.ids, self.matrix, self.forgotten
+        if include_forgotten or not forgotten.any():
+            return list(ids), matrix
+        keep = np.flatnonzero(~forgotten)
+        return [ids[i] for i in keep], matrix[keep]
+
+    def search(self, vector: np.ndarray, limit: int, include_forgotten: bool = False) -> tuple[list[str], np.ndarray]:
+        """The ``limit`` memories most cosine-similar to ``vector`` (shape (dim,)): ids and similarities
+        (float64 in [-1, 1], shape (<= limit,)), best first. Exact. Raises ValueError for a vector of another
+        dimension."""
+        q = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if q.shape[0] != self.dim:
+            raise ValueError(f"query vector has {q.shape[0]} dimensions, the index {self.dim}")
+        norm = float(np.linalg.norm(q))
+        if norm > 0:
+            q = q / norm
+        with self._lock:
+            self.current()
+            ids, matrix, forgotten = self.ids, self.matrix, self.forgotten
+        if not ids:
+            return [], np.zeros(0)
+        sims = matrix @ q
+        if not include_forgotten and forgotten.any():
+            sims = np.where(forgotten, -np.inf, sims)
+            limit = min(limit, int((~forgotten).sum()))
+        order = top_k(sims, limit)
+        return [ids[i] for i in order], sims[order].astype(np.float64)

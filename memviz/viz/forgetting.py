@@ -1,0 +1,159 @@
+"""Figures of the Forgetting page: retention curves, the retention distribution with a forget threshold, and
+the store's versions and events on a timeline. Pure functions returning plotly figures.
+
+Times are POSIX seconds (UTC) in ``*_s`` names and are drawn as UTC dates; retention is in [0, 1].
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from memviz.forgetting import MemoryHistory
+
+MODEL_COLOURS = {"exponential": "#1f77b4", "power": "#ff7f0e", "actr": "#2ca02c"}
+MODEL_NAMES = {"exponential": "exponential (Ebbinghaus)", "power": "power law (Wixted & Ebbesen)",
+               "actr": "ACT-R base level (Anderson & Lebiere)"}
+OP_ORDER: tuple[str, ...] = ("write", "link", "import", "recall", "reinforce", "forget", "restore", "prune",
+                             "clock", "restore_version")
+_FAINT = "rgba(120,120,120,0.35)"
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One retention curve: its ``label``, decay ``model``, ``times_s`` (n,) and ``retention`` (n,)."""
+
+    label: str
+    model: str
+    times_s: np.ndarray
+    retention: np.ndarray
+
+
+def _dates(t_s) -> pd.DatetimeIndex:
+    return pd.to_datetime(np.asarray(t_s, dtype=np.float64), unit="s", utc=True)
+
+
+def _utc(values) -> pd.DatetimeIndex:
+    """Datetimes as UTC (naive ones, as LanceDB gives version timestamps, are taken to be UTC)."""
+    d = pd.DatetimeIndex(pd.to_datetime(values))
+    return d.tz_localize("UTC") if d.tz is None else d.tz_convert("UTC")
+
+
+def curve_figure(
+    curves: Sequence[Curve], history: MemoryHistory, now_s: float, threshold: float | None = None,
+    title: str = "",
+) -> go.Figure:
+    """Retention over time of one memory under one or more models (``curves``, drawn in model colours).
+
+    The part up to ``now_s`` is solid, the projection after it dotted; a vertical line marks now. Each
+    reinforcement of ``history`` is a marker on the first curve, its hover giving the reason and the stability
+    before and after, placed at the retention the recall found. ``threshold`` draws the forget threshold as a horizontal line. ``title`` is plain text
+    (escaped).
+    """
+    fig = go.Figure()
+    for n, c in enumerate(curves):
+        colour = MODEL_COLOURS.get(c.model, "#444")
+        past = c.times_s <= now_s
+        for part, dash, show in ((past, "solid", True), (c.times_s >= now_s, "dot", False)):
+            if part.any():
+                fig.add_trace(go.Scatter(
+                    x=_dates(c.times_s[part]), y=c.retention[part], mode="lines", name=html.escape(c.label),
+                    legendgroup=c.label, showlegend=show, line={"color": colour, "dash": dash, "width": 2.5 - 0.8 * n},
+                    hovertemplate="%{x|%Y-%m-%d %H:%M}<br>R = %{y:.3f}<extra>" + html.escape(c.label) + "</extra>",
+                ))
+    if curves and len(history.access_times_s) > 1:
+        first = curves[0]
+        t = history.access_times_s[1:]
+        r = np.interp(t - 1.0, first.times_s, np.nan_to_num(first.retention))  # just before the jump
+        s_before, s_after = history.stability_days[:-1], history.stability_days[1:]
+        fig.add_trace(go.Scatter(
+            x=_dates(t), y=r, mode="markers", name="reinforcements", marker={"size": 9, "symbol": "triangle-up",
+                                                                            "color": "#d62728"},
+            hovertext=[f"{html.escape(reason)}: S {a:.1f} → {b:.1f} days"
+                       for reason, a, b in zip(history.reasons[1:], s_before, s_after)],
+            hoverinfo="text+x",
+        ))
+    if threshold is not None:
+        fig.add_hline(y=threshold, line={"color": "#d62728", "dash": "dash", "width": 1},
+                      annotation_text=f"forget threshold {threshold:.2f}", annotation_position="top left")
+    fig.add_vline(x=_dates([now_s])[0], line={"color": "#555", "width": 1})
+    fig.add_annotation(x=_dates([now_s])[0], y=1.04, text="now", showarrow=False, yref="y")
+    fig.update_layout(
+        title={"text": html.escape(title)} if title else None, height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        yaxis={"title": {"text": "retention R"}, "range": [0, 1.08]}, xaxis={"title": {"text": "clock time (UTC)"}},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def distribution_figure(retention: np.ndarray, threshold: float, bins: int = 40, label: str = "") -> go.Figure:
+    """A histogram of ``retention`` values (in [0, 1]) in ``bins`` equal bins, the bins below ``threshold``
+    in red (what a forget at that threshold would suppress), a dashed line at the threshold. The count axis is
+    logarithmic, so a handful of fresh memories stays visible next to thousands of faded ones. Binned with
+    numpy (the figure carries ``bins`` bars, not one point per memory)."""
+    r = np.asarray(retention, dtype=np.float64)
+    counts, edges = np.histogram(r[~np.isnan(r)], bins=bins, range=(0.0, 1.0))
+    mids = (edges[:-1] + edges[1:]) / 2
+    below = edges[1:] <= threshold
+    fig = go.Figure(go.Bar(
+        x=mids, y=counts, width=np.diff(edges), marker={"color": np.where(below, "#d62728", "#1f77b4")},
+        customdata=np.column_stack([edges[:-1], edges[1:]]),
+        hovertemplate="R in [%{customdata[0]:.3f}, %{customdata[1]:.3f}): %{y:,} memories<extra></extra>",
+    ))
+    fig.add_vline(x=threshold, line={"color": "#d62728", "dash": "dash"})
+    fig.update_layout(
+        title={"text": html.escape(label)} if label else None, height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis={"title": {"text": "retention R"}, "range": [0, 1]},
+        yaxis={"title": {"text": "memories (log scale)"}, "type": "log"}, bargap=0.05,
+        showlegend=False,
+    )
+    return fig
+
+
+def timeline_figure(versions: Sequence[dict[str, Any]], events: pd.DataFrame, selected_version: int | None = None) -> go.Figure:
+    """The event log and the memories table's versions on one time axis (real time of recording, UTC).
+
+    ``versions``: :meth:`MemoryStore.versions` (``version``, ``timestamp``, ``rows``). ``events``: columns
+    ``op``, ``time_s`` (the engine clock), ``wall_time_s`` (recorded) and ``n`` (memories touched); one marker
+    per event on its op's row. ``selected_version`` is drawn as a vertical line.
+    """
+    fig = go.Figure()
+    if len(events):
+        ops = [o for o in OP_ORDER if o in set(events["op"])] + sorted(set(events["op"]) - set(OP_ORDER))
+        clock = _dates(events["time_s"]).strftime("%Y-%m-%d %H:%M")
+        fig.add_trace(go.Scattergl(
+            x=_dates(events["wall_time_s"]), y=events["op"], mode="markers", name="events",
+            marker={"size": 7, "color": events["op"].map({o: i for i, o in enumerate(ops)}), "colorscale": "Turbo",
+                    "opacity": 0.6},
+            customdata=np.column_stack([clock, events["n"]]),
+            hovertemplate="%{y} at %{x|%Y-%m-%d %H:%M:%S}<br>clock %{customdata[0]}<br>%{customdata[1]} memories"
+                          "<extra></extra>",
+        ))
+        order = ops
+    else:
+        order = []
+    if versions:
+        v = pd.DataFrame(versions)
+        fig.add_trace(go.Scatter(
+            x=_utc(v["timestamp"]),
+            y=["memories version"] * len(v), mode="markers", name="versions",
+            marker={"size": 9, "symbol": "line-ns-open", "color": "#444"},
+            customdata=np.column_stack([v["version"], v["rows"].fillna(-1).astype(int)]),
+            hovertemplate="version %{customdata[0]} at %{x|%Y-%m-%d %H:%M:%S}<br>%{customdata[1]} rows<extra></extra>",
+        ))
+        order = ["memories version", *order]
+        if selected_version is not None and (v["version"] == selected_version).any():
+            fig.add_vline(x=_utc(v.loc[v["version"] == selected_version, "timestamp"])[0],
+                          line={"color": "#d62728", "dash": "dash"})
+    fig.update_layout(
+        height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False,
+        xaxis={"title": {"text": "recorded at (UTC)"}},
+        yaxis={"categoryorder": "array", "categoryarray": list(reversed(order)), "gridcolor": _FAINT},
+    )
+    return fig

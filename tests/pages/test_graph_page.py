@@ -1,0 +1,126 @@
+"""The Graph page on a real demo store (214 memories): filters, level of detail, focus views, analysis and the
+embedding map. The drawn graph is read back from the page's iframe (its vis-network node data)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from memviz.store import MemoryStore
+
+
+def drawn_ids(at) -> list[str]:
+    """The node ids of the graph drawn on the page."""
+    page = at.get("iframe")[0].proto.srcdoc
+    return [n["id"] for n in json.loads(re.search(r"nodes = new vis\.DataSet\((\[.*?\])\);", page, re.S).group(1))]
+
+
+def drawn_nodes(at) -> list[dict]:
+    page = at.get("iframe")[0].proto.srcdoc
+    return json.loads(re.search(r"nodes = new vis\.DataSet\((\[.*?\])\);", page, re.S).group(1))
+
+
+def chart(at, key: str) -> dict:
+    for c in at.get("plotly_chart"):
+        if c.proto.id.endswith(key):
+            return json.loads(c.proto.spec)
+    raise AssertionError(f"no chart {key}")
+
+
+def captions(at) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def test_whole_store_and_filters_change_what_is_shown(open_page):
+    page = open_page("graph")
+    at = page.at
+    assert page.metric("Memories") == "214" and page.metric("Links") == "1,374"
+    assert len(drawn_ids(at)) == 214
+    assert "Showing 214 of 214 memories" in captions(at)
+
+    at.slider(key="graph_min_retention").set_value(0.2).run()
+    page.check()
+    kept = int(page.metric("Memories"))
+    assert 0 < kept < 214 and len(drawn_ids(at)) == kept
+    assert int(page.metric("Links").replace(",", "")) < 1374
+
+    at.slider(key="graph_min_retention").set_value(0.0)
+    at.multiselect(key="graph_link_kinds").set_value(["temporal"]).run()
+    assert page.metric("Links") == str(214 - 9)  # one temporal link per turn but each session's first
+    assert page.metric("Isolated memories") == "0"
+
+    at.multiselect(key="graph_link_kinds").set_value(["semantic", "temporal", "keyword"])
+    at.multiselect(key="graph_speakers").set_value(["Maya"]).run()
+    maya = int(page.metric("Memories"))
+    assert 0 < maya < 214
+    assert all("<b>Maya</b>" in n["title"] for n in drawn_nodes(at))
+
+
+def test_level_of_detail_top_memories_and_communities(open_page):
+    page = open_page("graph")
+    at = page.at
+    at.number_input(key="graph_max_nodes").set_value(50).run()
+    page.check()
+    assert len(drawn_ids(at)) == 50
+    assert "Showing 50 of 214 memories (level of detail: the top 50 by PageRank)" in captions(at)
+    communities = int(page.metric("Communities"))
+
+    at.radio(key="graph_lod").set_value("communities").run()
+    ids = drawn_ids(at)
+    assert len(ids) == communities and all(i.startswith("community:") for i in ids)
+    assert f"214 memories summarised as {communities} communities" in captions(at)
+
+
+def test_ego_view_grows_with_the_radius(open_page):
+    page = open_page("graph")
+    at = page.at
+    at.radio(key="graph_view").set_value("memory").run()
+    at.text_input(key="graph_mem_search").set_value("pottery").run()
+    page.check()
+    picked = at.selectbox(key="graph_memory").value
+    ids1 = drawn_ids(at)
+    assert ids1[0] == picked and 1 < len(ids1) < 214
+    at.slider(key="graph_radius").set_value(2).run()
+    ids2 = drawn_ids(at)
+    assert set(ids1) < set(ids2)
+    centre = next(n for n in drawn_nodes(at) if n["id"] == picked)
+    assert centre["shape"] == "diamond"
+
+
+def test_query_view_highlights_the_hits_without_reinforcing(open_page, demo_db):
+    page = open_page("graph")
+    at = page.at
+    version = MemoryStore(demo_db).version()
+    at.radio(key="graph_view").set_value("query").run()
+    assert any("press Recall" in i.value for i in at.info)
+    at.text_input(key="graph_query").set_value("What does Maya make in her pottery class?")
+    at.number_input(key="graph_k").set_value(5)
+    at.button(key="graph_recall_button").click().run()
+    page.check()
+    stars = sorted((n for n in drawn_nodes(at) if n["shape"] == "star"), key=lambda n: n["label"])
+    assert [n["label"] for n in stars] == ["#1", "#2", "#3", "#4", "#5"]
+    assert "Query: 'What does Maya make in her pottery class?'" in captions(at)
+    at.slider(key="graph_query_radius").set_value(0).run()
+    assert len(drawn_ids(at)) == 5  # the hits alone
+    store = MemoryStore(demo_db)
+    assert store.version() == version  # recall without reinforcement
+    assert store.list_events(ops=["recall"])[-1].payload["query"] == "What does Maya make in her pottery class?"
+    # The embedding map places the query and its hits.
+    names = [d.get("name") for d in chart(at, "graph_map")["data"]]
+    assert "query" in names and "recall hits" in names
+
+
+def test_analysis_and_embedding_map(open_page):
+    page = open_page("graph")
+    at = page.at
+    central = page.frame("graph_central")
+    assert len(central) == 15 and central["pagerank"].is_monotonic_decreasing
+    comms = page.frame("graph_communities")
+    assert comms["size"].sum() <= 214 and comms["size"].is_monotonic_decreasing
+    bridges = page.frame("graph_session_bridges")
+    assert (bridges["session_a"] != bridges["session_b"]).all()
+    spec = chart(at, "graph_map")
+    assert sum(len(d["x"]) for d in spec["data"]) == 214
+    at.selectbox(key="graph_map_colour").set_value("retention").run()
+    spec = chart(at, "graph_map")
+    assert len(spec["data"]) == 1 and len(spec["data"][0]["marker"]["color"]) == 214

@@ -1,0 +1,184 @@
+"""The memory graph on hand-made frames: filters, the two graphs, communities, analysis, focus views, levels of
+detail and export; and graph_frames on a real store."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import pandas as pd
+import pytest
+
+from memviz import graph as mg
+from memviz.errors import ConfigError, UnknownMemoryError
+from memviz.models import MemoryInput
+from support import DAY, T0
+
+
+def _nodes(rows) -> pd.DataFrame:
+    base = {"text": "", "kind": "episodic", "speaker": "A", "session_id": "s1", "source_id": "", "time_s": T0,
+            "importance": 0.5, "recall_count": 0, "retention": 1.0, "forgotten": False, "keywords": ""}
+    return pd.DataFrame([base | r for r in rows], columns=list(mg.NODE_COLUMNS))
+
+
+def _links(rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(mg.LINK_COLUMNS))
+
+
+@pytest.fixture
+def two_cliques():
+    """Two 4-cliques (sessions s1 and s2) joined by one weak keyword link c1 - d1, plus an isolated memory."""
+    a = [f"a{i}" for i in range(4)]
+    b = [f"b{i}" for i in range(4)]
+    nodes = _nodes(
+        [{"id": i, "text": f"alpha {i}", "session_id": "s1", "speaker": "Ann", "keywords": "alpha, sun"} for i in a]
+        + [{"id": i, "text": f"beta {i}", "session_id": "s2", "speaker": "Bob", "keywords": "beta"} for i in b]
+        + [{"id": "lone", "text": "alone", "session_id": "s3", "speaker": "Cy"}]
+    )
+    rows = [(x, y, "semantic", 0.9) for grp in (a, b) for n, x in enumerate(grp) for y in grp[:n]]
+    rows += [("b0", "a0", "keyword", 0.2), ("a1", "a0", "temporal", 1.0)]  # a1-a0 is linked twice
+    return nodes, _links(rows)
+
+
+def test_filter_keeps_matching_memories_and_links_between_them(two_cliques):
+    nodes, links = two_cliques
+    n, lk = mg.filter_frames(nodes, links, mg.GraphFilter(sessions=("s1",)))
+    assert set(n["id"]) == {"a0", "a1", "a2", "a3"}
+    assert len(lk) == 6 + 1  # the clique and the temporal link; the keyword link to s2 is gone
+    n, lk = mg.filter_frames(nodes, links, mg.GraphFilter(link_kinds=("keyword",)))
+    assert len(n) == 9 and lk[["source_id", "target_id"]].values.tolist() == [["b0", "a0"]]
+    n, lk = mg.filter_frames(nodes, links, mg.GraphFilter(min_weight=0.5))
+    assert "keyword" not in set(lk["kind"]) and len(lk) == 13
+
+
+def test_filter_on_time_retention_speaker_and_forgotten(two_cliques):
+    nodes, links = two_cliques
+    nodes = nodes.assign(time_s=T0 + nodes.index * DAY, retention=[0.1 * i for i in range(9)],
+                         forgotten=[False] * 8 + [True])
+    n, _ = mg.filter_frames(nodes, links, mg.GraphFilter(start_s=T0 + 2 * DAY, end_s=T0 + 4 * DAY))
+    assert list(n["id"]) == ["a2", "a3", "b0"]
+    n, _ = mg.filter_frames(nodes, links, mg.GraphFilter(min_retention=0.65))
+    assert list(n["id"]) == ["b3", "lone"]
+    n, _ = mg.filter_frames(nodes, links, mg.GraphFilter(speakers=("Bob",), include_forgotten=False))
+    assert list(n["id"]) == ["b0", "b1", "b2", "b3"]
+    n, _ = mg.filter_frames(nodes, links, mg.GraphFilter(include_forgotten=False))
+    assert "lone" not in set(n["id"])
+
+
+@pytest.mark.parametrize("kwargs", [{"min_weight": 1.5}, {"min_retention": -0.1}, {"link_kinds": ("friendship",)},
+                                    {"start_s": 10.0, "end_s": 5.0}])
+def test_bad_filter_is_a_config_error(kwargs):
+    with pytest.raises(ConfigError):
+        mg.GraphFilter(**kwargs)
+
+
+def test_analysis_graph_adds_parallel_links_and_display_graph_keeps_them(two_cliques):
+    nodes, links = two_cliques
+    g = mg.analysis_graph(nodes, links)
+    assert g.number_of_nodes() == 9 and g.number_of_edges() == 6 + 6 + 1
+    assert g["a1"]["a0"]["weight"] == pytest.approx(1.9) and g["a1"]["a0"]["links"] == 2
+    d = mg.build_graph(nodes, links)
+    assert d.number_of_edges() == len(links) == 14
+    assert set(d["a1"]["a0"]) == {"semantic", "temporal"}  # keyed by kind
+    assert d["b0"]["a0"]["keyword"] == {"kind": "keyword", "weight": 0.2, "newer": "b0"}
+    assert d.nodes["a2"]["text"] == "alpha a2" and d.nodes["lone"]["session_id"] == "s3"
+
+
+def test_links_to_unknown_memories_are_left_out(two_cliques):
+    nodes, links = two_cliques
+    links = pd.concat([links, _links([("ghost", "a0", "semantic", 0.8)])])
+    assert "ghost" not in mg.analysis_graph(nodes, links)
+    assert "ghost" not in mg.build_graph(nodes, links)
+
+
+def test_communities_find_the_two_cliques_largest_first(two_cliques):
+    nodes, links = two_cliques
+    comm = mg.communities(mg.analysis_graph(nodes, links))
+    assert comm.nunique() == 3  # two cliques and the isolated memory
+    assert comm[["a0", "a1", "a2", "a3"]].nunique() == 1 and comm[["b0", "b1", "b2", "b3"]].nunique() == 1
+    assert comm["a0"] != comm["b0"]
+    assert comm["lone"] == 2  # the smallest community has the highest number
+    assert mg.communities(nx.Graph()).empty
+
+
+def test_centrality_and_analysis_tables(two_cliques):
+    nodes, links = two_cliques
+    g = mg.analysis_graph(nodes, links)
+    comm, cent = mg.communities(g), mg.centrality(g)
+    assert cent["pagerank"].sum() == pytest.approx(1.0)
+    assert cent.loc["a0", "degree"] == 4 and cent.loc["lone", "degree"] == 0
+    a = mg.analyse(nodes, links, comm, cent, top_n=3)
+    assert a.central["id"].iloc[0] == "a0"  # linked inside its clique and across: the most central
+    assert len(a.central) == 3
+    assert a.isolated["id"].tolist() == ["lone"]
+    assert a.communities["size"].tolist() == [4, 4, 1]
+    assert a.communities.loc[a.communities["speakers"] == "Ann", "keywords"].item() == "alpha, sun"
+    assert a.session_bridges.to_dict("records") == [{"session_a": "s1", "session_b": "s2", "links": 1}]
+    assert set(a.bridge_memories["id"]) == {"a0", "b0"}
+    assert a.bridge_memories["other_sessions"].tolist() == [1, 1]
+    with pytest.raises(ConfigError):
+        mg.analyse(nodes, links, comm, cent, top_n=0)
+
+
+def test_ego_ids_reach_radius_links(two_cliques):
+    nodes, links = two_cliques
+    g = mg.analysis_graph(nodes, links)
+    assert mg.ego_ids(g, ["lone"], 2) == ["lone"]
+    assert set(mg.ego_ids(g, ["a1"], 1)) == {"a0", "a1", "a2", "a3"}
+    assert set(mg.ego_ids(g, ["a1"], 2)) == {"a0", "a1", "a2", "a3", "b0"}
+    assert mg.ego_ids(g, ["b2", "lone"], 0) == ["b2", "lone"]
+    with pytest.raises(UnknownMemoryError):
+        mg.ego_ids(g, ["nope"], 1)
+    with pytest.raises(ConfigError):
+        mg.ego_ids(g, ["a1"], -1)
+
+
+def test_top_ids_keep_the_hits_and_fill_with_the_best():
+    score = pd.Series({"a": 0.5, "b": 0.9, "c": 0.1, "d": 0.7})
+    assert mg.top_ids(score, 2) == ["b", "d"]
+    assert mg.top_ids(score, 2, keep=["c", "zz"]) == ["c", "b"]
+    assert mg.top_ids(score, 10) == ["b", "d", "a", "c"]
+    with pytest.raises(ConfigError):
+        mg.top_ids(score, 0)
+
+
+def test_summary_graph_has_one_node_per_community(two_cliques):
+    nodes, links = two_cliques
+    g = mg.analysis_graph(nodes, links)
+    comm, cent = mg.communities(g), mg.centrality(g)
+    s = mg.summary_graph(nodes.assign(x=range(9), y=0.0), links, comm, cent)
+    assert s.number_of_nodes() == 3
+    a = f"community:{comm['a0']}"
+    b = f"community:{comm['b0']}"
+    assert s.nodes[a]["size"] == 4 and s.nodes[a]["speaker"] == "Ann" and s.nodes[a]["x"] == pytest.approx(1.5)
+    assert "alpha" in s.nodes[a]["text"] and s.nodes[a]["kind"] == "community"
+    assert s.edges[a, b] == {"links": 1, "weight": pytest.approx(0.2), "kind": "aggregate"}
+    assert s.degree(f"community:{comm['lone']}") == 0
+
+
+def test_export_graphml_and_json_round_trip(two_cliques):
+    nodes, links = two_cliques
+    nodes.loc[0, "text"] = 'a <b>bold</b> & "quoted" text'
+    d = mg.build_graph(nodes.assign(time_s=[float("nan")] + [T0] * 8), links)
+    back = nx.parse_graphml(mg.to_graphml(d), force_multigraph=True)
+    assert back.number_of_nodes() == 9 and back.number_of_edges() == 14
+    assert back.nodes["a0"]["text"] == 'a <b>bold</b> & "quoted" text'
+    assert "time_s" not in back.nodes["a0"] and back.nodes["a1"]["time_s"] == T0  # NaN is left out
+    data = json.loads(mg.to_json(d))
+    assert len(data["nodes"]) == 9 and len(data["edges"]) == 14
+    assert {e["kind"] for e in data["edges"]} == {"semantic", "keyword", "temporal"}
+
+
+def test_graph_frames_of_a_real_store(engine):
+    engine.write([
+        MemoryInput("I adopted a grey cat named Miso.", speaker="Ann", session_id="s1", event_time_s=engine.clock.now()),
+        MemoryInput("Miso the cat sleeps on my keyboard.", speaker="Ann", session_id="s1"),
+        MemoryInput("My sister adopted a grey kitten too.", speaker="Bob", session_id="s2"),
+    ])
+    nodes, links = mg.graph_frames(engine)
+    assert list(nodes.columns) == list(mg.NODE_COLUMNS) and len(nodes) == 3
+    assert nodes["retention"].between(0, 1).all() and not nodes["forgotten"].any()
+    assert (nodes["time_s"] > 0).all()
+    assert set(links["kind"]) >= {"temporal"} and links["weight"].between(0, 1).all()
+    g = mg.build_graph(nodes, links)
+    assert g.number_of_edges() == len(links)

@@ -1,0 +1,140 @@
+"""The graph's vis-network data and offline HTML, and the embedding map figure, on small hand-made graphs."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from memviz.viz.embedding_map import embedding_map_figure
+from memviz.viz.graph import (
+    LINK_STYLES,
+    OTHER_COLOUR,
+    PALETTE,
+    category_colours,
+    graph_html,
+    retention_colours,
+    vis_data,
+)
+
+XSS = "<script>window.__xss = 1</script><img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def small() -> nx.MultiGraph:
+    g = nx.MultiGraph()
+    g.add_node("a", text=XSS, speaker="Ann", session_id="s1", kind="episodic", community=0, retention=1.0,
+               importance=1.0, recall_count=4, time_s=0.0, forgotten=False, x=0.0, y=0.0)
+    g.add_node("b", text="Bob likes tea", speaker="Bob", session_id="s1", kind="semantic", community=0, retention=0.0,
+               importance=0.0, recall_count=0, time_s=0.0, forgotten=True, x=1.0, y=0.0)
+    g.add_node("c", text="Cy", speaker="Ann", session_id="s2", kind="episodic", community=1, retention=0.5,
+               importance=0.5, recall_count=1, time_s=0.0, forgotten=False, x=0.0, y=2.0)
+    g.add_edge("b", "a", key="semantic", kind="semantic", weight=1.0)
+    g.add_edge("b", "a", key="keyword", kind="keyword", weight=0.0)
+    g.add_edge("c", "a", key="temporal", kind="temporal", weight=0.5)
+    return g
+
+
+def test_nodes_and_edges_match_the_graph(small):
+    d = vis_data(small, colour_by="speaker", size_by="importance")
+    by_id = {n["id"]: n for n in d.nodes}
+    assert set(by_id) == {"a", "b", "c"}
+    assert by_id["a"]["color"] == by_id["c"]["color"] != by_id["b"]["color"]  # Ann twice, Bob once
+    assert d.legend == [("Ann", PALETTE[0]), ("Bob", PALETTE[1])]
+    assert [by_id[i]["size"] for i in "abc"] == [30.0, 8.0, 19.0]  # 8 + 22 * importance
+    assert all(n["shape"] == "dot" for n in d.nodes)
+    edges = {(frozenset([e["from"], e["to"]]), e["color"]): e for e in d.edges}  # undirected
+    assert len(d.edges) == 3
+    sem = edges[(frozenset("ab"), LINK_STYLES["semantic"]["color"])]
+    kw = edges[(frozenset("ab"), LINK_STYLES["keyword"]["color"])]
+    tmp = edges[(frozenset("ac"), LINK_STYLES["temporal"]["color"])]
+    assert (sem["width"], kw["width"], tmp["width"]) == (3.5, 0.5, 2.0)  # 0.5 + 3 * weight
+    assert sem["dashes"] is False and kw["dashes"] and tmp["dashes"]
+    assert d.link_kinds == ["keyword", "semantic", "temporal"]
+    # Positions are centred and scaled, keeping their geometry.
+    xy = np.array([[by_id[i]["x"], by_id[i]["y"]] for i in "abc"])
+    assert xy[1, 0] - xy[0, 0] == pytest.approx((xy[2, 1] - xy[0, 1]) / 2)
+
+
+def test_retention_colours_and_other_sizes(small):
+    d = vis_data(small, colour_by="retention", size_by="recall_count")
+    by_id = {n["id"]: n for n in d.nodes}
+    assert by_id["a"]["color"] == retention_colours(np.array([1.0]))[0] != by_id["b"]["color"]
+    assert [label for label, _ in d.legend] == ["0 (faded)", "0.5", "1 (fresh)"]
+    assert by_id["a"]["size"] == 30.0 and by_id["b"]["size"] == 8.0  # log scale relative to the most recalled
+    assert by_id["c"]["size"] == pytest.approx(8 + 22 * np.log(2) / np.log(5))
+    deg = {n["id"]: n["size"] for n in vis_data(small, "kind", "degree").nodes}
+    assert deg["a"] == 30.0 and deg["c"] < deg["b"]  # a has 3 links, b 2, c 1
+    with pytest.raises(KeyError):
+        vis_data(small, "kind", "weight")
+
+
+def test_hits_and_centres_stand_out(small):
+    d = vis_data(small, "community", "importance", highlight={"b": 1}, centres=["c"])
+    by_id = {n["id"]: n for n in d.nodes}
+    assert by_id["b"]["shape"] == "star" and by_id["b"]["label"] == "#1" and "recall hit #1" in by_id["b"]["title"]
+    assert by_id["c"]["shape"] == "diamond" and by_id["a"]["shape"] == "dot"
+    assert d.legend[0][0] == "community 0"
+
+
+def test_memory_text_is_escaped_in_the_page(small):
+    d = vis_data(small)
+    tip = next(n["title"] for n in d.nodes if n["id"] == "a")
+    assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in tip
+    assert "<script>" not in tip and "<img" not in tip
+    page = graph_html(d, note="<b>note</b>")
+    assert "window.__xss" in page  # the text is there ...
+    assert "<script>window.__xss" not in page and "<img src=x" not in page  # ... but never as markup
+    assert "&lt;b&gt;note&lt;/b&gt;" in page
+    # The node data embedded in the page is the vis data.
+    nodes = json.loads(re.search(r"nodes = new vis\.DataSet\((\[.*?\])\);", page, re.S).group(1))
+    assert [n["id"] for n in nodes] == [n["id"] for n in d.nodes]
+
+
+def test_page_works_offline(small):
+    page = graph_html(vis_data(small))
+    assert not re.search(r"<(?:script|link)\b[^>]*(?:src|href)\s*=\s*\"https?://", page)
+    assert "vis.Network" in page and len(page) > 400_000  # vis-network is inlined
+    assert 'id="memviz-legend"' in page
+
+
+def test_summary_graph_nodes_are_labelled_with_their_size():
+    g = nx.Graph()
+    g.add_node("community:0", community=0, size=40, text="Community 0: 40 memories", kind="community",
+               retention=0.2, importance=0.3, recall_count=2)
+    g.add_node("community:1", community=1, size=10, text="Community 1: 10 memories", kind="community",
+               retention=0.9, importance=0.3, recall_count=0)
+    g.add_edge("community:0", "community:1", links=7, weight=3.0, kind="aggregate")
+    d = vis_data(g, "community", "size")
+    assert [n["label"] for n in d.nodes] == ["C0 (40)", "C1 (10)"]
+    assert [n["size"] for n in d.nodes] == [30.0, pytest.approx(8 + 22 * 0.5)]  # square root of the share
+    assert d.edges[0]["width"] == 3.5 and "7 links" in d.edges[0]["title"]
+
+
+def test_category_colours_group_the_rare_ones():
+    values = pd.Series([f"s{i}" for i in range(30)] + ["s0"] * 3)
+    colours, legend = category_colours(values, max_colours=24)
+    assert legend[0] == ("s0", PALETTE[0]) and len(legend) == 25
+    assert legend[-1] == ("other (6 more)", OTHER_COLOUR)
+    assert (colours == OTHER_COLOUR).sum() == 6
+
+
+def test_embedding_map_points_query_and_hits():
+    points = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [0.0, 1.0, 0.0, 1.0], "text": [XSS, "b", "c", "d"],
+                           "speaker": ["Ann", "Bob", "Ann", "Ann"], "session_id": ["s1"] * 4,
+                           "kind": ["episodic"] * 4, "retention": [0.1, 0.2, 0.3, 0.4]})
+    hits = points.iloc[[2, 0]].assign(rank=[1, 2])
+    fig = embedding_map_figure(points, "speaker", np.array([5.0, 5.0]), "my <query>", hits, (0.3, 0.2))
+    by_name = {t.name: t for t in fig.data if t.name}
+    assert list(by_name["Ann"].x) == [0.0, 2.0, 3.0] and list(by_name["Bob"].y) == [1.0]
+    assert list(by_name["recall hits"].text) == ["#1", "#2"] and list(by_name["recall hits"].x) == [2.0, 0.0]
+    assert list(by_name["query"].x) == [5.0] and by_name["query"].text[0] == "my &lt;query&gt;"
+    hover = " ".join(by_name["Ann"].text)
+    assert "&lt;script&gt;" in hover and "<script>" not in hover
+    assert "30.0%" in fig.layout.xaxis.title.text
+    cont = embedding_map_figure(points, "retention")
+    assert list(cont.data[0].marker.color) == [0.1, 0.2, 0.3, 0.4] and len(cont.data) == 1
