@@ -28,12 +28,13 @@ LONGMEMEVAL_S = SHARED / "longmemeval" / "longmemeval_s_dev30.json"
 
 
 def real_items(n: int):
-    """The first ``n`` memories of LoCoMo dev followed by LongMemEval_S (every item has a stable id)."""
+    """The first ``n`` non-empty memories of LoCoMo dev followed by LongMemEval_S (every item has a stable id)."""
     from memviz.importers import load
 
     items = load(LOCOMO, "locomo").items()
     if len(items) < n:
         items += load(LONGMEMEVAL_S, "longmemeval").items()
+    items = [i for i in items if i.text.strip()]  # LongMemEval has a few empty turns, which the engine refuses
     if len(items) < n:
         raise SystemExit(f"the shared data holds only {len(items)} memories, fewer than {n}")
     return items[:n]

@@ -448,11 +448,44 @@ def bench_large_ingest(path: Path = LONGMEMEVAL_S, fmt: str = "longmemeval", int
     return out
 
 
+# -- attention -------------------------------------------------------------------------------------
+def bench_attention(tokens: Sequence[int] = (128, 512), models: Sequence[str] = ("minilm", "smollm2"),
+                    repeats: int = 3, log: Log = _quiet) -> list[dict[str, Any]]:
+    """Attention capture (``memviz.attention.capture_attention``: tokenise + forward pass with every layer's
+    attention) on real LongMemEval text cut to each of ``tokens``, for each built-in model, warm (model
+    loaded once; its load time is reported). One dict per (model, tokens): ``{"model", "tokens_asked",
+    "tokens" (after the model's limit: MiniLM reads at most 256), "load_s", "capture_p50_ms"}``; a model that
+    cannot be loaded gives ``{"model", "error"}``."""
+    from memviz.attention.capture import capture_attention
+    from memviz.attention.models import load_model
+
+    text = " ".join(i.text for i in real_items(400, order=("longmemeval",)))
+    out: list[dict[str, Any]] = []
+    for name in models:
+        try:
+            t = time.perf_counter()
+            loaded = load_model(name)
+            load_s = time.perf_counter() - t
+        except Exception as e:  # ModelNotAvailableError and the like: reported, not fatal
+            out.append({"model": name, "error": str(e)})
+            continue
+        for n in tokens:
+            times, cap = [], None
+            for _ in range(repeats + 1):
+                cap = capture_attention(text, loaded, max_tokens=n)
+                times.append(cap.seconds * 1000)
+            out.append({"model": name, "tokens_asked": n, "tokens": len(cap.tokens), "load_s": round(load_s, 2),
+                        "capture_p50_ms": pct(times[1:], 50)})
+            log(f"attention: {name} {n} tokens {out[-1]['capture_p50_ms']} ms")
+    return out
+
+
 # -- everything ------------------------------------------------------------------------------------
 def run(parts: Sequence[str] = ("ingest", "recall"), quick: bool = False, ingest_n: int | None = None,
         sizes: Sequence[int] | None = None, n_queries: int | None = None, log: Log = _quiet) -> dict[str, Any]:
-    """Run the named ``parts`` (``ingest``, ``recall``, ``peer``, ``large``) and return one JSON-able dict:
-    ``{"machine", "quick", "ingest": {...}, "recall": [{...} per store size], "peer": {...}, "large": {...}}``
+    """Run the named ``parts`` (``ingest``, ``recall``, ``peer``, ``large``, ``attention``) and return one
+    JSON-able dict: ``{"machine", "quick", "ingest": {...}, "recall": [{...} per store size], "peer": {...},
+    "large": {...}, "attention": [...]}``
     (only the parts run). ``quick`` uses smaller sizes (a run of a few minutes)."""
     from memviz.embed import MiniLMEmbedder
 
@@ -479,6 +512,8 @@ def run(parts: Sequence[str] = ("ingest", "recall"), quick: bool = False, ingest
             out["peer"] = {"store": "chromadb", "error": "chromadb is not installed (pip install -r requirements-dev.txt)"}
     if "large" in parts:
         out["large"] = bench_large_ingest(log=log)
+    if "attention" in parts:
+        out["attention"] = bench_attention(log=log)
     out["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     return out
 
@@ -537,6 +572,11 @@ def markdown_tables(res: dict[str, Any]) -> str:
                       f"| {peer['store']} {peer['version']} | {peer['n']} | {peer['ingest_per_s']} | {peer['recall_p50_ms']} | "
                       f"{peer['recall_p95_ms']} |",
                       f"\nmemviz/peer: ingest rate x{peer['ingest_ratio']}, recall latency x{peer['recall_latency_ratio']}\n"]
+    if att := res.get("attention"):
+        lines += ["| model | tokens | capture p50 ms (warm) | model load s |", "|---|---:|---:|---:|"]
+        lines += [f"| {a['model']} | {a.get('tokens', '')} | {a.get('capture_p50_ms', a.get('error'))} | {a.get('load_s', '')} |"
+                  for a in att]
+        lines.append("")
     if large := res.get("large"):
         lines.append("Large ingest: " + ", ".join(f"{k}={v}" for k, v in large.items()) + "\n")
     return "\n".join(lines)

@@ -318,12 +318,12 @@ class MemoryEngine:
             _checked_text(n, MemoryInput(text=item) if isinstance(item, str) else item)
         reports = []
         total = len(items)
-        for start in range(0, total, batch_size):
-            reports.append(self.write(items[start:start + batch_size], on_duplicate=on_duplicate, source=source))
-            if progress:
-                progress(min(start + batch_size, total), total)
+        with self.store.deferred_text_index():  # one full-text index build at the end, not one per batch
+            for start in range(0, total, batch_size):
+                reports.append(self.write(items[start:start + batch_size], on_duplicate=on_duplicate, source=source))
+                if progress:
+                    progress(min(start + batch_size, total), total)
         if reports:
-            self.store.refresh_text_index()
             if isinstance(self.clock, SimulatedClock) and not self.store.list_events(ops=["clock"], limit=1):
                 # No one has moved the clock yet: show the store "as of" the end of its data.
                 self.clock.set(clock_start_for(self.store))
@@ -974,17 +974,20 @@ def _top_columns(sims: np.ndarray, top: int) -> np.ndarray:
     return np.take_along_axis(part, np.argsort(-vals, axis=1, kind="stable"), axis=1)
 
 
-_KEYWORD_POOL = None
+_KEYWORD_POOL: tuple[int, Any] | None = None  # (pid, executor)
 
 
 def _keyword_pool():
-    """One worker thread for the keyword/importance stage of writes (created on first use)."""
+    """One worker thread for the keyword/importance stage of writes (created on first use, and again in a
+    forked child, which does not inherit the parent's thread)."""
     global _KEYWORD_POOL
-    if _KEYWORD_POOL is None:
+    import os
+
+    if _KEYWORD_POOL is None or _KEYWORD_POOL[0] != os.getpid():
         from concurrent.futures import ThreadPoolExecutor
 
-        _KEYWORD_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memviz-keywords")
-    return _KEYWORD_POOL
+        _KEYWORD_POOL = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="memviz-keywords"))
+    return _KEYWORD_POOL[1]
 
 
 def _keywords_importance(texts: Sequence[str]) -> tuple[list[list[str]], list[tuple[float, dict[str, float]]], float]:

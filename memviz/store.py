@@ -228,8 +228,28 @@ class MemoryStore:
         finally:
             if marker is not None:
                 marker.unlink(missing_ok=True)
-        if memories.num_rows >= 64 or not self._has_text_index():
+        deferred = getattr(self, "_defer_text_index", False)  # see deferred_text_index
+        if (memories.num_rows >= 64 and not deferred) or not self._has_text_index():
             self.refresh_text_index()
+
+    def deferred_text_index(self):
+        """Context manager: batches committed inside it do not rebuild the full-text index (a rebuild reads the
+        whole table, so per batch it makes a long ingest O(n^2)); it is rebuilt once on exit. Rows not yet
+        indexed are still found by text search (LanceDB scans them), only more slowly."""
+        from contextlib import contextmanager
+
+        @contextmanager
+        def _deferred():
+            outer = getattr(self, "_defer_text_index", False)
+            self._defer_text_index = True
+            try:
+                yield self
+            finally:
+                self._defer_text_index = outer
+                if not outer:
+                    self.refresh_text_index()
+
+        return _deferred()
 
     def _mark_in_flight(self, batch_id: str) -> Path | None:
         """A marker file ``<store>/_inflight/<batch_id>`` holding this process's id while the batch is being
@@ -277,8 +297,10 @@ class MemoryStore:
         """
         if self.count("memories") == 0 and self.count("links") == 0:
             return []
-        written = set(self.memories.to_arrow().column("batch_id").unique().to_pylist()) if self.count() else set()
-        written |= set(self.links.to_arrow().column("batch_id").unique().to_pylist()) if self.count("links") else set()
+        written: set[str] = set()
+        for name in ("memories", "links"):  # only the batch_id column: a full read would load every vector
+            col = self.tables[name].search().select(["batch_id"]).limit(None).to_arrow().column("batch_id")
+            written |= set(pc.unique(col).to_pylist())
         written.discard("")
         if not written:
             return []

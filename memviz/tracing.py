@@ -164,8 +164,8 @@ def why_not(trace: Trace, memory_id: str, explained: Mapping[str, Any] | None = 
         reasons.append(f"Had it been scored, its score {score:.3f} would rank about {would_rank}: it "
                        f"{verdict} (cut-off {cutoff:.3f}).")
     if deciding and margin is not None and margin < 0:
-        reasons.append(f"The component that kept it out: {deciding} ({gap[deciding]:.3f} of the "
-                       f"{-margin:.3f} gap to rank {k}).")
+        reasons.append(f"The component that kept it out: {deciding}, which alone puts it {gap[deciding]:.3f} "
+                       f"behind rank {k} (the whole gap, all components together, is {-margin:.3f}).")
     return WhyNot(memory_id, False, k, mine.rank if mine else None, score, would_rank, cutoff, margin, gap,
                   deciding, gated, stages, missed, reasons)
 

@@ -38,7 +38,7 @@ except StreamlitAPIException:  # pragma: no cover - already set by app.py in som
 
 # ------------------------------------------------------------------ cached engine calls
 
-@st.cache_resource(show_spinner="Loading the model (SmolLM2's first load builds an fp32 cache, ~30 s) ...", max_entries=3)
+@st.cache_resource(show_spinner="Loading the model (SmolLM2's first load builds a cache, ~30 s) ...", max_entries=3)
 def _model(name: str):
     from memviz.attention.models import load_model
 
@@ -208,7 +208,8 @@ def kv_view(name: str, text: str, max_tokens: int) -> None:
                        help="One forward pass per policy with its cache as the attention mask")
     exp = _kv(name, kv_text, max_tokens, int(budget), int(n_sink), int(n_recent), bool(losses))
     st.caption(f"{n} tokens" + (f" (cut from {cap.n_input_tokens})" if cap.truncated else "")
-               + f", budget {budget}: H2O keeps per layer and head; the timeline shows the share of heads keeping an entry.")
+               + f", budget {budget}. H2O keeps entries per layer and head: its timeline shows the share of heads "
+               "keeping each entry.")
     rows = pd.DataFrame(exp.summary())
     st.dataframe(rows, hide_index=True, key="attn_kv_table", column_config={
         "retained_share": st.column_config.NumberColumn(format="%.3f"),

@@ -143,8 +143,8 @@ def show_why_not(engine: MemoryEngine, trace: Trace, mems: dict[str, Memory]) ->
                   | idx["id"].str.contains(search.strip(), case=False, regex=False)].head(MAX_PICK)
         options = {r.id: f"{r.id}: {r.speaker}: {r.text[:70]}" for r in hit.itertuples(index=False)} | options
     typed = c[2].text_input("…or its exact id", key="rc_why_id").strip()
-    pick = c[1].selectbox("Memory", list(options), format_func=options.get, key="rc_why_pick",
-                          index=0 if options else None, placeholder="search above")
+    pick = c[1].selectbox("Memory (a near miss, or one found by the search)", list(options), format_func=options.get,
+                          key="rc_why_pick", index=None, placeholder="pick a memory")
     target = typed or pick
     if target:
         try:

@@ -64,7 +64,8 @@ def render_table(report: dict) -> str:
     if not report["sinks"]:
         lines.append("  (none at this threshold)")
     else:
-        head = f"  {'token':<16} {'pos':>5} {'kind':<9} {'layers':<18} {'life':>4} {'score':>6} {'heads':>5} {'norm x':>7}"
+        head = (f"  {'token':<16} {'pos':>5} {'kind':<9} {'layers':<18} {'life':>4} {'score':>6} {'heads':>5} "
+                f"{'norm x':>7}")
         lines.append(head)
         for r in report["sinks"]:
             tok = json.dumps(r["token"], ensure_ascii=False)[1:-1][:16]
@@ -84,7 +85,9 @@ def render_table(report: dict) -> str:
     help="minilm, smollm2, a local model folder or a Hugging Face model id.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-@click.option("--max-tokens", default=512, show_default=True, type=int, help="Cut the input to this many tokens (<= 1024).")
+@click.option(
+    "--max-tokens", default=512, show_default=True, type=int, help="Cut the input to this many tokens (<= 1024)."
+)
 @click.option("--epsilon", default=0.3, show_default=True, type=float, help="Sink threshold (Gu et al. 2024).")
 @click.option(
     "--min-head-share", default=0.25, show_default=True, type=float,

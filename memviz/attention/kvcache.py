@@ -42,7 +42,9 @@ POLICY_LABELS: dict[str, str] = {
 DEFAULT_N_SINK = 4
 
 
-def validate_policy_args(budget: int, n_sink: int = DEFAULT_N_SINK, n_recent: int | None = None) -> tuple[int, int, int]:
+def validate_policy_args(
+    budget: int, n_sink: int = DEFAULT_N_SINK, n_recent: int | None = None
+) -> tuple[int, int, int]:
     """Check the cache settings; returns ``(budget, n_sink, n_recent)`` with ``n_recent`` defaulting to budget // 2.
 
     Raises ConfigError unless ``budget >= 2``, ``0 <= n_sink < budget`` and ``1 <= n_recent <= budget``.

@@ -158,7 +158,8 @@ def analyze_sinks(
     token's hidden state over its sink layers), ``hidden_norm_ratio`` (that norm divided by the median norm
     of all tokens in the same layers) and ``mlp_norm_ratio`` (l2 norm of the token's MLP output in layer
     ``first_layer - 1``, the MLP the secondary-sinks paper finds forms the sink, divided by that layer's median);
-    the norm fields are None when no norms are given (``mlp_norm_ratio`` also when ``first_layer`` is 0). Rows are sorted primary first, then by score.
+    the norm fields are None when no norms are given (``mlp_norm_ratio`` also when ``first_layer`` is 0). Rows
+    are sorted primary first, then by score.
 
     Raises ConfigError for a wrongly shaped array or thresholds outside their range (epsilon, min_head_share
     and primary_min_share in (0, 1]).

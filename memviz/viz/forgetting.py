@@ -36,7 +36,7 @@ class Curve:
 
 
 def _dates(t_s) -> pd.DatetimeIndex:
-    return pd.to_datetime(np.asarray(t_s, dtype=np.float64), unit="s", utc=True)
+    return pd.to_datetime(np.asarray(t_s, dtype=np.float64), unit="s", utc=True).round("us")
 
 
 def _utc(values) -> pd.DatetimeIndex:

@@ -36,15 +36,15 @@ def snippet(text: str, n: int = _SNIPPET) -> str:
 
 
 def hits_table(hits: Sequence[Hit], fmt_time=None) -> pd.DataFrame:
-    """One row per hit: rank, score, text, speaker, session, source id, date (``fmt_time(event_time_s)`` if
-    given, else the POSIX seconds) and id."""
+    """One row per hit: rank, score, speaker, date (``fmt_time(event_time_s)`` if given, else the POSIX
+    seconds), session, source id, text and id (the memory's source before its text, which is long)."""
     rows = [
-        {"rank": h.rank, "score": h.score, "text": h.memory.text, "speaker": h.memory.speaker,
-         "session": h.memory.session_id, "source": h.memory.source_id,
-         "date": fmt_time(h.memory.event_time_s) if fmt_time else h.memory.event_time_s, "id": h.memory.id}
+        {"rank": h.rank, "score": h.score, "speaker": h.memory.speaker,
+         "date": fmt_time(h.memory.event_time_s) if fmt_time else h.memory.event_time_s,
+         "session": h.memory.session_id, "source": h.memory.source_id, "text": h.memory.text, "id": h.memory.id}
         for h in hits
     ]
-    return pd.DataFrame(rows, columns=["rank", "score", "text", "speaker", "session", "source", "date", "id"])
+    return pd.DataFrame(rows, columns=["rank", "score", "speaker", "date", "session", "source", "text", "id"])
 
 
 def score_breakdown_figure(trace: Trace, memories: Mapping[str, Memory], stage: str = "final") -> go.Figure:

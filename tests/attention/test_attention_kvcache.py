@@ -57,7 +57,7 @@ def h2o_reference(att: np.ndarray, budget: int, n_recent: int) -> np.ndarray:
         score[i] = 0.0
         keep[i, cache] = True
         w = att[i, cache] / att[i, cache].sum()
-        for j, v in zip(cache, w):
+        for j, v in zip(cache, w, strict=True):
             score[j] += float(v)
         if len(cache) >= budget:
             cands = [j for j in cache if j <= i + 1 - n_recent]

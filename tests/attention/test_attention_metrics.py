@@ -151,3 +151,17 @@ def test_bad_shapes():
 def test_layer_ranges():
     assert layer_ranges(np.array([3, 4, 5, 9, 12, 13])) == "3-5, 9, 12-13"
     assert layer_ranges(np.array([], dtype=int)) == ""
+
+
+def test_engine_imports_stay_light():
+    """The engine modules import neither torch/transformers (loaded on first use) nor streamlit."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, memviz.attention, memviz.attention.cli, memviz.attention.kvcache, memviz.attention.prompt, "
+        "memviz.attention.report, memviz.viz.attention; "
+        "print(sorted(m for m in ('torch', 'transformers', 'streamlit') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

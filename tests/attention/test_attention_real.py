@@ -91,7 +91,8 @@ def test_memories_in_the_prompt(smollm2):
     memories, query = recall_example()
     res = memory_prompt_attention(memories, query, smollm2)
     n = len(memories)
-    assert res.segments[0] == "first token (sink)" and res.segments[1 : n + 1] == [f"memory {i}" for i in range(1, n + 1)]
+    assert res.segments[0] == "first token (sink)"
+    assert res.segments[1 : n + 1] == [f"memory {i}" for i in range(1, n + 1)]
     assert res.share.shape == (30, n + 3)
     np.testing.assert_allclose(res.share.sum(1), 1.0, atol=1e-4)
     assert res.n_segment_tokens.sum() == res.capture.n_tokens and res.n_segment_tokens[0] == 1

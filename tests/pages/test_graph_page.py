@@ -3,8 +3,11 @@ embedding map. The drawn graph is read back from the page's iframe (its vis-netw
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+
+import numpy as np
 
 from memviz.store import MemoryStore
 
@@ -25,6 +28,13 @@ def chart(at, key: str) -> dict:
         if c.proto.id.endswith(key):
             return json.loads(c.proto.spec)
     raise AssertionError(f"no chart {key}")
+
+
+def values(v) -> list:
+    """A plotly JSON array: a list, or a typed array {"dtype", "bdata"} (base64)."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).tolist()
+    return list(v)
 
 
 def captions(at) -> str:
@@ -79,7 +89,7 @@ def test_ego_view_grows_with_the_radius(open_page):
     page.check()
     picked = at.selectbox(key="graph_memory").value
     ids1 = drawn_ids(at)
-    assert ids1[0] == picked and 1 < len(ids1) < 214
+    assert picked in ids1 and 1 < len(ids1) < 214
     at.slider(key="graph_radius").set_value(2).run()
     ids2 = drawn_ids(at)
     assert set(ids1) < set(ids2)
@@ -113,14 +123,14 @@ def test_query_view_highlights_the_hits_without_reinforcing(open_page, demo_db):
 def test_analysis_and_embedding_map(open_page):
     page = open_page("graph")
     at = page.at
-    central = page.frame("graph_central")
+    central = page.frame_with("pagerank", "degree")
     assert len(central) == 15 and central["pagerank"].is_monotonic_decreasing
-    comms = page.frame("graph_communities")
+    comms = page.frame_with("size", "sessions", "keywords")
     assert comms["size"].sum() <= 214 and comms["size"].is_monotonic_decreasing
-    bridges = page.frame("graph_session_bridges")
+    bridges = page.frame_with("session_a", "session_b")
     assert (bridges["session_a"] != bridges["session_b"]).all()
     spec = chart(at, "graph_map")
-    assert sum(len(d["x"]) for d in spec["data"]) == 214
+    assert sum(len(values(d["x"])) for d in spec["data"]) == 214
     at.selectbox(key="graph_map_colour").set_value("retention").run()
     spec = chart(at, "graph_map")
-    assert len(spec["data"]) == 1 and len(spec["data"][0]["marker"]["color"]) == 214
+    assert len(spec["data"]) == 1 and len(values(spec["data"][0]["marker"]["color"])) == 214

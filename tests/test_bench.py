@@ -1,0 +1,140 @@
+"""The benchmark functions (memviz.bench) on small inputs: what they build and report is right. They measure;
+these tests check shapes and correctness, never times."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from support import T0, shared_file
+
+
+def _items(n):
+    from memviz.models import MemoryInput
+
+    topics = ["cats", "hiking", "the release", "bread", "piano", "Lisbon", "taxes", "chess"]
+    return [MemoryInput(text=f"Memory {i} is about {topics[i % len(topics)]} and number {i}.", speaker="user",
+                        session_id=f"s{i // 5}", id=f"m{i}", event_time_s=T0 + i) for i in range(n)]
+
+
+def test_replicate_keeps_originals_and_adds_close_unit_copies():
+    from memviz.bench import replicate
+
+    rng = np.random.default_rng(42)  # not replicate's noise seed (0): that noise would be parallel to v
+    v = rng.normal(size=(50, 384)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    out, src = replicate(v, 180)
+    assert out.shape == (180, 384) and out.dtype == np.float32
+    np.testing.assert_array_equal(out[:50], v)
+    assert list(src[:3]) == [0, 1, 2] and src[179] == 179 % 50
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+    cos = np.sum(out[50:] * v[src[50:]], axis=1)
+    assert cos.min() > 0.8 and cos.max() < 1.0  # near their source, but not identical
+
+
+def test_recall_store_is_exact_and_has_unique_ids(tmp_path, embedder):
+    from memviz.bench import recall_store
+    from memviz.engine import NOT_FORGOTTEN
+
+    items = _items(40)
+    vecs = embedder.encode([i.text for i in items])
+    store = recall_store(str(tmp_path / "db"), items, vecs, 100, T0, chunk=30)
+    ids = store.memories_table(columns=["id"]).column("id").to_pylist()
+    assert len(ids) == 100 == len(set(ids))
+    assert "m3#1" in ids and "m19#2" in ids
+    got, sims = store.vector_search(vecs[7], 1, NOT_FORGOTTEN)
+    assert got == ["m7"] and sims[0] == pytest.approx(1.0, abs=1e-4)
+    assert store.list_events(ops=["import"])  # every chunk is committed by its event
+
+
+def test_bench_recall_at_reports_exact_recall_and_the_numpy_limit(embedder):
+    from memviz.bench import bench_recall_at
+
+    items = _items(60)
+    vecs = embedder.encode([i.text for i in items])
+    r = bench_recall_at(150, items, vecs, ["cats", "the release date", "piano lessons"], embedder,
+                        exact_queries=3, forgetting=True)
+    assert r["n"] == 150 and r["replicated"] == 90 and r["queries"] == 3
+    assert r["recall_at_10_vs_exact"] == 1.0  # the in-memory index is exact
+    for key in ("p50_ms", "p95_ms", "embed_p50_ms", "search_scoring_p50_ms", "numpy_brute_p50_ms", "ratio"):
+        assert r[key] is not None and r[key] >= 0
+    assert r["p95_ms"] >= r["p50_ms"] and r["forgetting_n"] == 150
+    json.dumps(r)
+
+
+def test_bench_ingest_counts_and_stages(embedder):
+    from memviz.bench import bench_ingest
+
+    r = bench_ingest(_items(30), embedder, batch_size=10, queries=["cats"])
+    assert r["n"] == 30 and r["pipeline_per_s"] > 0 and r["raw_encode_per_s"] > 0
+    assert r["ratio"] == pytest.approx(r["raw_encode_s"] / r["pipeline_s"], rel=0.02)
+    assert {"embed_ms", "keywords_importance_ms", "link_ms", "store_ms"} <= set(r["stage_s"])
+    assert r["links"] > 0 and r["recall_p50_ms"] > 0
+
+
+def test_peer_ratios_and_tables():
+    from memviz.bench import markdown_tables, peer_ratios
+
+    ratios = peer_ratios({"pipeline_per_s": 300.0, "recall_p50_ms": 20.0}, {"ingest_per_s": 200.0, "recall_p50_ms": 40.0})
+    assert ratios == {"ingest_ratio": 1.5, "recall_latency_ratio": 0.5}
+    md = markdown_tables({"machine": {"cores": 2}, "ingest": {"n": 5, "pipeline_per_s": 1, "raw_encode_per_s": 2,
+                                                              "ratio": 0.5, "stage_s": {"embed_ms": 1.0}}})
+    assert "| 5 | 1 | 2 | 0.5 |" in md
+
+
+def test_real_data_helpers():
+    shared_file("locomo", "locomo_dev.json")
+    shared_file("longmemeval", "longmemeval_s_dev30.json")
+    from memviz.bench import real_items, real_queries
+
+    items = real_items(5000)  # all of LoCoMo dev (4,124), then LongMemEval_S
+    assert len(items) == 5000 and items[0].dataset == "locomo" and items[-1].dataset == "longmemeval"
+    assert len({i.id for i in items}) == 5000
+    qs = real_queries(6)
+    assert len(qs) == 6 and all(isinstance(q, str) and q for q in qs)
+
+
+def test_cli_bench_group_is_registered():
+    from click.testing import CliRunner
+
+    from memviz.cli import main
+
+    r = CliRunner().invoke(main, ["bench", "--help"])
+    assert r.exit_code == 0 and "ingest" in r.output and "recall" in r.output
+    r = CliRunner().invoke(main, ["bench", "recall", "--help"])
+    assert "--quick" in r.output and "--json" in r.output
+
+
+def test_link_top_columns_matches_full_sort():
+    from memviz.engine import _top_columns
+
+    rng = np.random.default_rng(3)
+    sims = rng.normal(size=(7, 500))
+    sims[:, -3:] = -np.inf
+    np.testing.assert_array_equal(_top_columns(sims, 5), np.argsort(-sims, axis=1)[:, :5])
+    assert _top_columns(sims[:, :4], 5).shape == (7, 4)
+    assert _top_columns(np.zeros((0, 0)), 5).shape == (0, 0)
+
+
+def test_ingest_defers_the_text_index_but_text_search_still_finds_every_batch(make_engine):
+    engine = make_engine()
+    items = _items(70)
+    calls = []
+    orig = engine.store.refresh_text_index
+    engine.store.refresh_text_index = lambda: (calls.append(engine.store.count()), orig())[1]
+    reports = engine.ingest(items, batch_size=64)
+    assert len(reports) == 2
+    assert calls == [64, 70]  # the first batch (no index yet) and once at the end, not per batch
+    with engine.store.deferred_text_index():
+        engine.write(_items(140)[70:])  # 70 more rows, not indexed until the block ends
+        ids, _ = engine.store.text_search("Memory 139", 5, None)
+        assert "m139" in ids  # unindexed rows are scanned
+    assert calls[-1] == 140
+
+
+def test_write_overlaps_keywords_and_still_reports_them(engine):
+    rep = engine.write(["Caroline moved to Lisbon to open a bakery with her sister."])
+    assert rep.items[0].keywords and 0 < rep.items[0].importance <= 1
+    assert {"keywords_wait_ms", "keywords_importance_ms", "embed_ms"} <= set(rep.timings_ms)

@@ -1,0 +1,122 @@
+"""The exact in-memory vector index behind MemoryStore.vector_search: same answers as LanceDB's exact search,
+kept current across appends, reloaded on other writers' commits and on forgets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from support import T0
+
+
+def _unit(rng, n, d=384):
+    v = rng.normal(size=(n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _commit(store, ids, vecs, batch="b"):
+    from memviz.store import LINKS_SCHEMA, MEMORIES_SCHEMA
+
+    k = len(ids)
+    cols = {"id": ids, "text": [f"text {i}" for i in ids],
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1), pa.float32()), 384),
+            "batch_id": [batch] * k}
+    tbl = pa.table({f.name: cols.get(f.name, pa.nulls(k, f.type)) for f in MEMORIES_SCHEMA}, schema=MEMORIES_SCHEMA)
+    store.commit_batch(batch, tbl, LINKS_SCHEMA.empty_table(), [{"op": "import", "time_s": T0, "batch_id": batch}])
+
+
+@pytest.fixture
+def stores(tmp_path):
+    from memviz.store import MemoryStore
+
+    rng = np.random.default_rng(7)
+    s = MemoryStore(tmp_path / "db")
+    vecs = _unit(rng, 300)
+    _commit(s, [f"m{i}" for i in range(300)], vecs)
+    return s, MemoryStore(tmp_path / "db", vector_index=False), rng
+
+
+def test_same_neighbours_and_similarities_as_lancedb_exact_search(stores):
+    indexed, plain, rng = stores
+    for q in _unit(rng, 5):
+        a_ids, a_sims = indexed.vector_search(q, 10, "forgotten_time_s IS NULL")
+        b_ids, b_sims = plain.vector_search(q, 10, "forgotten_time_s IS NULL")
+        assert a_ids == b_ids
+        np.testing.assert_allclose(a_sims, b_sims, atol=1e-5)
+        assert list(a_sims) == sorted(a_sims, reverse=True)
+
+
+def test_appends_keep_the_index_current_without_a_reload(stores):
+    indexed, _, rng = stores
+    index = indexed.vector_index()
+    index.current()
+    loads = index.loads
+    new = _unit(rng, 3)
+    _commit(indexed, ["n0", "n1", "n2"], new, batch="b2")
+    ids, sims = indexed.vector_search(new[1], 1, None)
+    assert ids == ["n1"] and sims[0] == pytest.approx(1.0, abs=1e-5)
+    assert index.loads == loads and index.version == indexed.version()
+
+
+def test_another_writer_and_a_forget_are_seen(tmp_path, stores):
+    from memviz.store import MemoryStore
+
+    indexed, _, rng = stores
+    indexed.vector_search(_unit(rng, 1)[0], 5, None)
+    other = MemoryStore(indexed.uri)  # a second process/tab writing to the same store
+    v = _unit(rng, 1)
+    _commit(other, ["x"], v, batch="other")
+    assert indexed.vector_search(v[0], 1, None)[0] == ["x"]
+    # Soft-forget "x" (an update, not an append): the default filter must leave it out, None keeps it.
+    other.update_memories(pa.table({"id": ["x"], "forgotten_time_s": pa.array([T0], pa.float64())}))
+    assert "x" not in indexed.vector_search(v[0], 5, "forgotten_time_s IS NULL")[0]
+    assert indexed.vector_search(v[0], 1, None)[0] == ["x"]
+    ids, vecs = indexed.vectors("forgotten_time_s IS NULL")
+    assert "x" not in ids and vecs.shape == (300, 384)
+    assert len(indexed.vectors()[0]) == 301
+
+
+def test_other_filters_go_to_lancedb(stores):
+    indexed, _, rng = stores
+    q = _unit(rng, 1)[0]
+    top = indexed.vector_search(q, 3, None)[0]
+    ids, _ = indexed.vector_search(q, 3, f"id NOT IN ('{top[0]}')")
+    assert top[0] not in ids and ids[:2] == top[1:]
+
+
+def test_limit_larger_than_store_and_empty_store(tmp_path, stores):
+    from memviz.store import MemoryStore
+
+    indexed, _, rng = stores
+    ids, sims = indexed.vector_search(_unit(rng, 1)[0], 1000, None)
+    assert len(ids) == 300 == len(set(ids)) and sims.shape == (300,)
+    empty = MemoryStore(tmp_path / "empty")
+    ids, sims = empty.vector_search(_unit(rng, 1)[0], 10, "forgotten_time_s IS NULL")
+    assert ids == [] and sims.shape == (0,)
+
+
+def test_wrong_dimension_is_refused(stores):
+    indexed, _, _ = stores
+    with pytest.raises(ValueError, match="dimensions"):
+        indexed.vector_index().search(np.ones(10, dtype=np.float32), 5)
+
+
+def test_top_k_matches_a_full_sort():
+    from memviz.vector_index import top_k
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=1000)
+    assert list(top_k(x, 10)) == list(np.argsort(-x)[:10])
+    assert list(top_k(np.array([1.0, 3.0, 3.0, 2.0]), 3)) == [1, 2, 3]  # ties: lower position first
+    assert len(top_k(x, 0)) == 0 and len(top_k(x, 5000)) == 1000
+
+
+def test_engine_recall_uses_the_index_and_forget_hides(make_engine):
+    engine = make_engine()
+    engine.write(["I adopted a grey cat called Pixel.", "The release ships on Friday.", "I love hiking in Sintra."])
+    first = engine.recall("my cat", k=1, reinforce=False).hits[0].memory
+    assert "Pixel" in first.text
+    assert engine.store.vector_index().version == engine.store.version()
+    engine.forget([first.id])
+    assert first.id not in [h.memory.id for h in engine.recall("my cat", k=3, reinforce=False).hits]
