@@ -244,7 +244,8 @@ def bench_recall_at(n: int, items, vectors: np.ndarray, queries: Sequence[str], 
     numpy p50; goal <= 2), "vector_ratio" (vector stage p50 / numpy p50), "lancedb_brute_p50_ms" (LanceDB's
     exact search for the same queries, no in-memory index), "recall_at_10_vs_exact" (the vector search's
     top 10 against LanceDB's exact top 10, mean overlap), "index_load_ms", "replicated" (memories made by
-    noisy replication)}``; with ``forgetting``, ``"forgetting_recompute_ms"`` (retention of every memory and
+    noisy replication), "stages_p50_ms" (p50 of each trace stage)}``; with ``forgetting``,
+    ``"forgetting_recompute_ms"`` (retention of every memory and
     the threshold's suppressed list, as the forgetting page recomputes it).
     """
     from memviz.clock import SimulatedClock
@@ -265,10 +266,13 @@ def bench_recall_at(n: int, items, vectors: np.ndarray, queries: Sequence[str], 
         for q in queries[:3]:
             engine.recall(q, cfg)  # warm-up
         totals, embeds, searches, vstage = [], [], [], []
+        per_stage: dict[str, list[float]] = {}
         for q in queries:
             t = time.perf_counter()
             res = engine.recall(q, cfg)
             totals.append((time.perf_counter() - t) * 1000)
+            for st in res.trace.stages:
+                per_stage.setdefault(st.name, []).append(st.duration_ms)
             embeds.append(res.trace.stage("embed").duration_ms)
             searches.append(sum(s.duration_ms for s in res.trace.stages if s.name != "embed"))
             vstage.append(res.trace.stage("vector").duration_ms)
@@ -297,6 +301,7 @@ def bench_recall_at(n: int, items, vectors: np.ndarray, queries: Sequence[str], 
             "recall_at_10_vs_exact": round(float(np.mean(overlap)), 4) if overlap else None,
             "index": "exact in-memory numpy (memviz.vector_index)", "index_load_ms": round(index_load_ms, 1),
             "replicated": max(0, n - len(items)), "store_build_s": round(build_s, 1),
+            "stages_p50_ms": {k: pct(v, 50) for k, v in per_stage.items()},
         }
         out["ratio"] = round(out["search_scoring_p50_ms"] / out["numpy_brute_p50_ms"], 2) if out["numpy_brute_p50_ms"] else None
         out["vector_ratio"] = round(out["vector_p50_ms"] / out["numpy_brute_p50_ms"], 2) if out["numpy_brute_p50_ms"] else None
@@ -562,6 +567,9 @@ def markdown_tables(res: dict[str, Any]) -> str:
                          f"{r['search_scoring_p95_ms']} | {r['vector_p50_ms']} | {r['numpy_brute_p50_ms']} | {r['ratio']} | "
                          f"{r['vector_ratio']} | {r['lancedb_brute_p50_ms']} | {r['recall_at_10_vs_exact']} | "
                          f"{r.get('forgetting_recompute_ms', '')} |")
+        lines.append("")
+        lines += [f"- n={r['n']}: stage p50 ms " + ", ".join(f"{k} {v}" for k, v in r.get("stages_p50_ms", {}).items())
+                  for r in rec]
         lines.append("")
     if peer := res.get("peer"):
         if "error" in peer:

@@ -152,12 +152,13 @@ def app(ctx: click.Context, db: str | None, port: int) -> None:
     raise SystemExit(subprocess.call(cmd, env=env))
 
 
-from memviz.evaluate.cli import eval_group  # noqa: E402 (registered after the core commands)
+# Commands defined beside their subsystems, registered after the core ones.
+from memviz.attention.cli import sinks  # noqa: E402
+from memviz.bench import bench_group  # noqa: E402
+from memviz.evaluate.cli import eval_group  # noqa: E402
 
 main.add_command(eval_group, name="eval")
-
-from memviz.bench import bench_group  # noqa: E402
-
+main.add_command(sinks)
 main.add_command(bench_group, name="bench")
 
 if __name__ == "__main__":  # pragma: no cover

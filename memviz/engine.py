@@ -670,13 +670,12 @@ class MemoryEngine:
             for n, i in enumerate(found)
         }
 
-    def _components(self, ctx: _RecallContext, ids: Sequence[str], where: str | None = None):
+    def _components(self, ctx: _RecallContext, ids: Sequence[str]):
         """Rows and raw components of the memories ``ids`` (those found, in the order given) for ``ctx``'s
         query. Returns (ids, rows, {component: array (n,)}, raw cosine (n,)); ``graph`` is all zeros."""
         if not ids:
             return [], [], {c: np.zeros(0) for c in scoring.COMPONENTS}, np.zeros(0)
-        cond = f"id IN ({sql_str_list(ids)})" + (f" AND {where}" if where else "")
-        tbl = self.store.memories_table(columns=list(MEMORIES_SCHEMA.names), where=cond)
+        tbl = self.store.memories_table(columns=list(MEMORIES_SCHEMA.names), where=f"id IN ({sql_str_list(ids)})")
         row_of = {i: n for n, i in enumerate(tbl.column("id").to_pylist())}
         ids = [i for i in ids if i in row_of]
         tbl = tbl.take(pa.array([row_of[i] for i in ids], pa.int64()))

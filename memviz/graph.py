@@ -197,6 +197,7 @@ class GraphAnalysis:
     - ``session_bridges``: pairs of sessions joined by links: ``session_a``, ``session_b``, ``links``.
     - ``bridge_memories``: memories linked into sessions other than their own: ``other_sessions`` (how
       many), ``cross_links`` (how many such links).
+    - ``cross_session_links``: how many links join two sessions; ``session_pairs``: how many pairs they join.
     """
 
     central: pd.DataFrame
@@ -204,6 +205,8 @@ class GraphAnalysis:
     communities: pd.DataFrame
     session_bridges: pd.DataFrame
     bridge_memories: pd.DataFrame
+    cross_session_links: int
+    session_pairs: int
 
 
 def analyse(nodes: pd.DataFrame, links: pd.DataFrame, community: pd.Series, cent: pd.DataFrame,
@@ -237,7 +240,7 @@ def analyse(nodes: pd.DataFrame, links: pd.DataFrame, community: pd.Series, cent
     sb = lk["target_id"].map(session_of).to_numpy()
     cross = sa != sb
     pairs = (pd.DataFrame({"session_a": np.minimum(sa[cross], sb[cross]), "session_b": np.maximum(sa[cross], sb[cross])})
-             .value_counts().rename("links").reset_index().head(top_n))
+             .value_counts().rename("links").reset_index())
     ends = pd.DataFrame({
         "id": np.concatenate([lk["source_id"].to_numpy()[cross], lk["target_id"].to_numpy()[cross]]),
         "other": np.concatenate([sb[cross], sa[cross]]),
@@ -247,7 +250,8 @@ def analyse(nodes: pd.DataFrame, links: pd.DataFrame, community: pd.Series, cent
                .sort_values(["other_sessions", "cross_links"], ascending=False).head(top_n))
     return GraphAnalysis(
         central=central.reset_index(drop=True), isolated=isolated.reset_index(drop=True), communities=comm,
-        session_bridges=pairs, bridge_memories=bridges.reset_index(drop=True),
+        session_bridges=pairs.head(top_n), bridge_memories=bridges.reset_index(drop=True),
+        cross_session_links=int(cross.sum()), session_pairs=len(pairs),
     )
 
 

@@ -5,22 +5,15 @@ A thin page: it reads widgets, calls one memviz.attention function per view (cac
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # `streamlit run pages/attention.py` from anywhere
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from memviz.attention.capture import HARD_MAX_TOKENS, AttentionCapture  # noqa: E402
-from memviz.attention.kvcache import POLICIES, POLICY_LABELS, KVExperiment  # noqa: E402
-from memviz.attention.metrics import SINK_COLUMNS  # noqa: E402
-from memviz.attention.samples import default_passage, long_passage, recall_example  # noqa: E402
-from memviz.errors import MemvizError  # noqa: E402
-from memviz.viz import attention as va  # noqa: E402
+from memviz.attention.capture import HARD_MAX_TOKENS, AttentionCapture
+from memviz.attention.kvcache import POLICIES, POLICY_LABELS, KVExperiment
+from memviz.attention.metrics import SINK_COLUMNS
+from memviz.attention.samples import default_passage, long_passage, recall_example
+from memviz.errors import MemvizError
+from memviz.viz import attention as va
 
 MODELS = {
     "smollm2": "SmolLM2-135M (decoder, 30 x 9)",
@@ -29,12 +22,6 @@ MODELS = {
 }
 VIEWS = ["Sink map", "Head view", "KV cache", "Memories in the prompt"]
 STORE_LIMIT = 500
-
-try:
-    st.set_page_config(page_title="memviz · attention sinks", layout="wide")
-except StreamlitAPIException:  # pragma: no cover - already set by app.py in some versions
-    pass
-
 
 # ------------------------------------------------------------------ cached engine calls
 

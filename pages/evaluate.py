@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from memviz import tracing
@@ -213,8 +212,9 @@ if not runs:
     st.stop()
 labels = [f"{n + 1}. {result_label(r)}" for n, r in enumerate(runs)]
 c = st.columns([5, 1])
-shown = c[0].multiselect("Runs shown", list(range(len(runs))), default=list(range(len(runs))), key="ev_shown",
-                         format_func=lambda n: labels[n])
+# Keyed by the number of runs, so that a run just added is shown.
+shown = c[0].multiselect("Runs shown", list(range(len(runs))), default=list(range(len(runs))),
+                         key=f"ev_shown_{len(runs)}", format_func=lambda n: labels[n])
 if c[1].button("Clear all", key="ev_clear"):
     st.session_state["ev_results"] = []
     st.rerun()

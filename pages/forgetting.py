@@ -160,6 +160,10 @@ def population(engine: MemoryEngine, frame: pd.DataFrame, model: str, as_of_s: f
             st.rerun()
 
 
+def _change(n: int) -> str | None:
+    return f"{n:+,} now" if n else None
+
+
 def time_travel(engine: MemoryEngine, now_frame: pd.DataFrame, model: str, params: DecayParams, as_of_s: float) -> None:
     """The versions and the event log on a timeline, and the store as it was at a chosen version."""
     versions = engine.store.versions()
@@ -180,10 +184,11 @@ def time_travel(engine: MemoryEngine, now_frame: pd.DataFrame, model: str, param
     then = retention_at(db_uri(), engine.store.version(), as_of_s, model, params, engine, at_version=picked)
     diff = version_diff(then, now_frame)
     m = st.columns(6)
-    m[0].metric("Memories then", f"{diff['memories_then']:,}", f"{diff['memories_now'] - diff['memories_then']:+,} now")
+    m[0].metric("Memories then", f"{diff['memories_then']:,}", _change(diff["memories_now"] - diff["memories_then"]))
     m[1].metric("Added since", f"{diff['added']:,}")
     m[2].metric("Pruned since", f"{diff['removed']:,}")
-    m[3].metric("Forgotten then", f"{diff['forgotten_then']:,}", f"{diff['forgotten_now'] - diff['forgotten_then']:+,} now")
+    m[3].metric("Forgotten then", f"{diff['forgotten_then']:,}", _change(diff["forgotten_now"] - diff["forgotten_then"]),
+                delta_color="off")
     m[4].metric("Reinforced since", f"{diff['reinforced']:,}")
     m[5].metric("Median retention then", f"{then['retention'].median():.3f}" if len(then) else "–",
                 help="Of the memories as they were then (stability, recalls), at the same 'as of' time")

@@ -201,7 +201,8 @@ with tab_an:
     m[1].metric("Links", f"{len(links):,}")
     m[2].metric("Communities", f"{int(comm.max()) + 1:,}" if len(comm) else "0")
     m[3].metric("Isolated memories", f"{len(analysis.isolated):,}")
-    m[4].metric("Sessions bridged", f"{len(analysis.session_bridges):,}" + ("+" if len(analysis.session_bridges) >= 15 else ""))
+    m[4].metric("Cross-session links", f"{analysis.cross_session_links:,}",
+                help=f"Links between memories of different sessions; they join {analysis.session_pairs:,} pairs of sessions")
     left, right = st.columns(2)
     left.markdown("**Most central memories** (PageRank over the weighted links)")
     left.dataframe(analysis.central, hide_index=True, key="graph_central",

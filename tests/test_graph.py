@@ -114,6 +114,7 @@ def test_centrality_and_analysis_tables(two_cliques):
     assert a.communities["size"].tolist() == [4, 4, 1]
     assert a.communities.loc[a.communities["speakers"] == "Ann", "keywords"].item() == "alpha, sun"
     assert a.session_bridges.to_dict("records") == [{"session_a": "s1", "session_b": "s2", "links": 1}]
+    assert (a.cross_session_links, a.session_pairs) == (1, 1)
     assert set(a.bridge_memories["id"]) == {"a0", "b0"}
     assert a.bridge_memories["other_sessions"].tolist() == [1, 1]
     with pytest.raises(ConfigError):

@@ -60,14 +60,15 @@ def run_locomo(
     cfg = eval_config(preset, k=max(ks))
     records: list[dict[str, Any]] = []
     ingest_s = recall_s = 0.0
-    written = 0
+    written = empty = 0
     done = 0
     groups = list(dict.fromkeys(q.group for q in questions))
     for group in groups:
         t = time.perf_counter()
         engine = group_engine(db, group, emb)
-        written += ensure_ingested(engine, data.groups[group], {"path": os.path.abspath(path), "format": "locomo"},
-                                   progress, f"ingest {group}")
+        n_written, n_empty = ensure_ingested(engine, data.groups[group], {"path": os.path.abspath(path),
+                                                                          "format": "locomo"}, progress, f"ingest {group}")
+        written, empty = written + n_written, empty + n_empty
         now = clock_start_for(engine.store)
         ingest_s += time.perf_counter() - t
         t = time.perf_counter()
@@ -99,7 +100,8 @@ def run_locomo(
             if progress:
                 progress("recall", done, len(questions))
         recall_s += time.perf_counter() - t
-    return _summary(records, ks, path, db, preset, cfg, emb.name, written, ingest_s, recall_s, time.perf_counter() - t0)
+    return _summary(records, ks, path, db, preset, cfg, emb.name, (written, empty), ingest_s, recall_s,
+                    time.perf_counter() - t0)
 
 
 def _summary(records, ks, path, db, preset, cfg, embedder_name, written, ingest_s, recall_s, total_s) -> dict[str, Any]:
@@ -124,7 +126,8 @@ def _summary(records, ks, path, db, preset, cfg, embedder_name, written, ingest_
             "malformed_skipped": sum(r["status"] == "malformed" for r in records),
             "with_malformed_ids": sum(bool(r["malformed_evidence"]) for r in records),
             "malformed_ids": sum(len(r["malformed_evidence"]) for r in records),
-            "memories_written": written,
+            "memories_written": written[0],
+            "memories_left_out_empty": written[1],
         },
         "timing": timing(total_s, ingest_s, recall_s, len(evaluated)),
         "questions": records,

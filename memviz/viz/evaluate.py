@@ -56,7 +56,9 @@ def metric_curve_figure(results: Sequence[Mapping[str, Any]]) -> go.Figure:
                 name=f"{result_label(r)} · {fam}", line=dict(dash=dashes.get(fam, "solid")),
                 hovertemplate=f"{fam}@%{{x}} = %{{y:.3f}}<extra>{result_label(r)}</extra>",
             )
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(title="k", type="log"),
+    ks = sorted({int(m["k"]) for r in results for key in r["overall"] if (m := _METRIC.fullmatch(key))})
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10),
+                      xaxis=dict(title="k", type="log", tickvals=ks, ticktext=[str(k) for k in ks]),
                       yaxis=dict(title="value", range=[0, 1.02]), legend=dict(orientation="h", y=-0.2))
     return fig
 

@@ -184,11 +184,11 @@ def colours_at(r: float) -> str:
     return str(retention_colours(np.array([r]))[0])
 
 
-def graph_html(data: VisData, height_px: int = 650, physics: bool = True, note: str = "") -> str:
+def graph_html(data: VisData, height_px: int = 650, note: str = "") -> str:
     """A standalone HTML page drawing ``data`` with vis-network, inlined (works offline, no CDN request).
 
-    With ``physics`` the layout is relaxed by vis-network's ForceAtlas2 solver from the given positions for at
-    most 200 iterations and then frozen (so large graphs stop moving); without it, the positions are kept.
+    The layout is relaxed by vis-network's ForceAtlas2 solver from the given positions for at most 200
+    iterations and then frozen (so large graphs stop moving).
     ``note`` (plain text, escaped) is shown under the legend. Hovering shows a node's tooltip; clicking a
     node highlights it and its links.
     """
@@ -197,7 +197,7 @@ def graph_html(data: VisData, height_px: int = 650, physics: bool = True, note: 
     many = len(data.nodes) > 1500
     net.options = {
         "physics": {
-            "enabled": physics,
+            "enabled": True,
             "solver": "forceAtlas2Based",
             "forceAtlas2Based": {"gravitationalConstant": -40, "centralGravity": 0.01, "springLength": 60,
                                  "springConstant": 0.06, "avoidOverlap": 0.3},
@@ -243,7 +243,7 @@ div.vis-tooltip hr { border: 0; border-top: 1px solid #ccc; margin: 4px 0; }
 """
 
 # Tooltips arrive as escaped HTML strings; vis-network shows strings as plain text, so they become elements.
-# After stabilisation, physics is switched off so a large graph stops moving.
+# After stabilisation, physics is switched off so a large graph stops moving, and <body data-stabilised="1"> is set.
 _SCRIPT = """<script type="text/javascript">
 (function () {
   function asElement(title) {
@@ -253,7 +253,11 @@ _SCRIPT = """<script type="text/javascript">
   }
   nodes.update(nodes.get().filter(function (n) { return typeof n.title === "string"; })
     .map(function (n) { return {id: n.id, title: asElement(n.title)}; }));
-  network.once("stabilizationIterationsDone", function () { network.setOptions({physics: false}); });
+  network.once("stabilizationIterationsDone", function () {
+    network.setOptions({physics: false});
+    network.fit();
+    document.body.dataset.stabilised = "1";  // for browser tests and the benchmark
+  });
 })();
 </script>
 """

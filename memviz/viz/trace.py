@@ -144,7 +144,7 @@ def compare_figure(diff: TraceDiff, memories: Mapping[str, Memory], k: int, name
         rb = None if pd.isna(row.full_rank_b) else int(row.full_rank_b)
         label = snippet(memories[row.id].text, 60) if row.id in memories else html.escape(row.id)
         fig.add_scatter(
-            x=[name_a, name_b], y=[ra, rb], mode="lines+markers+text", showlegend=False,
+            x=[name_a, name_b], y=[ra, rb], mode="lines+markers+text", showlegend=False, cliponaxis=False,
             line=dict(color=colors[row.status], width=2), text=["", label if rb is not None else ""],
             textposition="middle right", hovertemplate=f"{label}<br>{row.status}<br>%{{x}}: rank %{{y}}<extra></extra>",
         )

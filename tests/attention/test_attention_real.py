@@ -142,3 +142,17 @@ def test_cli_errors_exit_2_with_one_line(args, needle):
     assert res.exit_code == 2
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error:") and needle in lines[0]
+
+
+def test_any_local_model_folder_loads(smollm2, minilm):
+    """The generic path (a folder or an id): SmolLM2's fp32 cache folder and MiniLM's folder, offline."""
+    dec = load_model(str(cache_dir() / "smollm2-fp32")) if (cache_dir() / "smollm2-fp32").is_dir() else None
+    enc = load_model(minilm.source)  # the package's folder, through AutoConfig / AutoModel
+    assert not enc.causal and enc.n_layers == 6 and enc.name == minilm.source
+    cap = capture_attention("Caroline went to a support group.", enc)
+    assert cap.tokens[0] == "[CLS]" and cap.attentions.shape[:2] == (6, 12)
+    if dec is not None:
+        assert dec.causal and (dec.n_layers, dec.n_heads) == (30, 9)
+        a = capture_attention(default_passage(), dec).attentions
+        b = capture_attention(default_passage(), smollm2).attentions
+        np.testing.assert_allclose(a, b, atol=1e-5)

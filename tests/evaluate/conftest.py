@@ -88,7 +88,9 @@ LONGMEMEVAL = [
     ], ["2023/05/02 (Tue) 09:00"], []),
     _question("q3", "multi-session", "Which cities did I visit for work?", [
         ("answer_b1", _session("I flew to Oslo for a client meeting.", "How was Oslo?", True)),
-        ("sess_2", _session("My favourite colour is green.", "Green is calming.")),
+        # a turn of a lone zero-width space, as LongMemEval_S has: no memory can be made of it
+        ("sess_2", _session("My favourite colour is green.", "Green is calming.")
+         + [{"role": "user", "content": "\u200b"}]),
         ("answer_b2", _session("Work sent me to Madrid for a conference.", "Madrid in spring is lovely.", True)),
     ], ["2023/03/05 (Sun) 08:00", "2023/02/01 (Wed) 10:00", "2023/07/10 (Mon) 12:00"], ["answer_b1", "answer_b2"]),
 ]

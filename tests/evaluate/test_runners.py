@@ -75,7 +75,7 @@ def test_longmemeval_runner(tiny_files, tmp_path, embedder, granularity):
     res = run_longmemeval(tiny_files["longmemeval"], tmp_path / "lme", granularity, ks=(1, 2, 3), embedder=embedder)
     assert list(res["overall"]) == [f"{m}@{k}" for m in ("recall_any", "recall_all", "ndcg_any") for k in (1, 2, 3)]
     assert res["counts"] == {"questions": 3, "evaluated": 2, "abstention_skipped": 1, "no_evidence": 0,
-                             "memories_written": 12}
+                             "memories_written": 12, "memories_left_out_empty": 1}
     by_id = {q["id"]: q for q in res["questions"]}
     assert by_id["q2_abs"]["status"] == "abstention"
     q3 = by_id["q3"]
