@@ -663,7 +663,8 @@ class MemoryEngine:
         text_hits = {i: float(s) for i, s in zip(t_ids, t_scores)}
         return {
             i: {
-                "cosine": float(cosine[n]), "bm25": text_hits.get(i), "forgotten": rows[n]["forgotten_time_s"] is not None,
+                "cosine": float(cosine[n]), "bm25": text_hits.get(i),
+                "forgotten": rows[n]["forgotten_time_s"] is not None,
                 "components": {c: float(comps[c][n]) for c in scoring.COMPONENTS}, "graph": graph.get(i),
                 "score": float(score[n]), "gated": gated.get(i),
             }

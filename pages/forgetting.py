@@ -17,6 +17,7 @@ from memviz.viz.memories import memory_labels
 
 MAX_PICK = 2000
 MAX_LIST = 500
+TABS = ["One memory", "Population", "Time travel"]
 SHOWN_COLUMNS = ["text", "speaker", "session_id", "retention", "recall_count", "stability_days", "elapsed_days", "id"]
 
 
@@ -88,7 +89,8 @@ def one_memory(engine: MemoryEngine, frame: pd.DataFrame, models: list[str], par
         st.rerun()
 
 
-def population(engine: MemoryEngine, frame: pd.DataFrame, model: str, as_of_s: float, threshold: float) -> None:
+def population(engine: MemoryEngine, frame: pd.DataFrame, model: str, params: DecayParams, as_of_s: float,
+               threshold: float) -> None:
     """The retention distribution at the "as of" time, what the threshold would suppress, and the actions."""
     below = suppressed(frame, threshold)
     live = frame[frame["forgotten_time_s"].isna()]
@@ -115,12 +117,17 @@ def population(engine: MemoryEngine, frame: pd.DataFrame, model: str, as_of_s: f
     query = c[0].text_input("Query", key="fg_query", placeholder="e.g. When did Caroline go to the support group?")
     k = c[1].number_input("k", 1, 50, 10, key="fg_k")
     c[2].write("")
+    inputs = (db_uri(), engine.store.version(), query, int(k), model, params, as_of_s, threshold)
     if c[2].button("Compare", key="fg_compare", width="stretch"):
         try:
-            st.session_state["fg_change"] = recall_change(engine, query, below["id"].tolist(), int(k), model, as_of_s).table
+            st.session_state["fg_change"] = (inputs, recall_change(engine, query, below["id"].tolist(), int(k), model,
+                                                                   as_of_s).table)
         except MemvizError as e:
             st.error(str(e))
-    if (change := st.session_state.get("fg_change")) is not None:
+    shown_for, change = st.session_state.get("fg_change", (None, None))
+    if change is not None and shown_for != inputs:
+        st.caption("The settings changed since the last comparison: press Compare again.")
+    elif change is not None:
         counts = change["change"].value_counts()
         st.caption(f"{counts.get('suppressed', 0)} of the hits would be suppressed, {counts.get('new', 0)} memories "
                    f"would enter the top {int(k)}, {counts.get('moved', 0)} would move.")
@@ -222,10 +229,14 @@ with st.expander("Decay parameters"):
 models = [model] + ([other] if other not in ("none", model) else [])
 frame = retention_at(db_uri(), engine.store.version(), as_of_s, model, params, engine)
 
-tab_one, tab_pop, tab_time = st.tabs(["One memory", "Population", "Time travel"])
-with tab_one:
-    one_memory(engine, frame, models, params, threshold)
-with tab_pop:
-    population(engine, frame, model, as_of_s, threshold)
-with tab_time:
-    time_travel(engine, frame, model, params, as_of_s)
+# Lazy tabs: only the open one runs, so a slider move recomputes what is on screen and nothing else.
+tab_one, tab_pop, tab_time = st.tabs(TABS, key="fg_tab", on_change="rerun")
+if tab_one.open:
+    with tab_one:
+        one_memory(engine, frame, models, params, threshold)
+if tab_pop.open:
+    with tab_pop:
+        population(engine, frame, model, params, as_of_s, threshold)
+if tab_time.open:
+    with tab_time:
+        time_travel(engine, frame, model, params, as_of_s)

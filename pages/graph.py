@@ -35,7 +35,7 @@ def frames(uri: str, version: int, now_s: float, model: str, _engine: MemoryEngi
     return mg.graph_frames(_engine, model, now_s)
 
 
-@st.cache_resource(show_spinner="Analysing the graph (Louvain communities, PageRank) ...", max_entries=8)
+@st.cache_resource(show_spinner="Analysing the graph (Louvain communities, PageRank) ...", max_entries=4)
 def analysed(uri: str, version: int, now_s: float, model: str, flt: mg.GraphFilter, _nodes: pd.DataFrame,
              _links: pd.DataFrame) -> tuple[nx.Graph, pd.Series, pd.DataFrame, mg.GraphAnalysis]:
     """The analysis graph of the filtered frames, its communities, centrality and analysis tables; cached per
@@ -112,6 +112,61 @@ def recall_widgets(engine: MemoryEngine, model: str) -> dict | None:
         }
     rec = st.session_state.get("graph_recall")
     return rec if rec and rec["db"] == db_uri() else None
+
+
+def analysis_tab(nodes: pd.DataFrame, links: pd.DataFrame, comm: pd.Series, analysis: mg.GraphAnalysis) -> None:
+    m = st.columns(5)
+    m[0].metric("Memories", f"{len(nodes):,}")
+    m[1].metric("Links", f"{len(links):,}")
+    m[2].metric("Communities", f"{int(comm.max()) + 1:,}" if len(comm) else "0")
+    m[3].metric("Isolated memories", f"{len(analysis.isolated):,}")
+    m[4].metric("Cross-session links", f"{analysis.cross_session_links:,}",
+                help=f"Links between memories of different sessions; they join {analysis.session_pairs:,} pairs of sessions")
+    left, right = st.columns(2)
+    left.markdown("**Most central memories** (PageRank over the weighted links)")
+    left.dataframe(analysis.central, hide_index=True, column_config={"pagerank": st.column_config.NumberColumn(format="%.4f")})
+    right.markdown("**Largest communities** (Louvain)")
+    right.dataframe(analysis.communities, hide_index=True)
+    left.markdown("**Sessions joined by the most links**")
+    left.dataframe(analysis.session_bridges, hide_index=True)
+    right.markdown("**Bridge memories** (linked into the most other sessions)")
+    right.dataframe(analysis.bridge_memories, hide_index=True)
+    st.markdown(f"**Isolated memories** ({len(analysis.isolated):,}: no link passes the filters)")
+    st.dataframe(analysis.isolated.head(500), hide_index=True)
+
+
+def map_tab(nodes: pd.DataFrame, proj: Projection | None, recalled: dict | None) -> None:
+    if proj is None:
+        st.info("The embedding map needs at least 3 memories.")
+        return
+    map_colour = st.selectbox("Colour by", MAP_COLOUR_BY, index=MAP_COLOUR_BY.index("speaker"), key="graph_map_colour")
+    query_xy = hits = None
+    if recalled is not None:
+        query_xy = proj.transform(recalled["vector"])[0]
+        hit_rows = nodes[nodes["id"].isin(list(recalled["hits"]))]
+        hits = hit_rows.assign(rank=hit_rows["id"].map(recalled["hits"])).sort_values("rank")
+    st.plotly_chart(embedding_map_figure(nodes, map_colour, query_xy, recalled["query"] if recalled else "", hits,
+                                         proj.explained), key="graph_map", width="stretch")
+    st.caption(f"{len(nodes):,} memories (the filtered ones) projected by PCA of their 384-d vectors; the two axes "
+               f"explain {sum(proj.explained):.1%} of the variance. "
+               + ("The query and its hits are overlaid." if recalled else
+                  "Run a recall in the query view to place a query and its hits on the map."))
+
+
+def export_tab(shown_graph: nx.Graph, nodes: pd.DataFrame, links: pd.DataFrame) -> None:
+    st.caption("GraphML opens in Gephi, yEd and Cytoscape; JSON is networkx node-link data. Each link is its own "
+               "edge, keyed by its kind; memory attributes include text, speaker, session, retention and community. "
+               "Files are made when a button is pressed.")
+    c = st.columns(4)
+    c[0].download_button("Shown graph (GraphML)", lambda: mg.to_graphml(shown_graph), "memviz_graph.graphml",
+                         "application/graphml+xml", key="graph_dl_graphml", on_click="ignore")
+    c[1].download_button("Shown graph (JSON)", lambda: mg.to_json(shown_graph), "memviz_graph.json", "application/json",
+                         key="graph_dl_json", on_click="ignore")
+    c[2].download_button(f"All {len(nodes):,} filtered (GraphML)", lambda: mg.to_graphml(mg.build_graph(nodes, links)),
+                         "memviz_graph_all.graphml", "application/graphml+xml", key="graph_dl_all_graphml",
+                         on_click="ignore")
+    c[3].download_button(f"All {len(nodes):,} filtered (JSON)", lambda: mg.to_json(mg.build_graph(nodes, links)),
+                         "memviz_graph_all.json", "application/json", key="graph_dl_all_json", on_click="ignore")
 
 
 engine = get_engine()
@@ -194,55 +249,14 @@ if recalled is not None:
 st.iframe(graph_html(vis_data(shown_graph, colour_by, size_by, highlight, centres), GRAPH_HEIGHT_PX),
           height=GRAPH_HEIGHT_PX + LEGEND_PX)
 
-tab_an, tab_map, tab_exp = st.tabs(["Analysis", "Embedding map", "Export"])
-with tab_an:
-    m = st.columns(5)
-    m[0].metric("Memories", f"{len(nodes):,}")
-    m[1].metric("Links", f"{len(links):,}")
-    m[2].metric("Communities", f"{int(comm.max()) + 1:,}" if len(comm) else "0")
-    m[3].metric("Isolated memories", f"{len(analysis.isolated):,}")
-    m[4].metric("Cross-session links", f"{analysis.cross_session_links:,}",
-                help=f"Links between memories of different sessions; they join {analysis.session_pairs:,} pairs of sessions")
-    left, right = st.columns(2)
-    left.markdown("**Most central memories** (PageRank over the weighted links)")
-    left.dataframe(analysis.central, hide_index=True, key="graph_central",
-                   column_config={"pagerank": st.column_config.NumberColumn(format="%.4f")})
-    right.markdown("**Largest communities** (Louvain)")
-    right.dataframe(analysis.communities, hide_index=True, key="graph_communities")
-    left.markdown("**Sessions joined by the most links**")
-    left.dataframe(analysis.session_bridges, hide_index=True, key="graph_session_bridges")
-    right.markdown("**Bridge memories** (linked into the most other sessions)")
-    right.dataframe(analysis.bridge_memories, hide_index=True, key="graph_bridge_memories")
-    st.markdown(f"**Isolated memories** ({len(analysis.isolated):,}: no link passes the filters)")
-    st.dataframe(analysis.isolated.head(500), hide_index=True, key="graph_isolated")
-
-with tab_map:
-    if proj is None:
-        st.info("The embedding map needs at least 3 memories.")
-    else:
-        map_colour = st.selectbox("Colour by", MAP_COLOUR_BY, index=MAP_COLOUR_BY.index("speaker"), key="graph_map_colour")
-        query_xy = hits = None
-        if recalled is not None:
-            query_xy = proj.transform(recalled["vector"])[0]
-            hit_rows = nodes[nodes["id"].isin(list(recalled["hits"]))]
-            hits = hit_rows.assign(rank=hit_rows["id"].map(recalled["hits"])).sort_values("rank")
-        st.plotly_chart(embedding_map_figure(nodes, map_colour, query_xy, recalled["query"] if recalled else "", hits,
-                                             proj.explained), key="graph_map", width="stretch")
-        st.caption(f"{len(nodes):,} memories (the filtered ones) projected by PCA of their 384-d vectors; the two axes "
-                   f"explain {sum(proj.explained):.1%} of the variance. "
-                   + ("The query and its hits are overlaid." if recalled else
-                      "Run a recall in the query view to place a query and its hits on the map."))
-
-with tab_exp:
-    st.caption("GraphML opens in Gephi, yEd and Cytoscape; JSON is networkx node-link data. Each link is its own "
-               "edge, keyed by its kind; memory attributes include text, speaker, session, retention and community.")
-    c = st.columns(4)
-    c[0].download_button("Shown graph (GraphML)", lambda: mg.to_graphml(shown_graph), "memviz_graph.graphml",
-                         "application/graphml+xml", key="graph_dl_graphml", on_click="ignore")
-    c[1].download_button("Shown graph (JSON)", lambda: mg.to_json(shown_graph), "memviz_graph.json", "application/json",
-                         key="graph_dl_json", on_click="ignore")
-    c[2].download_button(f"All {len(nodes):,} filtered (GraphML)", lambda: mg.to_graphml(mg.build_graph(nodes, links)),
-                         "memviz_graph_all.graphml", "application/graphml+xml", key="graph_dl_all_graphml",
-                         on_click="ignore")
-    c[3].download_button(f"All {len(nodes):,} filtered (JSON)", lambda: mg.to_json(mg.build_graph(nodes, links)),
-                         "memviz_graph_all.json", "application/json", key="graph_dl_all_json", on_click="ignore")
+# Lazy tabs: only the open one runs.
+tab_an, tab_map, tab_exp = st.tabs(["Analysis", "Embedding map", "Export"], key="graph_tab", on_change="rerun")
+if tab_an.open:
+    with tab_an:
+        analysis_tab(nodes, links, comm, analysis)
+if tab_map.open:
+    with tab_map:
+        map_tab(nodes, proj, recalled)
+if tab_exp.open:
+    with tab_exp:
+        export_tab(shown_graph, nodes, links)

@@ -12,10 +12,10 @@ from memviz import tracing
 from memviz.decay import DECAY_MODELS
 from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
-from memviz.models import Memory, Trace
+from memviz.models import Hit, Memory, Trace
 from memviz.presets import PRESET_NAMES, PRESETS, preset_config, preset_of
 from memviz.scoring import COMPONENTS
-from memviz.store import sql_str_list
+from memviz.store import memory_from_row, sql_str_list
 from memviz.ui.state import db_uri, fmt_time, get_engine
 from memviz.viz.trace import (
     COMPONENT_LABELS,
@@ -34,8 +34,6 @@ def memories_of(engine: MemoryEngine, ids: list[str]) -> dict[str, Memory]:
     """The stored memories among ``ids`` (a pruned one is simply missing)."""
     if not ids:
         return {}
-    from memviz.store import memory_from_row
-
     tbl = engine.store.memories_table(where=f"id IN ({sql_str_list(ids)})")
     return {r["id"]: memory_from_row(r) for r in tbl.to_pylist()}
 
@@ -80,7 +78,7 @@ def config_form(engine: MemoryEngine):
                                      key=f"rc_w_{preset}_{comp}")
             for n, comp in enumerate(COMPONENTS)
         }
-        g = st.columns(3)
+        g = st.columns([1, 2])
         hops = g[0].number_input("Graph hops (0 = no graph stage)", 0, 3, base.graph_hops, key=f"rc_hops_{preset}",
                                  help="Needs a positive 'link / graph bonus' weight")
         g[1].caption(f"Per-hop decay {base.graph_decay}, aggregate {base.graph_aggregate}, seeds {base.graph_seeds}")
@@ -101,8 +99,6 @@ def show_hits(trace: Trace, mems: dict[str, Memory]) -> None:
         gated = sum(len(s.info.get("gated", {})) for s in trace.stages)
         st.warning("No memory was retrieved." + (f" {gated} candidate(s) were gated out: see the trace." if gated else ""))
         return
-    from memviz.models import Hit
-
     hits = [Hit(mems[c.id], c.scores["score"], c.scores, c.rank) for c in final if c.id in mems]
     left, right = st.columns([3, 2])
     with left:

@@ -157,6 +157,6 @@ def find_trace(store_path: str | Path, trace_id: str) -> Trace | None:
 
 
 __all__ = [
-    "PrimedEmbedder", "Progress", "aggregate", "as_of", "config_dict", "ensure_ingested", "timing", "eval_config", "find_trace", "group_engine",
-    "parse_ks", "store_dir",
+    "PrimedEmbedder", "Progress", "aggregate", "as_of", "config_dict", "ensure_ingested", "eval_config", "find_trace",
+    "group_engine", "parse_ks", "store_dir", "timing",
 ]

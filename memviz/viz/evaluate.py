@@ -93,7 +93,8 @@ def questions_frame(result: Mapping[str, Any], metric: str) -> pd.DataFrame:
     return df
 
 
-def gold_table(question: Mapping[str, Any], memories: Mapping[str, Memory], session_texts: Mapping[str, str] | None = None) -> pd.DataFrame:
+def gold_table(question: Mapping[str, Any], memories: Mapping[str, Memory],
+               session_texts: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The question's gold items: ``gold`` id, ``rank`` where it was retrieved (<NA>: not in the retrieved
     list), ``speaker`` and ``text`` (for a session: ``session_texts`` gives a preview)."""
     ranks = question.get("gold_ranks") or {}

@@ -25,12 +25,20 @@ def values(v) -> list:
     return list(v)
 
 
+def open_tab(page, name: str):
+    """Open a tab of the page (its tabs are lazy: only the open one runs)."""
+    page.at.session_state["fg_tab"] = name
+    page.at.run()
+    page.check()
+    return page
+
+
 def count(page, label: str) -> int:
     return int(page.metric(label).replace(",", ""))
 
 
 def test_threshold_and_as_of_time_change_what_would_be_suppressed(open_page):
-    page = open_page("forgetting")
+    page = open_tab(open_page("forgetting"), "Population")
     at = page.at
     assert count(page, "Memories") == 214
     low = count(page, "Below threshold")
@@ -49,7 +57,7 @@ def test_threshold_and_as_of_time_change_what_would_be_suppressed(open_page):
 
 
 def test_decay_parameters_move_the_numbers_at_once(open_page):
-    page = open_page("forgetting")
+    page = open_tab(open_page("forgetting"), "Population")
     at = page.at
     at.selectbox(key="fg_model").set_value("power").run()
     median = float(page.metric("Median retention"))
@@ -87,7 +95,7 @@ def test_one_memory_curve_two_models_and_reinforce(open_page, demo_db):
 
 
 def test_advance_clock_fades_more_memories(open_page):
-    page = open_page("forgetting")
+    page = open_tab(open_page("forgetting"), "Population")
     at = page.at
     at.slider(key="fg_threshold").set_value(0.01).run()
     below = count(page, "Below threshold")
@@ -99,7 +107,7 @@ def test_advance_clock_fades_more_memories(open_page):
 
 
 def test_soft_forget_undo_and_prune(open_page, demo_db):
-    page = open_page("forgetting")
+    page = open_tab(open_page("forgetting"), "Population")
     at = page.at
     at.slider(key="fg_threshold").set_value(0.5).run()
     below = count(page, "Below threshold")
@@ -122,7 +130,7 @@ def test_soft_forget_undo_and_prune(open_page, demo_db):
 
 
 def test_compare_recall_shows_the_suppressed_hits(open_page):
-    page = open_page("forgetting")
+    page = open_tab(open_page("forgetting"), "Population")
     at = page.at
     at.slider(key="fg_threshold").set_value(1.0).run()  # everything not yet forgotten would be suppressed
     at.text_input(key="fg_query").set_value("What does Maya make in her pottery class?")
@@ -132,25 +140,30 @@ def test_compare_recall_shows_the_suppressed_hits(open_page):
     table = page.frame_with("rank_before", "rank_after", "change")
     assert (table["change"] == "suppressed").sum() == 5  # every hit falls below the threshold
     assert any("5 of the hits would be suppressed" in c.value for c in at.caption)
+    at.slider(key="fg_threshold").set_value(0.5).run()  # the comparison no longer matches the settings
+    assert any("press Compare again" in c.value for c in at.caption)
+    assert not any("rank_before" in d.value.columns for d in at.dataframe)
 
 
 def test_time_travel_to_an_older_version(open_page, demo_db):
-    page = open_page("forgetting")
+    page = open_tab(open_page("forgetting"), "Time travel")
     at = page.at
     store = MemoryStore(demo_db)
     versions = [v["version"] for v in store.versions()]
     assert at.selectbox(key="fg_version").value == versions[-1]
     assert page.metric("Memories then") == "214" and page.metric("Added since") == "0"
 
+    open_tab(page, "Population")
     at.slider(key="fg_threshold").set_value(0.5).run()
     at.button(key="fg_forget").click().run()
     forgotten = count(page, "Already forgotten")
     assert forgotten > 0
-    assert at.selectbox(key="fg_version").value == versions[-1]  # the picked version stays: before the forget
-    assert count(page, "Forgotten then") == 0 and count(page, "Memories then") == 214
-    at.selectbox(key="fg_version").set_value(versions[-1] + 1).run()  # the forget's version
-    page.check()
+    open_tab(page, "Time travel")
+    assert at.selectbox(key="fg_version").value == versions[-1] + 1  # the latest: the forget's version
     assert count(page, "Forgotten then") == forgotten
+    at.selectbox(key="fg_version").set_value(versions[-1]).run()  # the version before the forget
+    page.check()
+    assert count(page, "Forgotten then") == 0 and count(page, "Memories then") == 214
     empty = next(v["version"] for v in store.versions() if v["rows"] == 0)
     at.selectbox(key="fg_version").set_value(empty).run()
     assert count(page, "Memories then") == 0 and count(page, "Added since") == 214
@@ -158,3 +171,12 @@ def test_time_travel_to_an_older_version(open_page, demo_db):
     assert "memories version" in values(timeline["data"][1]["y"])
     assert set(values(timeline["data"][0]["y"])) >= {"write", "link", "import", "forget"}
     assert MemoryStore(demo_db).version() == versions[-1] + 1  # viewing old versions wrote nothing
+
+
+def test_only_the_open_tab_runs(open_page):
+    page = open_page("forgetting")  # "One memory" is open
+    labels = [m.label for m in page.at.metric]
+    assert "Stability now" in labels and "Below threshold" not in labels and "Memories then" not in labels
+    open_tab(page, "Time travel")
+    labels = [m.label for m in page.at.metric]
+    assert "Memories then" in labels and "Stability now" not in labels

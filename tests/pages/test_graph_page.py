@@ -116,6 +116,8 @@ def test_query_view_highlights_the_hits_without_reinforcing(open_page, demo_db):
     assert store.version() == version  # recall without reinforcement
     assert store.list_events(ops=["recall"])[-1].payload["query"] == "What does Maya make in her pottery class?"
     # The embedding map places the query and its hits.
+    at.session_state["graph_tab"] = "Embedding map"
+    at.run()
     names = [d.get("name") for d in chart(at, "graph_map")["data"]]
     assert "query" in names and "recall hits" in names
 
@@ -129,6 +131,9 @@ def test_analysis_and_embedding_map(open_page):
     assert comms["size"].sum() <= 214 and comms["size"].is_monotonic_decreasing
     bridges = page.frame_with("session_a", "session_b")
     assert (bridges["session_a"] != bridges["session_b"]).all()
+    assert not at.get("plotly_chart")  # tabs are lazy: the map is drawn only when its tab is open
+    at.session_state["graph_tab"] = "Embedding map"
+    at.run()
     spec = chart(at, "graph_map")
     assert sum(len(values(d["x"])) for d in spec["data"]) == 214
     at.selectbox(key="graph_map_colour").set_value("retention").run()

@@ -49,7 +49,8 @@ def test_recall_shows_hits_breakdown_and_trace(open_page, demo_db):
     page.check()
     summary = page.frame_with("stage", "candidates", "ms")
     assert "after graph expansion" in summary["stage"].tolist()
-    assert page.frame_with("session", "source", "date")["id"].tolist() == [h.memory.id for h in recall_directly(demo_db, "amem", 5).hits]
+    amem = recall_directly(demo_db, "amem", 5)
+    assert page.frame_with("session", "source", "date")["id"].tolist() == [h.memory.id for h in amem.hits]
 
 
 def test_why_not_retrieved_and_near_misses(open_page, demo_db):
