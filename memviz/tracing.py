@@ -108,14 +108,14 @@ def why_not(trace: Trace, memory_id: str, explained: Mapping[str, Any] | None = 
 
     ``explained`` is :meth:`MemoryEngine.explain`'s entry for this memory; it is needed (and used) only for a
     memory that no stage scored: it supplies its cosine, BM25 and would-be components. Without it such a
-    memory gets stage ranks and the reason "no retriever returned it".
-    """
+    memory only gets its (empty) stage ranks and "the vector / full-text search did not return it"."""
     weights = weights_of(trace)
     ranked = last_ranking(trace)
     by_stage = {s.name: {c.id: c for c in s.candidates} for s in ranking_stages(trace)}
+    here = {name: cands.get(memory_id) for name, cands in by_stage.items()}
     stages = [
-        {"stage": s.name, "rank": (c := by_stage[s.name].get(memory_id)) and c.rank, "of": len(s.candidates),
-         "scores": dict(c.scores) if c else {}}
+        {"stage": s.name, "rank": here[s.name].rank if here[s.name] else None, "of": len(s.candidates),
+         "scores": dict(here[s.name].scores) if here[s.name] else {}}
         for s in ranking_stages(trace)
     ]
     k = trace.k
