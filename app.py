@@ -7,13 +7,13 @@ from memviz.ui.state import sidebar
 st.set_page_config(page_title="memviz", page_icon=":material/neurology:", layout="wide")
 
 PAGES = [
-    st.Page("pages/memories.py", title="Memories", icon=":material/table_view:", default=True),
-    st.Page("pages/write.py", title="Write", icon=":material/edit_note:"),
-    st.Page("pages/recall.py", title="Recall", icon=":material/manage_search:"),
-    st.Page("pages/graph.py", title="Graph", icon=":material/hub:"),
-    st.Page("pages/forgetting.py", title="Forgetting", icon=":material/trending_down:"),
-    st.Page("pages/attention.py", title="Attention sinks", icon=":material/blur_on:"),
-    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
+    st.Page("app_pages/memories.py", title="Memories", icon=":material/table_view:", default=True),
+    st.Page("app_pages/write.py", title="Write", icon=":material/edit_note:"),
+    st.Page("app_pages/recall.py", title="Recall", icon=":material/manage_search:"),
+    st.Page("app_pages/graph.py", title="Graph", icon=":material/hub:"),
+    st.Page("app_pages/forgetting.py", title="Forgetting", icon=":material/trending_down:"),
+    st.Page("app_pages/attention.py", title="Attention sinks", icon=":material/blur_on:"),
+    st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
 ]
 
 page = st.navigation(PAGES)

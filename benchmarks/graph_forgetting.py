@@ -174,12 +174,12 @@ def page_costs(path: Path) -> dict:
         assert not at.exception, [e.value for e in at.exception]
         out[name] = round(time.perf_counter() - t, 3)
 
-    at.switch_page("pages/forgetting.py").run()
+    at.switch_page("app_pages/forgetting.py").run()
     at.session_state["fg_tab"] = "Population"
     at.run()
     rerun("forgetting_threshold_s", at.slider(key="fg_threshold").set_value(0.3))
     rerun("forgetting_as_of_s", at.slider(key="fg_as_of_days").set_value(30))
-    at.switch_page("pages/graph.py").run()
+    at.switch_page("app_pages/graph.py").run()
     rerun("graph_filter_cold_s", at.slider(key="graph_min_weight").set_value(0.6))
     rerun("graph_colour_warm_s", at.selectbox(key="graph_colour").set_value("speaker"))
     return out

@@ -10,9 +10,10 @@ from support import REPO
 ARTIFACTS = REPO / "test-artifacts"
 
 
-def page_paths() -> list[str]:
-    """URL paths of every page registered in app.py (``pages/recall.py`` -> ``recall``)."""
-    return re.findall(r'st\.Page\(\s*"pages/(\w+)\.py"', (REPO / "app.py").read_text())
+def page_paths() -> list[tuple[str, str]]:
+    """(name, URL path) of every page registered in app.py; the default page is served at ``/``."""
+    pages = re.findall(r'st\.Page\(\s*"app_pages/(\w+)\.py"([^)]*)\)', (REPO / "app.py").read_text())
+    return [(name, "" if "default=True" in rest else name) for name, rest in pages]
 
 
 def wait_rendered(pg, timeout_ms: int = 120_000) -> None:

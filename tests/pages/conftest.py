@@ -41,7 +41,7 @@ class Page:
     def __init__(self, page: str):
         self.at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
         self.at.run()
-        self.at.switch_page(f"pages/{page}.py").run()
+        self.at.switch_page(f"app_pages/{page}.py").run()
         self.check()
 
     def check(self) -> None:
