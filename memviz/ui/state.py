@@ -46,7 +46,7 @@ def sidebar() -> MemoryEngine:
                    f"version {s['version']}")
         st.markdown(f"**Clock** (simulated): {fmt_time(engine.clock.now())} UTC")
         cols = st.columns(3)
-        for col, (label, days) in zip(cols, [("+1 day", 1), ("+1 week", 7), ("+30 days", 30)]):
+        for col, (label, days) in zip(cols, [("+1 d", 1), ("+7 d", 7), ("+30 d", 30)]):
             if col.button(label, key=f"clock_{days}", use_container_width=True):
                 engine.advance_clock(days=days)
                 st.rerun()
