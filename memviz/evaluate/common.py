@@ -22,7 +22,7 @@ from memviz.clock import SimulatedClock
 from memviz.embed import Embedder
 from memviz.evaluate.metrics import mean_metrics
 from memviz.engine import MemoryEngine, RecallConfig, clock_start_for
-from memviz.errors import ConfigError, EmptyTextError, StoreError
+from memviz.errors import ConfigError, StoreError
 from memviz.models import MemoryInput, Trace
 from memviz.presets import preset_config
 from memviz.store import MemoryStore
@@ -68,26 +68,15 @@ def group_engine(db: str | Path, group: str, embedder: Embedder) -> MemoryEngine
 
 
 def ensure_ingested(engine: MemoryEngine, items: Sequence[MemoryInput], source: dict[str, Any],
-                    progress: Progress | None = None, label: str = "ingest") -> tuple[int, int]:
-    """Write the ``items`` the store does not hold yet (ids are stable). Items whose text is empty once
-    normalised (e.g. a lone zero-width space in LongMemEval) cannot be memories and are left out.
-    Returns (written, left out as empty)."""
-    usable = [i for i in items if _has_text(i.text)]
-    have = engine.store.existing_ids([i.id for i in usable if i.id])
-    todo = [i for i in usable if i.id not in have]
+                    progress: Progress | None = None, label: str = "ingest") -> int:
+    """Write the ``items`` the store does not hold yet (ids are stable). Returns how many were written."""
+    have = engine.store.existing_ids([i.id for i in items if i.id])
+    todo = [i for i in items if i.id not in have]
     if not todo:
-        return 0, len(items) - len(usable)
+        return 0
     cb = (lambda done, total: progress(label, done, total)) if progress else None
     reports = engine.ingest(todo, source=source, progress=cb)
-    return sum(len(r.items) for r in reports), len(items) - len(usable)
-
-
-def _has_text(text: str) -> bool:
-    try:
-        text_mod.normalise(text)
-    except EmptyTextError:
-        return False
-    return True
+    return sum(len(r.items) for r in reports)
 
 
 def eval_config(preset: str, k: int, candidates: int | None = None) -> RecallConfig:

@@ -60,15 +60,14 @@ def run_locomo(
     cfg = eval_config(preset, k=max(ks))
     records: list[dict[str, Any]] = []
     ingest_s = recall_s = 0.0
-    written = empty = 0
+    written = 0
     done = 0
     groups = list(dict.fromkeys(q.group for q in questions))
     for group in groups:
         t = time.perf_counter()
         engine = group_engine(db, group, emb)
-        n_written, n_empty = ensure_ingested(engine, data.groups[group], {"path": os.path.abspath(path),
-                                                                          "format": "locomo"}, progress, f"ingest {group}")
-        written, empty = written + n_written, empty + n_empty
+        written += ensure_ingested(engine, data.groups[group], {"path": os.path.abspath(path), "format": "locomo"},
+                                   progress, f"ingest {group}")
         now = clock_start_for(engine.store)
         ingest_s += time.perf_counter() - t
         t = time.perf_counter()
@@ -100,7 +99,7 @@ def run_locomo(
             if progress:
                 progress("recall", done, len(questions))
         recall_s += time.perf_counter() - t
-    return _summary(records, ks, path, db, preset, cfg, emb.name, (written, empty), ingest_s, recall_s,
+    return _summary(records, ks, path, db, preset, cfg, emb.name, (written, data.skipped), ingest_s, recall_s,
                     time.perf_counter() - t0)
 
 

@@ -67,7 +67,7 @@ class Question:
 class Dataset:
     """An imported data file: its memories by group (store), in file order, and its gold questions.
 
-    ``skipped`` counts the turns left out because the data has them empty (MemoryBank only).
+    ``skipped`` counts the turns left out because the data has them empty (MemoryBank, LongMemEval).
     """
 
     format: str

@@ -7,15 +7,18 @@ The data's session ids give the answer away (evidence sessions are called ``answ
 a ``has_answer`` flag: neither reaches a memory. Sessions get neutral ids from their haystack position
 (``<question_id>:s03``), turns ``<question_id>:s03:t07``; the gold labels only go to :class:`Question`.
 A turn's time is its session's haystack date (read as UTC) plus 60 s per turn, a modelling choice that keeps
-the turns of a session in order.
+the turns of a session in order. A turn with no visible text (LongMemEval_S has a few made of a single
+zero-width space) is left out and counted in ``Dataset.skipped``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from memviz.errors import EmptyTextError
 from memviz.importers._base import SCALARS, TURN_SPACING_S, Dataset, Question, Source, at
 from memviz.models import MemoryInput
+from memviz.text import normalise
 
 _HAYSTACK_KEYS = ("haystack_session_ids", "haystack_dates", "haystack_sessions")
 
@@ -25,6 +28,7 @@ def load_longmemeval(raw: bytes, src: Source) -> Dataset:
     data = src.expect(src.json(src.text(raw)), list, "", "a list of questions")
     groups: dict[str, list[MemoryInput]] = {}
     questions: list[Question] = []
+    skipped = 0
     for i, item in enumerate(data):
         where = at("", i)
         src.expect(item, dict, where, "a question object")
@@ -35,7 +39,8 @@ def load_longmemeval(raw: bytes, src: Source) -> Dataset:
         question = src.field(item, "question", where, str, nonempty=True)
         answer = src.field(item, "answer", where, SCALARS)
         time_s = src.time(src.field(item, "question_date", where, str), where, "question_date")
-        memories, evidence_sessions, evidence_turns = _haystack(src, question_id, item, where)
+        memories, evidence_sessions, evidence_turns, n_blank = _haystack(src, question_id, item, where)
+        skipped += n_blank
         groups[question_id] = memories
         abstention = question_id.endswith("_abs")
         questions.append(
@@ -50,13 +55,16 @@ def load_longmemeval(raw: bytes, src: Source) -> Dataset:
                 evidence_session_ids=tuple(evidence_sessions),
             )
         )
-    return src.require_memories(Dataset(format="longmemeval", path=src.path, groups=groups, questions=questions))
+    return src.require_memories(
+        Dataset(format="longmemeval", path=src.path, groups=groups, questions=questions, skipped=skipped)
+    )
 
 
 def _haystack(
     src: Source, question_id: str, item: dict[str, Any], where: str
-) -> tuple[list[MemoryInput], list[str], list[str]]:
-    """The memories of one question's haystack, the neutral ids of its evidence sessions and evidence turns."""
+) -> tuple[list[MemoryInput], list[str], list[str], int]:
+    """The memories of one question's haystack, the neutral ids of its evidence sessions and evidence turns,
+    and the number of turns left out for having no visible text."""
     session_ids, dates, sessions = (src.field(item, key, where, list) for key in _HAYSTACK_KEYS)
     if not len(session_ids) == len(dates) == len(sessions):
         lengths = ", ".join(f'"{k}" {len(v)}' for k, v in zip(_HAYSTACK_KEYS, (session_ids, dates, sessions)))
@@ -73,6 +81,7 @@ def _haystack(
     memories: list[MemoryInput] = []
     evidence_sessions: list[str] = []
     evidence_turns: list[str] = []
+    blank = 0
     for s, (raw_id, date, session) in enumerate(zip(session_ids, dates, sessions)):
         date_where = at(at(where, "haystack_dates"), s)
         start_s = src.time(src.expect(date, str, date_where, "a date string"), date_where)
@@ -89,6 +98,11 @@ def _haystack(
             memory_id = f"{session_id}:t{j:02d}"
             if src.field(turn, "has_answer", turn_where, bool, required=False):
                 evidence_turns.append(memory_id)
+            try:
+                normalise(content)
+            except EmptyTextError:
+                blank += 1
+                continue
             memories.append(
                 MemoryInput(
                     text=content,
@@ -101,4 +115,4 @@ def _haystack(
                     dataset="longmemeval",
                 )
             )
-    return memories, evidence_sessions, evidence_turns
+    return memories, evidence_sessions, evidence_turns, blank

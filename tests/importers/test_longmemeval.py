@@ -21,10 +21,15 @@ def _utc(*args: int) -> float:
 def test_one_memory_per_turn(longmemeval: tuple[Path, Any, Dataset]) -> None:
     _, raw, ds = longmemeval
     assert list(ds.groups) == [q["question_id"] for q in raw]
+    blank = 0
     for item in raw:
         memories = ds.groups[item["question_id"]]
-        assert [m.text for m in memories] == [t["content"] for s in item["haystack_sessions"] for t in s]
-        assert [m.speaker for m in memories] == [t["role"] for s in item["haystack_sessions"] for t in s]
+        turns = [t for s in item["haystack_sessions"] for t in s]
+        visible = [t for t in turns if t["content"].replace("\u200b", "").strip()]
+        blank += len(turns) - len(visible)
+        assert [m.text for m in memories] == [t["content"] for t in visible]
+        assert [m.speaker for m in memories] == [t["role"] for t in visible]
+    assert ds.skipped == blank
     ids = [m.id for m in ds.items()]
     assert len(set(ids)) == len(ids) == len(ds)
     assert {m.dataset for m in ds.items()} == {"longmemeval"}
@@ -32,7 +37,8 @@ def test_one_memory_per_turn(longmemeval: tuple[Path, Any, Dataset]) -> None:
 
 def test_counts(lme_oracle: tuple[Path, Any, Dataset], lme_s_dev30: tuple[Path, Any, Dataset]) -> None:
     assert (len(lme_oracle[2]), len(lme_oracle[2].questions)) == (10960, 500)
-    assert (len(lme_s_dev30[2]), len(lme_s_dev30[2].questions)) == (14860, 30)
+    # 14,860 turns, 4 of them a lone zero-width space (skipped)
+    assert (len(lme_s_dev30[2]), len(lme_s_dev30[2].questions), lme_s_dev30[2].skipped) == (14856, 30, 4)
 
 
 def test_no_answer_labels_in_memories(longmemeval: tuple[Path, Any, Dataset]) -> None:
@@ -151,3 +157,17 @@ def test_inconsistent_question_is_rejected(changes: dict[str, Any], problem: str
 def test_duplicate_question_id_is_rejected() -> None:
     with pytest.raises(SchemaError, match=r'\[1\]: duplicate "question_id"'):
         load_bytes(json.dumps([_tiny(), _tiny()]).encode(), "longmemeval", "tiny.json")
+
+
+def test_turns_without_visible_text_are_skipped_and_counted(tmp_path):
+    """LongMemEval_S has turns made of one zero-width space: they cannot be written, so they are left out."""
+    import json
+
+    item = {"question_id": "q1", "question_type": "multi-session", "question": "?", "answer": "a",
+            "question_date": "2023/05/30 (Tue) 10:18", "answer_session_ids": ["x"],
+            "haystack_session_ids": ["x"], "haystack_dates": ["2023/05/20 (Sat) 10:00"],
+            "haystack_sessions": [[{"role": "user", "content": "\u200b"}, {"role": "assistant", "content": "hi"}]]}
+    path = tmp_path / "lme.json"
+    path.write_text(json.dumps([item]))
+    ds = load_bytes(path.read_bytes(), "longmemeval", path.name)
+    assert [m.text for m in ds.items()] == ["hi"] and ds.skipped == 1
