@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from memviz.attention.samples import locomo_path
+
+# The page's default passage is a real LoCoMo one; its expectations (first token "Car", 256 tokens) need it.
+needs_locomo = pytest.mark.skipif(not locomo_path().is_file(), reason="LoCoMo shared data not present")
+
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "attention.py")
 
 pytestmark = pytest.mark.slow
@@ -41,6 +46,7 @@ def page(smollm2) -> AppTest:
     return at
 
 
+@needs_locomo
 def test_sink_map_and_head_view(page):
     at = page
     figs = charts(at)
@@ -67,6 +73,7 @@ def test_sink_map_and_head_view(page):
     assert any("No sink" in i.value for i in at.info)
 
 
+@needs_locomo
 def test_kv_cache_view(page):
     at = page
     at.number_input(key="attn_max_tokens").set_value(256).run()

@@ -28,6 +28,7 @@ def test_default_passage_is_locomo():
     assert len(long_passage(2)) > 4000
 
 
+@needs_locomo
 def test_minilm_cls_is_the_sink_of_the_middle_layers(minilm):
     rep = analyze_text(default_passage(), minilm)
     cap, an = rep.capture, rep.analysis
@@ -44,6 +45,7 @@ def test_minilm_cls_is_the_sink_of_the_middle_layers(minilm):
     assert cls and cls[0]["kind"] == "primary"
 
 
+@needs_locomo
 def test_smollm2_first_token_is_a_sink_from_layer_3_on(smollm2):
     rep = analyze_text(default_passage(), smollm2)
     cap, an = rep.capture, rep.analysis
