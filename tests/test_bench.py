@@ -69,7 +69,8 @@ def test_bench_ingest_counts_and_stages(embedder):
 
     r = bench_ingest(_items(30), embedder, batch_size=10, queries=["cats"])
     assert r["n"] == 30 and r["pipeline_per_s"] > 0 and r["raw_encode_per_s"] > 0
-    assert r["ratio"] == pytest.approx(r["raw_encode_s"] / r["pipeline_s"], rel=0.02)
+    # the ratio is pipeline throughput over raw throughput (the rates keep enough digits; the seconds may not)
+    assert r["ratio"] == pytest.approx(r["pipeline_per_s"] / r["raw_encode_per_s"], rel=0.01)
     assert {"embed_ms", "keywords_importance_ms", "link_ms", "store_ms"} <= set(r["stage_s"])
     assert r["links"] > 0 and r["recall_p50_ms"] > 0
 

@@ -18,7 +18,7 @@ from typing import Any
 from memviz.errors import EmptyTextError
 from memviz.importers._base import SCALARS, TURN_SPACING_S, Dataset, Question, Source, at
 from memviz.models import MemoryInput
-from memviz.text import normalise
+from memviz.text import TextTooLongError, normalise
 
 _HAYSTACK_KEYS = ("haystack_session_ids", "haystack_dates", "haystack_sessions")
 
@@ -103,6 +103,8 @@ def _haystack(
             except EmptyTextError:
                 blank += 1
                 continue
+            except TextTooLongError:
+                pass  # refused with its location by require_memories below
             memories.append(
                 MemoryInput(
                     text=content,
