@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -20,3 +23,18 @@ def shared_file(*parts: str) -> Path:
     if not p.exists():
         pytest.skip(f"shared data file missing: {p}")
     return p
+
+
+def chart(at, key: str) -> dict:
+    """The plotly JSON spec of the AppTest chart whose element id ends with ``key``."""
+    for c in at.get("plotly_chart"):
+        if c.proto.id.endswith(key):
+            return json.loads(c.proto.spec)
+    raise AssertionError(f"no chart {key}")
+
+
+def values(v) -> list:
+    """A plotly JSON array: a list, or a typed array {"dtype", "bdata"} (base64)."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).tolist()
+    return list(v)

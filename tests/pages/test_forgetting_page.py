@@ -3,26 +3,8 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
-import numpy as np
-
 from memviz.store import MemoryStore
-
-
-def chart(at, key: str) -> dict:
-    for c in at.get("plotly_chart"):
-        if c.proto.id.endswith(key):
-            return json.loads(c.proto.spec)
-    raise AssertionError(f"no chart {key}")
-
-
-def values(v) -> list:
-    """A plotly JSON array: a list, or a typed array {"dtype", "bdata"} (base64)."""
-    if isinstance(v, dict) and "bdata" in v:
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).tolist()
-    return list(v)
+from support import chart, values
 
 
 def open_tab(page, name: str):

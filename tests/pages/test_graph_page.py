@@ -3,13 +3,11 @@ embedding map. The drawn graph is read back from the page's iframe (its vis-netw
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 
-import numpy as np
-
 from memviz.store import MemoryStore
+from support import chart, values
 
 
 def drawn_ids(at) -> list[str]:
@@ -23,18 +21,6 @@ def drawn_nodes(at) -> list[dict]:
     return json.loads(re.search(r"nodes = new vis\.DataSet\((\[.*?\])\);", page, re.S).group(1))
 
 
-def chart(at, key: str) -> dict:
-    for c in at.get("plotly_chart"):
-        if c.proto.id.endswith(key):
-            return json.loads(c.proto.spec)
-    raise AssertionError(f"no chart {key}")
-
-
-def values(v) -> list:
-    """A plotly JSON array: a list, or a typed array {"dtype", "bdata"} (base64)."""
-    if isinstance(v, dict) and "bdata" in v:
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).tolist()
-    return list(v)
 
 
 def captions(at) -> str:
