@@ -13,6 +13,7 @@ from memviz.attention.kvcache import POLICIES, POLICY_LABELS, KVExperiment
 from memviz.attention.metrics import SINK_COLUMNS
 from memviz.attention.samples import default_passage, long_passage, recall_example
 from memviz.errors import MemvizError
+from memviz.ui.state import get_engine
 from memviz.viz import attention as va
 
 MODELS = {
@@ -94,16 +95,11 @@ def window_slider(label: str, n: int, default: int, key: str) -> tuple[int, int]
 def store_text() -> str | None:
     """Memories from the store, joined as 'speaker: text' lines; None (with a note) when the store is unavailable."""
     try:
-        from memviz.ui.state import get_engine
-
         df = get_engine().list_memories(limit=STORE_LIMIT)
-    except ImportError:
-        st.info("The memory store is not available yet: paste a text instead.")
-        return None
     except MemvizError as e:
         st.warning(f"Could not read the store: {e}")
         return None
-    if df is None or len(df) == 0:
+    if df.empty:
         st.info("The store has no memories yet.")
         return None
     labels = {
@@ -119,12 +115,7 @@ def store_text() -> str | None:
 
 def recall_memories(query: str) -> list[str] | None:
     try:
-        from memviz.ui.state import get_engine
-
         result = get_engine().recall(query, k=5)
-    except ImportError:
-        st.info("The memory engine is not available yet: paste memories instead.")
-        return None
     except MemvizError as e:
         st.warning(f"Recall failed: {e}")
         return None
