@@ -1,9 +1,10 @@
-"""Graph page and forgetting page costs on real stores of 1,000, 5,000 and 10,000 memories.
+"""Graph page and forgetting page costs on real stores of 1,000, 5,000 and 20,000 memories.
 
-    .venv/bin/python benchmarks/graph_forgetting.py [--stores /tmp/memviz_bench] [--sizes 1000 5000 10000]
+    .venv/bin/python benchmarks/graph_forgetting.py [--stores /tmp/memviz_bench] [--sizes 1000 5000 20000]
 
-The stores are built once (and reused) from the shared data: the LoCoMo dev conversations first, then the
-LongMemEval_S haystacks, in file order, up to each size. Prints one JSON object with, per size:
+The stores are built once (and reused) through the full write pipeline from the shared data
+(:func:`memviz.bench.real_items`: LoCoMo dev, then the LongMemEval_S haystacks, then MemoryBank, in file
+order, up to each size; 20,112 real memories in all). Prints one JSON object with, per size:
 
 - ``graph``: the Graph page's Python work, per stage (read + retention, filter, analysis graph, Louvain,
   PageRank, analysis tables, vectors + PCA for the positions, level of detail, vis-network HTML), and its
@@ -27,37 +28,10 @@ import shutil
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-LOCOMO = SHARED / "locomo" / "locomo_dev.json"
-LONGMEMEVAL_S = SHARED / "longmemeval" / "longmemeval_s_dev30.json"
-
-
-def real_items(n: int):
-    """The first ``n`` non-empty memories of LoCoMo dev followed by LongMemEval_S (every item has a stable id)."""
-    from memviz.importers import load
-
-    items = load(LOCOMO, "locomo").items()
-    if len(items) < n:
-        items += load(LONGMEMEVAL_S, "longmemeval").items()
-    items = [i for i in items if _writable(i.text)]  # LongMemEval has a few empty turns, which the engine refuses
-    if len(items) < n:
-        raise SystemExit(f"the shared data holds only {len(items)} memories, fewer than {n}")
-    return items[:n]
-
-
-def _writable(text: str) -> bool:
-    from memviz.errors import MemvizError
-    from memviz.text import normalise
-
-    try:
-        normalise(text)
-    except MemvizError:
-        return False
-    return True
-
 
 def build_store(root: Path, n: int, smaller: Path | None = None) -> Path:
     """The store of ``n`` real memories under ``root`` (built once; grown from a smaller one when given)."""
+    from memviz.bench import real_items
     from memviz.engine import open_engine
 
     path = root / f"store_{n}"
@@ -69,7 +43,7 @@ def build_store(root: Path, n: int, smaller: Path | None = None) -> Path:
         (path / ".complete").unlink(missing_ok=True)
     engine = open_engine(str(path))
     t = time.perf_counter()
-    engine.ingest(real_items(n), batch_size=256)
+    engine.ingest(real_items(n), batch_size=256)  # raises FileNotFoundError without the shared data
     print(json.dumps({"built": str(path), "memories": engine.store.count(), "seconds": round(time.perf_counter() - t, 1)}),
           flush=True)
     done.touch()
@@ -206,7 +180,7 @@ def browser_draw_s(page_html: str) -> float | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--stores", default="/tmp/memviz_bench", type=Path, help="where the benchmark stores are kept")
-    ap.add_argument("--sizes", nargs="+", type=int, default=[1000, 5000, 10000])
+    ap.add_argument("--sizes", nargs="+", type=int, default=[1000, 5000, 20000])
     ap.add_argument("--max-nodes", type=int, default=300, help="the graph page's level of detail (default 300)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     ap.add_argument("--build-only", action="store_true")

@@ -5,9 +5,10 @@ Every function returns plain JSON-able dicts; ``memviz bench`` and ``benchmarks/
 Times are wall-clock milliseconds (``*_ms``) or seconds (``*_s``); rates are memories per second
 (``*_per_s``); ratios are dimensionless. Nothing here asserts a time: benchmarks measure, tests don't time.
 
-The data are the shared real data sets (``../shared/data``): LoCoMo dev (4,124 turns, 1,347 questions) and
-the LongMemEval_S dev haystacks (14,860 turns, 30 questions). Stores larger than the real text (100k) are
-made of the real embeddings replicated with small Gaussian noise (see :func:`recall_store`).
+The data are the shared real data sets (``../shared/data``): LoCoMo dev (4,124 turns, 1,347 questions), the
+LongMemEval_S dev haystacks (14,856 turns, 30 questions) and MemoryBank (1,132 memories), 20,112 real
+memories in all. Stores larger than the real text (100k) are made of the real embeddings replicated with
+small Gaussian noise (see :func:`recall_store`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MEMVIZ_SHARED_DATA", REPO / ".." / "shared" / "data")).resolve()
 LOCOMO = SHARED_DATA / "locomo" / "locomo_dev.json"
 LONGMEMEVAL_S = SHARED_DATA / "longmemeval" / "longmemeval_s_dev30.json"
+MEMORYBANK = SHARED_DATA / "memorybank" / "memory_bank_en.json"
 
 QUICK = {"ingest_n": 1000, "sizes": (1000, 10000), "queries": 50, "exact_queries": 10}
 FULL = {"ingest_n": 4124, "sizes": (1000, 10000, 100000), "queries": 200, "exact_queries": 30}
@@ -79,12 +81,13 @@ def machine() -> dict[str, Any]:
 
 
 # -- data ------------------------------------------------------------------------------------------
-def real_items(n: int | None = None, order: Sequence[str] = ("locomo", "longmemeval")):
+def real_items(n: int | None = None, order: Sequence[str] = ("locomo", "longmemeval", "memorybank")):
     """The first ``n`` (all when None) real memories (MemoryInput, stable ids): LoCoMo dev, then the
-    LongMemEval_S haystacks, in file order. Raises FileNotFoundError when the shared data is missing."""
+    LongMemEval_S haystacks, then MemoryBank, in file order (20,112 in all). Raises FileNotFoundError when
+    the shared data is missing."""
     from memviz.importers import load
 
-    paths = {"locomo": LOCOMO, "longmemeval": LONGMEMEVAL_S}
+    paths = {"locomo": LOCOMO, "longmemeval": LONGMEMEVAL_S, "memorybank": MEMORYBANK}
     items: list = []
     for name in order:
         if n is not None and len(items) >= n:
@@ -328,7 +331,7 @@ def bench_forgetting(engine, threshold: float = 0.3, repeats: int = 3) -> dict[s
 def bench_recall(sizes: Sequence[int], n_queries: int, embedder=None, exact_queries: int = 20,
                  forgetting_at: int | None = 100000, log: Log = _quiet) -> list[dict[str, Any]]:
     """:func:`bench_recall_at` for each store size in ``sizes`` on the real texts (LoCoMo dev, then
-    LongMemEval_S; replicated beyond their 18,984 turns) with ``n_queries`` real questions. One dict per size,
+    LongMemEval_S, MemoryBank; replicated beyond their 20,112 memories) with ``n_queries`` real questions. One dict per size,
     in the order given."""
     from memviz.embed import MiniLMEmbedder
     from memviz.engine import embedding_text

@@ -450,7 +450,7 @@ class MemoryEngine:
             for c in ("last_access_s", "elapsed_days", "retention"):
                 df[c] = pd.Series(dtype="float64")
             return df
-        df["last_access_s"] = _last_access(df)
+        df["last_access_s"] = _last_access(tbl)
         df["elapsed_days"] = (now - df["last_access_s"]) / SECONDS_PER_DAY
         df["retention"] = self._retention(tbl, df["last_access_s"].to_numpy(), model, now, params)
         return df
@@ -492,12 +492,11 @@ class MemoryEngine:
         if not ids:
             return []
         now = self.clock.now()
-        tbl = self.store.memories_table(where=f"id IN ({sql_str_list(ids)})")
-        found = set(tbl.column("id").to_pylist())
-        if missing := [i for i in ids if i not in found]:
+        found, tbl, _ = self.store.rows(ids)
+        if missing := sorted(set(ids) - set(found)):
             raise UnknownMemoryError(missing)
         df = tbl.to_pandas()
-        last = _last_access(df)
+        last = _last_access(tbl)
         r_now = decay_mod.exponential_retention((now - last) / SECONDS_PER_DAY, df["stability_days"].to_numpy())
         s_new = self.reinforce_rule.apply(df["stability_days"].to_numpy(), r_now)
         updates = pa.table(
@@ -587,7 +586,8 @@ class MemoryEngine:
         ids, rows, comps, _ = self._components(ctx, pool)  # a concurrent prune may have removed one
         passed, gated = _gate(cfg, ids, comps)
         ctx.gated_ids = set(gated)
-        ids, rows = [ids[n] for n in np.flatnonzero(passed)], [rows[n] for n in np.flatnonzero(passed)]
+        keep = np.flatnonzero(passed)
+        ids, rows = [ids[n] for n in keep], rows.take(pa.array(keep, pa.int64()))
         comps = {c: v[passed] for c, v in comps.items()}
         if cfg.normalise == "minmax":
             for c in BASE_COMPONENTS:
@@ -599,16 +599,18 @@ class MemoryEngine:
                 "lexical_norm": cfg.lexical_norm, "gated": gated} | ctx.info()
         stages.append(TraceStage("scoring", _ms(t), ranked, info))
 
-        row_of = dict(zip(ids, rows))
         if cfg.graph_hops:
             t = time.perf_counter()
-            ranked, g_info = self._graph_stage(ctx, ranked, row_of, where)
+            ranked, g_info, added_rows = self._graph_stage(ctx, ranked, where)
+            rows = pa.concat_tables([rows, added_rows])
             stages.append(TraceStage("graph", _ms(t), ranked, g_info))
-        stages.append(TraceStage("final", 0.0, ranked[: cfg.k], {"k": cfg.k}))
+        final = ranked[: cfg.k]
+        stages.append(TraceStage("final", 0.0, final, {"k": cfg.k}))
+        row_at = {i: n for n, i in enumerate(rows.column("id").to_pylist())}
+        hit_rows = rows.take(pa.array([row_at[c.id] for c in final], pa.int64())).to_pylist()
         hits = [
-            Hit(memory_from_row(row_of[c.id]), c.scores["score"], {k: v for k, v in c.scores.items() if k != "score"},
-                c.rank)
-            for c in ranked[: cfg.k]
+            Hit(memory_from_row(r), c.scores["score"], {k: v for k, v in c.scores.items() if k != "score"}, c.rank)
+            for c, r in zip(final, hit_rows)
         ]
 
         cfg_dict = asdict(cfg) | {"weights": dict(cfg.weights), "retrievers": list(cfg.retrievers),
@@ -650,6 +652,7 @@ class MemoryEngine:
         ctx.ranges = {c: tuple(v) for c, v in info.get("ranges", {}).items()}
         ctx.keyword_df = info.get("keyword_df", {})
         found, rows, comps, cosine = self._components(ctx, ids)
+        forgotten = rows.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)
         if missing := [i for i in ids if i not in set(found)]:
             raise UnknownMemoryError(missing)
         _, gated = _gate(cfg, found, comps)
@@ -664,38 +667,32 @@ class MemoryEngine:
         return {
             i: {
                 "cosine": float(cosine[n]), "bm25": text_hits.get(i),
-                "forgotten": rows[n]["forgotten_time_s"] is not None,
+                "forgotten": bool(forgotten[n]),
                 "components": {c: float(comps[c][n]) for c in scoring.COMPONENTS}, "graph": graph.get(i),
                 "score": float(score[n]), "gated": gated.get(i),
             }
             for n, i in enumerate(found)
         }
 
-    def _components(self, ctx: _RecallContext, ids: Sequence[str]):
+    def _components(self, ctx: _RecallContext, ids: Sequence[str]) -> tuple[list[str], pa.Table, dict[str, np.ndarray], np.ndarray]:
         """Rows and raw components of the memories ``ids`` (those found, in the order given) for ``ctx``'s
-        query. Returns (ids, rows, {component: array (n,)}, raw cosine (n,)); ``graph`` is all zeros."""
-        if not ids:
-            return [], [], {c: np.zeros(0) for c in scoring.COMPONENTS}, np.zeros(0)
-        tbl = self.store.memories_table(columns=list(MEMORIES_SCHEMA.names), where=f"id IN ({sql_str_list(ids)})")
-        row_of = {i: n for n, i in enumerate(tbl.column("id").to_pylist())}
-        ids = [i for i in ids if i in row_of]
-        tbl = tbl.take(pa.array([row_of[i] for i in ids], pa.int64()))
-        rows = tbl.drop(["vector"]).to_pylist()
-        df = pd.DataFrame(rows, columns=[c for c in MEMORIES_SCHEMA.names if c != "vector"])
-        vecs = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(len(ids), -1)
+        query. Returns (ids, rows (Arrow, every column but the vector), {component: array (n,)}, raw cosine
+        (n,)); ``graph`` is all zeros. The rows come from the store's in-memory index: no table scan."""
+        ids, tbl, vecs = self.store.rows(ids)
         cosine = vecs.astype(np.float64) @ ctx.qvec.astype(np.float64)
-        last = _last_access(df)
+        last = _last_access(tbl)
+        keywords = tbl.column("keywords").to_pylist() if ctx.keyword_df else [[]] * len(ids)
         comps = {
             "relevance": np.clip(cosine, 0.0, 1.0),
             "lexical": ctx.lexical(ids),
             "rrf": np.array([ctx.rrf.get(i, 0.0) for i in ids]),
             "recency": scoring.recency((ctx.now - last) / 3600.0),
-            "importance": df["importance"].to_numpy(np.float64),
+            "importance": tbl.column("importance").to_numpy(zero_copy_only=False).astype(np.float64),
             "retention": self._retention(tbl, last, ctx.cfg.decay_model, ctx.now),
-            "entity": ctx.entity([r["keywords"] or [] for r in rows]),
+            "entity": ctx.entity([k or [] for k in keywords]),
             "graph": np.zeros(len(ids)),
         }
-        return ids, rows, comps, cosine
+        return ids, tbl, comps, cosine
 
     def _keyword_df(self, keywords: Sequence[str]) -> dict[str, int]:
         """How many stored memories carry each keyword (mem0's "linked memories" of an entity); one scan."""
@@ -707,16 +704,16 @@ class MemoryEngine:
         return {kw: found.get(kw, 0) for kw in keywords}
 
     def _graph_stage(
-        self, ctx: _RecallContext, ranked: list[StageCandidate], row_of: dict[str, dict[str, Any]], where: str | None
-    ) -> tuple[list[StageCandidate], dict[str, Any]]:
+        self, ctx: _RecallContext, ranked: list[StageCandidate], where: str | None
+    ) -> tuple[list[StageCandidate], dict[str, Any], pa.Table]:
         """Spread activation from the best scored candidates over the links (treated as undirected, weighted).
 
         Seeds: the top ``graph_seeds`` of ``ranked``, with activation a0 = score / best score. Each hop h
         passes a_h = decay * W a_(h-1) along links of weight W (``"sum"``: summed over neighbours; ``"max"``:
         the strongest neighbour only). A memory's ``graph`` component is its total activation (its own a0 plus
         what reaches it; max or sum over hops, clipped at 1), so seeds rank before the notes they pass to.
-        Linked memories outside the pool are scored like pool members and pass the same gates; ``row_of``
-        gains their rows. Spreading activation: Collins & Loftus (1975); in retrieval, Crestani (1997).
+        Linked memories outside the pool are scored like pool members and pass the same gates; their rows are
+        returned with the new ranking and the stage's info. Spreading activation: Collins & Loftus (1975); in retrieval, Crestani (1997).
         """
         cfg = ctx.cfg
         seeds = ranked[: cfg.graph_seeds]
@@ -754,8 +751,8 @@ class MemoryEngine:
         passed, gated = _gate(cfg, ids, comps)
         for c, (lo, hi) in ctx.ranges.items():
             comps[c] = scoring.minmax_scale(comps[c], lo, hi)
-        new_ids = [ids[n] for n in np.flatnonzero(passed)]
-        row_of.update({ids[n]: rows[n] for n in np.flatnonzero(passed)})
+        keep = np.flatnonzero(passed)
+        new_ids = [ids[n] for n in keep]
         all_ids = [c.id for c in ranked] + new_ids
         all_comps = {
             c: np.concatenate([np.array([r.scores[c] for r in ranked]), comps[c][passed]]) for c in scoring.COMPONENTS
@@ -765,7 +762,7 @@ class MemoryEngine:
         info = {"seeds": [c.id for c in seeds], "hops": cfg.graph_hops, "decay": cfg.graph_decay,
                 "aggregate": cfg.graph_aggregate, "links": len(edges), "reached": len(nodes) - len(seeds),
                 "added": new_ids, "gated": gated}
-        return _ranked(all_ids, all_comps, score), info
+        return _ranked(all_ids, all_comps, score), info, rows.take(pa.array(keep, pa.int64()))
 
     def traces(self, limit: int = 50) -> list[Trace]:
         """The most recent recall traces, newest last (replayed from ``recall`` events)."""
@@ -785,8 +782,8 @@ class MemoryEngine:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return []
-        tbl = self.store.memories_table(columns=["id", "forgotten_time_s"], where=f"id IN ({sql_str_list(ids)})")
-        found = dict(zip(tbl.column("id").to_pylist(), tbl.column("forgotten_time_s").to_pylist()))
+        ids_found, tbl, _ = self.store.rows(ids)
+        found = dict(zip(ids_found, tbl.column("forgotten_time_s").to_pylist()))
         if missing := [i for i in ids if i not in found]:
             raise UnknownMemoryError(missing)
         changed = [i for i in ids if (found[i] is None) != (value is None)]
@@ -954,11 +951,12 @@ def _stage_or_none(trace: Trace, name: str) -> TraceStage | None:
     return next((s for s in trace.stages if s.name == name), None)
 
 
-def _last_access(df: pd.DataFrame) -> np.ndarray:
-    """When decay counts from, per row: the latest of the event (or creation) time and the last recall."""
-    base = df["event_time_s"].fillna(df["created_time_s"]).to_numpy(np.float64)
-    recalled = df["last_recalled_s"].to_numpy(np.float64, na_value=np.nan)
-    return np.fmax(base, recalled)
+def _last_access(tbl: pa.Table) -> np.ndarray:
+    """When decay counts from, per row of memories ``tbl``: the latest of the event (or creation) time and the
+    last recall (POSIX s, shape (n,); NaN when none is known)."""
+    base = pc.coalesce(tbl.column("event_time_s"), tbl.column("created_time_s")).to_numpy(zero_copy_only=False)
+    recalled = tbl.column("last_recalled_s").fill_null(np.nan).to_numpy(zero_copy_only=False)
+    return np.fmax(np.asarray(base, np.float64), np.asarray(recalled, np.float64))
 
 
 def _top_columns(sims: np.ndarray, top: int) -> np.ndarray:

@@ -212,10 +212,7 @@ class MemoryStore:
             if memories.num_rows:
                 versions["memories"] = self.memories.add(memories).version
                 if self._vindex is not None:
-                    self._vindex.note_append(
-                        before_version, versions["memories"], memories.column("id").to_pylist(),
-                        memories.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False),
-                    )
+                    self._vindex.note_append(before_version, versions["memories"], memories)
             if links.num_rows:
                 versions["links"] = self.links.add(links).version
             if events:
@@ -375,8 +372,14 @@ class MemoryStore:
 
     # -- memories -----------------------------------------------------------------------------------
     def memories_table(self, columns: Sequence[str] | None = None, where: str | None = None, limit: int | None = None) -> pa.Table:
-        """Rows of the memories table as Arrow (default: every column but the vector)."""
-        q = self.memories.search().select(list(columns or MEMORY_COLUMNS))
+        """Rows of the memories table as Arrow (default: every column but the vector), in table order. A
+        whole-table read of scalar columns is answered from the in-memory index (no scan) when it is loaded
+        and current."""
+        columns = list(columns or MEMORY_COLUMNS)
+        index = self.vector_index() if not where and limit is None else None
+        if index is not None and set(columns) <= set(index.columns) and (cached := index.current_rows()) is not None:
+            return cached.select(columns)
+        q = self.memories.search().select(columns)
         if where:
             q = q.where(where)
         return q.limit(limit).to_arrow()
@@ -403,12 +406,29 @@ class MemoryStore:
         ids = list(ids)
         if not ids:
             return []
-        tbl = self.memories_table(where=f"id IN ({sql_str_list(set(ids))})")
-        by_id = {r["id"]: r for r in tbl.to_pylist()}
-        missing = [i for i in ids if i not in by_id]
-        if missing:
+        found, tbl, _ = self.rows(ids)
+        if missing := sorted(set(ids) - set(found)):
             raise UnknownMemoryError(missing)
-        return [memory_from_row(by_id[i]) for i in ids]
+        return [memory_from_row(r) for r in tbl.to_pylist()]
+
+    def rows(self, ids: Sequence[str]) -> tuple[list[str], pa.Table, np.ndarray]:
+        """The memories ``ids`` that exist, in the order given (unknown ids dropped): their ids, their rows
+        (every column but the vector, Arrow) and their unit vectors (float32, shape (n, 384)). From the
+        in-memory index when there is one (a dictionary lookup, no table scan), else by ``id IN (...)``."""
+        ids = list(ids)
+        if (index := self.vector_index()) is not None:
+            return index.rows(ids)
+        if not ids:
+            return [], pa.table({c: pa.array([], MEMORIES_SCHEMA.field(c).type) for c in MEMORY_COLUMNS}), \
+                np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        tbl = self.memories_table(columns=["vector", *MEMORY_COLUMNS], where=f"id IN ({sql_str_list(set(ids))})")
+        row_of = {i: n for n, i in enumerate(tbl.column("id").to_pylist())}
+        found = [i for i in ids if i in row_of]
+        tbl = tbl.take(pa.array([row_of[i] for i in found], pa.int64()))
+        flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        vecs = flat.reshape(len(found), EMBEDDING_DIM).astype(np.float32)
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        return found, tbl.select(MEMORY_COLUMNS), vecs / np.where(norms > 0, norms, 1.0)
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         if not ids:
@@ -513,7 +533,7 @@ class MemoryStore:
         if self._vindex is None:
             from memviz.vector_index import VectorIndex
 
-            self._vindex = VectorIndex(self.memories, EMBEDDING_DIM)
+            self._vindex = VectorIndex(self.memories, EMBEDDING_DIM, MEMORY_COLUMNS)
         return self._vindex
 
     def text_search(self, query: str, limit: int, where: str | None) -> tuple[list[str], np.ndarray]:
