@@ -451,7 +451,10 @@ class MemoryStore:
     def update_memories(self, rows: pa.Table) -> None:
         """Update some columns of existing memories, matched on ``id`` (one commit)."""
         if rows.num_rows:
-            self.memories.merge_insert("id").when_matched_update_all().execute(rows)
+            before = self.memories.version
+            after = self.memories.merge_insert("id").when_matched_update_all().execute(rows).version
+            if self._vindex is not None:
+                self._vindex.note_update(before, after, rows)
 
     def delete_memories(self, ids: Sequence[str]) -> dict[str, int]:
         """Delete memories and every link touching them (hard prune). Returns the table versions produced

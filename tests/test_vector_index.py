@@ -120,3 +120,33 @@ def test_engine_recall_uses_the_index_and_forget_hides(make_engine):
     assert engine.store.vector_index().version == engine.store.version()
     engine.forget([first.id])
     assert first.id not in [h.memory.id for h in engine.recall("my cat", k=3, reinforce=False).hits]
+
+
+def test_rows_come_back_in_the_order_asked_as_stored(stores):
+    indexed, plain, _ = stores
+    ask = ["m7", "nope", "m3", "m250", "m3"]
+    for store in (indexed, plain):
+        found, rows, vecs = store.rows(ask)
+        assert found == ["m7", "m3", "m250", "m3"] == rows.column("id").to_pylist()
+        assert rows.column("text").to_pylist() == [f"text {i}" for i in found]
+        assert vecs.shape == (4, 384)
+        np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(indexed.rows(ask)[2], plain.rows(ask)[2], atol=1e-6)
+
+
+def test_updates_through_the_store_patch_the_index_without_a_reload(make_engine):
+    from memviz.store import MemoryStore
+
+    engine = make_engine()
+    engine.write(["I adopted a grey cat called Pixel.", "The release ships on Friday.", "I love hiking in Sintra."])
+    index = engine.store.vector_index()
+    hit = engine.recall("my cat", k=1, reinforce=False).hits[0].memory
+    loads = index.loads
+    engine.reinforce([hit.id])
+    engine.forget([engine.recall("release", k=1, reinforce=False).hits[0].memory.id])
+    assert index.loads == loads and index.version == engine.store.version()
+    fresh = MemoryStore(engine.store.uri, vector_index=False)  # what a plain read of the table says
+    cached = engine.store.memories_table().sort_by("id")
+    assert cached.equals(fresh.memories_table().sort_by("id").cast(cached.schema))
+    assert engine.store.get([hit.id])[0].recall_count == 1
+    assert "Friday" not in " ".join(h.memory.text for h in engine.recall("release", k=3, reinforce=False).hits)
