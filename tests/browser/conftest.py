@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from browser_helpers import ARTIFACTS
-from support import REPO, SHARED_DATA
+from support import REPO, SHARED_DATA, T0
 
 CHROMIUM = "/usr/bin/chromium"
 XSS_TEXTS = [
@@ -51,6 +51,22 @@ def browser_store(tmp_path_factory, embedder):
     engine.clock.set(clock_start_for(store))
     engine.write([MemoryInput(text=t, speaker="Mallory", session_id="xss", id=f"xss:{n}", dataset="hostile")
                   for n, t in enumerate(XSS_TEXTS)])
+    return db
+
+
+@pytest.fixture(scope="session")
+def fresh_store(tmp_path_factory, embedder):
+    """A second store, for the test that imports the demo through the UI: one memory that is not from the demo
+    (an empty store would be seeded with the demo as soon as the app opens it)."""
+    from memviz.clock import SimulatedClock
+    from memviz.engine import MemoryEngine
+    from memviz.models import MemoryInput
+    from memviz.store import MemoryStore
+
+    db = tmp_path_factory.mktemp("fresh_store")
+    engine = MemoryEngine(MemoryStore(db), embedder, SimulatedClock(T0))
+    engine.write([MemoryInput(text="A note written before the demo was imported.", speaker="Tester",
+                              session_id="before", id="before:0")])
     return db
 
 
@@ -101,7 +117,7 @@ def browser():
 @pytest.fixture
 def page(browser):
     """A fresh page that fails the test if any JavaScript dialog (an injected alert) opens."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
     pg = ctx.new_page()
     dialogs: list[str] = []
     pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

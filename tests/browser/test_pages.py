@@ -3,11 +3,20 @@ script smuggled in through memory text runs, and a screenshot is saved in test-a
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from browser_helpers import page_paths, screenshot, wait_rendered
+from browser_helpers import (
+    PLOTS, grid_rows, metrics, page_paths, plot_traces, screenshot, wait_for_trace, wait_rendered,
+)
 
 pytestmark = pytest.mark.browser
+
+QUERY = "When did Caroline go to the LGBTQ support group?"
+# The pyvis graph is drawn: vis-network's layout has stabilised and its progress bar is gone.
+GRAPH_STABLE = ("() => document.body.dataset.stabilised === '1' && (!document.getElementById('loadingBar') || "
+                "getComputedStyle(document.getElementById('loadingBar')).display === 'none')")
 
 
 def assert_clean(pg) -> None:
@@ -15,6 +24,14 @@ def assert_clean(pg) -> None:
     errors = pg.locator('[data-testid="stAlertContentError"]')
     assert errors.count() == 0, errors.first.inner_text()
     assert pg.evaluate("() => window.__xss") is None
+
+
+def settled(pg, name: str, at=None) -> None:
+    """After an interaction has shown its result: the rerun is over, the page is clean, and a screenshot is saved
+    (scrolled to ``at``)."""
+    wait_rendered(pg)
+    assert_clean(pg)
+    screenshot(pg, name, at)
 
 
 @pytest.mark.parametrize("name,path", page_paths())
@@ -31,9 +48,95 @@ def test_hostile_memory_text_is_shown_as_text(page, app_url):
     search = page.get_by_label("Search text")
     search.fill("script")
     search.press("Enter")
+    settled(page, "memories-hostile-search")
+
+
+def test_memories_ingest_demo(page, app_url, fresh_store):
+    """Import the built-in demo through the Memories page into a store holding one other memory: the count and
+    the memory table grow by the demo's size."""
+    from memviz.demo import DEMO_FORMAT, DEMO_PATH
+    from memviz.importers import load
+
+    page.goto(app_url)
     wait_rendered(page)
-    assert_clean(page)
-    screenshot(page, "memories-hostile-search")
+    store = page.get_by_role("textbox", name="Store")
+    store.fill(str(fresh_store))
+    store.press("Enter")
+    page.get_by_test_id("stSidebar").get_by_text("1 memories ·").wait_for()
+    settled(page, "memories-before-ingest")
+    assert metrics(page)["Memories"] == "1"
+
+    page.get_by_test_id("stExpander").filter(has_text="Add data to the store").locator("summary").click()
+    page.get_by_role("radio", name="Built-in demo").check()
+    page.get_by_role("button", name="Ingest").click()
+    done = page.get_by_test_id("stAlertContentSuccess")
+    done.wait_for(timeout=120_000)
+    settled(page, "memories-ingested", at=page.get_by_test_id("stExpander"))
+    n_demo = len(load(DEMO_PATH, DEMO_FORMAT))
+    assert f"{n_demo:,} memories written" in done.inner_text()
+    assert metrics(page)["Memories"] == f"{1 + n_demo:,}"
+    assert grid_rows(page.get_by_test_id("stDataFrame").first) == 1 + n_demo
+    screenshot(page, "memories-table", at=page.get_by_role("heading", name="Memory table"))
+
+
+def test_recall_shows_hits_and_why_not(page, app_url):
+    """A query's hits and score breakdown, then "why not?" for the first memory below the cut-off."""
+    page.goto(f"{app_url}/recall")
+    wait_rendered(page)
+    page.get_by_role("textbox", name="Query").fill(QUERY)
+    page.get_by_role("button", name="Recall", exact=True).click()
+    hits = page.get_by_role("tabpanel", name="Hits")
+    hits.get_by_test_id("stDataFrame").wait_for()
+    settled(page, "recall-hits", at=page.get_by_text(QUERY, exact=True))
+    assert grid_rows(hits.get_by_test_id("stDataFrame")) == 10
+    bars = plot_traces(page.locator(".st-key-rc_breakdown"))[0]
+    labels = [y for t in bars for y in t["y"]]
+    assert len(set(labels)) == 10 and any("LGBTQ support group" in y for y in labels), labels
+
+    page.get_by_role("tab", name="Why not?").click()
+    page.get_by_role("combobox", name=re.compile(r"^Memory \(a near miss")).click()
+    near_miss = page.get_by_role("option").first
+    assert near_miss.inner_text().startswith("near miss #11:")
+    near_miss.click()
+    why = page.get_by_role("tabpanel", name="Why not?")
+    why.get_by_text(re.compile(r"^Ranked 11 of \d+ after scoring")).wait_for()
+    settled(page, "recall-why-not", at=why)
+    shown = metrics(page)
+    assert shown["Rank in the ranking"] == "11" and shown["Margin to the cut-off"].startswith("-")
+    assert shown["Kept out by"] not in ("", "–")
+    assert [t["type"] for t in plot_traces(page.locator(".st-key-rc_why_fig"))[0]] == ["bar"]
+
+
+def test_forgetting_threshold_slider_moves_the_count(page, app_url):
+    """Raise the forget threshold with the keyboard: the threshold line and the number of memories below it follow."""
+    page.goto(f"{app_url}/forgetting")
+    wait_rendered(page)
+    page.get_by_role("tab", name="Population").click()
+    page.get_by_text("What decay would suppress at threshold 0.10").wait_for()
+    settled(page, "forgetting-population")
+    before = int(metrics(page)["Below threshold"].replace(",", ""))
+    distribution = page.locator(f".st-key-fg_distribution {PLOTS}")
+    assert distribution.evaluate("e => e.layout.shapes[0].x0") == pytest.approx(0.10)
+
+    threshold = page.get_by_role("slider", name="Forget threshold")
+    threshold.focus()
+    for _ in range(10):
+        threshold.press("ArrowRight")
+    page.get_by_text("What decay would suppress at threshold 0.20").wait_for()
+    settled(page, "forgetting-threshold", at=page.get_by_test_id("stSlider").first)
+    assert threshold.get_attribute("aria-valuetext") == "0.20"
+    assert distribution.evaluate("e => e.layout.shapes[0].x0") == pytest.approx(0.20)
+    assert int(metrics(page)["Below threshold"].replace(",", "")) > before
+
+
+def test_attention_draws_the_sink_heatmap(page, app_url):
+    """The default model's attention is captured and drawn as a heatmap (the sink map)."""
+    page.goto(f"{app_url}/attention")
+    wait_for_trace(page, "heatmap", timeout_ms=180_000)
+    settled(page, "attention-sink-map", at=page.get_by_text(re.compile(r"^\d+ tokens · \d+ layers")))
+    sink_map = plot_traces(page.locator(".st-key-attn_map_chart"))[0]
+    assert sink_map[0]["type"] == "heatmap"
+    assert page.locator(".st-key-attn_map_chart g.hm image").count() == 1
 
 
 def test_graph_draws_nodes_inside_its_frame(page, app_url):
@@ -44,7 +147,7 @@ def test_graph_draws_nodes_inside_its_frame(page, app_url):
     drawn = []
     for f in frames:
         if f.locator("canvas").count():
+            f.wait_for_function(GRAPH_STABLE, timeout=120_000)
             drawn.append(f.evaluate("() => (typeof nodes !== 'undefined') ? nodes.length : 0"))
     assert drawn and max(drawn) > 0, "no vis-network canvas with nodes in any frame"
-    assert_clean(page)
-    screenshot(page, "graph-drawn")
+    settled(page, "graph-drawn", at=page.get_by_text(re.compile(r"^Showing [\d,]+ of [\d,]+ memories")))
