@@ -242,7 +242,8 @@ def bench_recall_at(n: int, items, vectors: np.ndarray, queries: Sequence[str], 
     candidates per retriever, vector + BM25 + RRF + scoring), no reinforcement.
 
     Returns ``{"n", "queries", "p50_ms"/"p95_ms" (end to end, query embedding included), "embed_p50_ms",
-    "search_scoring_p50_ms"/"_p95_ms" (every trace stage but the embedding), "vector_p50_ms" (the vector stage
+    "search_scoring_p50_ms"/"_p95_ms" (the recall's wall time after the query embedding: vector and
+    full-text search, which run concurrently, fusion and scoring; the event log write excluded), "vector_p50_ms" (the vector stage
     alone), "numpy_brute_p50_ms" (dot product + top-10 over the same vectors), "ratio" (search+scoring p50 /
     numpy p50; goal <= 2), "vector_ratio" (vector stage p50 / numpy p50), "lancedb_brute_p50_ms" (LanceDB's
     exact search for the same queries, no in-memory index), "recall_at_10_vs_exact" (the vector search's
@@ -277,7 +278,8 @@ def bench_recall_at(n: int, items, vectors: np.ndarray, queries: Sequence[str], 
             for st in res.trace.stages:
                 per_stage.setdefault(st.name, []).append(st.duration_ms)
             embeds.append(res.trace.stage("embed").duration_ms)
-            searches.append(sum(s.duration_ms for s in res.trace.stages if s.name != "embed"))
+            # Wall time after the embedding: the vector and full-text stages overlap (they run concurrently).
+            searches.append(res.trace.total_ms - res.trace.stage("embed").duration_ms)
             vstage.append(res.trace.stage("vector").duration_ms)
         # The physical limit over the same vectors, and LanceDB's own exact search, for the same queries.
         _, matrix = store.vectors()

@@ -223,7 +223,7 @@ class MemoryEngine:
         # Keywords and importance (pure Python, YAKE) run in a worker thread while the encoder (torch, which
         # releases the GIL) embeds the batch, so they hide behind the encoder (see docs/performance.md).
         t = time.perf_counter()
-        kw_job = _keyword_pool().submit(_keywords_importance, texts)
+        kw_job = _worker("keywords").submit(_keywords_importance, texts)
         vecs = self.embedder.encode([embedding_text(tx, i.speaker) for tx, i in zip(texts, inputs)])
         timings["embed_ms"] = _ms(t)
         t = time.perf_counter()
@@ -526,7 +526,8 @@ class MemoryEngine:
         """Recall the top-k memories for ``query`` and the full trace of how they were chosen.
 
         Stages (see :data:`STAGES`): embed the query; vector candidates (exact cosine); full-text candidates
-        (LanceDB native BM25); fusion (the pool: reciprocal rank fusion of the configured retrievers, Cormack
+        (LanceDB native BM25; run in a worker thread at the same time as the vector search, so their two
+        ``duration_ms`` overlap and ``Trace.total_ms`` is less than the stages' sum); fusion (the pool: reciprocal rank fusion of the configured retrievers, Cormack
         et al. 2009, or one retriever's list); scoring (the gates, then the weighted mean of the components in
         :data:`memviz.scoring.COMPONENTS`); graph, only when ``graph_hops`` > 0 (activation spread over the
         links from the best scored candidates; it can bring in linked memories from outside the pool); final
@@ -554,20 +555,23 @@ class MemoryEngine:
         qvec = self.embedder.encode([query])[0]
         stages.append(TraceStage("embed", _ms(t), [], {"model": self.embedder.name, "dim": int(qvec.shape[0])}))
 
+        # The two retrievers run at once: both spend their time outside the GIL (numpy's dot product, LanceDB's
+        # Rust full-text search), so on two cores a recall waits for the slower one, not for their sum.
+        fulltext_job = _worker("fulltext").submit(_timed, self.store.text_search, query, cfg.candidates, where)
         t = time.perf_counter()
         v_ids, v_sims = self.store.vector_search(qvec, cfg.candidates, where)
         stages.append(TraceStage("vector", _ms(t), [
             StageCandidate(i, r, {"relevance": float(s)}) for r, (i, s) in enumerate(zip(v_ids, v_sims), 1)
         ], {"metric": "cosine", "limit": cfg.candidates}))
 
+        (f_ids, f_scores), fulltext_ms = fulltext_job.result()
         t = time.perf_counter()
-        f_ids, f_scores = self.store.text_search(query, cfg.candidates, where)
         ctx = _RecallContext.build(query, qvec, now, cfg, dict(zip(f_ids, f_scores.tolist())))
         f_lex = ctx.lexical(f_ids)
-        stages.append(TraceStage("fulltext", _ms(t), [
+        stages.append(TraceStage("fulltext", fulltext_ms + _ms(t), [
             StageCandidate(i, r, {"bm25": float(s), "lexical": float(x)})
             for r, (i, s, x) in enumerate(zip(f_ids, f_scores, f_lex), 1)
-        ], {"index": "lancedb-fts", "limit": cfg.candidates}))
+        ], {"index": "lancedb-fts", "limit": cfg.candidates, "concurrent_with": "vector"}))
 
         t = time.perf_counter()
         lists = {"vector": v_ids, "fulltext": f_ids}
@@ -972,20 +976,21 @@ def _top_columns(sims: np.ndarray, top: int) -> np.ndarray:
     return np.take_along_axis(part, np.argsort(-vals, axis=1, kind="stable"), axis=1)
 
 
-_KEYWORD_POOL: tuple[int, Any] | None = None  # (pid, executor)
+_WORKERS: dict[tuple[int, str], Any] = {}  # (pid, name) -> executor
 
 
-def _keyword_pool():
-    """One worker thread for the keyword/importance stage of writes (created on first use, and again in a
-    forked child, which does not inherit the parent's thread)."""
-    global _KEYWORD_POOL
+def _worker(name: str):
+    """One worker thread per job kind (``"keywords"`` of writes, ``"fulltext"`` of recalls), created on first
+    use and again in a forked child, which does not inherit the parent's threads. Separate per kind, so a
+    recall's full-text search never queues behind a long ingest's keyword batch."""
     import os
 
-    if _KEYWORD_POOL is None or _KEYWORD_POOL[0] != os.getpid():
+    key = (os.getpid(), name)
+    if key not in _WORKERS:
         from concurrent.futures import ThreadPoolExecutor
 
-        _KEYWORD_POOL = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="memviz-keywords"))
-    return _KEYWORD_POOL[1]
+        _WORKERS[key] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"memviz-{name}")
+    return _WORKERS[key]
 
 
 def _keywords_importance(texts: Sequence[str]) -> tuple[list[list[str]], list[tuple[float, dict[str, float]]], float]:
@@ -994,6 +999,12 @@ def _keywords_importance(texts: Sequence[str]) -> tuple[list[list[str]], list[tu
     kws = [text_mod.keywords(tx) for tx in texts]
     imps = [text_mod.importance(tx) for tx in texts]
     return kws, imps, _ms(t)
+
+
+def _timed(fn, *args):
+    """``(fn(*args), milliseconds it took)``."""
+    t = time.perf_counter()
+    return fn(*args), _ms(t)
 
 
 def _ms(t0: float) -> float:

@@ -76,6 +76,8 @@ SCHEMAS = {"memories": MEMORIES_SCHEMA, "links": LINKS_SCHEMA, "events": EVENTS_
 # Columns of the memories table without the vector: what pages and scoring read.
 MEMORY_COLUMNS = [f.name for f in MEMORIES_SCHEMA if f.name != "vector"]
 NOT_FORGOTTEN_SQL = "forgotten_time_s IS NULL"  # the filter the in-memory vector index answers itself
+# Up to this many forgotten memories, a "not forgotten" full-text search filters after searching (see text_search).
+FTS_POSTFILTER_MAX = 1000
 
 
 def default_db_uri() -> str:
@@ -548,6 +550,14 @@ class MemoryStore:
         # quotes ('"hello"', '""') would be a phrase query, which the index (no positions) refuses.
         from lancedb.query import MatchQuery
 
+        # "Not forgotten" with few forgotten memories: LanceDB's prefilter doubles the search time (8 vs 4 ms
+        # at 100k), so search unfiltered for limit + (number forgotten) and drop the forgotten ones after. Exact:
+        # at most that many of the results can be forgotten, and BM25 scores do not depend on the filter.
+        forgotten = None
+        if where == NOT_FORGOTTEN_SQL and (index := self.vector_index()) is not None:
+            flags = index.forgotten_ids()
+            if len(flags) <= FTS_POSTFILTER_MAX:
+                forgotten, where, limit = flags, None, limit + len(flags)
         q = self.memories.search(MatchQuery(query, "text"), query_type="fts").select(["id", "_score"]).limit(limit)
         if where:
             q = q.where(where, prefilter=True)
@@ -557,7 +567,11 @@ class MemoryStore:
             tbl = q.to_arrow()
         except Exception as e:  # e.g. a query made only of operators
             raise StoreError(f"full-text search failed for {query!r}: {e}") from e
-        return tbl.column("id").to_pylist(), tbl.column("_score").to_numpy().astype(np.float64)
+        ids, scores = tbl.column("id").to_pylist(), tbl.column("_score").to_numpy().astype(np.float64)
+        if forgotten:
+            keep = [n for n, i in enumerate(ids) if i not in forgotten][: limit - len(forgotten)]
+            ids, scores = [ids[n] for n in keep], scores[keep]
+        return ids, scores
 
     # -- links --------------------------------------------------------------------------------------
     def links_table(self, where: str | None = None) -> pa.Table:

@@ -62,6 +62,7 @@ class VectorIndex:
         self.ids: list[str] = []
         self.matrix = np.zeros((0, dim), dtype=np.float32)  # unit rows
         self.forgotten = np.zeros(0, dtype=bool)
+        self._forgotten_ids: frozenset[str] | None = None
         self.table_rows: pa.Table | None = None  # the scalar columns, same row order as ids and matrix
         self._position: dict[str, int] | None = None  # id -> row, built on first use
         self.loads = 0  # full (re)loads so far: for tests and benchmarks
@@ -80,6 +81,7 @@ class VectorIndex:
         self.ids = tbl.column("id").to_pylist()
         self.matrix = matrix
         self.forgotten = tbl.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)
+        self._forgotten_ids = None
         self.table_rows = tbl.select(self.columns)
         self._position = None
         self.version = version
@@ -110,6 +112,7 @@ class VectorIndex:
                 self.ids = self.ids + rows.column("id").to_pylist()
                 self.forgotten = np.concatenate(
                     [self.forgotten, rows.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)])
+                self._forgotten_ids = None
                 new = rows.select(self.columns).cast(self.table_rows.schema)
                 self.table_rows = pa.concat_tables([self.table_rows, new])
                 self._position = None
@@ -147,6 +150,7 @@ class VectorIndex:
                 forgotten = self.forgotten.copy()
                 forgotten[at] = rows.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)
                 self.forgotten = forgotten
+                self._forgotten_ids = None
             self.version = after
 
     # -- reading ------------------------------------------------------------------------------------
@@ -175,6 +179,14 @@ class VectorIndex:
         found = [i for i in ids if i in position]
         at = np.fromiter((position[i] for i in found), dtype=np.int64, count=len(found))
         return found, table_rows.take(pa.array(at)), matrix[at]
+
+    def forgotten_ids(self) -> frozenset[str]:
+        """Ids of the soft-forgotten memories at the table's latest version."""
+        with self._lock:
+            self.current()
+            if self._forgotten_ids is None:
+                self._forgotten_ids = frozenset(self.ids[i] for i in np.flatnonzero(self.forgotten))
+            return self._forgotten_ids
 
     def current_rows(self) -> pa.Table | None:
         """Every memory's scalar columns (Arrow, table order) if the index is loaded at the table's latest

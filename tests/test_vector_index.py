@@ -15,11 +15,11 @@ def _unit(rng, n, d=384):
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def _commit(store, ids, vecs, batch="b"):
+def _commit(store, ids, vecs, batch="b", texts=None):
     from memviz.store import LINKS_SCHEMA, MEMORIES_SCHEMA
 
     k = len(ids)
-    cols = {"id": ids, "text": [f"text {i}" for i in ids],
+    cols = {"id": ids, "text": texts or [f"text {i}" for i in ids],
             "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1), pa.float32()), 384),
             "batch_id": [batch] * k}
     tbl = pa.table({f.name: cols.get(f.name, pa.nulls(k, f.type)) for f in MEMORIES_SCHEMA}, schema=MEMORIES_SCHEMA)
@@ -150,3 +150,22 @@ def test_updates_through_the_store_patch_the_index_without_a_reload(make_engine)
     assert cached.equals(fresh.memories_table().sort_by("id").cast(cached.schema))
     assert engine.store.get([hit.id])[0].recall_count == 1
     assert "Friday" not in " ".join(h.memory.text for h in engine.recall("release", k=3, reinforce=False).hits)
+
+
+def test_not_forgotten_text_search_filters_after_searching_with_the_same_answer(tmp_path):
+    from memviz.store import MemoryStore
+
+    rng = np.random.default_rng(3)
+    indexed = MemoryStore(tmp_path / "db")
+    # Longer texts score lower (BM25 length normalisation): every score distinct, the order unique.
+    _commit(indexed, [f"m{i}" for i in range(200)], _unit(rng, 200), texts=[f"cat {'word ' * i}" if i < 60 else f"dog {i}" for i in range(200)])
+    plain = MemoryStore(tmp_path / "db", vector_index=False)
+    where = "forgotten_time_s IS NULL"
+    top, scores = indexed.text_search("cat", 40, None)
+    assert (np.diff(scores) < 0).all()
+    # Forget 25 of the best matches, so an unfiltered top 10 would be made of them.
+    indexed.update_memories(pa.table({"id": top[:25:2] + top[1:25:2], "forgotten_time_s": pa.array([T0] * 25, pa.float64())}))
+    a_ids, a_scores = indexed.text_search("cat", 10, where)
+    b_ids, b_scores = plain.text_search("cat", 10, where)  # LanceDB's prefilter
+    assert a_ids == b_ids == top[25:35]
+    np.testing.assert_allclose(a_scores, b_scores, rtol=1e-6)
