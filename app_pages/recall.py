@@ -100,13 +100,11 @@ def show_hits(trace: Trace, mems: dict[str, Memory]) -> None:
         st.warning("No memory was retrieved." + (f" {gated} candidate(s) were gated out: see the trace." if gated else ""))
         return
     hits = [Hit(mems[c.id], c.scores["score"], c.scores, c.rank) for c in final if c.id in mems]
-    left, right = st.columns([3, 2])
-    with left:
-        st.dataframe(hits_table(hits, fmt_time), hide_index=True, width="stretch", key="rc_hits_table",
-                     column_config={"score": st.column_config.NumberColumn(format="%.3f"),
-                                    "text": st.column_config.TextColumn(width="large")})
-    with right:
-        st.plotly_chart(score_breakdown_figure(trace, mems), key="rc_breakdown", width="stretch")
+    # Stacked, not side by side: at laptop widths a half-width table cut the text column off.
+    st.dataframe(hits_table(hits, fmt_time), hide_index=True, width="stretch", key="rc_hits_table",
+                 column_config={"score": st.column_config.NumberColumn(format="%.3f"),
+                                "text": st.column_config.TextColumn(width="large")})
+    st.plotly_chart(score_breakdown_figure(trace, mems), key="rc_breakdown", width="stretch")
 
 
 def show_trace(trace: Trace, mems: dict[str, Memory], highlight: str | None = None) -> None:

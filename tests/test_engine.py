@@ -247,3 +247,18 @@ def test_clock_events_and_real_clock(engine):
     assert t == T0 + 2 * DAY and engine.store.list_events(ops=["clock"])[-1].payload["to_s"] == t
     with pytest.raises(ConfigError):
         engine.advance_clock(days=-1)
+
+
+def test_ingest_window_embeds_once_commits_per_batch_and_skips_a_repeat_across_batches(make_engine):
+    engine = make_engine()
+    calls = []
+    encode = engine.embedder.encode
+    engine.embedder.encode = lambda texts: calls.append(len(texts)) or encode(texts)
+    items = [MemoryInput(text=f"note number {n} about topic {n % 3}", id=f"m{n}") for n in range(10)]
+    items.append(MemoryInput(text="the same id again", id="m2"))  # in a later batch of the same window
+    reports = engine.ingest(items, batch_size=4, embed_window=8)
+    assert calls == [8, 2]  # one encoder call per window of 8 (the repeat is not embedded)
+    assert [len(r.items) for r in reports] == [4, 4, 2]
+    assert reports[-1].skipped_ids == ["m2"] and engine.store.count() == 10
+    assert engine.get("m2").text == "note number 2 about topic 2"
+    assert len({r.batch_id for r in reports}) == 3 and engine.store.count("events", "op = 'write'") == 10
