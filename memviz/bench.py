@@ -414,10 +414,11 @@ def peer_ratios(ingest: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- large streaming ingest ------------------------------------------------------------------------
-def bench_large_ingest(path: Path = LONGMEMEVAL_S, fmt: str = "longmemeval", interrupt_after_s: float | None = 60.0,
+def bench_large_ingest(path: Path = LONGMEMEVAL_S, fmt: str = "longmemeval", interrupt_after_s: float | None = 180.0,
                        db: str | None = None, log: Log = _quiet) -> dict[str, Any]:
     """``memviz ingest`` of a whole file in a child process, interrupted (SIGTERM) after
-    ``interrupt_after_s`` and then resumed to the end. Returns the stored count against the file's distinct
+    ``interrupt_after_s`` (late enough for several committed batches: the first window of 2,048 long
+    LongMemEval turns is embedded before its first batch is committed) and then resumed to the end. Returns the stored count against the file's distinct
     ids (no duplicates, nothing lost), each run's seconds, and the peak RSS of the child processes (MB)."""
     import signal
 

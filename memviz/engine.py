@@ -362,6 +362,7 @@ class MemoryEngine:
                     at = end
                     if progress:
                         progress(min(w + (n + 1) * batch_size, total), total)
+                _trim_heap()
         if reports:
             if isinstance(self.clock, SimulatedClock) and not self.store.list_events(ops=["clock"], limit=1):
                 # No one has moved the clock yet: show the store "as of" the end of its data.
@@ -1050,6 +1051,20 @@ def _keywords_importance(texts: Sequence[str]) -> tuple[list[list[str]], list[tu
     kws = [text_mod.keywords(tx) for tx in texts]
     imps = [text_mod.importance(tx) for tx in texts]
     return kws, imps, _ms(t)
+
+
+def _trim_heap() -> None:
+    """Give freed heap memory back to the OS (glibc ``malloc_trim``; a no-op elsewhere). The encoder, the
+    keyword thread and LanceDB's threads each keep freed memory in their own malloc arenas: without this, a
+    15k-memory ingest grew to 2.3 GB of RSS though its live memory stays under 0.9 GB (Dask workers trim the
+    same way)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _timed(fn, *args):
