@@ -62,7 +62,7 @@ def test_memories_ingest_demo(page, app_url, fresh_store):
     store = page.get_by_role("textbox", name="Store")
     store.fill(str(fresh_store))
     store.press("Enter")
-    page.get_by_test_id("stSidebar").get_by_text("1 memories ·").wait_for()
+    page.get_by_test_id("stSidebar").get_by_text("1 memory ·").wait_for()
     settled(page, "memories-before-ingest")
     assert metrics(page)["Memories"] == "1"
 
