@@ -54,10 +54,10 @@ def browser_store(tmp_path_factory, embedder):
     return db
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def fresh_store(tmp_path_factory, embedder):
-    """A second store, for the test that imports the demo through the UI: one memory that is not from the demo
-    (an empty store would be seeded with the demo as soon as the app opens it)."""
+    """A new store per test, for the tests that write through the UI (the demo import, a typed memory): one
+    memory that is not from the demo (an empty store would be seeded with the demo as soon as the app opens it)."""
     from memviz.clock import SimulatedClock
     from memviz.engine import MemoryEngine
     from memviz.models import MemoryInput

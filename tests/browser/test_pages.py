@@ -51,18 +51,23 @@ def test_hostile_memory_text_is_shown_as_text(page, app_url):
     settled(page, "memories-hostile-search")
 
 
+def use_store(pg, app_url: str, db) -> None:
+    """Point this browser session at the store ``db`` (holding one memory) through the sidebar."""
+    pg.goto(app_url)
+    wait_rendered(pg)
+    store = pg.get_by_role("textbox", name="Store")
+    store.fill(str(db))
+    store.press("Enter")
+    pg.get_by_test_id("stSidebar").get_by_text("1 memory ·").wait_for()
+
+
 def test_memories_ingest_demo(page, app_url, fresh_store):
     """Import the built-in demo through the Memories page into a store holding one other memory: the count and
     the memory table grow by the demo's size."""
     from memviz.demo import DEMO_FORMAT, DEMO_PATH
     from memviz.importers import load
 
-    page.goto(app_url)
-    wait_rendered(page)
-    store = page.get_by_role("textbox", name="Store")
-    store.fill(str(fresh_store))
-    store.press("Enter")
-    page.get_by_test_id("stSidebar").get_by_text("1 memory ·").wait_for()
+    use_store(page, app_url, fresh_store)
     settled(page, "memories-before-ingest")
     assert metrics(page)["Memories"] == "1"
 
@@ -77,6 +82,23 @@ def test_memories_ingest_demo(page, app_url, fresh_store):
     assert metrics(page)["Memories"] == f"{1 + n_demo:,}"
     assert grid_rows(page.get_by_test_id("stDataFrame").first) == 1 + n_demo
     screenshot(page, "memories-table", at=page.get_by_role("heading", name="Memory table"))
+
+
+def test_write_reports_a_hostile_memory_as_text(page, app_url, fresh_store):
+    """Write one memory by hand (text with markup that would run if rendered as HTML): the write report shows
+    it as text, with its keywords and links, and the store counts one more memory."""
+    text = 'Caroline said <img src=x onerror="window.__xss=1"> and `rm -rf` about "the support group".'
+    use_store(page, app_url, fresh_store)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Write").click()  # same session, same store
+    wait_rendered(page)
+    page.get_by_role("textbox", name="Memory text").fill(text)
+    page.get_by_role("textbox", name="Speaker").fill("Caroline")
+    page.get_by_role("button", name="Write", exact=True).click()
+    page.get_by_role("heading", name="Write report").wait_for(timeout=60_000)
+    page.get_by_test_id("stSidebar").get_by_text("2 memories ·").wait_for()
+    settled(page, "write-report", at=page.get_by_role("heading", name="Write report"))
+    assert page.get_by_text(re.compile(r"1 memory written with \d+ link")).count() == 1
+    assert page.get_by_text(text, exact=False).count() >= 1  # the markup is visible as characters
 
 
 def test_recall_shows_hits_and_why_not(page, app_url):
