@@ -317,7 +317,8 @@ class MemoryEngine:
         if ids:
             self.store.commit_batch(batch_id, mem_rows, link_rows, events)
         timings["store_ms"] = _ms(t)
-        timings["total_ms"] = sum(v for k, v in timings.items() if k in ("normalise_ms", "embed_ms", "keywords_wait_ms")) + _ms(t0)
+        # This batch's own steps plus its share of the window's embedding (keywords_importance_ms overlapped it).
+        timings["total_ms"] = timings["normalise_ms"] + timings["embed_ms"] + timings["keywords_wait_ms"] + _ms(t0)
         return WriteReport(batch_id=batch_id, items=reports, timings_ms=timings, skipped_ids=skipped)
 
     def ingest(
@@ -567,8 +568,8 @@ class MemoryEngine:
 
         Stages (see :data:`STAGES`): embed the query; vector candidates (exact cosine); full-text candidates
         (LanceDB native BM25; run in a worker thread at the same time as the vector search, so their two
-        ``duration_ms`` overlap and ``Trace.total_ms`` is less than the stages' sum); fusion (the pool: reciprocal rank fusion of the configured retrievers, Cormack
-        et al. 2009, or one retriever's list); scoring (the gates, then the weighted mean of the components in
+        ``duration_ms`` overlap and ``Trace.total_ms`` is less than the stages' sum); fusion (the pool:
+        reciprocal rank fusion of the configured retrievers, Cormack et al. 2009, or one retriever's list); scoring (the gates, then the weighted mean of the components in
         :data:`memviz.scoring.COMPONENTS`); graph, only when ``graph_hops`` > 0 (activation spread over the
         links from the best scored candidates; it can bring in linked memories from outside the pool); final
         top-k. Each stage lists its candidates in rank order with the scores known there; the scoring, graph
@@ -718,7 +719,9 @@ class MemoryEngine:
             for n, i in enumerate(found)
         }
 
-    def _components(self, ctx: _RecallContext, ids: Sequence[str]) -> tuple[list[str], pa.Table, dict[str, np.ndarray], np.ndarray]:
+    def _components(
+        self, ctx: _RecallContext, ids: Sequence[str]
+    ) -> tuple[list[str], pa.Table, dict[str, np.ndarray], np.ndarray]:
         """Rows and raw components of the memories ``ids`` (those found, in the order given) for ``ctx``'s
         query. Returns (ids, rows (Arrow, every column but the vector), {component: array (n,)}, raw cosine
         (n,)); ``graph`` is all zeros. The rows come from the store's in-memory index: no table scan."""
@@ -757,7 +760,8 @@ class MemoryEngine:
         the strongest neighbour only). A memory's ``graph`` component is its total activation (its own a0 plus
         what reaches it; max or sum over hops, clipped at 1), so seeds rank before the notes they pass to.
         Linked memories outside the pool are scored like pool members and pass the same gates; their rows are
-        returned with the new ranking and the stage's info. Spreading activation: Collins & Loftus (1975); in retrieval, Crestani (1997).
+        returned with the new ranking and the stage's info. Spreading activation: Collins & Loftus (1975); in
+        retrieval, Crestani (1997).
         """
         cfg = ctx.cfg
         seeds = ranked[: cfg.graph_seeds]

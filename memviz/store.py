@@ -427,10 +427,10 @@ class MemoryStore:
         row_of = {i: n for n, i in enumerate(tbl.column("id").to_pylist())}
         found = [i for i in ids if i in row_of]
         tbl = tbl.take(pa.array([row_of[i] for i in found], pa.int64()))
+        from memviz.vector_index import unit_rows
+
         flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        vecs = flat.reshape(len(found), EMBEDDING_DIM).astype(np.float32)
-        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-        return found, tbl.select(MEMORY_COLUMNS), vecs / np.where(norms > 0, norms, 1.0)
+        return found, tbl.select(MEMORY_COLUMNS), unit_rows(flat.reshape(len(found), EMBEDDING_DIM))
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         if not ids:

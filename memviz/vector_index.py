@@ -26,7 +26,8 @@ NOT_FORGOTTEN = "forgotten_time_s IS NULL"
 SUPPORTED_WHERE: tuple[str | None, ...] = (None, "", NOT_FORGOTTEN)
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` (shape (n, d)) as float32 rows of length 1 (zero rows stay zero)."""
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.where(norms > 0, norms, 1.0)
@@ -74,7 +75,7 @@ class VectorIndex:
         n = tbl.num_rows
         if n:
             flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            matrix = _unit(flat.reshape(n, self.dim))
+            matrix = unit_rows(flat.reshape(n, self.dim))
         else:
             matrix = np.zeros((0, self.dim), dtype=np.float32)
         matrix.setflags(write=False)
@@ -106,7 +107,7 @@ class VectorIndex:
             if rows is not None and rows.num_rows:
                 n = rows.num_rows
                 flat = rows.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-                matrix = np.concatenate([self.matrix, _unit(flat.reshape(n, self.dim))])
+                matrix = np.concatenate([self.matrix, unit_rows(flat.reshape(n, self.dim))])
                 matrix.setflags(write=False)
                 self.matrix = matrix
                 self.ids = self.ids + rows.column("id").to_pylist()
@@ -128,13 +129,12 @@ class VectorIndex:
                 return
             if "vector" in rows.column_names or not set(rows.column_names) <= set(self.columns):
                 return
-            if self._position is None:
-                self._position = {i: n for n, i in enumerate(self.ids)}
+            position = self._positions()
             changed = rows.column("id").to_pylist()
-            if any(i not in self._position for i in changed):
+            if any(i not in position for i in changed):
                 return
             n = len(self.ids)
-            at = np.fromiter((self._position[i] for i in changed), dtype=np.int64, count=len(changed))
+            at = np.fromiter((position[i] for i in changed), dtype=np.int64, count=len(changed))
             # Row r of the result takes the update's row j where at[j] == r, else its own old value.
             take = np.arange(n, dtype=np.int64)
             take[at] = n + np.arange(len(changed))
@@ -145,7 +145,7 @@ class VectorIndex:
                 old = table_rows.column(name).combine_chunks()
                 merged = pa.concat_arrays([old, rows.column(name).combine_chunks().cast(old.type)])
                 table_rows = table_rows.set_column(table_rows.schema.get_field_index(name), name, merged.take(take))
-            self.table_rows = table_rows.combine_chunks()
+            self.table_rows = table_rows
             if "forgotten_time_s" in rows.column_names:
                 forgotten = self.forgotten.copy()
                 forgotten[at] = rows.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)
@@ -171,14 +171,18 @@ class VectorIndex:
         all from one consistent version of the table."""
         with self._lock:
             self.current()
-            if self._position is None:
-                self._position = {i: n for n, i in enumerate(self.ids)}
-                # One chunk per column: take() across LanceDB's many record batches is ~9x slower.
-                self.table_rows = self.table_rows.combine_chunks()
-            position, table_rows, matrix = self._position, self.table_rows, self.matrix
+            position, table_rows, matrix = self._positions(), self.table_rows, self.matrix
         found = [i for i in ids if i in position]
         at = np.fromiter((position[i] for i in found), dtype=np.int64, count=len(found))
         return found, table_rows.take(pa.array(at)), matrix[at]
+
+    def _positions(self) -> dict[str, int]:
+        """id -> row, built once per change of rows; the rows are then made one chunk per column (take()
+        across LanceDB's many record batches, or an append's, is ~9x slower). Call with the lock held."""
+        if self._position is None:
+            self._position = {i: n for n, i in enumerate(self.ids)}
+            self.table_rows = self.table_rows.combine_chunks()
+        return self._position
 
     def forgotten_ids(self) -> frozenset[str]:
         """Ids of the soft-forgotten memories at the table's latest version."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from support import DAY, T0
-from memviz.engine import STAGES, RecallConfig
+from memviz.engine import STAGES
 from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError, StoreError, UnknownMemoryError
 from memviz.models import MemoryInput
 

@@ -158,13 +158,15 @@ def test_not_forgotten_text_search_filters_after_searching_with_the_same_answer(
     rng = np.random.default_rng(3)
     indexed = MemoryStore(tmp_path / "db")
     # Longer texts score lower (BM25 length normalisation): every score distinct, the order unique.
-    _commit(indexed, [f"m{i}" for i in range(200)], _unit(rng, 200), texts=[f"cat {'word ' * i}" if i < 60 else f"dog {i}" for i in range(200)])
+    texts = [f"cat {'word ' * i}" if i < 60 else f"dog {i}" for i in range(200)]
+    _commit(indexed, [f"m{i}" for i in range(200)], _unit(rng, 200), texts=texts)
     plain = MemoryStore(tmp_path / "db", vector_index=False)
     where = "forgotten_time_s IS NULL"
     top, scores = indexed.text_search("cat", 40, None)
     assert (np.diff(scores) < 0).all()
     # Forget 25 of the best matches, so an unfiltered top 10 would be made of them.
-    indexed.update_memories(pa.table({"id": top[:25:2] + top[1:25:2], "forgotten_time_s": pa.array([T0] * 25, pa.float64())}))
+    forgotten = top[:25:2] + top[1:25:2]
+    indexed.update_memories(pa.table({"id": forgotten, "forgotten_time_s": pa.array([T0] * 25, pa.float64())}))
     a_ids, a_scores = indexed.text_search("cat", 10, where)
     b_ids, b_scores = plain.text_search("cat", 10, where)  # LanceDB's prefilter
     assert a_ids == b_ids == top[25:35]

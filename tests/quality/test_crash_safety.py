@@ -17,7 +17,9 @@ from memviz.demo import DEMO_PATH
 from memviz.models import MemoryInput
 from memviz.store import INFLIGHT_DIR, MemoryStore
 
-N_DEMO = 60  # the first 60 turns of the demo conversation: 20 batches of 3
+# The first 210 turns of the demo conversation: 70 batches of 3. An ingest embeds its whole window (2,048)
+# before the first commit and then commits quickly, so it needs many batches for the kill to land mid-ingest.
+N_DEMO = 210
 
 
 def _committed_batches(conn) -> int:
@@ -28,7 +30,7 @@ def _committed_batches(conn) -> int:
 
 def test_sigkill_mid_ingest_then_resume(tmp_path: Path):
     db = tmp_path / "db"
-    data = tmp_path / "demo60.jsonl"
+    data = tmp_path / "demo_head.jsonl"
     data.write_text("\n".join(DEMO_PATH.read_text().splitlines()[:N_DEMO]) + "\n")
     proc = subprocess.Popen([*MEMVIZ, "ingest", str(data), "--format", "jsonl", "--db", str(db),
                              "--batch-size", "3"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -58,7 +60,7 @@ def test_sigkill_mid_ingest_then_resume(tmp_path: Path):
     counts = check_consistency(store)
     assert counts["memories"] == N_DEMO
     ids = store.memories_table(columns=["id"]).column("id").to_pylist()
-    assert sorted(ids) == sorted(f"demo60:{n}" for n in range(1, N_DEMO + 1))
+    assert sorted(ids) == sorted(f"demo_head:{n}" for n in range(1, N_DEMO + 1))
 
 
 @pytest.mark.parametrize("kill_at", [3])
