@@ -14,6 +14,7 @@ from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
 from memviz.importers import FORMATS, load, load_bytes
 from memviz.store import sql_str_list
+from memviz.ui import jobs
 from memviz.ui.state import db_uri, fmt_time, get_engine
 from memviz.viz.memories import (
     events_frame,
@@ -50,10 +51,25 @@ def show_stats(engine: MemoryEngine) -> None:
     row2[3].metric("Clock (UTC)", fmt_time(s["now_s"]), help="The simulated clock that retention is computed at")
 
 
-def add_data(engine: MemoryEngine) -> None:
-    """Read a data set (demo, upload or path) and ingest it with a progress bar; errors leave the store as it was."""
-    if msg := st.session_state.pop("ingest_msg", None):
-        st.success(msg)
+def ingest_status(uri: str) -> bool:
+    """The store's running ingest (a progress bar), or how this session's last ingest ended (said once).
+    Returns whether an ingest is running."""
+    job = jobs.latest(uri)
+    if job is not None and st.session_state.get("ingest_job") is job and not job.running:
+        del st.session_state["ingest_job"]
+        if job.error:
+            st.error(job.error)
+        else:
+            st.success(job.summary())
+    if job is not None and job.running:
+        ingest_progress(job)
+        return True
+    return False
+
+
+def add_data(engine: MemoryEngine, running: bool) -> None:
+    """Read a data set (demo, upload or path) and start ingesting it in the background (see
+    :mod:`memviz.ui.jobs`); a file that cannot be read is refused here and nothing is written."""
     source = st.radio("Source", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="ingest_source")
     upload, path = None, ""
     if source == "upload":
@@ -65,8 +81,9 @@ def add_data(engine: MemoryEngine) -> None:
                            help="locomo, longmemeval, memorybank, or memviz's JSON Lines chat format (jsonl)")
     else:
         st.caption(f"The built-in demo conversation ({DEMO_PATH.name}, {DEMO_FORMAT}).")
-    st.caption("Each batch is written whole or not at all; memories whose ids are already stored are skipped.")
-    if not st.button("Ingest", key="ingest_button", type="primary"):
+    st.caption("Each batch is written whole or not at all; memories whose ids are already stored are skipped. "
+               "The ingest goes on while you use other pages.")
+    if not st.button("Ingest", key="ingest_button", type="primary", disabled=running):
         return
     try:
         if source == "demo":
@@ -81,21 +98,20 @@ def add_data(engine: MemoryEngine) -> None:
                 st.error("Type the path of a data file first.")
                 return
             data, origin = load(path.strip(), fmt), {"path": path.strip(), "format": fmt}
-        bar = st.progress(0.0, text=f"Writing {len(data):,} memories ...")
-        reports = engine.ingest(
-            data.items(), source=origin,
-            progress=lambda done, total: bar.progress(done / total, text=f"Written {done:,} of {total:,} memories"),
-        )
+        st.session_state["ingest_job"] = jobs.start_ingest(engine, db_uri(), data, origin)
     except MemvizError as e:
         st.error(str(e))
         return
-    written = sum(len(r.items) for r in reports)
-    skipped = sum(len(r.skipped_ids) for r in reports)
-    st.session_state["ingest_msg"] = (
-        f"{data.path}: {written:,} memories written, {skipped:,} already stored, "
-        f"{sum(r.n_links for r in reports):,} links, {len(data.questions):,} gold questions in the file."
-    )
     st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def ingest_progress(job: jobs.IngestJob) -> None:
+    """The running ingest's progress bar, redrawn every second; the whole page reruns when the job ends."""
+    if not job.running:
+        st.rerun()
+    st.progress(job.done / max(1, job.total),
+                text=f"Ingesting {job.path}: {job.done:,} of {job.total:,} memories ({job.elapsed_s:,.0f} s)")
 
 
 def filters(df: pd.DataFrame) -> dict:
@@ -213,8 +229,9 @@ st.caption("What the store holds: browse, search and filter its memories, open o
            "and forget, restore or reinforce it.")
 show_stats(engine)
 
+running = ingest_status(db_uri())
 with st.expander("Add data to the store", expanded=engine.store.count() == 0, icon=":material/upload:"):
-    add_data(engine)
+    add_data(engine, running)
 
 model = st.session_state.get("mem_decay", DECAY_MODELS[0])
 frame = memory_frame(db_uri(), engine.store.version(), engine.clock.now(), model, engine)

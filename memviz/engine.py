@@ -5,6 +5,8 @@ Collaborators are injected: ``MemoryEngine(store, embedder, clock)``. The engine
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -162,6 +164,17 @@ def embedding_text(text: str, speaker: str) -> str:
     return f'{speaker} said, "{text}"' if speaker else text
 
 
+def _locked(method):
+    """Run ``method`` holding the engine's write lock (see ``MemoryEngine.__init__``)."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._write_lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class MemoryEngine:
     """Write, link, decay, recall and forget memories in a :class:`MemoryStore`.
 
@@ -184,6 +197,9 @@ class MemoryEngine:
         self.link_config = link_config
         self.decay_params = decay_params
         self.reinforce_rule = reinforce_rule
+        # Serialises this engine's changes to the store: the app shares one engine between its sessions and a
+        # background ingest, and a batch's links must see every batch committed before it.
+        self._write_lock = threading.RLock()
 
     # ------------------------------------------------------------------------------------------- write
     def write(
@@ -224,7 +240,7 @@ class MemoryEngine:
             keep = [n for n, i in enumerate(ids) if i not in existing]
             skipped = [i for i in ids if i in existing]
             inputs, texts, ids = [inputs[n] for n in keep], [texts[n] for n in keep], [ids[n] for n in keep]
-        return _Batch(inputs, texts, ids, skipped, {"normalise_ms": _ms(t0)})
+        return _Batch(inputs, texts, ids, skipped, {"normalise_ms": _ms(t0)}, on_duplicate)
 
     def _embed_keywords(self, batches: Sequence[_Batch]) -> tuple[np.ndarray, list, list]:
         """Embeddings (one encoder call for all ``batches``: it sorts the texts by length, so the fewer the
@@ -248,10 +264,21 @@ class MemoryEngine:
                           "keywords_importance_ms": kw_ms * share}  # their own time, overlapped with embed_ms
         return vecs, kws, imps
 
+    @_locked
     def _commit(self, batch: _Batch, vecs: np.ndarray, kws: list, imps: list,
                 source: Mapping[str, Any] | None) -> WriteReport:
-        """Link and store one prepared batch with its embeddings, keywords and importance (all or nothing)."""
+        """Link and store one prepared batch with its embeddings, keywords and importance (all or nothing).
+        Ids that another writer stored since the batch was prepared are skipped or refused, as the batch's
+        ``on_duplicate`` says."""
         t0 = time.perf_counter()
+        if late := self.store.existing_ids(batch.ids):
+            if batch.on_duplicate == "error":
+                raise DuplicateMemoryError(f"{len(late)} memory id(s) were stored meanwhile, e.g. {sorted(late)[0]}; "
+                                           "nothing was written")
+            keep = [n for n, i in enumerate(batch.ids) if i not in late]
+            batch = replace(batch, inputs=[batch.inputs[n] for n in keep], texts=[batch.texts[n] for n in keep],
+                            ids=[batch.ids[n] for n in keep], skipped=batch.skipped + sorted(late))
+            vecs, kws, imps = vecs[keep], [kws[n] for n in keep], [imps[n] for n in keep]
         inputs, texts, ids, skipped, timings = batch.inputs, batch.texts, batch.ids, batch.skipped, batch.timings
         now = self.clock.now()
         batch_id = uuid.uuid4().hex
@@ -508,6 +535,7 @@ class MemoryEngine:
             params or self.decay_params,
         )
 
+    @_locked
     def advance_clock(self, days: float = 0.0, seconds: float = 0.0) -> float:
         """Advance the simulated clock and record a ``clock`` event. Raises ConfigError on a real clock."""
         if not isinstance(self.clock, SimulatedClock):
@@ -517,6 +545,7 @@ class MemoryEngine:
         self.store.append_events([{"op": "clock", "time_s": after, "payload": {"from_s": before, "to_s": after}}])
         return after
 
+    @_locked
     def set_clock(self, t_s: float) -> None:
         """Set the simulated clock to ``t_s`` (POSIX seconds) and record a ``clock`` event."""
         if not isinstance(self.clock, SimulatedClock):
@@ -525,6 +554,7 @@ class MemoryEngine:
         self.clock.set(t_s)
         self.store.append_events([{"op": "clock", "time_s": t_s, "payload": {"from_s": before, "to_s": t_s}}])
 
+    @_locked
     def reinforce(self, ids: Sequence[str], reason: str = "manual", trace_id: str | None = None) -> list[dict[str, Any]]:
         """Strengthen memories as a recall does (see :class:`memviz.decay.ReinforceRule`) and record
         ``reinforce`` events. Returns per memory {id, stability_before, stability_after, retention_before}.
@@ -826,6 +856,7 @@ class MemoryEngine:
         """Undo a soft forget (``restore`` event). Raises UnknownMemoryError."""
         return self._set_forgotten(ids, None, "restore", "manual")
 
+    @_locked
     def _set_forgotten(self, ids, value, op, reason) -> list[str]:
         ids = list(dict.fromkeys(ids))
         if not ids:
@@ -848,6 +879,7 @@ class MemoryEngine:
         ids = df.loc[df["retention"] < threshold, "id"].tolist()
         return self._set_forgotten(ids, self.clock.now(), "forget", f"retention < {threshold} ({model})")
 
+    @_locked
     def prune(self, ids: Sequence[str]) -> int:
         """Hard-delete memories and their links (irreversible in the current version; older LanceDB versions
         still hold them). The pruned rows are recorded in a ``prune`` event. Returns the number removed."""
@@ -862,6 +894,7 @@ class MemoryEngine:
         }])
         return len(mems)
 
+    @_locked
     def restore_version(self, version: int) -> dict[str, Any]:
         """Restore the memories and links to their state at memories-table ``version`` (see
         :meth:`MemoryStore.restore_version`), recorded as a ``restore_version`` event at the engine clock.
@@ -893,6 +926,7 @@ class _Batch:
     ids: list[str]
     skipped: list[str]
     timings: dict[str, float]
+    on_duplicate: OnDuplicate = "error"
 
 
 @dataclass
@@ -1062,13 +1096,20 @@ def _trim_heap() -> None:
     keyword thread and LanceDB's threads each keep freed memory in their own malloc arenas: without this, a
     15k-memory ingest grew to 2.3 GB of RSS though its live memory stays under 0.9 GB (Dask workers trim the
     same way)."""
+    if (trim := _malloc_trim()) is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None. Looked up once: ``ctypes.util.find_library`` runs ``ldconfig -p`` in a
+    child process, which a long-lived, many-threaded app process should not fork per ingest window."""
     import ctypes
-    import ctypes.util
 
     try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
-        pass
+        return None
 
 
 def _timed(fn, *args):

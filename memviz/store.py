@@ -433,8 +433,11 @@ class MemoryStore:
         return found, tbl.select(MEMORY_COLUMNS), unit_rows(flat.reshape(len(found), EMBEDDING_DIM))
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored (forgotten or not): a lookup in the in-memory index when there is one."""
         if not ids:
             return set()
+        if (index := self.vector_index()) is not None:
+            return index.existing(ids)
         tbl = self.memories_table(columns=["id"], where=f"id IN ({sql_str_list(set(ids))})")
         return set(tbl.column("id").to_pylist())
 

@@ -176,6 +176,13 @@ class VectorIndex:
         at = np.fromiter((position[i] for i in found), dtype=np.int64, count=len(found))
         return found, table_rows.take(pa.array(at)), matrix[at]
 
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are rows of the table's latest version."""
+        with self._lock:
+            self.current()
+            position = self._positions()
+        return {i for i in ids if i in position}
+
     def _positions(self) -> dict[str, int]:
         """id -> row, built once per change of rows; the rows are then made one chunk per column (take()
         across LanceDB's many record batches, or an append's, is ~9x slower). Call with the lock held."""

@@ -262,3 +262,29 @@ def test_ingest_window_embeds_once_commits_per_batch_and_skips_a_repeat_across_b
     assert reports[-1].skipped_ids == ["m2"] and engine.store.count() == 10
     assert engine.get("m2").text == "note number 2 about topic 2"
     assert len({r.batch_id for r in reports}) == 3 and engine.store.count("events", "op = 'write'") == 10
+
+
+def test_two_threads_ingesting_the_same_items_store_each_once(engine):
+    """The app shares one engine between sessions and background ingests: ids stored by another thread after a
+    batch was prepared are skipped at commit (or refused by a write that asked for errors), never doubled."""
+    import threading
+
+    items = [MemoryInput(text=f"note {n} on the garden", id=f"g{n}") for n in range(200)]
+    reports: list = []
+    threads = [threading.Thread(target=lambda: reports.extend(engine.ingest(items, batch_size=50))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = engine.store.memories_table(columns=["id"]).column("id").to_pylist()
+    assert sorted(ids) == sorted(i.id for i in items)  # each once
+    assert sum(len(r.items) for r in reports) == 200 and sum(len(r.skipped_ids) for r in reports) == 200
+    assert engine.store.count("events", "op = 'write'") == 200
+
+
+def test_a_write_refuses_ids_stored_after_it_was_checked(engine):
+    batch = engine._prepare([MemoryInput(text="a late twin", id="twin")], "error")
+    engine.write([MemoryInput(text="the first twin", id="twin")])
+    with pytest.raises(DuplicateMemoryError, match="stored meanwhile, e.g. twin; nothing was written"):
+        engine._commit(batch, *engine._embed_keywords([batch]), None)
+    assert engine.get("twin").text == "the first twin" and engine.store.count() == 1

@@ -3,6 +3,7 @@ an AppTest of the app pointed at it through ``MEMVIZ_DB``."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -47,6 +48,14 @@ class Page:
     def check(self) -> None:
         """Fail if the last run raised."""
         assert not self.at.exception, [e.value for e in self.at.exception]
+
+    def finish_ingest(self) -> None:
+        """Wait for the ingest that the last click started (a background job) to end, then rerun the page."""
+        from memviz.ui import jobs
+
+        job = jobs.latest(os.environ["MEMVIZ_DB"])
+        assert job is not None and job.wait(120), "no ingest ended within 120 s"
+        self.at.run()
 
     def metric(self, label: str) -> str:
         """The value shown by the first metric labelled ``label``."""

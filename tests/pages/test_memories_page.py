@@ -63,6 +63,7 @@ def test_ingest_jsonl_by_path_adds_memories(open_page, tmp_path, demo_db):
     at.text_input(key="ingest_path").set_value(str(data))
     at.selectbox(key="ingest_format").set_value("jsonl")
     at.button(key="ingest_button").click().run()
+    page.finish_ingest()
     page.check()
     assert not at.error
     assert page.metric("Memories") == "217"
@@ -82,10 +83,49 @@ def test_ingest_an_uploaded_file(open_page, demo_db):
     at.file_uploader(key="ingest_upload").set_value(("upload.jsonl", line.encode(), "application/jsonl"))
     at.run()
     at.button(key="ingest_button").click().run()
+    page.finish_ingest()
     page.check()
     assert not at.error
     assert page.metric("Memories") == "215"
     assert MemoryStore(demo_db).memories_table(where="speaker = 'Cy'").column("dataset").to_pylist() == ["upload"]
+
+
+def test_ingest_goes_on_while_the_user_opens_other_pages(open_page, tmp_path, demo_db):
+    """The ingest runs beside the page's script runs: while it runs, the page shows its progress and will not
+    start a second one; opening another page and coming back does not stop it; its result is shown once."""
+    from memviz.ui import jobs
+    from memviz.ui.state import get_engine
+
+    data = tmp_path / "notes.jsonl"
+    data.write_text("".join(json.dumps({"session": "n", "speaker": "Ada", "text": f"Ada's note number {n} on bees."}) + "\n"
+                            for n in range(300)), encoding="utf-8")
+    page = open_page("memories")
+    at = page.at
+    at.radio(key="ingest_source").set_value("path").run()
+    at.text_input(key="ingest_path").set_value(str(data))
+    at.selectbox(key="ingest_format").set_value("jsonl")
+    engine = get_engine()  # the app's engine for this store (st.cache_resource, same process)
+    with engine._write_lock:  # hold the first batch's commit: the ingest is certainly still running below
+        at.button(key="ingest_button").click().run()
+        page.check()
+        job = jobs.latest(str(demo_db))
+        assert job is not None and job.running and job.total == 300
+        assert at.button(key="ingest_button").disabled
+        assert any(": 0 of 300 memories" in str(e.proto) for e in at.get("progress"))
+        at.switch_page("app_pages/write.py").run()
+        at.switch_page("app_pages/memories.py").run()
+        page.check()
+        assert job.running
+    page.finish_ingest()
+    page.check()
+    assert not at.error
+    assert [s.value for s in at.success] == [job.summary()]
+    assert "300 memories written, 0 already stored" in job.summary()
+    assert page.metric("Memories") == "514"
+    assert MemoryStore(demo_db).count() == 514
+    at.run()
+    assert not at.success  # said once
+    assert not at.button(key="ingest_button").disabled
 
 
 def test_bad_file_shows_the_importer_error_and_writes_nothing(open_page, tmp_path, demo_db):
