@@ -17,6 +17,7 @@ from memviz.errors import MemvizError
 from memviz.evaluate.common import find_trace
 from memviz.models import Memory, Trace
 from memviz.presets import PRESET_NAMES, PRESETS
+from memviz.ui import jobs
 from memviz.store import memory_from_row, sql_str_list
 from memviz.viz.evaluate import (
     category_figure,
@@ -60,14 +61,18 @@ def run_form() -> None:
     c = st.columns([1, 3])
     gran = c[0].selectbox("Granularity", ["session", "turn"], key="ev_gran", disabled=bench != "longmemeval")
     db = c[1].text_input("Store folder (reused: a second run only recalls)", value=str(DEFAULT_DB / bench), key="ev_db")
-    if not st.button("Run evaluation", key="ev_run", type="primary"):
+    running, ended = jobs.status(f"eval:{db}", "ev_job")
+    if ended is not None:
+        add_result(ended.result)
+        st.success(ended.message)
+    if not st.button("Run evaluation", key="ev_run", type="primary", disabled=running,
+                     help="Runs in the background: you can use other pages meanwhile"):
         return
-    bar = st.progress(0.0, text="starting ...")
 
-    def progress(stage: str, done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"{stage}: {done} / {total}")
+    def work(job: jobs.Job) -> tuple[dict[str, Any], str]:
+        def progress(stage: str, done: int, total: int) -> None:
+            job.progress(done, total, stage)
 
-    try:
         if bench == "locomo":
             from memviz.evaluate.locomo import run_locomo
 
@@ -77,12 +82,12 @@ def run_form() -> None:
 
             result = run_longmemeval(path, db, gran, preset=preset, limit=int(limit), progress=progress,
                                      keep_traces=True)
+        return result, f"{result_label(result)} in {result['timing']['total_s']} s"
+
+    try:
+        jobs.launch(lambda: jobs.start(f"eval:{db}", f"the {bench} evaluation", int(limit), work), "ev_job")
     except MemvizError as e:
         st.error(str(e))
-        return
-    bar.empty()
-    add_result(result)
-    st.success(f"{result_label(result)} in {result['timing']['total_s']} s")
 
 
 def load_form() -> None:

@@ -51,22 +51,6 @@ def show_stats(engine: MemoryEngine) -> None:
     row2[3].metric("Clock (UTC)", fmt_time(s["now_s"]), help="The simulated clock that retention is computed at")
 
 
-def ingest_status(uri: str) -> bool:
-    """The store's running ingest (a progress bar), or how this session's last ingest ended (said once).
-    Returns whether an ingest is running."""
-    job = jobs.latest(uri)
-    if job is not None and st.session_state.get("ingest_job") is job and not job.running:
-        del st.session_state["ingest_job"]
-        if job.error:
-            st.error(job.error)
-        else:
-            st.success(job.summary())
-    if job is not None and job.running:
-        ingest_progress(job)
-        return True
-    return False
-
-
 def add_data(engine: MemoryEngine, running: bool) -> None:
     """Read a data set (demo, upload or path) and start ingesting it in the background (see
     :mod:`memviz.ui.jobs`); a file that cannot be read is refused here and nothing is written."""
@@ -98,20 +82,9 @@ def add_data(engine: MemoryEngine, running: bool) -> None:
                 st.error("Type the path of a data file first.")
                 return
             data, origin = load(path.strip(), fmt), {"path": path.strip(), "format": fmt}
-        st.session_state["ingest_job"] = jobs.start_ingest(engine, db_uri(), data, origin)
+        jobs.launch(lambda: jobs.start_ingest(engine, db_uri(), data, origin), "ingest_job")
     except MemvizError as e:
         st.error(str(e))
-        return
-    st.rerun()
-
-
-@st.fragment(run_every=1.0)
-def ingest_progress(job: jobs.IngestJob) -> None:
-    """The running ingest's progress bar, redrawn every second; the whole page reruns when the job ends."""
-    if not job.running:
-        st.rerun()
-    st.progress(job.done / max(1, job.total),
-                text=f"Ingesting {job.path}: {job.done:,} of {job.total:,} memories ({job.elapsed_s:,.0f} s)")
 
 
 def filters(df: pd.DataFrame) -> dict:
@@ -229,7 +202,9 @@ st.caption("What the store holds: browse, search and filter its memories, open o
            "and forget, restore or reinforce it.")
 show_stats(engine)
 
-running = ingest_status(db_uri())
+running, ended = jobs.status(db_uri(), "ingest_job")
+if ended is not None:
+    st.success(ended.message)
 with st.expander("Add data to the store", expanded=engine.store.count() == 0, icon=":material/upload:"):
     add_data(engine, running)
 

@@ -1,11 +1,11 @@
-"""Background ingest jobs of the app.
+"""Background jobs of the app: an ingest or an evaluation started from a page runs in its own thread.
 
-An ingest started from a page runs in its own thread, not in the page's script run: Streamlit stops a script
-run at its next call whenever the user clicks anything, opens another page or the browser reconnects, which
-used to abort an ingest after the batch in flight (LoCoMo by path: 470 of 4,124 memories stored when the
-user opened another page at 9 s). Every batch is still written whole or not at all; a page polls the job.
+Streamlit stops a script run at its next call whenever the user clicks anything, opens another page or the
+browser reconnects. Run inside the page, an ingest stopped after the batch in flight (LoCoMo by path: 256 of
+4,124 memories stored when the user opened another page at 9 s). As a job it goes on; the page polls it with
+a fragment and says once, to the session that started it, how it ended.
 
-One job per store and process at a time; the latest job of each store is kept until the next one starts.
+One job per key (a store) and process at a time; the latest job of each key is kept until the next starts.
 """
 
 from __future__ import annotations
@@ -13,29 +13,33 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
 
 from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError, StoreError
 from memviz.importers import Dataset
-from memviz.models import WriteReport
 
 log = logging.getLogger(__name__)
-_JOBS: dict[str, IngestJob] = {}
+_JOBS: dict[str, Job] = {}
 _LOCK = threading.Lock()
 
 
 @dataclass
-class IngestJob:
-    """One ingest of a data file into a store. ``done`` and ``total`` count memories (``done`` after each
-    committed batch); ``reports`` is set when it succeeds, ``error`` (a message) when it fails."""
+class Job:
+    """One background job on ``key``. ``done`` of ``total`` units so far (``stage`` names the current step);
+    when it ends, ``result`` and a one-line ``message`` are set if it succeeded, else ``error``."""
 
-    uri: str
-    path: str
+    key: str
+    label: str
     total: int
-    n_questions: int
     done: int = 0
-    reports: list[WriteReport] = field(default_factory=list)
+    stage: str = ""
+    result: Any = None
+    message: str = ""
     error: str | None = None
     started_s: float = field(default_factory=time.monotonic)
     finished_s: float | None = None
@@ -49,50 +53,90 @@ class IngestJob:
     def elapsed_s(self) -> float:
         return (self.finished_s or time.monotonic()) - self.started_s
 
+    def progress(self, done: int, total: int, stage: str = "") -> None:
+        self.done, self.total, self.stage = done, total, stage
+
     def wait(self, timeout_s: float | None = None) -> bool:
         """Block until the job ends (or ``timeout_s`` seconds pass); True if it has ended."""
         if self._thread is not None:
             self._thread.join(timeout_s)
         return not self.running
 
-    def summary(self) -> str:
-        """What a successful job did, in one line."""
-        written = sum(len(r.items) for r in self.reports)
-        skipped = sum(len(r.skipped_ids) for r in self.reports)
-        links = sum(r.n_links for r in self.reports)
-        return (f"{self.path}: {written:,} memories written, {skipped:,} already stored, {links:,} links, "
-                f"{self.n_questions:,} gold questions in the file ({self.elapsed_s:,.1f} s).")
-
-    def _run(self, engine: MemoryEngine, data: Dataset, source: dict) -> None:
-        def progress(done: int, total: int) -> None:
-            self.done = done
-
+    def _run(self, work: Callable[[Job], tuple[Any, str]]) -> None:
         try:
-            self.reports = engine.ingest(data.items(), source=source, progress=progress)
+            self.result, self.message = work(self)
         except Exception as e:  # shown on the page, never lost in a thread
             if not isinstance(e, MemvizError):
-                log.exception("ingest of %s into %s failed", self.path, self.uri)
-            self.error = (f"{e if isinstance(e, MemvizError) else f'{type(e).__name__}: {e}'} (the batches before "
-                          f"it, {self.done:,} of {self.total:,} memories, were written whole)")
+                log.exception("%s failed", self.label)
+            self.error = (f"{e if isinstance(e, MemvizError) else f'{type(e).__name__}: {e}'} "
+                          f"({self.done:,} of {self.total:,} done before it)")
         finally:
             self.finished_s = time.monotonic()
 
 
-def start_ingest(engine: MemoryEngine, uri: str, data: Dataset, source: dict) -> IngestJob:
-    """Start ingesting ``data`` into ``engine``'s store (``uri``) in a background thread and return the job.
-    Raises StoreError if an ingest into that store is already running in this process."""
+def start(key: str, label: str, total: int, work: Callable[[Job], tuple[Any, str]]) -> Job:
+    """Run ``work(job)`` (returning the result and a one-line message; it reports through ``job.progress``) in
+    a background thread. Raises StoreError if a job on ``key`` is running in this process."""
     with _LOCK:
-        if (job := _JOBS.get(uri)) is not None and job.running:
-            raise StoreError(f"an ingest of {job.path} into this store is running ({job.done:,} of "
-                             f"{job.total:,} memories written); wait for it to finish")
-        job = IngestJob(uri=uri, path=data.path, total=len(data), n_questions=len(data.questions))
-        job._thread = threading.Thread(target=job._run, args=(engine, data, source), daemon=True,
-                                       name=f"memviz-ingest {data.path}")
-        _JOBS[uri] = job
+        if (job := _JOBS.get(key)) is not None and job.running:
+            raise StoreError(f"{job.label} is running on this store ({job.done:,} of {job.total:,} done); "
+                             "wait for it to finish")
+        job = Job(key=key, label=label, total=total)
+        job._thread = threading.Thread(target=job._run, args=(work,), daemon=True, name=f"memviz {label}")
+        _JOBS[key] = job
         job._thread.start()
     return job
 
 
-def latest(uri: str) -> IngestJob | None:
-    """The latest ingest job of the store ``uri`` in this process (running or ended), if any."""
-    return _JOBS.get(uri)
+def latest(key: str) -> Job | None:
+    """The latest job on ``key`` in this process (running or ended), if any."""
+    return _JOBS.get(key)
+
+
+def start_ingest(engine: MemoryEngine, uri: str, data: Dataset, source: dict) -> Job:
+    """Ingest ``data`` into ``engine``'s store (``uri``) as a job (see :meth:`MemoryEngine.ingest`); its result
+    is the write reports."""
+
+    def work(job: Job) -> tuple[Any, str]:
+        reports = engine.ingest(data.items(), source=source, progress=job.progress)
+        written = sum(len(r.items) for r in reports)
+        skipped = sum(len(r.skipped_ids) for r in reports)
+        links = sum(r.n_links for r in reports)
+        return reports, (f"{data.path}: {written:,} memories written, {skipped:,} already stored, {links:,} links, "
+                         f"{len(data.questions):,} gold questions in the file ({job.elapsed_s:,.1f} s).")
+
+    return start(uri, f"the ingest of {data.path}", len(data), work)
+
+
+# --------------------------------------------------------------------------------------------- in a page
+def launch(job_start: Callable[[], Job], slot: str) -> None:
+    """Start a job from a page (``job_start`` raises MemvizError to refuse) and remember it as this session's
+    job in ``slot``; then rerun, so that the page shows its progress."""
+    st.session_state[slot] = job_start()
+    st.rerun()
+
+
+def status(key: str, slot: str) -> tuple[bool, Job | None]:
+    """Show the job running on ``key`` (a progress bar, redrawn every second) or, once, the error of the job this
+    session started in ``slot``. Returns (whether a job is running, this session's job if it has just succeeded:
+    the caller shows its result)."""
+    job = latest(key)
+    if job is not None and job.running:
+        _progress(job)
+        return True, None
+    if job is None or st.session_state.get(slot) is not job:
+        return False, None
+    del st.session_state[slot]  # say it once
+    if job.error:
+        st.error(job.error)
+        return False, None
+    return False, job
+
+
+@st.fragment(run_every=1.0)
+def _progress(job: Job) -> None:
+    if not job.running:
+        st.rerun()  # the whole page: its counts, tables and the job's result
+    stage = f" · {job.stage}" if job.stage else ""
+    st.progress(min(job.done / max(1, job.total), 1.0),
+                text=f"Running {job.label}: {job.done:,} of {job.total:,}{stage} ({job.elapsed_s:,.0f} s)")

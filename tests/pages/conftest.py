@@ -49,12 +49,13 @@ class Page:
         """Fail if the last run raised."""
         assert not self.at.exception, [e.value for e in self.at.exception]
 
-    def finish_ingest(self) -> None:
-        """Wait for the ingest that the last click started (a background job) to end, then rerun the page."""
+    def finish_job(self, key: str | None = None) -> None:
+        """Wait for the background job that the last click started on ``key`` (default: the store, i.e. an
+        ingest) to end, then rerun the page."""
         from memviz.ui import jobs
 
-        job = jobs.latest(os.environ["MEMVIZ_DB"])
-        assert job is not None and job.wait(120), "no ingest ended within 120 s"
+        job = jobs.latest(key or os.environ["MEMVIZ_DB"])
+        assert job is not None and job.wait(120), "no job ended within 120 s"
         self.at.run()
 
     def metric(self, label: str) -> str:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from memviz.evaluate.locomo import run_locomo
+from memviz.ui import jobs
 
 TURNS = [
     ("Ann", "D1:1", "Hi Bob! I finally finished painting the kitchen yellow."),
@@ -47,7 +48,11 @@ def test_run_an_evaluation_and_browse_a_question(open_page, tiny_locomo, tmp_pat
     at.text_input(key="ev_db").set_value(str(tmp_path / "page_stores"))
     at.button(key="ev_run").click().run()
     page.check()
+    key = f"eval:{tmp_path / 'page_stores'}"
+    page.finish_job(key)
+    page.check()
     assert not at.error, [e.value for e in at.error]
+    assert [s.value for s in at.success] == [jobs.latest(key).message]
     want = run_locomo(tiny_locomo, tmp_path / "direct", embedder=embedder)
     table = page.frame_with("run", "category", "n")
     overall = table[table["category"] == "overall"].iloc[0]

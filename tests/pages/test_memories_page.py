@@ -63,7 +63,7 @@ def test_ingest_jsonl_by_path_adds_memories(open_page, tmp_path, demo_db):
     at.text_input(key="ingest_path").set_value(str(data))
     at.selectbox(key="ingest_format").set_value("jsonl")
     at.button(key="ingest_button").click().run()
-    page.finish_ingest()
+    page.finish_job()
     page.check()
     assert not at.error
     assert page.metric("Memories") == "217"
@@ -83,7 +83,7 @@ def test_ingest_an_uploaded_file(open_page, demo_db):
     at.file_uploader(key="ingest_upload").set_value(("upload.jsonl", line.encode(), "application/jsonl"))
     at.run()
     at.button(key="ingest_button").click().run()
-    page.finish_ingest()
+    page.finish_job()
     page.check()
     assert not at.error
     assert page.metric("Memories") == "215"
@@ -111,16 +111,16 @@ def test_ingest_goes_on_while_the_user_opens_other_pages(open_page, tmp_path, de
         job = jobs.latest(str(demo_db))
         assert job is not None and job.running and job.total == 300
         assert at.button(key="ingest_button").disabled
-        assert any(": 0 of 300 memories" in str(e.proto) for e in at.get("progress"))
+        assert any("Running the ingest of " + str(data) + ": 0 of 300" in str(e.proto) for e in at.get("progress"))
         at.switch_page("app_pages/write.py").run()
         at.switch_page("app_pages/memories.py").run()
         page.check()
         assert job.running
-    page.finish_ingest()
+    page.finish_job()
     page.check()
     assert not at.error
-    assert [s.value for s in at.success] == [job.summary()]
-    assert "300 memories written, 0 already stored" in job.summary()
+    assert [s.value for s in at.success] == [job.message]
+    assert "300 memories written, 0 already stored" in job.message
     assert page.metric("Memories") == "514"
     assert MemoryStore(demo_db).count() == 514
     at.run()

@@ -22,13 +22,14 @@ def test_a_job_ingests_in_the_background_and_reports(engine, tmp_path):
     assert job.wait(120) and not job.running and job.error is None
     assert (job.done, job.total) == (300, 300)
     assert engine.store.count() == 300
-    assert job.summary().startswith("n.jsonl: 300 memories written, 0 already stored, ")
+    assert job.message.startswith("n.jsonl: 300 memories written, 0 already stored, ")
+    assert [len(r.items) for r in job.result] == [256, 44]
 
 
 def test_a_second_job_on_the_same_store_is_refused_while_one_runs(engine, tmp_path):
     with engine._write_lock:  # the first job cannot commit its first batch until this block ends
         first = jobs.start_ingest(engine, str(tmp_path), notes(10), {})
-        with pytest.raises(StoreError, match=r"an ingest of n.jsonl into this store is running \(0 of 10"):
+        with pytest.raises(StoreError, match=r"the ingest of n.jsonl is running on this store \(0 of 10 done\)"):
             jobs.start_ingest(engine, str(tmp_path), notes(10, "m"), {})
         assert first.running
     assert first.wait(120) and first.error is None
@@ -49,5 +50,5 @@ def test_a_failed_job_says_why_and_how_much_was_written(engine, tmp_path):
     job = jobs.start_ingest(engine, str(tmp_path), notes(300), {})
     assert job.wait(120)
     assert job.error.startswith("writing batch ") and "disk full" in job.error
-    assert job.error.endswith("(the batches before it, 256 of 300 memories, were written whole)")
+    assert job.error.endswith("(256 of 300 done before it)")
     assert engine.store.count() == 256
