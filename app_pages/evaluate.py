@@ -54,13 +54,19 @@ def add_result(result: dict[str, Any]) -> None:
 def run_form() -> None:
     c = st.columns([1, 3, 1, 1])
     bench = c[0].selectbox("Benchmark", ["locomo", "longmemeval"], key="ev_bench")
-    path = c[1].text_input("Data file", value=str(DEFAULT_FILES[bench].resolve()), key=f"ev_path_{bench}")
+    # The inputs' values are kept outside the widgets too: Streamlit drops a widget's state when another page
+    # is opened, and a run goes on in the background meanwhile (its result names these inputs).
+    kept = st.session_state.setdefault("ev_kept", {})
+    path = c[1].text_input("Data file", value=kept.get(f"path_{bench}", str(DEFAULT_FILES[bench].resolve())),
+                           key=f"ev_path_{bench}")
     preset = c[2].selectbox("Preset", PRESET_NAMES, key="ev_preset", format_func=lambda n: PRESETS[n].label)
     limit = c[3].number_input("Questions (limit)", 1, 5000, 10, key="ev_limit",
                               help="The first N questions of the file; each needs its conversation/haystack ingested once")
     c = st.columns([1, 3])
     gran = c[0].selectbox("Granularity", ["session", "turn"], key="ev_gran", disabled=bench != "longmemeval")
-    db = c[1].text_input("Store folder (reused: a second run only recalls)", value=str(DEFAULT_DB / bench), key="ev_db")
+    db = c[1].text_input("Store folder (reused: a second run only recalls)", value=kept.get("db", str(DEFAULT_DB / bench)),
+                         key="ev_db")
+    kept |= {f"path_{bench}": path, "db": db}
     running, ended = jobs.status(f"eval:{db}", "ev_job")
     if ended is not None:
         add_result(ended.result)
@@ -82,7 +88,7 @@ def run_form() -> None:
 
             result = run_longmemeval(path, db, gran, preset=preset, limit=int(limit), progress=progress,
                                      keep_traces=True)
-        return result, f"{result_label(result)} in {result['timing']['total_s']} s"
+        return result, f"{result_label(result)} in {result['timing']['total_s']} s ({path}, stores in {db})"
 
     try:
         jobs.launch(lambda: jobs.start(f"eval:{db}", f"the {bench} evaluation", int(limit), work), "ev_job")

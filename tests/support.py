@@ -38,3 +38,26 @@ def values(v) -> list:
     if isinstance(v, dict) and "bdata" in v:
         return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).tolist()
     return list(v)
+
+
+_TINY_TURNS = [
+    ("Ann", "D1:1", "Hi Bob! I finally finished painting the kitchen yellow."),
+    ("Ann", "D1:2", "Big news: I moved to Lisbon last week for my new job."),
+    ("Bob", "D1:3", "Congrats! My dog Rex would love the beaches there."),
+    ("Bob", "D1:4", "I started learning the cello in March."),
+    ("Ann", "D1:5", "My brother Tom is visiting from Toronto."),
+]
+# A LoCoMo file of one five-turn conversation and three questions (one gold id malformed).
+TINY_LOCOMO = [{
+    "sample_id": "conv-t",
+    "conversation": {
+        "speaker_a": "Ann", "speaker_b": "Bob", "session_1_date_time": "1:56 pm on 8 May, 2023",
+        "session_1": [{"speaker": s, "dia_id": d, "text": t} for s, d, t in _TINY_TURNS],
+    },
+    "qa": [
+        {"question": "Where did Ann move to?", "answer": "Lisbon", "evidence": ["D1:2"], "category": 4},
+        {"question": "What instrument is Bob learning?", "answer": "cello", "evidence": ["D1:4"], "category": 4},
+        {"question": "Who is visiting Ann and from where?", "answer": "Tom, Toronto", "evidence": ["D1:5", "D"],
+         "category": 1},
+    ],
+}]

@@ -117,20 +117,21 @@ def launch(job_start: Callable[[], Job], slot: str) -> None:
 
 
 def status(key: str, slot: str) -> tuple[bool, Job | None]:
-    """Show the job running on ``key`` (a progress bar, redrawn every second) or, once, the error of the job this
-    session started in ``slot``. Returns (whether a job is running, this session's job if it has just succeeded:
-    the caller shows its result)."""
-    job = latest(key)
+    """Show the job this session started (remembered in ``slot``), else the job running on ``key``: a progress
+    bar redrawn every second while it runs; once it has ended, its error, once. Returns (whether that job is
+    running, this session's job if it has just succeeded: the caller shows its result)."""
+    mine = st.session_state.get(slot)  # followed even if the page's inputs now name another key
+    job = mine if mine is not None else latest(key)
     if job is not None and job.running:
         _progress(job)
         return True, None
-    if job is None or st.session_state.get(slot) is not job:
+    if mine is None:
         return False, None
     del st.session_state[slot]  # say it once
-    if job.error:
-        st.error(job.error)
+    if mine.error:
+        st.error(mine.error)
         return False, None
-    return False, job
+    return False, mine
 
 
 @st.fragment(run_every=1.0)

@@ -20,7 +20,7 @@ README_SHOTS = {
     "graph": "graph-drawn",
     "forgetting": "forgetting-threshold",
     "attention": "attention-sink-map",
-    "evaluate": "page-evaluate",
+    "evaluate": "evaluate-run",
 }
 
 

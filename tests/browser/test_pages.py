@@ -180,3 +180,33 @@ def test_graph_draws_nodes_inside_its_frame(page, app_url):
             drawn.append(f.evaluate("() => (typeof nodes !== 'undefined') ? nodes.length : 0"))
     assert drawn and max(drawn) > 0, "no vis-network canvas with nodes in any frame"
     settled(page, "graph-drawn", at=page.get_by_text(re.compile(r"^Showing [\d,]+ of [\d,]+ memories")))
+
+
+def test_evaluate_runs_in_the_background_and_shows_its_metrics(page, app_url, tmp_path):
+    """Run a small LoCoMo evaluation, open another page while it runs, come back: its result is announced
+    once and its metrics table lists the run (overall and one row per category)."""
+    import json
+
+    from support import TINY_LOCOMO
+
+    data = tmp_path / "locomo_tiny.json"
+    data.write_text(json.dumps(TINY_LOCOMO), encoding="utf-8")
+    page.goto(f"{app_url}/evaluate")
+    wait_rendered(page)
+    for label, value in (("Data file", str(data)), ("Store folder (reused: a second run only recalls)", str(tmp_path / "ev"))):
+        box = page.get_by_role("textbox", name=label)
+        box.fill(value)
+        box.press("Enter")
+        wait_rendered(page)
+    page.get_by_role("button", name="Run evaluation").click()
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_role("link", name="Recall").click()
+    page.get_by_role("textbox", name="Query").wait_for()
+    nav.get_by_role("link", name="Evaluate").click()
+    ended = page.locator('[data-testid="stAlertContentSuccess"], [data-testid="stAlertContentError"], '
+                         '[data-testid="stException"]').first
+    ended.wait_for(timeout=120_000)
+    settled(page, "evaluate-run")
+    assert page.get_by_role("textbox", name="Data file").input_value() == str(data)  # kept across pages
+    assert page.get_by_test_id("stAlertContentSuccess").inner_text().startswith("locomo · default · 3 q in ")
+    assert grid_rows(page.get_by_test_id("stDataFrame").first) == 3  # overall, 1 multi-hop, 4 single-hop

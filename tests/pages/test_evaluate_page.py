@@ -9,33 +9,12 @@ import pytest
 
 from memviz.evaluate.locomo import run_locomo
 from memviz.ui import jobs
-
-TURNS = [
-    ("Ann", "D1:1", "Hi Bob! I finally finished painting the kitchen yellow."),
-    ("Ann", "D1:2", "Big news: I moved to Lisbon last week for my new job."),
-    ("Bob", "D1:3", "Congrats! My dog Rex would love the beaches there."),
-    ("Bob", "D1:4", "I started learning the cello in March."),
-    ("Ann", "D1:5", "My brother Tom is visiting from Toronto."),
-]
-LOCOMO = [{
-    "sample_id": "conv-t",
-    "conversation": {
-        "speaker_a": "Ann", "speaker_b": "Bob", "session_1_date_time": "1:56 pm on 8 May, 2023",
-        "session_1": [{"speaker": s, "dia_id": d, "text": t} for s, d, t in TURNS],
-    },
-    "qa": [
-        {"question": "Where did Ann move to?", "answer": "Lisbon", "evidence": ["D1:2"], "category": 4},
-        {"question": "What instrument is Bob learning?", "answer": "cello", "evidence": ["D1:4"], "category": 4},
-        {"question": "Who is visiting Ann and from where?", "answer": "Tom, Toronto", "evidence": ["D1:5", "D"],
-         "category": 1},
-    ],
-}]
-
+from support import TINY_LOCOMO
 
 @pytest.fixture
 def tiny_locomo(tmp_path):
     path = tmp_path / "locomo_tiny.json"
-    path.write_text(json.dumps(LOCOMO), encoding="utf-8")
+    path.write_text(json.dumps(TINY_LOCOMO), encoding="utf-8")
     return path
 
 
