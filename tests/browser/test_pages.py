@@ -61,6 +61,18 @@ def use_store(pg, app_url: str, db) -> None:
     pg.get_by_test_id("stSidebar").get_by_text("1 memory ·").wait_for()
 
 
+def away_and_back_until_ended(pg, away: tuple[str, str], back: str) -> None:
+    """Just after starting a background job: open the page ``away[0]`` (until its textbox ``away[1]`` shows),
+    return to ``back``, and wait until the job has ended there: its success, or whatever went wrong instead
+    (so that a failure says what it was)."""
+    nav = pg.get_by_test_id("stSidebarNav")
+    nav.get_by_role("link", name=away[0]).click()  # a rerun of another page does not stop the job
+    pg.get_by_role("textbox", name=away[1]).wait_for()
+    nav.get_by_role("link", name=back).click()
+    pg.locator('[data-testid="stAlertContentSuccess"], [data-testid="stAlertContentError"], '
+               '[data-testid="stException"]').first.wait_for(timeout=120_000)
+
+
 def test_memories_ingest_demo(page, app_url, fresh_store):
     """Import the built-in demo through the Memories page into a store holding one other memory, opening
     another page and coming back while it runs: the count and the memory table grow by the demo's size."""
@@ -74,14 +86,7 @@ def test_memories_ingest_demo(page, app_url, fresh_store):
     page.get_by_test_id("stExpander").filter(has_text="Add data to the store").locator("summary").click()
     page.get_by_role("radio", name="Built-in demo").check()
     page.get_by_role("button", name="Ingest").click()
-    nav = page.get_by_test_id("stSidebarNav")
-    nav.get_by_role("link", name="Write").click()  # a rerun of another page does not stop the ingest
-    page.get_by_role("textbox", name="Memory text").wait_for()
-    nav.get_by_role("link", name="Memories").click()
-    # The result, or whatever went wrong instead (so that a failure says what it was).
-    ended = page.locator('[data-testid="stAlertContentSuccess"], [data-testid="stAlertContentError"], '
-                         '[data-testid="stException"]').first
-    ended.wait_for(timeout=120_000)
+    away_and_back_until_ended(page, ("Write", "Memory text"), "Memories")
     settled(page, "memories-ingested")
     done = page.get_by_test_id("stAlertContentSuccess")
     n_demo = len(load(DEMO_PATH, DEMO_FORMAT))
@@ -199,13 +204,7 @@ def test_evaluate_runs_in_the_background_and_shows_its_metrics(page, app_url, tm
         box.press("Enter")
         wait_rendered(page)
     page.get_by_role("button", name="Run evaluation").click()
-    nav = page.get_by_test_id("stSidebarNav")
-    nav.get_by_role("link", name="Recall").click()
-    page.get_by_role("textbox", name="Query").wait_for()
-    nav.get_by_role("link", name="Evaluate").click()
-    ended = page.locator('[data-testid="stAlertContentSuccess"], [data-testid="stAlertContentError"], '
-                         '[data-testid="stException"]').first
-    ended.wait_for(timeout=120_000)
+    away_and_back_until_ended(page, ("Recall", "Query"), "Evaluate")
     settled(page, "evaluate-run")
     assert page.get_by_role("textbox", name="Data file").input_value() == str(data)  # kept across pages
     assert page.get_by_test_id("stAlertContentSuccess").inner_text().startswith("locomo · default · 3 q in ")
