@@ -230,17 +230,10 @@ class MemoryEngine:
         repeated = [i for i in ids if i in seen or seen.add(i)]
         if repeated:
             raise DuplicateMemoryError(f"the batch repeats memory id(s): {', '.join(sorted(set(repeated))[:5])}")
-        existing = self.store.existing_ids(ids) | (set(ids) & pending)
-        skipped: list[str] = []
-        if existing:
-            if on_duplicate == "error":
-                raise DuplicateMemoryError(
-                    f"{len(existing)} memory id(s) already stored, e.g. {sorted(existing)[0]}; nothing was written"
-                )
-            keep = [n for n, i in enumerate(ids) if i not in existing]
-            skipped = [i for i in ids if i in existing]
-            inputs, texts, ids = [inputs[n] for n in keep], [texts[n] for n in keep], [ids[n] for n in keep]
-        return _Batch(inputs, texts, ids, skipped, {"normalise_ms": _ms(t0)}, on_duplicate)
+        batch = _Batch(inputs, texts, ids, [], {}, on_duplicate)
+        batch, _ = batch.without(self.store.existing_ids(ids) | (set(ids) & pending), "already stored")
+        batch.timings["normalise_ms"] = _ms(t0)
+        return batch
 
     def _embed_keywords(self, batches: Sequence[_Batch]) -> tuple[np.ndarray, list, list]:
         """Embeddings (one encoder call for all ``batches``: it sorts the texts by length, so the fewer the
@@ -271,13 +264,8 @@ class MemoryEngine:
         Ids that another writer stored since the batch was prepared are skipped or refused, as the batch's
         ``on_duplicate`` says."""
         t0 = time.perf_counter()
-        if late := self.store.existing_ids(batch.ids):
-            if batch.on_duplicate == "error":
-                raise DuplicateMemoryError(f"{len(late)} memory id(s) were stored meanwhile, e.g. {sorted(late)[0]}; "
-                                           "nothing was written")
-            keep = [n for n, i in enumerate(batch.ids) if i not in late]
-            batch = replace(batch, inputs=[batch.inputs[n] for n in keep], texts=[batch.texts[n] for n in keep],
-                            ids=[batch.ids[n] for n in keep], skipped=batch.skipped + sorted(late))
+        batch, keep = batch.without(self.store.existing_ids(batch.ids), "were stored meanwhile")
+        if len(keep) < len(vecs):
             vecs, kws, imps = vecs[keep], [kws[n] for n in keep], [imps[n] for n in keep]
         inputs, texts, ids, skipped, timings = batch.inputs, batch.texts, batch.ids, batch.skipped, batch.timings
         now = self.clock.now()
@@ -927,6 +915,22 @@ class _Batch:
     skipped: list[str]
     timings: dict[str, float]
     on_duplicate: OnDuplicate = "error"
+
+    def without(self, stored: set[str], how: str) -> tuple[_Batch, list[int]]:
+        """This batch without the memories whose ids are ``stored`` (their ids move to ``skipped``), and the
+        positions of those kept. Raises DuplicateMemoryError, saying the ids were ``how`` (e.g. "already
+        stored"), if there are any and the batch's ``on_duplicate`` is "error"."""
+        keep = [n for n, i in enumerate(self.ids) if i not in stored]
+        if len(keep) == len(self.ids):
+            return self, keep
+        if self.on_duplicate == "error":
+            raise DuplicateMemoryError(
+                f"{len(self.ids) - len(keep)} memory id(s) {how}, e.g. {sorted(set(self.ids) & stored)[0]}; "
+                "nothing was written"
+            )
+        return replace(self, inputs=[self.inputs[n] for n in keep], texts=[self.texts[n] for n in keep],
+                       ids=[self.ids[n] for n in keep],
+                       skipped=self.skipped + [i for i in self.ids if i in stored]), keep
 
 
 @dataclass
