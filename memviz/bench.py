@@ -193,6 +193,7 @@ def recall_store(db: str, items, vectors: np.ndarray, n: int, now_s: float, chun
     import pyarrow as pa
 
     from memviz.decay import initial_stability_days
+    from memviz.events import ImportEvent
     from memviz.store import LINKS_SCHEMA, MEMORIES_SCHEMA, MemoryStore
     from memviz.text import importance
 
@@ -221,10 +222,8 @@ def recall_store(db: str, items, vectors: np.ndarray, n: int, now_s: float, chun
             "access_times_s": pa.array([[e if e is not None else now_s] for e in et], pa.list_(pa.float64())),
             "batch_id": [batch] * k,
         }, schema=MEMORIES_SCHEMA)
-        store.commit_batch(batch, tbl, LINKS_SCHEMA.empty_table(), [{
-            "op": "import", "time_s": now_s, "memory_ids": [], "batch_id": batch,
-            "payload": {"path": "memviz.bench", "format": "benchmark", "n_written": k, "n_skipped": 0},
-        }])
+        store.commit_batch(batch, tbl, LINKS_SCHEMA.empty_table(), [ImportEvent(
+            time_s=now_s, batch_id=batch, source={"path": "memviz.bench", "format": "benchmark"}, n_written=k)])
     store.refresh_text_index()
     return store
 
@@ -253,7 +252,8 @@ def bench_recall_at(n: int, items, vectors: np.ndarray, queries: Sequence[str], 
     the threshold's suppressed list, as the forgetting page recomputes it).
     """
     from memviz.clock import SimulatedClock
-    from memviz.engine import NOT_FORGOTTEN, MemoryEngine, RecallConfig
+    from memviz.engine import MemoryEngine, RecallConfig
+    from memviz.filters import LIVE
     from memviz.store import MemoryStore
 
     now = max(i.event_time_s or 0.0 for i in items) + 86400.0
@@ -294,9 +294,9 @@ def bench_recall_at(n: int, items, vectors: np.ndarray, queries: Sequence[str], 
         lance, overlap = [], []
         for q in qvecs[:exact_queries]:
             t = time.perf_counter()
-            exact, _ = plain.vector_search(q, 10, NOT_FORGOTTEN)
+            exact, _ = plain.vector_search(q, 10, LIVE)
             lance.append((time.perf_counter() - t) * 1000)
-            got, _ = store.vector_search(q, 10, NOT_FORGOTTEN)
+            got, _ = store.vector_search(q, 10, LIVE)
             overlap.append(len(set(got) & set(exact)) / max(1, len(exact)))
         out = {
             "n": n, "queries": len(queries), "p50_ms": pct(totals, 50), "p95_ms": pct(totals, 95),

@@ -160,3 +160,24 @@ def initial_stability_days(importance, base_days: float = 2.0, importance_gain: 
     defaults S0 ranges from 2 days (importance 0) to 10 days (importance 1).
     """
     return base_days * (1.0 + importance_gain * np.asarray(importance, dtype=np.float64))
+
+
+def last_access_s(rows) -> np.ndarray:
+    """When decay counts from, per row of a memories-table read (Arrow, with ``event_time_s``,
+    ``created_time_s`` and ``last_recalled_s``): the latest of the event (or creation) time and the last
+    recall. POSIX seconds, shape (n,); NaN when none is known."""
+    import pyarrow.compute as pc
+
+    base = pc.coalesce(rows.column("event_time_s"), rows.column("created_time_s")).to_numpy(zero_copy_only=False)
+    recalled = rows.column("last_recalled_s").fill_null(np.nan).to_numpy(zero_copy_only=False)
+    return np.fmax(np.asarray(base, np.float64), np.asarray(recalled, np.float64))
+
+
+def rows_retention(rows, last_access: np.ndarray, model: DecayModel, now_s: float, params: DecayParams) -> np.ndarray:
+    """:func:`retention` of each row of a memories-table read (Arrow, with ``stability_days`` and, for ACT-R,
+    ``access_times_s``) at ``now_s`` given its ``last_access`` (see :func:`last_access_s`): shape (n,), [0, 1]."""
+    access = offsets = None
+    if model == "actr":
+        col = rows.column("access_times_s").combine_chunks()
+        access, offsets = col.flatten().to_numpy(zero_copy_only=False), col.offsets.to_numpy()
+    return retention(model, now_s, last_access, rows.column("stability_days").to_numpy(), access, offsets, params)

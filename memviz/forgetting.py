@@ -16,7 +16,8 @@ import pandas as pd
 
 from memviz.decay import SECONDS_PER_DAY, DecayModel, DecayParams, initial_stability_days, retention
 from memviz.errors import ConfigError
-from memviz.models import Event, Memory, RecallResult
+from memviz.events import Event
+from memviz.models import Memory, RecallResult
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Typed domain objects: one per concept (memory, link, event, write report, recall hit, trace stage).
+"""Typed domain objects: one per concept (memory, link, write report, recall hit, trace stage; events are in
+:mod:`memviz.events`, filters in :mod:`memviz.filters`).
 
 Times are POSIX seconds (UTC) in ``*_s`` fields; stability is in days.
 """
@@ -13,9 +14,6 @@ MEMORY_KINDS: tuple[str, ...] = ("episodic", "semantic", "procedural", "reflecti
 
 LinkKind = Literal["semantic", "temporal", "keyword"]
 LINK_KINDS: tuple[str, ...] = ("semantic", "temporal", "keyword")
-
-EventOp = Literal["write", "link", "recall", "reinforce", "forget", "restore", "prune", "import", "clock", "restore_version"]
-
 
 @dataclass(frozen=True)
 class MemoryInput:
@@ -80,19 +78,6 @@ class Link:
     weight: float  # [0, 1]: cosine similarity (semantic), 1 (temporal), keyword Jaccard (keyword)
     created_time_s: float
     batch_id: str = ""
-
-
-@dataclass(frozen=True)
-class Event:
-    """One entry of the append-only event log (ordered by ``wall_time_s``, then ``id``)."""
-
-    id: str
-    op: str  # one of EventOp
-    time_s: float  # the engine clock's time (simulated or real)
-    wall_time_s: float  # real time when it was recorded
-    memory_ids: list[str]
-    batch_id: str
-    payload: dict[str, Any]
 
 
 @dataclass

@@ -21,11 +21,6 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-NOT_FORGOTTEN = "forgotten_time_s IS NULL"
-# The filters the index answers itself; any other filter goes to LanceDB (see MemoryStore.vector_search).
-SUPPORTED_WHERE: tuple[str | None, ...] = (None, "", NOT_FORGOTTEN)
-
-
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
     """``vectors`` (shape (n, d)) as float32 rows of length 1 (zero rows stay zero)."""
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -34,15 +29,21 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` largest ``scores`` (1-d), largest first (ties: lower position first)."""
-    k = min(int(k), scores.shape[0])
+    """Positions of the ``k`` largest values along the last axis of ``scores`` (shape (m,) or (n, m)),
+    largest first, ties broken by lower position: shape (min(k, m),) or (n, min(k, m)). A partition then a
+    sort of the ``k`` chosen values (O(m) per row, not O(m log m) as a full sort). The vector search and the
+    write-time links both rank with it."""
+    scores = np.asarray(scores)
+    m = scores.shape[-1]
+    k = min(int(k), m)
     if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    if k < scores.shape[0]:
-        part = np.argpartition(-scores, k - 1)[:k]
+        return np.zeros((*scores.shape[:-1], 0), dtype=np.int64)
+    if k < m:
+        part = np.argpartition(-scores, k - 1, axis=-1)[..., :k]
     else:
-        part = np.arange(scores.shape[0])
-    return part[np.lexsort((part, -scores[part]))]
+        part = np.broadcast_to(np.arange(m), scores.shape).copy()
+    vals = np.take_along_axis(scores, part, axis=-1)
+    return np.take_along_axis(part, np.lexsort((part, -vals), axis=-1), axis=-1)
 
 
 class VectorIndex:

@@ -36,7 +36,7 @@ def test_replicate_keeps_originals_and_adds_close_unit_copies():
 
 def test_recall_store_is_exact_and_has_unique_ids(tmp_path, embedder):
     from memviz.bench import recall_store
-    from memviz.engine import NOT_FORGOTTEN
+    from memviz.filters import LIVE
 
     items = _items(40)
     vecs = embedder.encode([i.text for i in items])
@@ -44,7 +44,7 @@ def test_recall_store_is_exact_and_has_unique_ids(tmp_path, embedder):
     ids = store.memories_table(columns=["id"]).column("id").to_pylist()
     assert len(ids) == 100 == len(set(ids))
     assert "m3#1" in ids and "m19#2" in ids
-    got, sims = store.vector_search(vecs[7], 1, NOT_FORGOTTEN)
+    got, sims = store.vector_search(vecs[7], 1, LIVE)
     assert got == ["m7"] and sims[0] == pytest.approx(1.0, abs=1e-4)
     assert store.list_events(ops=["import"])  # every chunk is committed by its event
 
@@ -108,15 +108,15 @@ def test_cli_bench_group_is_registered():
     assert "--quick" in r.output and "--json" in r.output
 
 
-def test_link_top_columns_matches_full_sort():
-    from memviz.engine import _top_columns
+def test_link_top_k_of_rows_matches_full_sort():
+    from memviz.vector_index import top_k
 
     rng = np.random.default_rng(3)
     sims = rng.normal(size=(7, 500))
     sims[:, -3:] = -np.inf
-    np.testing.assert_array_equal(_top_columns(sims, 5), np.argsort(-sims, axis=1)[:, :5])
-    assert _top_columns(sims[:, :4], 5).shape == (7, 4)
-    assert _top_columns(np.zeros((0, 0)), 5).shape == (0, 0)
+    np.testing.assert_array_equal(top_k(sims, 5), np.argsort(-sims, axis=1)[:, :5])
+    assert top_k(sims[:, :4], 5).shape == (7, 4)
+    assert top_k(np.zeros((0, 0)), 5).shape == (0, 0)
 
 
 def test_ingest_defers_the_text_index_but_text_search_still_finds_every_batch(make_engine):

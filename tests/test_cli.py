@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from support import shared_file
+from memviz.filters import MemoryFilter
 from memviz.cli import main
 from memviz.demo import DEMO_PATH
 
@@ -41,7 +42,7 @@ def test_locomo_ingest_one_memory_per_turn(locomo_db):
     from memviz.store import MemoryStore
 
     store = MemoryStore(db)
-    d = store.memories_table(where="id = 'conv-26:D1:3'").to_pylist()[0]
+    d = store.memories_table(where=MemoryFilter(ids=["conv-26:D1:3"])).to_pylist()[0]
     # conv-26 session 1: "1:56 pm on 8 May, 2023" (+ 2 minutes: the third turn)
     from datetime import datetime, timezone
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from support import DAY, T0
+from memviz.filters import LinkFilter
 from memviz.engine import STAGES
 from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError, StoreError, UnknownMemoryError
 from memviz.models import MemoryInput
@@ -48,7 +49,7 @@ def test_write_report_keywords_importance_links(engine):
 def test_temporal_links_chain_a_session_across_batches(engine):
     engine.write(turns("s1", FACTS[:3]))
     engine.write(turns("s1", FACTS[3:], first=3))
-    links = engine.store.links_table("kind = 'temporal'").to_pylist()
+    links = engine.store.links_table(LinkFilter(kinds=["temporal"])).to_pylist()
     # every turn but the first points to the turn before it, also across the two batches
     assert {(lk["source_id"], lk["target_id"]) for lk in links} == {
         ("s1:1", "s1:0"), ("s1:2", "s1:1"), ("s1:3", "s1:2"), ("s1:4", "s1:3")
@@ -194,7 +195,7 @@ def test_forget_restore_prune(engine):
     assert engine.prune(["s1:3"]) == 1
     with pytest.raises(UnknownMemoryError):
         engine.get("s1:3")
-    assert not engine.store.links_table("source_id = 's1:3' OR target_id = 's1:3'").num_rows
+    assert not engine.store.links_table(LinkFilter(touching=["s1:3"])).num_rows
     prune = engine.store.list_events(ops=["prune"])[0]
     assert prune.payload["memories"][0]["text"] == FACTS[3]
     ops = [e.op for e in engine.store.list_events(memory_id="s1:3")]
@@ -261,7 +262,7 @@ def test_ingest_window_embeds_once_commits_per_batch_and_skips_a_repeat_across_b
     assert [len(r.items) for r in reports] == [4, 4, 2]
     assert reports[-1].skipped_ids == ["m2"] and engine.store.count() == 10
     assert engine.get("m2").text == "note number 2 about topic 2"
-    assert len({r.batch_id for r in reports}) == 3 and engine.store.count("events", "op = 'write'") == 10
+    assert len({r.batch_id for r in reports}) == 3 and len(engine.store.list_events(ops=["write"])) == 10
 
 
 def test_two_threads_ingesting_the_same_items_store_each_once(engine):
@@ -279,12 +280,12 @@ def test_two_threads_ingesting_the_same_items_store_each_once(engine):
     ids = engine.store.memories_table(columns=["id"]).column("id").to_pylist()
     assert sorted(ids) == sorted(i.id for i in items)  # each once
     assert sum(len(r.items) for r in reports) == 200 and sum(len(r.skipped_ids) for r in reports) == 200
-    assert engine.store.count("events", "op = 'write'") == 200
+    assert len(engine.store.list_events(ops=["write"])) == 200
 
 
 def test_a_write_refuses_ids_stored_after_it_was_checked(engine):
-    batch = engine._prepare([MemoryInput(text="a late twin", id="twin")], "error")
+    batch = engine.writer.prepare([MemoryInput(text="a late twin", id="twin")], "error")
     engine.write([MemoryInput(text="the first twin", id="twin")])
     with pytest.raises(DuplicateMemoryError, match="stored meanwhile, e.g. twin; nothing was written"):
-        engine._commit(batch, *engine._embed_keywords([batch]), None)
+        engine.writer.commit(batch, engine.writer.embed([batch]), None)
     assert engine.get("twin").text == "the first twin" and engine.store.count() == 1

@@ -3,6 +3,8 @@ threshold suppresses, how it changes a recall, and comparing versions."""
 
 from __future__ import annotations
 
+import json
+
 import math
 
 import numpy as np
@@ -20,7 +22,8 @@ from memviz.forgetting import (
     suppressed,
     version_diff,
 )
-from memviz.models import Event, Memory, MemoryInput
+from memviz.events import Event, event_from_row
+from memviz.models import Memory, MemoryInput
 from support import DAY, T0
 
 
@@ -32,7 +35,8 @@ def _memory(**kw) -> Memory:
 
 
 def _event(op, t, ids, payload, n=0) -> Event:
-    return Event(id=f"e{n}", op=op, time_s=t, wall_time_s=t, memory_ids=ids, batch_id="", payload=payload)
+    return event_from_row({"id": f"e{n}", "op": op, "time_s": t, "wall_time_s": t, "memory_ids": ids, "batch_id": "",
+                           "payload": json.dumps(payload)})
 
 
 def test_history_replays_the_write_and_each_reinforcement():

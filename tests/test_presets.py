@@ -10,7 +10,7 @@ import pytest
 from memviz.engine import LinkConfig, embedding_text
 from memviz.errors import ConfigError
 from memviz.models import MemoryInput
-from memviz.presets import PRESET_NAMES, PRESETS, preset_config, preset_of
+from memviz.recall.presets import PRESET_NAMES, PRESETS, preset_config, preset_of
 from memviz.scoring import COMPONENTS
 from support import DAY, T0
 

@@ -8,7 +8,7 @@ import pytest
 from memviz import tracing
 from memviz.engine import STAGES, RecallConfig
 from memviz.models import MemoryInput
-from memviz.presets import PRESET_NAMES, preset_config
+from memviz.recall.presets import PRESET_NAMES, preset_config
 from memviz.scoring import COMPONENTS
 from support import DAY, T0
 
@@ -151,8 +151,8 @@ def test_compare_before_and_after_advancing_the_clock(store):
 
 
 def test_compare_two_presets_and_replayed_traces(store):
-    a = store.recall("Leon's dog Pixel", preset_config("vector", k=3, reinforce=False))
-    b = store.recall("Leon's dog Pixel", preset_config("bm25", k=3, reinforce=False))
+    a = store.recall("Leon's dog Pixel", preset_config("vector", k=3, reinforce=False, record=True))
+    b = store.recall("Leon's dog Pixel", preset_config("bm25", k=3, reinforce=False, record=True))
     replayed = {t.id: t for t in store.traces(limit=5)}
     assert replayed[a.trace.id].to_dict() == a.trace.to_dict()  # stored traces reopen unchanged
     diff = tracing.compare(replayed[a.trace.id], replayed[b.trace.id])

@@ -8,6 +8,8 @@ import pyarrow as pa
 import pytest
 
 from support import T0
+from memviz.events import ImportEvent
+from memviz.filters import LIVE, MemoryFilter
 
 
 def _unit(rng, n, d=384):
@@ -23,7 +25,7 @@ def _commit(store, ids, vecs, batch="b", texts=None):
             "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1), pa.float32()), 384),
             "batch_id": [batch] * k}
     tbl = pa.table({f.name: cols.get(f.name, pa.nulls(k, f.type)) for f in MEMORIES_SCHEMA}, schema=MEMORIES_SCHEMA)
-    store.commit_batch(batch, tbl, LINKS_SCHEMA.empty_table(), [{"op": "import", "time_s": T0, "batch_id": batch}])
+    store.commit_batch(batch, tbl, LINKS_SCHEMA.empty_table(), [ImportEvent(time_s=T0, batch_id=batch)])
 
 
 @pytest.fixture
@@ -40,8 +42,8 @@ def stores(tmp_path):
 def test_same_neighbours_and_similarities_as_lancedb_exact_search(stores):
     indexed, plain, rng = stores
     for q in _unit(rng, 5):
-        a_ids, a_sims = indexed.vector_search(q, 10, "forgotten_time_s IS NULL")
-        b_ids, b_sims = plain.vector_search(q, 10, "forgotten_time_s IS NULL")
+        a_ids, a_sims = indexed.vector_search(q, 10, LIVE)
+        b_ids, b_sims = plain.vector_search(q, 10, LIVE)
         assert a_ids == b_ids
         np.testing.assert_allclose(a_sims, b_sims, atol=1e-5)
         assert list(a_sims) == sorted(a_sims, reverse=True)
@@ -70,9 +72,9 @@ def test_another_writer_and_a_forget_are_seen(tmp_path, stores):
     assert indexed.vector_search(v[0], 1, None)[0] == ["x"]
     # Soft-forget "x" (an update, not an append): the default filter must leave it out, None keeps it.
     other.update_memories(pa.table({"id": ["x"], "forgotten_time_s": pa.array([T0], pa.float64())}))
-    assert "x" not in indexed.vector_search(v[0], 5, "forgotten_time_s IS NULL")[0]
+    assert "x" not in indexed.vector_search(v[0], 5, LIVE)[0]
     assert indexed.vector_search(v[0], 1, None)[0] == ["x"]
-    ids, vecs = indexed.vectors("forgotten_time_s IS NULL")
+    ids, vecs = indexed.vectors(LIVE)
     assert "x" not in ids and vecs.shape == (300, 384)
     assert len(indexed.vectors()[0]) == 301
 
@@ -81,7 +83,7 @@ def test_other_filters_go_to_lancedb(stores):
     indexed, _, rng = stores
     q = _unit(rng, 1)[0]
     top = indexed.vector_search(q, 3, None)[0]
-    ids, _ = indexed.vector_search(q, 3, f"id NOT IN ('{top[0]}')")
+    ids, _ = indexed.vector_search(q, 3, MemoryFilter(exclude_ids=[top[0]]))
     assert top[0] not in ids and ids[:2] == top[1:]
 
 
@@ -92,7 +94,7 @@ def test_limit_larger_than_store_and_empty_store(tmp_path, stores):
     ids, sims = indexed.vector_search(_unit(rng, 1)[0], 1000, None)
     assert len(ids) == 300 == len(set(ids)) and sims.shape == (300,)
     empty = MemoryStore(tmp_path / "empty")
-    ids, sims = empty.vector_search(_unit(rng, 1)[0], 10, "forgotten_time_s IS NULL")
+    ids, sims = empty.vector_search(_unit(rng, 1)[0], 10, LIVE)
     assert ids == [] and sims.shape == (0,)
 
 
@@ -161,7 +163,7 @@ def test_not_forgotten_text_search_filters_after_searching_with_the_same_answer(
     texts = [f"cat {'word ' * i}" if i < 60 else f"dog {i}" for i in range(200)]
     _commit(indexed, [f"m{i}" for i in range(200)], _unit(rng, 200), texts=texts)
     plain = MemoryStore(tmp_path / "db", vector_index=False)
-    where = "forgotten_time_s IS NULL"
+    where = LIVE
     top, scores = indexed.text_search("cat", 40, None)
     assert (np.diff(scores) < 0).all()
     # Forget 25 of the best matches, so an unfiltered top 10 would be made of them.

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from memviz.presets import PRESET_NAMES
+from memviz.recall.presets import PRESET_NAMES
 
 PRESET_OPTION = click.option("--preset", default="default", show_default=True, type=click.Choice(PRESET_NAMES),
                              help="Scoring preset (see docs/recall_and_evaluation.md).")

@@ -24,7 +24,7 @@ from memviz.evaluate.metrics import mean_metrics
 from memviz.engine import MemoryEngine, RecallConfig, clock_start_for
 from memviz.errors import ConfigError, StoreError
 from memviz.models import MemoryInput, Trace
-from memviz.presets import preset_config
+from memviz.recall.presets import preset_config
 from memviz.store import MemoryStore
 
 # progress(stage, done, total): stage is "ingest <group>" or "recall".

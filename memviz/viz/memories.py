@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from memviz.models import Event
+from memviz.events import Event
 
 # Columns of the memory table on the Memories page, in display order (``id`` is kept for selection).
 TABLE_COLUMNS: tuple[str, ...] = (

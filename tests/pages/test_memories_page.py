@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from memviz.filters import MemoryFilter
 from memviz.demo import DEMO_PATH
 from memviz.store import MemoryStore
 
@@ -87,7 +88,7 @@ def test_ingest_an_uploaded_file(open_page, demo_db):
     page.check()
     assert not at.error
     assert page.metric("Memories") == "215"
-    assert MemoryStore(demo_db).memories_table(where="speaker = 'Cy'").column("dataset").to_pylist() == ["upload"]
+    assert MemoryStore(demo_db).memories_table(where=MemoryFilter(speakers=["Cy"])).column("dataset").to_pylist() == ["upload"]
 
 
 def test_ingest_goes_on_while_the_user_opens_other_pages(open_page, tmp_path, demo_db):

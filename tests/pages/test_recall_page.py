@@ -9,7 +9,7 @@ import pytest
 
 from memviz import tracing
 from memviz.engine import open_engine
-from memviz.presets import preset_config
+from memviz.recall.presets import preset_config
 
 QUERY = "Which city did Maya move to?"
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from memviz.filters import MemoryFilter
 from memviz.store import MemoryStore
 
 LOCOMO = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "locomo" / "locomo_dev.json"
@@ -24,7 +25,7 @@ def test_write_a_typed_memory_shows_its_report(open_page, demo_db):
 
     store = MemoryStore(demo_db)
     assert store.count() == 215
-    new = store.memories_table(where="dataset = 'typed'").to_pylist()
+    new = store.memories_table(where=MemoryFilter(datasets=["typed"])).to_pylist()
     assert [m["text"] for m in new] == [text]
     assert new[0]["speaker"] == "Maya" and new[0]["session_id"] == "s09"
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from qhelpers import MEMVIZ, REPO, check_consistency, events_reader, write_jsonl
 
+from memviz.filters import LinkFilter
 from memviz.demo import DEMO_PATH
 from memviz.store import MemoryStore
 
@@ -85,5 +86,5 @@ def test_two_ingests_at_once_lose_nothing_and_reads_are_consistent(tmp_path: Pat
     assert sum(e.payload["n_written"] for e in imports) == total
     # Each writer's temporal links chain its own sessions: one per turn but the first of each session.
     rows = store.memories_table(columns=["session_id"]).column("session_id").to_pylist()
-    temporal = store.count("links", "kind = 'temporal'")
+    temporal = store.count("links", LinkFilter(kinds=["temporal"]))
     assert temporal == len(rows) - len(set(rows))

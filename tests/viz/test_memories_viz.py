@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from memviz.models import Event
+from memviz.events import event_from_row
 from memviz.viz.memories import (
     EVENT_COLUMNS,
     LINK_COLUMNS,
@@ -51,6 +53,11 @@ def memories() -> pd.DataFrame:
 
 def ids(df: pd.DataFrame) -> list[str]:
     return df["id"].tolist()
+
+
+def _event(id_, op, time_s, wall_time_s, memory_ids, batch_id, payload):
+    return event_from_row({"id": id_, "op": op, "time_s": time_s, "wall_time_s": wall_time_s, "memory_ids": memory_ids,
+                           "batch_id": batch_id, "payload": json.dumps(payload)})
 
 
 def test_no_filter_keeps_every_memory_not_forgotten(memories):
@@ -160,15 +167,15 @@ def test_links_frame_empty():
 
 def test_events_frame_summarises_each_op():
     events = [
-        Event("1", "write", 10.0, 20.0, ["m"], "b", {"importance": 0.5, "stability_days": 6.0, "n_links": 3,
+        _event("1", "write", 10.0, 20.0, ["m"], "b", {"importance": 0.5, "stability_days": 6.0, "n_links": 3,
                                                       "keywords": ["rent", "leeds"]}),
-        Event("2", "reinforce", 11.0, 21.0, ["m"], "", {"stability_before": 6.0, "stability_after": 8.5,
+        _event("2", "reinforce", 11.0, 21.0, ["m"], "", {"stability_before": 6.0, "stability_after": 8.5,
                                                          "retention_before": 0.4, "reason": "recall"}),
-        Event("3", "forget", 12.0, 22.0, ["m"], "", {"reason": "manual"}),
-        Event("5", "link", 12.5, 22.5, ["m", "n"], "b", {"links": [["m", "a", "semantic", 0.7],
+        _event("3", "forget", 12.0, 22.0, ["m"], "", {"reason": "manual"}),
+        _event("5", "link", 12.5, 22.5, ["m", "n"], "b", {"links": [["m", "a", "semantic", 0.7],
                                                                     ["n", "m", "temporal", 1.0],
                                                                     ["n", "a", "keyword", 0.2]]}),
-        Event("4", "prune", 13.0, 23.0, ["m"], "", {"memories": [{"id": "m", "text": "x" * 300}]}),
+        _event("4", "prune", 13.0, 23.0, ["m"], "", {"memories": [{"id": "m", "text": "x" * 300}]}),
     ]
     out = events_frame(events, "m")
     assert tuple(out.columns) == EVENT_COLUMNS

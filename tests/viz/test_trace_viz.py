@@ -7,7 +7,7 @@ import pytest
 
 from memviz import tracing
 from memviz.models import MemoryInput
-from memviz.presets import preset_config
+from memviz.recall.presets import preset_config
 from memviz.viz.evaluate import metrics_table, questions_frame, retrieved_table
 from memviz.viz.trace import (
     compare_figure,

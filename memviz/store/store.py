@@ -12,7 +12,8 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,87 +24,26 @@ import pyarrow.compute as pc
 
 from memviz.embed import EMBEDDING_DIM
 from memviz.errors import StoreError, UnknownMemoryError
-from memviz.models import Event, Link, Memory
+from memviz.events import Event, RestoreVersionEvent, event_from_row
+from memviz.filters import LIVE, LinkFilter, MemoryFilter
+from memviz.models import Link, Memory
+from memviz.store import sql
+from memviz.store.location import default_db_uri, default_storage_options
+from memviz.store.tables import (
+    EVENTS_SCHEMA,
+    MEMORY_COLUMNS,
+    SCHEMAS,
+    empty_memories,
+    links_from_table,
+    memories_from_table,
+    schema_compatible,
+)
 
-DEFAULT_DB = ".memviz"
 # Folder (inside a local store) of the markers of batches being written; see MemoryStore._mark_in_flight.
 INFLIGHT_DIR = "_inflight"
 
-MEMORIES_SCHEMA = pa.schema(
-    [
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("text", pa.string(), nullable=False),
-        pa.field("vector", pa.list_(pa.float32(), EMBEDDING_DIM)),
-        pa.field("kind", pa.string()),
-        pa.field("speaker", pa.string()),
-        pa.field("session_id", pa.string()),
-        pa.field("source_id", pa.string()),
-        pa.field("dataset", pa.string()),
-        pa.field("event_time_s", pa.float64()),
-        pa.field("created_time_s", pa.float64()),
-        pa.field("importance", pa.float32()),
-        pa.field("stability_days", pa.float64()),
-        pa.field("recall_count", pa.int32()),
-        pa.field("last_recalled_s", pa.float64()),
-        pa.field("forgotten_time_s", pa.float64()),
-        pa.field("keywords", pa.list_(pa.string())),
-        pa.field("access_times_s", pa.list_(pa.float64())),
-        pa.field("batch_id", pa.string()),
-    ]
-)
-LINKS_SCHEMA = pa.schema(
-    [
-        pa.field("source_id", pa.string()),
-        pa.field("target_id", pa.string()),
-        pa.field("kind", pa.string()),
-        pa.field("weight", pa.float32()),
-        pa.field("created_time_s", pa.float64()),
-        pa.field("batch_id", pa.string()),
-    ]
-)
-EVENTS_SCHEMA = pa.schema(
-    [
-        pa.field("id", pa.string()),
-        pa.field("op", pa.string()),
-        pa.field("time_s", pa.float64()),
-        pa.field("wall_time_s", pa.float64()),
-        pa.field("memory_ids", pa.list_(pa.string())),
-        pa.field("batch_id", pa.string()),
-        pa.field("payload", pa.string()),  # JSON
-    ]
-)
-SCHEMAS = {"memories": MEMORIES_SCHEMA, "links": LINKS_SCHEMA, "events": EVENTS_SCHEMA}
-# Columns of the memories table without the vector: what pages and scoring read.
-MEMORY_COLUMNS = [f.name for f in MEMORIES_SCHEMA if f.name != "vector"]
-NOT_FORGOTTEN_SQL = "forgotten_time_s IS NULL"  # the filter the in-memory vector index answers itself
 # Up to this many forgotten memories, a "not forgotten" full-text search filters after searching (see text_search).
 FTS_POSTFILTER_MAX = 1000
-
-
-def default_db_uri() -> str:
-    """The store location: ``$MEMVIZ_DB`` if set, else ``.memviz`` in the working directory."""
-    return os.environ.get("MEMVIZ_DB") or DEFAULT_DB
-
-
-def default_storage_options() -> dict[str, str] | None:
-    """Storage options for an object-storage store from ``$MEMVIZ_STORAGE_OPTIONS`` (a JSON object of strings,
-    LanceDB's option names, e.g. ``{"aws_endpoint": "http://127.0.0.1:9000", "allow_http": "true"}``), or None.
-    Raises StoreError when the variable is set but not a JSON object."""
-    raw = os.environ.get("MEMVIZ_STORAGE_OPTIONS", "").strip()
-    if not raw:
-        return None
-    try:
-        opts = json.loads(raw)
-    except ValueError as e:
-        raise StoreError(f"MEMVIZ_STORAGE_OPTIONS is not valid JSON: {e}") from e
-    if not isinstance(opts, dict):
-        raise StoreError("MEMVIZ_STORAGE_OPTIONS must be a JSON object of option name -> value")
-    return {str(k): str(v) for k, v in opts.items()}
-
-
-def sql_str_list(values: Iterable[str]) -> str:
-    """A SQL ``IN (...)`` list of string literals, quotes escaped."""
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
 class MemoryStore:
@@ -135,7 +75,7 @@ class MemoryStore:
             for name, schema in SCHEMAS.items():
                 if name in existing:
                     tbl = self.db.open_table(name)
-                    if not _schema_compatible(tbl.schema, schema):
+                    if not schema_compatible(tbl.schema, schema):
                         raise StoreError(
                             f"table {name!r} in {self.uri} has an unexpected schema; it was not written by this "
                             f"memviz version (expected columns: {', '.join(schema.names)})"
@@ -162,8 +102,11 @@ class MemoryStore:
     def events(self):
         return self.tables["events"]
 
-    def count(self, table: str = "memories", where: str | None = None) -> int:
-        return self.tables[table].count_rows(where)
+    def count(self, table: str = "memories", where: MemoryFilter | LinkFilter | None = None) -> int:
+        """Rows of ``table`` (``"memories"``, ``"links"`` or ``"events"``), optionally only those matching
+        ``where`` (a MemoryFilter for memories, a LinkFilter for links)."""
+        clause = sql.link_where(where) if isinstance(where, LinkFilter) else sql.memory_where(where)
+        return self.tables[table].count_rows(clause)
 
     def version(self) -> int:
         """The memories table's current LanceDB version."""
@@ -200,7 +143,7 @@ class MemoryStore:
         }
 
     # -- batches ------------------------------------------------------------------------------------
-    def commit_batch(self, batch_id: str, memories: pa.Table, links: pa.Table, events: list[dict[str, Any]]) -> None:
+    def commit_batch(self, batch_id: str, memories: pa.Table, links: pa.Table, events: Sequence[Event]) -> None:
         """Append a batch: memories, then links, then its events (the commit). All or nothing.
 
         On any failure the rows already appended for ``batch_id`` are deleted again and StoreError is raised.
@@ -218,8 +161,7 @@ class MemoryStore:
             if links.num_rows:
                 versions["links"] = self.links.add(links).version
             if events:
-                first = dict(events[0], payload=dict(events[0].get("payload", {}), store_versions=versions))
-                events = [first, *events[1:]]
+                events = [replace(events[0], store_versions=versions), *events[1:]]
             self.append_events(events)
         except Exception as e:
             self._delete_batch(batch_id)
@@ -283,7 +225,7 @@ class MemoryStore:
         return True
 
     def _delete_batch(self, batch_id: str) -> None:
-        where = f"batch_id = '{batch_id}'"
+        where = sql.batch_where(batch_id)
         for name in ("memories", "links"):
             self.tables[name].delete(where)
 
@@ -325,68 +267,58 @@ class MemoryStore:
             self._vindex.note_append(before, self.memories.version)
 
     # -- events -------------------------------------------------------------------------------------
-    def append_events(self, events: list[dict[str, Any]]) -> None:
-        """Append events (dicts with op, time_s, memory_ids, batch_id, payload) in one atomic append."""
+    def append_events(self, events: Sequence[Event]) -> list[Event]:
+        """Append typed events in one atomic append; returns them with their ``id`` and ``wall_time_s``."""
         if not events:
-            return
+            return []
         now = time.time()
+        # wall_time_s strictly increasing within one append, so replay order is the order they were given in.
+        stored = [replace(e, id=uuid.uuid4().hex, wall_time_s=now + i * 1e-6) for i, e in enumerate(events)]
         rows = [
-            {
-                "id": uuid.uuid4().hex,
-                "op": e["op"],
-                "time_s": float(e["time_s"]),
-                # Strictly increasing within one append, so replay order is the order they were given in.
-                "wall_time_s": now + i * 1e-6,
-                "memory_ids": list(e.get("memory_ids", [])),
-                "batch_id": e.get("batch_id", ""),
-                "payload": json.dumps(e.get("payload", {}), default=_json_default),
-            }
-            for i, e in enumerate(events)
+            {"id": e.id, "op": e.op, "time_s": float(e.time_s), "wall_time_s": e.wall_time_s,
+             "memory_ids": list(e.memory_ids), "batch_id": e.batch_id, "payload": e.payload_json()}
+            for e in stored
         ]
         self.events.add(pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA))
+        return stored
 
-    def list_events(self, memory_id: str | None = None, ops: Sequence[str] | None = None, limit: int | None = None) -> list[Event]:
-        """Events, oldest first; optionally only those touching ``memory_id`` or of the given ops."""
-        conds = []
-        if memory_id is not None:
-            conds.append(f"array_has(memory_ids, '{memory_id.replace(chr(39), chr(39) * 2)}')")
-        if ops:
-            conds.append(f"op IN ({sql_str_list(ops)})")
+    def list_events(self, memory_id: str | None = None, ops: Sequence[str] | None = None,
+                    limit: int | None = None) -> list[Event]:
+        """Typed events, oldest first (by ``wall_time_s``); optionally only those touching ``memory_id`` or of
+        the given ops, and only the last ``limit``."""
         q = self.events.search()
-        if conds:
-            q = q.where(" AND ".join(conds))
+        if (where := sql.events_where(memory_id, ops)) is not None:
+            q = q.where(where)
         tbl = q.limit(None).to_arrow().sort_by([("wall_time_s", "ascending"), ("id", "ascending")])
         if limit is not None:
             tbl = tbl.slice(max(0, tbl.num_rows - limit))
-        return [
-            Event(
-                id=r["id"], op=r["op"], time_s=r["time_s"], wall_time_s=r["wall_time_s"],
-                memory_ids=r["memory_ids"] or [], batch_id=r["batch_id"], payload=json.loads(r["payload"] or "{}"),
-            )
-            for r in tbl.to_pylist()
-        ]
+        return [event_from_row(r) for r in tbl.to_pylist()]
 
     def events_table(self, columns: Sequence[str] | None = None) -> pa.Table:
+        """The raw event log as Arrow (no payload parsing), in storage order."""
         q = self.events.search()
         if columns:
             q = q.select(list(columns))
         return q.limit(None).to_arrow()
 
     # -- memories -----------------------------------------------------------------------------------
-    def memories_table(self, columns: Sequence[str] | None = None, where: str | None = None, limit: int | None = None) -> pa.Table:
-        """Rows of the memories table as Arrow (default: every column but the vector), in table order. A
-        whole-table read of scalar columns is answered from the in-memory index (no scan) when it is loaded
-        and current."""
+    def memories_table(self, columns: Sequence[str] | None = None, where: MemoryFilter | None = None,
+                       limit: int | None = None) -> pa.Table:
+        """Rows of the memories table matching ``where`` as Arrow (default: every column but the vector), in
+        table order. A whole-table read of scalar columns is answered from the in-memory index (no scan) when
+        it is loaded and current."""
         columns = list(columns or MEMORY_COLUMNS)
-        index = self.vector_index() if not where and limit is None else None
+        clause = sql.memory_where(where)
+        index = self.vector_index() if clause is None and limit is None else None
         if index is not None and set(columns) <= set(index.columns) and (cached := index.current_rows()) is not None:
             return cached.select(columns)
         q = self.memories.search().select(columns)
-        if where:
-            q = q.where(where)
+        if clause is not None:
+            q = q.where(clause)
         return q.limit(limit).to_arrow()
 
-    def memories_table_at(self, version: int, columns: Sequence[str] | None = None, where: str | None = None) -> pa.Table:
+    def memories_table_at(self, version: int, columns: Sequence[str] | None = None,
+                          where: MemoryFilter | None = None) -> pa.Table:
         """Rows of the memories table as they were at LanceDB ``version`` (see :meth:`versions`).
 
         Reads through a separate, checked-out table handle that is never written to (LanceDB refuses writes on
@@ -399,8 +331,8 @@ class MemoryStore:
         except Exception as e:
             raise StoreError(f"the memories table has no version {version!r}: {e}") from e
         q = tbl.search().select(list(columns or MEMORY_COLUMNS))
-        if where:
-            q = q.where(where)
+        if (clause := sql.memory_where(where)) is not None:
+            q = q.where(clause)
         return q.limit(None).to_arrow()
 
     def get(self, ids: Sequence[str]) -> list[Memory]:
@@ -411,7 +343,7 @@ class MemoryStore:
         found, tbl, _ = self.rows(ids)
         if missing := sorted(set(ids) - set(found)):
             raise UnknownMemoryError(missing)
-        return [memory_from_row(r) for r in tbl.to_pylist()]
+        return memories_from_table(tbl)
 
     def rows(self, ids: Sequence[str]) -> tuple[list[str], pa.Table, np.ndarray]:
         """The memories ``ids`` that exist, in the order given (unknown ids dropped): their ids, their rows
@@ -421,9 +353,8 @@ class MemoryStore:
         if (index := self.vector_index()) is not None:
             return index.rows(ids)
         if not ids:
-            return [], pa.table({c: pa.array([], MEMORIES_SCHEMA.field(c).type) for c in MEMORY_COLUMNS}), \
-                np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        tbl = self.memories_table(columns=["vector", *MEMORY_COLUMNS], where=f"id IN ({sql_str_list(set(ids))})")
+            return [], empty_memories(MEMORY_COLUMNS), np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        tbl = self.memories_table(columns=["vector", *MEMORY_COLUMNS], where=MemoryFilter(ids=ids))
         row_of = {i: n for n, i in enumerate(tbl.column("id").to_pylist())}
         found = [i for i in ids if i in row_of]
         tbl = tbl.take(pa.array([row_of[i] for i in found], pa.int64()))
@@ -438,15 +369,16 @@ class MemoryStore:
             return set()
         if (index := self.vector_index()) is not None:
             return index.existing(ids)
-        tbl = self.memories_table(columns=["id"], where=f"id IN ({sql_str_list(set(ids))})")
+        tbl = self.memories_table(columns=["id"], where=MemoryFilter(ids=ids))
         return set(tbl.column("id").to_pylist())
 
-    def vectors(self, where: str | None = None) -> tuple[list[str], np.ndarray]:
+    def vectors(self, where: MemoryFilter | None = None) -> tuple[list[str], np.ndarray]:
         """Ids and vectors (float32, shape (n, 384)) of the memories matching ``where`` (all by default).
-        Without a filter or with ``forgotten_time_s IS NULL`` they come from the in-memory vector index
-        (read-only, unit-normalised, table order)."""
-        if (index := self.vector_index()) is not None and where in (None, "", NOT_FORGOTTEN_SQL):
-            return index.vectors(include_forgotten=not where)
+        Without a filter or with only "not forgotten" they come from the in-memory vector index (read-only,
+        unit-normalised, table order)."""
+        where = where or MemoryFilter()
+        if (index := self.vector_index()) is not None and where.only_forgotten_flag:
+            return index.vectors(include_forgotten=where.forgotten is None)
         tbl = self.memories_table(columns=["id", "vector"], where=where)
         if tbl.num_rows == 0:
             return [], np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
@@ -464,72 +396,34 @@ class MemoryStore:
     def delete_memories(self, ids: Sequence[str]) -> dict[str, int]:
         """Delete memories and every link touching them (hard prune). Returns the table versions produced
         (``{"memories", "links"}``), which the prune event records for :meth:`restore_version`."""
-        lst = sql_str_list(ids)
-        m = self.memories.delete(f"id IN ({lst})").version
-        lk = self.links.delete(f"source_id IN ({lst}) OR target_id IN ({lst})").version
+        m = self.memories.delete(sql.memory_where(MemoryFilter(ids=ids))).version
+        lk = self.links.delete(sql.link_where(LinkFilter(touching=ids))).version
         return {"memories": m, "links": lk}
 
-    def restore_version(self, version: int, time_s: float | None = None) -> dict[str, Any]:
-        """Restore the memories and links tables to their state at memories-table ``version`` (as a new
-        version of each: history is kept) and append a ``restore_version`` event (the event log is never
-        rolled back). Returns the event's payload.
+    def restore_version(self, version: int, time_s: float | None = None) -> RestoreVersionEvent:
+        """Restore the memories and links tables to their state at memories-table ``version`` and record it;
+        see :func:`memviz.store.versions.restore_version`. Raises StoreError for an unknown version."""
+        from memviz.store.versions import restore_version
 
-        The links table is restored to the newest links version recorded (``store_versions`` in the payload
-        of a batch's first event, of a prune or of an earlier restore) by a commit whose memories version is
-        <= ``version``, or, when newer, to the last links version whose timestamp is <= that memories version's
-        (stores written before versions were recorded). Links whose memories are absent after the restore
-        (possible only when writers interleaved) are then deleted. The payload lists the memory ids the
-        restore removed (``removed_ids``) and brought back (``restored_ids``). Raises StoreError for a
-        version the memories table does not have. Not meant to run while another process writes.
-        """
-        known = {int(v["version"]): v["timestamp"] for v in self.memories.list_versions()}
-        if version not in known:
-            raise StoreError(
-                f"the memories table has no version {version!r} (versions {min(known)}..{max(known)})"
-            )
-        links_version = max(
-            [int(v["version"]) for v in self.links.list_versions() if v["timestamp"] <= known[version]] or [1]
-        )
-        payloads = self.events_table(columns=["payload"]).column("payload").to_pylist()
-        for p in payloads:
-            if p and "store_versions" in p:
-                sv = json.loads(p).get("store_versions") or {}
-                if sv.get("memories") is not None and int(sv["memories"]) <= version:
-                    links_version = max(links_version, int(sv["links"]))
-        before = set(self.memories_table(columns=["id"]).column("id").to_pylist())
-        before_version = self.version()
-        self.memories.restore(version)
-        self.links.restore(links_version)
-        after = set(self.memories_table(columns=["id"]).column("id").to_pylist())
-        links = self.links_table()
-        ends = set(links.column("source_id").to_pylist()) | set(links.column("target_id").to_pylist())
-        if dangling := sorted(ends - after):
-            lst = sql_str_list(dangling)
-            self.links.delete(f"source_id IN ({lst}) OR target_id IN ({lst})")
-        if after:
-            self.refresh_text_index()
-        removed, restored = sorted(before - after), sorted(after - before)
-        payload = {
-            "version": version, "links_version": links_version, "from_version": before_version,
-            "removed_ids": removed, "restored_ids": restored, "dangling_links_removed_for": dangling,
-            "store_versions": {"memories": self.version(), "links": self.links.version},
-        }
-        self.append_events([{"op": "restore_version", "time_s": time.time() if time_s is None else time_s,
-                             "memory_ids": removed + restored, "payload": payload}])
-        return payload
+        return restore_version(self, version, time.time() if time_s is None else time_s)
 
     # -- search -------------------------------------------------------------------------------------
-    def vector_search(self, vector: np.ndarray, limit: int, where: str | None) -> tuple[list[str], np.ndarray]:
-        """Exact cosine nearest neighbours: ids and cosine similarities (shape (n,)), best first.
+    def vector_search(self, vector: np.ndarray, limit: int,
+                      where: MemoryFilter | None = None) -> tuple[list[str], np.ndarray]:
+        """Exact cosine nearest neighbours among the memories matching ``where``: ids and cosine similarities
+        (shape (n,)), best first.
 
-        Without a filter or with ``forgotten_time_s IS NULL`` it is answered by the in-memory numpy index
+        Without a filter or with only "not forgotten" it is answered by the in-memory numpy index
         (:class:`memviz.vector_index.VectorIndex`, reloaded when the table version changes); other filters
         go to LanceDB's exact (brute-force) search. Both are exact."""
-        if (index := self.vector_index()) is not None and where in (None, "", NOT_FORGOTTEN_SQL):
-            return index.search(vector, limit, include_forgotten=not where)
+        where = where or MemoryFilter()
+        if (index := self.vector_index()) is not None and where.only_forgotten_flag:
+            return index.search(vector, limit, include_forgotten=where.forgotten is None)
+        if where.matches_nothing:
+            return [], np.zeros(0)
         q = self.memories.search(vector.astype(np.float32)).metric("cosine").select(["id", "_distance"]).limit(limit)
-        if where:
-            q = q.where(where, prefilter=True)
+        if (clause := sql.memory_where(where)) is not None:
+            q = q.where(clause, prefilter=True)
         tbl = q.to_arrow()
         return tbl.column("id").to_pylist(), 1.0 - tbl.column("_distance").to_numpy().astype(np.float64)
 
@@ -544,7 +438,8 @@ class MemoryStore:
             self._vindex = VectorIndex(self.memories, EMBEDDING_DIM, MEMORY_COLUMNS)
         return self._vindex
 
-    def text_search(self, query: str, limit: int, where: str | None) -> tuple[list[str], np.ndarray]:
+    def text_search(self, query: str, limit: int,
+                    where: MemoryFilter | None = None) -> tuple[list[str], np.ndarray]:
         """Native full-text (BM25) search: ids and BM25 scores, best first. Empty when nothing matches.
 
         The query is a bag of terms (LanceDB's tokenizer drops punctuation): quotes, ``AND``/``OR``/``NOT``,
@@ -556,15 +451,16 @@ class MemoryStore:
         # "Not forgotten" with few forgotten memories: LanceDB's prefilter doubles the search time (8 vs 4 ms
         # at 100k), so search unfiltered for limit + (number forgotten) and drop the forgotten ones after. Exact:
         # at most that many of the results can be forgotten, and BM25 scores do not depend on the filter.
+        where = where or MemoryFilter()
         forgotten = None
-        if where == NOT_FORGOTTEN_SQL and (index := self.vector_index()) is not None:
+        if where == LIVE and (index := self.vector_index()) is not None:
             flags = index.forgotten_ids()
             if len(flags) <= FTS_POSTFILTER_MAX:
-                forgotten, where, limit = flags, None, limit + len(flags)
+                forgotten, where, limit = flags, MemoryFilter(), limit + len(flags)
         q = self.memories.search(MatchQuery(query, "text"), query_type="fts").select(["id", "_score"]).limit(limit)
-        if where:
-            q = q.where(where, prefilter=True)
-        if self.count() == 0:
+        if (clause := sql.memory_where(where)) is not None:
+            q = q.where(clause, prefilter=True)
+        if self.count() == 0 or where.matches_nothing:
             return [], np.zeros(0)
         try:
             tbl = q.to_arrow()
@@ -577,34 +473,17 @@ class MemoryStore:
         return ids, scores
 
     # -- links --------------------------------------------------------------------------------------
-    def links_table(self, where: str | None = None) -> pa.Table:
+    def links_table(self, where: LinkFilter | None = None) -> pa.Table:
+        """Rows of the links table matching ``where`` (all by default) as Arrow."""
         q = self.links.search()
-        if where:
-            q = q.where(where)
+        if (clause := sql.link_where(where)) is not None:
+            q = q.where(clause)
         return q.limit(None).to_arrow()
 
+    def delete_links(self, where: LinkFilter) -> int:
+        """Delete the links matching ``where``; returns the links table's new version."""
+        return self.links.delete(sql.link_where(where)).version
+
     def links_of(self, memory_id: str) -> list[Link]:
-        esc = memory_id.replace("'", "''")
-        tbl = self.links_table(f"source_id = '{esc}' OR target_id = '{esc}'")
-        return [Link(**r) for r in tbl.to_pylist()]
-
-
-def memory_from_row(r: dict[str, Any]) -> Memory:
-    return Memory(**{k: r.get(k) for k in Memory.__dataclass_fields__ if k != "vector"} | {
-        "keywords": list(r.get("keywords") or []),
-        "access_times_s": list(r.get("access_times_s") or []),
-    })
-
-
-def _schema_compatible(actual: pa.Schema, expected: pa.Schema) -> bool:
-    return all(
-        actual.get_field_index(f.name) >= 0 and actual.field(f.name).type == f.type for f in expected
-    )
-
-
-def _json_default(o: Any):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+        """Every link from or to ``memory_id``."""
+        return links_from_table(self.links_table(LinkFilter(touching=(memory_id,))))

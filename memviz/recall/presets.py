@@ -1,6 +1,6 @@
 """Scoring presets: named recall configurations that reproduce published memory systems' scoring formulas.
 
-Each preset is a :class:`~memviz.engine.RecallConfig` built from the engine's own components and weights
+Each preset is a :class:`~memviz.recall.config.RecallConfig` built from the engine's own components and weights
 (:data:`memviz.scoring.COMPONENTS`); the score is always their weighted mean sum_c w_c x_c / sum_c w_c, so a
 preset is a choice of pool, weights, normalisation, gates and graph expansion. What a source does that memviz
 cannot do offline (an LLM's importance rating, spaCy entities, stochastic forgetting) is replaced by the
@@ -13,22 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 from memviz.errors import ConfigError
-
-if TYPE_CHECKING:
-    from memviz.engine import RecallConfig
+from memviz.recall.config import RecallConfig
 
 PresetName = Literal["default", "vector", "bm25", "rrf", "generative_agents", "mem0", "memorybank", "amem", "spreading"]
 PRESET_NAMES: tuple[str, ...] = get_args(PresetName)
-
-
-def _config(**settings: Any) -> RecallConfig:
-    # The engine (numpy, pandas, LanceDB) is imported on first use, so the CLI can list presets quickly.
-    from memviz.engine import RecallConfig
-
-    return RecallConfig(**settings)
 
 
 def default() -> RecallConfig:
@@ -36,21 +27,21 @@ def default() -> RecallConfig:
     (Cormack et al., SIGIR 2009); score = (1.0 relevance + 0.25 lexical + 0.05 recency + 0.05 importance +
     0.1 retention) / 1.45. Relevance dominates; the small time and importance terms break near-ties (a
     modelling choice of memviz, not a published formula)."""
-    return _config()
+    return RecallConfig()
 
 
 def vector() -> RecallConfig:
     """Pure dense retrieval: the vector candidates ranked by cosine similarity, score = relevance. The
     baseline of dense-retriever memory (e.g. the LoCoMo paper's RAG baselines, Maharana et al., ACL 2024,
     rank dialogue turns by embedding similarity alone)."""
-    return _config(retrievers=("vector",), fusion=False, weights={"relevance": 1.0})
+    return RecallConfig(retrievers=("vector",), fusion=False, weights={"relevance": 1.0})
 
 
 def bm25() -> RecallConfig:
     """Pure lexical retrieval: the full-text candidates ranked by BM25 (Robertson & Zaragoza, 2009, "The
     Probabilistic Relevance Framework: BM25 and Beyond"), score = BM25 / the query's best BM25. A memory that
     shares no term with the query is not retrieved at all."""
-    return _config(retrievers=("fulltext",), fusion=False, weights={"lexical": 1.0})
+    return RecallConfig(retrievers=("fulltext",), fusion=False, weights={"lexical": 1.0})
 
 
 def rrf() -> RecallConfig:
@@ -58,7 +49,7 @@ def rrf() -> RecallConfig:
     "Zep: A Temporal Knowledge Graph Architecture for Agent Memory"): RRF(d) = sum_r 1 / (60 + rank_r(d))
     over the vector and BM25 rankings (Cormack et al. 2009), normalised by its maximum 2 / 61. Graphiti's
     third retriever, breadth-first search over its knowledge graph, is left out (see ``spreading``)."""
-    return _config(retrievers=("vector", "fulltext"), fusion=True, weights={"rrf": 1.0})
+    return RecallConfig(retrievers=("vector", "fulltext"), fusion=True, weights={"rrf": 1.0})
 
 
 def generative_agents() -> RecallConfig:
@@ -68,7 +59,7 @@ def generative_agents() -> RecallConfig:
     relevance = cosine similarity. Modelling choices: importance is memviz's offline heuristic in [0, 1]
     instead of an LLM's 1-10 rating, and the scored set is the 200 nearest memories (the paper scores the
     whole memory stream)."""
-    return _config(
+    return RecallConfig(
         retrievers=("vector",), fusion=False, candidates=200, normalise="minmax",
         weights={"recency": 1.0, "importance": 1.0, "relevance": 1.0},
     )
@@ -82,7 +73,7 @@ def mem0() -> RecallConfig:
     entity 0.5. Modelling choices: entities are the YAKE keywords memviz extracts (mem0 uses spaCy) matched
     exactly; an entity shared by n memories boosts them by 1 / (1 + 0.001 (n - 1)^2) as in mem0; the
     divisor stays 2.5 when no candidate matches a query term (mem0 then drops BM25's 1.0 from it)."""
-    return _config(
+    return RecallConfig(
         retrievers=("vector",), fusion=False, lexical_norm="sigmoid", min_relevance=0.1,
         weights={"relevance": 1.0, "lexical": 1.0, "entity": 0.5},
     )
@@ -95,7 +86,7 @@ def memorybank() -> RecallConfig:
     as a deterministic modelling choice a memory is gated out when R < 0.5 (when forgetting is the likelier
     outcome). score = relevance. On old data with the clock at its end this gate can exclude almost
     everything: the trace shows every gated memory."""
-    return _config(
+    return RecallConfig(
         retrievers=("vector",), fusion=False, min_retention=0.5, decay_model="exponential",
         weights={"relevance": 1.0},
     )
@@ -107,7 +98,7 @@ def amem() -> RecallConfig:
     by score: the 10 best hits seed a graph stage with activation score / best score; a linked note inherits
     its hit's activation times the link weight (the strongest such path), and score = (relevance + graph) / 2,
     so a hit's linked notes rank right after it unless they are more relevant themselves."""
-    return _config(
+    return RecallConfig(
         retrievers=("vector",), fusion=False, graph_hops=1, graph_decay=1.0, graph_aggregate="max", graph_seeds=10,
         weights={"relevance": 1.0, "graph": 1.0},
     )
@@ -120,7 +111,7 @@ def spreading() -> RecallConfig:
     a_h = 0.5 * sum_j w_ij a_(h-1),j to the neighbours (per-hop decay 0.5, two hops, summed over all paths,
     total activation clipped at 1). score = (relevance + 0.25 lexical + 0.5 graph) / 1.75, so memories that
     several hits point to rise. The decay, hops and weights are modelling choices."""
-    return _config(
+    return RecallConfig(
         graph_hops=2, graph_decay=0.5, graph_aggregate="sum", graph_seeds=10,
         weights={"relevance": 1.0, "lexical": 0.25, "graph": 0.5},
     )

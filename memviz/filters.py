@@ -1,0 +1,79 @@
+"""Typed filters over memories and links. Only the store turns them into SQL (``memviz.store.sql``).
+
+Pages, recall and evaluation say *which* memories they want with a :class:`MemoryFilter`; no SQL text exists
+outside the store, and the store picks its fast path (the in-memory index) from the filter's fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+
+def _tuple(values: Iterable[str] | None) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    if isinstance(values, str):  # a lone id, not its characters
+        return (values,)
+    return tuple(dict.fromkeys(values))
+
+
+@dataclass(frozen=True)
+class MemoryFilter:
+    """Which memories: every set field must match (AND); a field left as None does not filter.
+
+    - ``ids`` / ``exclude_ids``: memory ids to keep / leave out.
+    - ``speakers``, ``sessions`` (session ids), ``datasets``, ``kinds``: any of the values (OR within a field).
+    - ``time_from_s`` / ``time_to_s``: the memory's event time (its creation time when it has none) is
+      ``>= time_from_s`` / ``<= time_to_s`` (POSIX seconds).
+    - ``forgotten``: False = live memories only, True = soft-forgotten ones only, None = both.
+
+    Iterables given to the constructor are stored as tuples (order kept, repeats dropped).
+    """
+
+    ids: tuple[str, ...] | None = None
+    exclude_ids: tuple[str, ...] | None = None
+    speakers: tuple[str, ...] | None = None
+    sessions: tuple[str, ...] | None = None
+    datasets: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+    time_from_s: float | None = None
+    time_to_s: float | None = None
+    forgotten: bool | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("ids", "exclude_ids", "speakers", "sessions", "datasets", "kinds"):
+            object.__setattr__(self, name, _tuple(getattr(self, name)))
+
+    @property
+    def only_forgotten_flag(self) -> bool:
+        """True when the filter says nothing but (at most) "not forgotten": the in-memory index answers it."""
+        return self.forgotten in (None, False) and self == MemoryFilter(forgotten=self.forgotten)
+
+    @property
+    def matches_nothing(self) -> bool:
+        """True when an empty value list makes the filter match no memory (``ids=()``, ``sessions=()``...)."""
+        return any(v == () for v in (self.ids, self.speakers, self.sessions, self.datasets, self.kinds))
+
+    def and_(self, **changes) -> MemoryFilter:
+        """This filter with some fields replaced (e.g. ``f.and_(forgotten=False)``)."""
+        return replace(self, **changes)
+
+
+LIVE = MemoryFilter(forgotten=False)  # "not forgotten": what recall searches by default
+ALL = MemoryFilter()
+
+
+@dataclass(frozen=True)
+class LinkFilter:
+    """Which links: ``touching`` (either end is one of these memory ids), ``kinds`` (any of these link kinds)."""
+
+    touching: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "touching", _tuple(self.touching))
+        object.__setattr__(self, "kinds", _tuple(self.kinds))
+
+
+__all__ = ["ALL", "LIVE", "LinkFilter", "MemoryFilter"]

@@ -1,0 +1,178 @@
+"""A memory's life after it is written: decay (retention now or as of any time), reinforcement, soft forget
+and restore, hard prune, the simulated clock, and restoring an earlier version. Every change is recorded as
+a typed event (:mod:`memviz.events`) under the engine's write lock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from memviz import decay as decay_mod
+from memviz.clock import Clock, SimulatedClock
+from memviz.decay import SECONDS_PER_DAY, DecayModel, DecayParams, ReinforceRule
+from memviz.errors import ConfigError, UnknownMemoryError
+from memviz.events import ClockEvent, ForgetEvent, PruneEvent, ReinforceEvent, RestoreEvent, RestoreVersionEvent
+from memviz.filters import LIVE, MemoryFilter
+from memviz.store import MemoryStore
+
+
+class Lifecycle:
+    """Decay, reinforce, forget, prune and the clock of ``store``; ``decay_params()`` and
+    ``reinforce_rule()`` give the engine's current settings, ``lock`` is its write lock."""
+
+    def __init__(self, store: MemoryStore, clock: Clock, decay_params: Callable[[], DecayParams],
+                 reinforce_rule: Callable[[], ReinforceRule], lock: threading.RLock):
+        self.store, self.clock, self.lock = store, clock, lock
+        self.decay_params, self.reinforce_rule = decay_params, reinforce_rule
+
+    # -- decay --------------------------------------------------------------------------------------
+    def retention_frame(self, model: DecayModel = "exponential", now_s: float | None = None,
+                        where: MemoryFilter | None = None, params: DecayParams | None = None,
+                        version: int | None = None) -> pd.DataFrame:
+        """Every memory (matching ``where``) with its retention at ``now_s`` (default: the clock), vectorised.
+        See :meth:`memviz.engine.MemoryEngine.retention_frame`."""
+        now = self.clock.now() if now_s is None else float(now_s)
+        tbl = (self.store.memories_table(where=where) if version is None
+               else self.store.memories_table_at(version, where=where))
+        df = tbl.to_pandas()
+        if df.empty:
+            for c in ("last_access_s", "elapsed_days", "retention"):
+                df[c] = pd.Series(dtype="float64")
+            return df
+        last = decay_mod.last_access_s(tbl)
+        df["last_access_s"] = last
+        df["elapsed_days"] = (now - last) / SECONDS_PER_DAY
+        df["retention"] = decay_mod.rows_retention(tbl, last, model, now, params or self.decay_params())
+        return df
+
+    # -- reinforce ----------------------------------------------------------------------------------
+    def reinforce(self, ids: Sequence[str], reason: str = "manual", trace_id: str | None = None
+                  ) -> list[ReinforceEvent]:
+        """Strengthen memories as a recall does (see :class:`memviz.decay.ReinforceRule`): stability up, last
+        access = now, one more access; one ``reinforce`` event each, returned. Raises UnknownMemoryError."""
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return []
+        with self.lock:
+            now = self.clock.now()
+            found, tbl, _ = self.store.rows(ids)
+            if missing := sorted(set(ids) - set(found)):
+                raise UnknownMemoryError(missing)
+            s0 = tbl.column("stability_days").to_numpy()
+            last = decay_mod.last_access_s(tbl)
+            r_now = decay_mod.exponential_retention((now - last) / SECONDS_PER_DAY, s0)
+            s_new = self.reinforce_rule().apply(s0, r_now)
+            access = tbl.column("access_times_s").to_pylist()
+            self.store.update_memories(pa.table({
+                "id": found,
+                "stability_days": s_new,
+                "recall_count": pc.add(tbl.column("recall_count").fill_null(0), 1).cast(pa.int32()),
+                "last_recalled_s": [now] * len(found),
+                "access_times_s": pa.array([list(a or []) + [now] for a in access], pa.list_(pa.float64())),
+            }))
+            events = [
+                ReinforceEvent(time_s=now, memory_ids=(i,), stability_before=float(a), stability_after=float(b),
+                               retention_before=float(r), reason=reason, trace_id=trace_id)
+                for i, a, b, r in zip(found, s0, s_new, r_now, strict=True)
+            ]
+            return self.store.append_events(events)  # type: ignore[return-value]
+
+    # -- forget / restore / prune -------------------------------------------------------------------
+    def set_forgotten(self, ids: Sequence[str], forget: bool, reason: str) -> list[str]:
+        """Soft-forget (``forget``) or restore memories; ids already in that state are left as they are.
+        Records one ``forget`` / ``restore`` event. Returns the ids changed. Raises UnknownMemoryError."""
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return []
+        with self.lock:
+            now = self.clock.now()
+            found, tbl, _ = self.store.rows(ids)
+            state = dict(zip(found, tbl.column("forgotten_time_s").is_valid().to_pylist(), strict=True))
+            if missing := [i for i in ids if i not in state]:
+                raise UnknownMemoryError(missing)
+            changed = [i for i in ids if state[i] != forget]
+            if changed:
+                value = now if forget else None
+                self.store.update_memories(pa.table({
+                    "id": changed, "forgotten_time_s": pa.array([value] * len(changed), pa.float64())}))
+                kind = ForgetEvent if forget else RestoreEvent
+                self.store.append_events([kind(time_s=now, memory_ids=tuple(changed), reason=reason)])
+            return changed
+
+    def forget_below(self, threshold: float, model: DecayModel = "exponential") -> list[str]:
+        """Soft-forget every live memory whose retention now is below ``threshold`` (in [0, 1]); returns
+        their ids. Raises ConfigError for a threshold outside [0, 1]."""
+        if not 0.0 <= threshold <= 1.0:
+            raise ConfigError(f"the retention threshold must be in [0, 1], got {threshold!r}")
+        with self.lock:
+            df = self.retention_frame(model, where=LIVE)
+            ids = df.loc[df["retention"] < threshold, "id"].tolist()
+            return self.set_forgotten(ids, True, f"retention < {threshold} ({model})")
+
+    def prune(self, ids: Sequence[str]) -> int:
+        """Hard-delete memories and their links (irreversible in the current version; older LanceDB versions
+        still hold them), recorded in a ``prune`` event with what they were. Returns the number removed.
+        Raises UnknownMemoryError (and removes nothing) if any id is unknown."""
+        with self.lock:
+            mems = self.store.get(list(dict.fromkeys(ids)))
+            if not mems:
+                return 0
+            versions = self.store.delete_memories([m.id for m in mems])
+            self.store.append_events([PruneEvent(
+                time_s=self.clock.now(), memory_ids=tuple(m.id for m in mems), store_versions=versions,
+                memories=[{"id": m.id, "text": m.text, "speaker": m.speaker, "session_id": m.session_id,
+                           "source_id": m.source_id} for m in mems])])
+            return len(mems)
+
+    def restore_version(self, version: int) -> RestoreVersionEvent:
+        """Restore memories and links to memories-table ``version`` at the engine clock (see
+        :func:`memviz.store.versions.restore_version`). Raises StoreError for an unknown version."""
+        with self.lock:
+            return self.store.restore_version(version, self.clock.now())
+
+    # -- clock --------------------------------------------------------------------------------------
+    def set_clock(self, t_s: float) -> float:
+        """Set the simulated clock to ``t_s`` (POSIX s) and record a ``clock`` event. Raises ConfigError on a
+        real clock."""
+        with self.lock:
+            clock = self._simulated("set")
+            before = clock.now()
+            clock.set(t_s)
+            self.store.append_events([ClockEvent(time_s=clock.now(), from_s=before, to_s=clock.now())])
+            return clock.now()
+
+    def advance_clock(self, days: float = 0.0, seconds: float = 0.0) -> float:
+        """Advance the simulated clock (``days`` + ``seconds`` >= 0) and record a ``clock`` event; returns the
+        new time. Raises ConfigError on a real clock or for a negative step."""
+        with self.lock:
+            clock = self._simulated("advanced")
+            before = clock.now()
+            after = clock.advance(days=days, seconds=seconds)
+            self.store.append_events([ClockEvent(time_s=after, from_s=before, to_s=after)])
+            return after
+
+    def _simulated(self, verb: str) -> SimulatedClock:
+        if not isinstance(self.clock, SimulatedClock):
+            raise ConfigError(f"the engine runs on real time; only a simulated clock can be {verb}")
+        return self.clock
+
+
+def clock_start_for(store: MemoryStore) -> float:
+    """Where a simulated clock starts for ``store`` (POSIX s): the last recorded clock time, else the latest
+    event time in the data (so decay is seen "as of" the end of the data), else now."""
+    clocks = store.list_events(ops=["clock"], limit=1)
+    if clocks:
+        return clocks[-1].to_s  # type: ignore[attr-defined]
+    if store.count():
+        tbl = store.memories_table(columns=["event_time_s", "created_time_s"])
+        t = pc.max(tbl.column("event_time_s")).as_py()
+        return t if t is not None else pc.max(tbl.column("created_time_s")).as_py()
+    return time.time()
+
+
+__all__ = ["Lifecycle", "clock_start_for"]

@@ -1,0 +1,83 @@
+"""What pages and tools read from a store, beyond recall: memories by id, the links around a memory, the
+event log and its timeline, the data's time range, versions and vectors. Read-only; no SQL (filters only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from memviz.events import Event
+from memviz.filters import LinkFilter, MemoryFilter
+from memviz.models import Link, Memory
+from memviz.store import MemoryStore, memories_from_table
+
+
+class Reads:
+    """Read-only views of ``store`` for pages, the CLI and evaluation."""
+
+    def __init__(self, store: MemoryStore):
+        self.store = store
+
+    def count(self, where: MemoryFilter | None = None) -> int:
+        """How many memories (matching ``where``)."""
+        return self.store.count("memories", where)
+
+    def version(self) -> int:
+        """The memories table's current version (changes with every write, forget, reinforce...)."""
+        return self.store.version()
+
+    def versions(self) -> list[dict]:
+        """Every version of the memories table: ``[{"version", "timestamp", "rows"}]``, oldest first."""
+        return self.store.versions()
+
+    def memories(self, ids: Sequence[str]) -> list[Memory]:
+        """The memories ``ids`` that exist, in the order given; unknown ids are skipped."""
+        found, tbl, _ = self.store.rows(list(dict.fromkeys(ids)))
+        return memories_from_table(tbl)
+
+    def table(self, columns: Sequence[str] | None = None, where: MemoryFilter | None = None) -> pd.DataFrame:
+        """Memories (matching ``where``) as a DataFrame of ``columns`` (default: all but the vector)."""
+        return self.store.memories_table(columns=columns, where=where).to_pandas()
+
+    def vectors(self, where: MemoryFilter | None = None) -> tuple[list[str], np.ndarray]:
+        """Ids and unit vectors (float32, shape (n, dim)) of the memories matching ``where``."""
+        return self.store.vectors(where)
+
+    def links(self, where: LinkFilter | None = None) -> pd.DataFrame:
+        """Links (matching ``where``) as a DataFrame: source_id, target_id, kind, weight, created_time_s."""
+        return self.store.links_table(where).to_pandas()
+
+    def links_around(self, memory_id: str) -> tuple[list[Link], list[Memory]]:
+        """Every link from or to ``memory_id`` and the memories at their other ends (those that exist)."""
+        links = self.store.links_of(memory_id)
+        ends = [e for lk in links for e in (lk.source_id, lk.target_id) if e != memory_id]
+        return links, self.memories(ends)
+
+    def events(self, memory_id: str | None = None, ops: Sequence[str] | None = None,
+               limit: int | None = None) -> list[Event]:
+        """Typed events, oldest first; only those touching ``memory_id`` / of ``ops`` / the last ``limit``."""
+        return self.store.list_events(memory_id=memory_id, ops=ops, limit=limit)
+
+    def event_timeline(self) -> pd.DataFrame:
+        """One row per event for a timeline: ``op``, ``time_s`` (engine clock), ``wall_time_s`` (real time)
+        and ``n_memories`` (how many memories it touched), oldest first (by wall time)."""
+        ev = self.store.events_table(columns=["op", "time_s", "wall_time_s", "memory_ids"])
+        df = pd.DataFrame({
+            "op": ev.column("op").to_numpy(zero_copy_only=False),
+            "time_s": ev.column("time_s").to_numpy(zero_copy_only=False),
+            "wall_time_s": ev.column("wall_time_s").to_numpy(zero_copy_only=False),
+            "n_memories": pc.list_value_length(ev.column("memory_ids")).fill_null(0).to_numpy(zero_copy_only=False),
+        })
+        return df.sort_values("wall_time_s", kind="stable").reset_index(drop=True)
+
+    def time_range(self) -> tuple[float, float] | None:
+        """The earliest and latest memory time (event time, else creation time; POSIX s), or None when empty."""
+        tbl = self.store.memories_table(columns=["event_time_s", "created_time_s"])
+        if tbl.num_rows == 0:
+            return None
+        t = pc.coalesce(tbl.column("event_time_s"), tbl.column("created_time_s"))
+        lo, hi = pc.min_max(t).values()
+        return float(lo.as_py()), float(hi.as_py())

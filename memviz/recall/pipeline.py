@@ -1,0 +1,93 @@
+"""One recall, stage by stage, with its trace: the composition of :mod:`memviz.recall.stages`."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict
+
+import pyarrow as pa
+
+from memviz.decay import DecayParams
+from memviz.embed import Embedder
+from memviz.errors import EmptyTextError
+from memviz.events import RecallEvent
+from memviz.filters import MemoryFilter
+from memviz.models import Hit, RecallResult, Trace, TraceStage
+from memviz.recall.components import ScoringContext
+from memviz.recall.config import RecallConfig
+from memviz.recall.graph import graph_stage
+from memviz.recall.stages import (
+    embed_stage,
+    final_stage,
+    fulltext_stage,
+    fusion_stage,
+    scoring_stage,
+    start_fulltext,
+    vector_stage,
+)
+from memviz.store import MemoryStore, memory_from_row
+from memviz.text import normalise
+from memviz.workers import ms_since
+
+
+def search_filter(cfg: RecallConfig, exclude_ids: Sequence[str] = ()) -> MemoryFilter:
+    """The memories a recall with ``cfg`` searches: the live ones (all with ``include_forgotten``), without
+    ``exclude_ids``."""
+    return MemoryFilter(forgotten=None if cfg.include_forgotten else False, exclude_ids=tuple(exclude_ids) or None)
+
+
+def recall(store: MemoryStore, embedder: Embedder, cfg: RecallConfig, query: str, now_s: float,
+           params: DecayParams, exclude_ids: Sequence[str] = ()) -> RecallResult:
+    """Recall the top ``cfg.k`` memories for ``query`` with the full trace of how they were chosen.
+
+    ``cfg`` is a validated config; ``now_s`` the clock time (POSIX s) recency and retention are measured at
+    (``cfg.as_of_s`` when set); ``params`` the decay parameters. Stages: embed the query; vector candidates
+    (exact cosine); full-text candidates (LanceDB native BM25, in a worker thread at the same time as the
+    vector search, so their two ``duration_ms`` overlap and ``Trace.total_ms`` is less than the stages' sum);
+    fusion (the pool); scoring (gates, then the weighted mean of :data:`memviz.scoring.COMPONENTS`); graph,
+    only when ``graph_hops`` > 0; final top-k. ``exclude_ids`` leaves those memories out of every stage, as if
+    they were forgotten (e.g. to preview what a forget would change). Writes nothing: the caller records
+    the recall (:func:`recall_event`) and reinforces. Raises EmptyTextError for an empty query.
+    """
+    try:
+        query = normalise(query)
+    except EmptyTextError:
+        raise EmptyTextError("the query is empty") from None
+    t_start = time.perf_counter()
+    now = now_s if cfg.as_of_s is None else float(cfg.as_of_s)
+    where = search_filter(cfg, exclude_ids)
+
+    embed, qvec = embed_stage(embedder, query)
+    job = start_fulltext(store, query, cfg, where)
+    vector = vector_stage(store, qvec, cfg, where)
+    fulltext, ctx = fulltext_stage(job, lambda bm25: ScoringContext.build(query, qvec, now, cfg, params, bm25))
+    fusion, pool = fusion_stage(vector, fulltext, ctx)
+    scoring, rows = scoring_stage(store, ctx, pool)
+    stages = [embed, vector, fulltext, fusion, scoring]
+    scored = scoring.candidates
+    if cfg.graph_hops:
+        t = time.perf_counter()
+        scored, g_info, added_rows = graph_stage(store, ctx, scored, where)
+        rows = pa.concat_tables([rows, added_rows])
+        stages.append(TraceStage("graph", ms_since(t), scored, g_info))
+    final = final_stage(scored, cfg.k)
+    stages.append(final)
+
+    row_at = {i: n for n, i in enumerate(rows.column("id").to_pylist())}
+    hit_rows = rows.take(pa.array([row_at[c.id] for c in final.candidates], pa.int64())).to_pylist()
+    hits = [
+        Hit(memory_from_row(r), c.scores["score"], {k: v for k, v in c.scores.items() if k != "score"}, c.rank)
+        for c, r in zip(final.candidates, hit_rows, strict=True)
+    ]
+    cfg_dict = asdict(cfg) | {"weights": dict(cfg.weights), "retrievers": list(cfg.retrievers),
+                              "excluded": len(set(exclude_ids))}
+    return RecallResult(hits, Trace(uuid.uuid4().hex, query, cfg.k, now, cfg_dict, stages, ms_since(t_start)))
+
+
+def recall_event(result: RecallResult) -> RecallEvent:
+    """The ``recall`` event that records ``result`` (its hits and whole trace)."""
+    trace = result.trace
+    return RecallEvent(time_s=trace.time_s, memory_ids=tuple(h.memory.id for h in result.hits), query=trace.query,
+                       trace=trace.to_dict())

@@ -1,0 +1,85 @@
+"""The store's three LanceDB tables: their Arrow schemas and how a row becomes a typed object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from memviz.embed import EMBEDDING_DIM
+from memviz.models import Link, Memory
+
+MEMORIES_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("vector", pa.list_(pa.float32(), EMBEDDING_DIM)),
+        pa.field("kind", pa.string()),
+        pa.field("speaker", pa.string()),
+        pa.field("session_id", pa.string()),
+        pa.field("source_id", pa.string()),
+        pa.field("dataset", pa.string()),
+        pa.field("event_time_s", pa.float64()),
+        pa.field("created_time_s", pa.float64()),
+        pa.field("importance", pa.float32()),
+        pa.field("stability_days", pa.float64()),
+        pa.field("recall_count", pa.int32()),
+        pa.field("last_recalled_s", pa.float64()),
+        pa.field("forgotten_time_s", pa.float64()),
+        pa.field("keywords", pa.list_(pa.string())),
+        pa.field("access_times_s", pa.list_(pa.float64())),
+        pa.field("batch_id", pa.string()),
+    ]
+)
+LINKS_SCHEMA = pa.schema(
+    [
+        pa.field("source_id", pa.string()),
+        pa.field("target_id", pa.string()),
+        pa.field("kind", pa.string()),
+        pa.field("weight", pa.float32()),
+        pa.field("created_time_s", pa.float64()),
+        pa.field("batch_id", pa.string()),
+    ]
+)
+EVENTS_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string()),
+        pa.field("op", pa.string()),
+        pa.field("time_s", pa.float64()),
+        pa.field("wall_time_s", pa.float64()),
+        pa.field("memory_ids", pa.list_(pa.string())),
+        pa.field("batch_id", pa.string()),
+        pa.field("payload", pa.string()),  # JSON
+    ]
+)
+SCHEMAS = {"memories": MEMORIES_SCHEMA, "links": LINKS_SCHEMA, "events": EVENTS_SCHEMA}
+# Columns of the memories table without the vector: what pages and scoring read.
+MEMORY_COLUMNS = [f.name for f in MEMORIES_SCHEMA if f.name != "vector"]
+
+
+def memory_from_row(r: dict[str, Any]) -> Memory:
+    """A :class:`Memory` from one memories-table row (a dict; the vector, if present, is ignored)."""
+    return Memory(**{k: r.get(k) for k in Memory.__dataclass_fields__} | {
+        "keywords": list(r.get("keywords") or []),
+        "access_times_s": list(r.get("access_times_s") or []),
+    })
+
+
+def memories_from_table(tbl: pa.Table) -> list[Memory]:
+    """Every row of a memories-table read as a :class:`Memory`, in order."""
+    return [memory_from_row(r) for r in tbl.to_pylist()]
+
+
+def links_from_table(tbl: pa.Table) -> list[Link]:
+    """Every row of a links-table read as a :class:`Link`, in order."""
+    return [Link(**r) for r in tbl.select(LINKS_SCHEMA.names).to_pylist()]
+
+
+def empty_memories(columns: list[str]) -> pa.Table:
+    """A memories table with no rows and the given columns."""
+    return pa.table({c: pa.array([], MEMORIES_SCHEMA.field(c).type) for c in columns})
+
+
+def schema_compatible(actual: pa.Schema, expected: pa.Schema) -> bool:
+    """True when ``actual`` has every column of ``expected`` with the same type (extra columns allowed)."""
+    return all(actual.get_field_index(f.name) >= 0 and actual.field(f.name).type == f.type for f in expected)

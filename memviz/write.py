@@ -1,0 +1,333 @@
+"""Writing memories: check and normalise a batch, embed it with its keywords and importance, link it, and
+commit it all or nothing; ingest many batches in embedding windows.
+
+A batch goes through :meth:`Writer.prepare` (text checks, ids, duplicates), :meth:`Writer.embed` (one encoder
+call per window, keywords in a worker thread beside it) and :meth:`Writer.commit` (links, rows, events; under
+the engine's write lock). The store commits a batch by its events (see :mod:`memviz.store.store`).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from memviz import decay as decay_mod
+from memviz import text as text_mod
+from memviz.clock import Clock
+from memviz.embed import Embedder
+from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError
+from memviz.events import Event, ImportEvent, LinkEvent, WriteEvent
+from memviz.filters import LIVE, MemoryFilter
+from memviz.linking import LinkConfig, Prior, link
+from memviz.models import MEMORY_KINDS, Link, MemoryInput, WriteItemReport, WriteReport
+from memviz.store import LINKS_SCHEMA, MEMORIES_SCHEMA, MemoryStore
+from memviz.workers import ms_since, worker
+
+OnDuplicate = Literal["error", "skip"]
+Progress = Callable[[int, int], None]
+
+
+def embedding_text(text: str, speaker: str) -> str:
+    """What is embedded for a memory: the LoCoMo protocol's ``{speaker} said, "{text}"`` when a speaker is known."""
+    return f'{speaker} said, "{text}"' if speaker else text
+
+
+@dataclass
+class Batch:
+    """One checked batch of a write, ready to embed: inputs, normalised texts and ids of the memories to
+    write (duplicates left out, their ids in ``skipped``), and the stage timings so far (ms)."""
+
+    inputs: list[MemoryInput]
+    texts: list[str]
+    ids: list[str]
+    skipped: list[str]
+    timings: dict[str, float]
+    on_duplicate: OnDuplicate = "error"
+
+    def without(self, stored: set[str], how: str) -> tuple[Batch, list[int]]:
+        """This batch without the memories whose ids are ``stored`` (their ids move to ``skipped``), and the
+        positions of those kept. Raises DuplicateMemoryError, saying the ids were ``how`` (e.g. "already
+        stored"), if there are any and the batch's ``on_duplicate`` is "error"."""
+        keep = [n for n, i in enumerate(self.ids) if i not in stored]
+        if len(keep) == len(self.ids):
+            return self, keep
+        if self.on_duplicate == "error":
+            raise DuplicateMemoryError(
+                f"{len(self.ids) - len(keep)} memory id(s) {how}, e.g. {sorted(set(self.ids) & stored)[0]}; "
+                "nothing was written"
+            )
+        return replace(self, inputs=[self.inputs[n] for n in keep], texts=[self.texts[n] for n in keep],
+                       ids=[self.ids[n] for n in keep],
+                       skipped=self.skipped + [i for i in self.ids if i in stored]), keep
+
+
+@dataclass
+class Embedded:
+    """A window's embeddings (unit rows, shape (n, dim)), keywords and (importance, parts) per text."""
+
+    vecs: np.ndarray
+    keywords: list[list[str]]
+    importance: list[tuple[float, dict[str, float]]]
+
+    def slice(self, keep: Sequence[int] | slice) -> Embedded:
+        if isinstance(keep, slice):
+            return Embedded(self.vecs[keep], self.keywords[keep], self.importance[keep])
+        return Embedded(self.vecs[list(keep)], [self.keywords[n] for n in keep], [self.importance[n] for n in keep])
+
+
+def checked_text(n: int, item: MemoryInput) -> str:
+    """The normalised text of item ``n`` of a write; raises EmptyTextError / TextTooLongError naming the item,
+    ConfigError for an unknown kind or a string field that is not valid Unicode (a lone surrogate)."""
+    try:
+        text = text_mod.normalise(item.text)
+    except (EmptyTextError, text_mod.TextTooLongError) as e:
+        raise type(e)(f"item {n} ({item.source_id or item.id or 'no id'}): {e}") from None
+    if item.kind not in MEMORY_KINDS:
+        raise ConfigError(f"item {n}: unknown memory kind {item.kind!r}; known: {', '.join(MEMORY_KINDS)}")
+    for name in ("id", "speaker", "session_id", "source_id", "dataset"):
+        value = getattr(item, name)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigError(f"item {n}: {name} {value!r} is not valid Unicode (a lone surrogate)") from None
+    return text
+
+
+class Writer:
+    """Writes batches into ``store`` with ``embedder``, at ``clock`` time, linked as ``link_config()`` says;
+    commits hold ``lock`` (the engine's write lock: a batch's links must see every batch committed before)."""
+
+    def __init__(self, store: MemoryStore, embedder: Embedder, clock: Clock,
+                 link_config: Callable[[], LinkConfig], lock: threading.RLock):
+        self.store, self.embedder, self.clock, self.link_config, self.lock = store, embedder, clock, link_config, lock
+
+    def write(self, items: Sequence[MemoryInput | str], on_duplicate: OnDuplicate = "error",
+              source: Mapping[str, Any] | None = None) -> WriteReport:
+        """One batch, all or nothing (see :meth:`memviz.engine.MemoryEngine.write`)."""
+        batch = self.prepare(items, on_duplicate)
+        return self.commit(batch, self.embed([batch]), source)
+
+    def prepare(self, items: Sequence[MemoryInput | str], on_duplicate: OnDuplicate,
+                pending: set[str] | frozenset[str] = frozenset()) -> Batch:
+        """Check, normalise and de-duplicate one batch; ``pending`` ids (prepared for an earlier batch of the
+        same ingest window, not yet stored) count as stored."""
+        t0 = time.perf_counter()
+        inputs = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
+        texts = [checked_text(n, item) for n, item in enumerate(inputs)]
+        ids = [i.id or uuid.uuid4().hex for i in inputs]
+        seen: set[str] = set()
+        repeated = [i for i in ids if i in seen or seen.add(i)]  # type: ignore[func-returns-value]
+        if repeated:
+            raise DuplicateMemoryError(f"the batch repeats memory id(s): {', '.join(sorted(set(repeated))[:5])}")
+        batch = Batch(inputs, texts, ids, [], {}, on_duplicate)
+        batch, _ = batch.without(self.store.existing_ids(ids) | (set(ids) & pending), "already stored")
+        batch.timings["normalise_ms"] = ms_since(t0)
+        return batch
+
+    def embed(self, batches: Sequence[Batch]) -> Embedded:
+        """Embeddings (one encoder call for all ``batches``: it sorts the texts by length, so the fewer the
+        calls, the less padding), keywords and importance of the batches' texts, concatenated in order. Adds
+        each batch's share of the time to its ``timings``."""
+        texts = [tx for b in batches for tx in b.texts]
+        speakers = [i.speaker for b in batches for i in b.inputs]
+        # Keywords and importance (pure Python, YAKE) run in a worker thread while the encoder (torch, which
+        # releases the GIL) embeds the texts, so they hide behind the encoder (see docs/performance.md).
+        t = time.perf_counter()
+        kw_job = worker("keywords").submit(_keywords_importance, texts)
+        vecs = self.embedder.encode([embedding_text(tx, sp) for tx, sp in zip(texts, speakers, strict=True)])
+        embed_ms = ms_since(t)
+        t = time.perf_counter()
+        kws, imps, kw_ms = kw_job.result()
+        wait_ms = ms_since(t)
+        for b in batches:
+            share = len(b.texts) / max(1, len(texts))
+            b.timings |= {"embed_ms": embed_ms * share,
+                          "keywords_wait_ms": wait_ms * share,  # what the keywords added after the encoder
+                          "keywords_importance_ms": kw_ms * share}  # their own time, overlapped with embed_ms
+        return Embedded(vecs, kws, imps)
+
+    def commit(self, batch: Batch, emb: Embedded, source: Mapping[str, Any] | None) -> WriteReport:
+        """Link and store one prepared batch with its embeddings, keywords and importance (all or nothing).
+        Ids that another writer stored since the batch was prepared are skipped or refused, as the batch's
+        ``on_duplicate`` says."""
+        with self.lock:
+            return self._commit(batch, emb, source)
+
+    def _commit(self, batch: Batch, emb: Embedded, source: Mapping[str, Any] | None) -> WriteReport:
+        t0 = time.perf_counter()
+        batch, keep = batch.without(self.store.existing_ids(batch.ids), "were stored meanwhile")
+        if len(keep) < len(emb.vecs):
+            emb = emb.slice(keep)
+        inputs, texts, ids, timings = batch.inputs, batch.texts, batch.ids, batch.timings
+        now = self.clock.now()
+        batch_id = uuid.uuid4().hex
+        importance = np.array([p[0] for p in emb.importance], dtype=np.float64)
+        stability = decay_mod.initial_stability_days(importance)
+
+        t = time.perf_counter()
+        cfg = self.link_config()
+        prior = self._prior(inputs, keywords=cfg.keyword_top_n > 0 and any(emb.keywords))
+        links, neighbours = link(ids, inputs, emb.keywords, emb.vecs, prior, cfg, now, batch_id)
+        self._neighbour_texts(neighbours, dict(zip(ids, texts, strict=True)))
+        timings["link_ms"] = ms_since(t)
+
+        t = time.perf_counter()
+        by_source: dict[str, list[Link]] = defaultdict(list)
+        for lk in links:
+            by_source[lk.source_id].append(lk)
+        reports = [
+            WriteItemReport(id=ids[n], text=texts[n], keywords=emb.keywords[n], importance=float(importance[n]),
+                            importance_parts=emb.importance[n][1], stability_days=float(stability[n]),
+                            neighbours=neighbours[n], links=by_source[ids[n]])
+            for n in range(len(ids))
+        ]
+        if ids:
+            events: list[Event] = [
+                WriteEvent(time_s=now, memory_ids=(r.id,), batch_id=batch_id, text=r.text, keywords=r.keywords,
+                           importance=r.importance, stability_days=r.stability_days, n_links=len(r.links))
+                for r in reports
+            ]
+            if links:
+                events.append(LinkEvent(time_s=now, memory_ids=tuple(ids), batch_id=batch_id, links=[
+                    [lk.source_id, lk.target_id, lk.kind, round(lk.weight, 4)] for lk in links]))
+            if source is not None:
+                events.append(ImportEvent(time_s=now, batch_id=batch_id, source=dict(source), n_written=len(ids),
+                                          n_skipped=len(batch.skipped)))
+            rows = _memory_rows(ids, texts, inputs, emb, importance, stability, now, batch_id, self.embedder.dim)
+            link_rows = pa.Table.from_pylist([asdict(lk) for lk in links], schema=LINKS_SCHEMA)
+            self.store.commit_batch(batch_id, rows, link_rows, events)
+        timings["store_ms"] = ms_since(t)
+        # This batch's own steps plus its share of the window's embedding (keywords_importance_ms overlapped it).
+        timings["total_ms"] = timings["normalise_ms"] + timings["embed_ms"] + timings["keywords_wait_ms"] + ms_since(t0)
+        return WriteReport(batch_id=batch_id, items=reports, timings_ms=timings, skipped_ids=batch.skipped)
+
+    def ingest(self, items: Sequence[MemoryInput], batch_size: int = 256, on_duplicate: OnDuplicate = "skip",
+               source: Mapping[str, Any] | None = None, progress: Progress | None = None,
+               embed_window: int = 2048) -> list[WriteReport]:
+        """Many memories in batches of ``batch_size``, each all or nothing, embedded ``embed_window`` at a time
+        (see :meth:`memviz.engine.MemoryEngine.ingest`). Every item is checked before the first batch is
+        written, so a bad item in a late batch writes nothing."""
+        if batch_size < 1:
+            raise ConfigError("batch_size must be >= 1")
+        for n, item in enumerate(items):
+            checked_text(n, MemoryInput(text=item) if isinstance(item, str) else item)
+        reports = []
+        total = len(items)
+        window = max(batch_size, embed_window)
+        with self.store.deferred_text_index():  # one full-text index build at the end, not one per batch
+            for w in range(0, total, window):
+                # Prepare the window's batches, embed them in one encoder call, then commit them one by one.
+                batches: list[Batch] = []
+                pending: set[str] = set()
+                for start in range(w, min(total, w + window), batch_size):
+                    batches.append(self.prepare(items[start:start + batch_size], on_duplicate, pending))
+                    pending |= set(batches[-1].ids)
+                emb = self.embed(batches)
+                at = 0
+                for n, b in enumerate(batches):
+                    end = at + len(b.ids)
+                    reports.append(self.commit(b, emb.slice(slice(at, end)), source))
+                    at = end
+                    if progress:
+                        progress(min(w + (n + 1) * batch_size, total), total)
+                _trim_heap()
+        return reports
+
+    def _prior(self, inputs: Sequence[MemoryInput], keywords: bool) -> Prior:
+        """What a batch links to: the live memories' vectors (and keywords, when ``keywords``), and each of the
+        batch's sessions' latest stored turn."""
+        ids, vecs = self.store.vectors(LIVE)
+        kw = self.store.memories_table(columns=["id", "keywords"], where=LIVE) if keywords else None
+        last: dict[str, str] = {}
+        sessions = sorted({i.session_id for i in inputs if i.session_id})
+        if sessions:
+            tbl = self.store.memories_table(columns=["id", "session_id", "event_time_s", "created_time_s"],
+                                            where=MemoryFilter(sessions=sessions))
+            if tbl.num_rows:
+                df = tbl.to_pandas()
+                df["t"] = df["event_time_s"].fillna(df["created_time_s"])
+                latest = df.loc[df.groupby("session_id")["t"].idxmax()]
+                last = dict(zip(latest["session_id"], latest["id"], strict=True))
+        if kw is None:
+            return Prior(ids, vecs, last)
+        return Prior(ids, vecs, last, kw.column("id").to_pylist(),
+                     [set(k or []) for k in kw.column("keywords").to_pylist()])
+
+    def _neighbour_texts(self, neighbours: list[list[dict[str, Any]]], new_text: dict[str, str]) -> None:
+        """Add each neighbour's text (new ones are known; stored ones are read in one query)."""
+        stored = {d["id"] for nb in neighbours for d in nb} - set(new_text)
+        if stored:
+            tbl = self.store.memories_table(columns=["id", "text"], where=MemoryFilter(ids=sorted(stored)))
+            new_text = new_text | dict(zip(tbl.column("id").to_pylist(), tbl.column("text").to_pylist(), strict=True))
+        for nb in neighbours:
+            for d in nb:
+                d["text"] = new_text.get(d["id"], "")
+
+
+def _memory_rows(ids, texts, inputs, emb: Embedded, importance, stability, now, batch_id, dim) -> pa.Table:
+    event_times = [i.event_time_s for i in inputs]
+    vecs = emb.vecs
+    return pa.table(
+        {
+            "id": ids,
+            "text": texts,
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1), pa.float32()),
+                                                        vecs.shape[1] if len(vecs) else dim),
+            "kind": [i.kind for i in inputs],
+            "speaker": [i.speaker for i in inputs],
+            "session_id": [i.session_id for i in inputs],
+            "source_id": [i.source_id for i in inputs],
+            "dataset": [i.dataset for i in inputs],
+            "event_time_s": pa.array(event_times, pa.float64()),
+            "created_time_s": [now] * len(ids),
+            "importance": pa.array(importance, pa.float32()),
+            "stability_days": stability,
+            "recall_count": pa.array([0] * len(ids), pa.int32()),
+            "last_recalled_s": pa.array([None] * len(ids), pa.float64()),
+            "forgotten_time_s": pa.array([None] * len(ids), pa.float64()),
+            "keywords": pa.array(emb.keywords, pa.list_(pa.string())),
+            "access_times_s": pa.array([[et if et is not None else now] for et in event_times],
+                                       pa.list_(pa.float64())),
+            "batch_id": [batch_id] * len(ids),
+        },
+        schema=MEMORIES_SCHEMA,
+    )
+
+
+def _keywords_importance(texts: Sequence[str]) -> tuple[list[list[str]], list[tuple[float, dict[str, float]]], float]:
+    """Keywords and importance of each text, and the ms they took."""
+    t = time.perf_counter()
+    kws = [text_mod.keywords(tx) for tx in texts]
+    imps = [text_mod.importance(tx) for tx in texts]
+    return kws, imps, ms_since(t)
+
+
+def _trim_heap() -> None:
+    """Give freed heap memory back to the OS (glibc ``malloc_trim``; a no-op elsewhere). The encoder, the
+    keyword thread and LanceDB's threads each keep freed memory in their own malloc arenas: without this, a
+    15k-memory ingest grew to 2.3 GB of RSS though its live memory stays under 0.9 GB (Dask workers trim the
+    same way)."""
+    if (trim := _malloc_trim()) is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None. Looked up once: ``ctypes.util.find_library`` runs ``ldconfig -p`` in a
+    child process, which a long-lived, many-threaded app process should not fork per ingest window."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
