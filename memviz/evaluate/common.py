@@ -80,8 +80,9 @@ def ensure_ingested(engine: MemoryEngine, items: Sequence[MemoryInput], source: 
 
 
 def eval_config(preset: str, k: int, candidates: int | None = None) -> RecallConfig:
-    """The preset's config for evaluation: ``k`` hits, never reinforcing. Raises ConfigError."""
-    overrides: dict[str, Any] = {"k": k, "reinforce": False}
+    """The preset's config for evaluation: ``k`` hits, never reinforcing, each recall recorded with its trace
+    in the group's own store (so a question's trace can be reopened, :func:`find_trace`). Raises ConfigError."""
+    overrides: dict[str, Any] = {"k": k, "reinforce": False, "record": True}
     if candidates is not None:
         overrides["candidates"] = candidates
     return preset_config(preset, **overrides)
