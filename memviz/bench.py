@@ -25,11 +25,9 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("MEMVIZ_SHARED_DATA", REPO / ".." / "shared" / "data")).resolve()
-LOCOMO = SHARED_DATA / "locomo" / "locomo_dev.json"
-LONGMEMEVAL_S = SHARED_DATA / "longmemeval" / "longmemeval_s_dev30.json"
-MEMORYBANK = SHARED_DATA / "memorybank" / "memory_bank_en.json"
+from memviz.paths import LOCOMO_DEV as LOCOMO
+from memviz.paths import LONGMEMEVAL_S_DEV as LONGMEMEVAL_S
+from memviz.paths import MEMORYBANK, REPO
 
 QUICK = {"ingest_n": 1000, "sizes": (1000, 10000), "queries": 50, "exact_queries": 10}
 FULL = {"ingest_n": 4124, "sizes": (1000, 10000, 100000), "queries": 200, "exact_queries": 30}

@@ -32,10 +32,11 @@ def recency(hours_since_access, decay_per_hour: float = 0.995):
     return np.power(decay_per_hour, np.maximum(np.asarray(hours_since_access, dtype=np.float64), 0.0))
 
 
-def squash_bm25(scores) -> np.ndarray:
-    """BM25 scores to [0, 1] by dividing by the best score of the query (0 when nothing matched)."""
+def squash_bm25(scores, top: float | None = None) -> np.ndarray:
+    """BM25 scores to [0, 1] by dividing by the best score of the query, ``top`` (default: the best of
+    ``scores``); all 0 when nothing matched."""
     s = np.asarray(scores, dtype=np.float64)
-    top = s.max(initial=0.0)
+    top = s.max(initial=0.0) if top is None else top
     return s / top if top > 0 else np.zeros_like(s)
 
 

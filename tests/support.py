@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+from memviz.paths import REPO, SHARED_DATA
 # 2024-01-01 00:00 UTC: a fixed "now" for deterministic decay.
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()
 DAY = 86_400.0

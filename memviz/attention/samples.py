@@ -26,7 +26,9 @@ def locomo_path() -> Path:
     env = os.environ.get("MEMVIZ_LOCOMO")
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parents[3] / "shared" / "data" / "locomo" / "locomo_dev.json"
+    from memviz.paths import LOCOMO_DEV
+
+    return LOCOMO_DEV
 
 
 @lru_cache(maxsize=8)

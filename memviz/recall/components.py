@@ -53,8 +53,7 @@ class ScoringContext:
         if self.cfg.lexical_norm == "sigmoid":
             matched = np.array([i in self.bm25 for i in ids], dtype=bool)
             return np.where(matched, scoring.sigmoid_bm25(raw, self.n_terms), 0.0)
-        top = max(self.bm25.values(), default=0.0)
-        return raw / top if top > 0 else np.zeros(len(raw))
+        return scoring.squash_bm25(raw, max(self.bm25.values(), default=0.0))
 
     def entity(self, keyword_lists: Sequence[Sequence[str]]) -> np.ndarray:
         """mem0's entity boost with keywords as entities (a modelling choice: mem0 extracts entities with

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from memviz.importers import Dataset, Format, load
+from memviz.paths import SHARED_DATA
 
-DATA_DIR = (Path(__file__).parents[2] / "../shared/data").resolve()
+DATA_DIR = SHARED_DATA
 
 LOCOMO = "locomo/locomo_dev.json"
 LME_ORACLE = "longmemeval/longmemeval_oracle.json"

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from memviz.filters import MemoryFilter
+from memviz.paths import LOCOMO_DEV
 from memviz.store import MemoryStore
 
-LOCOMO = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "locomo" / "locomo_dev.json"
+LOCOMO = LOCOMO_DEV
 
 
 def test_write_a_typed_memory_shows_its_report(open_page, demo_db):
