@@ -15,18 +15,22 @@ def db_uri() -> str:
     return st.session_state.get("db_uri") or default_db_uri()
 
 
-@st.cache_resource(show_spinner="Opening the memory store and loading the embedding model ...")
-def _engine(uri: str) -> MemoryEngine:
+@st.cache_resource(show_spinner="Opening the memory store and loading the embedding model ...", max_entries=16)
+def _engine(uri: str, _seed: bool = False) -> MemoryEngine:
+    """Keyed on ``uri`` only (streamlit does not hash ``_``-arguments)."""
     from memviz.demo import seed_if_empty
 
     engine = open_engine(uri)
-    seed_if_empty(engine)  # first run: a real store, on the built-in demo conversation
+    if _seed:
+        seed_if_empty(engine)  # first run: a real store, on the built-in demo conversation
     return engine
 
 
-def get_engine() -> MemoryEngine:
-    """The engine of the current store, created once per process (``st.cache_resource``)."""
-    return _engine(db_uri())
+def get_engine(uri: str | None = None) -> MemoryEngine:
+    """The engine of store ``uri`` (default: the app's store, :func:`db_uri`), created once per store and
+    process (one ``st.cache_resource`` for the app's store and the evaluation stores; the embedding model is
+    shared). The app's store is seeded with the demo conversation when it is empty."""
+    return _engine(db_uri(), _seed=True) if uri is None else _engine(str(uri))
 
 
 def fmt_time(t_s: float | None) -> str:
