@@ -90,7 +90,7 @@ def ingest(path: str, fmt: str, db: str | None, batch_size: int, as_json: bool) 
 @click.option("--decay", "decay_model", default="exponential", show_default=True,
               type=click.Choice(["exponential", "power", "actr"]))
 @click.option("--no-fusion", is_flag=True, help="Vector candidates only (no reciprocal rank fusion with BM25).")
-@click.option("--no-reinforce", is_flag=True, help="Do not strengthen the hits or record reinforce events.")
+@click.option("--no-reinforce", is_flag=True, help="A pure read: do not strengthen the hits, record nothing.")
 @click.option("--include-forgotten", is_flag=True, help="Search soft-forgotten memories too.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"hits": [...], "trace": {...}} as one JSON object.')
 def recall(query: str, db: str | None, k: int, decay_model: str, no_fusion: bool, no_reinforce: bool,

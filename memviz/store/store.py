@@ -8,7 +8,6 @@ rolled back at once, so every batch is either fully present or absent.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
