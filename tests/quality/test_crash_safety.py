@@ -109,7 +109,7 @@ def test_restore_version_roundtrip_and_event(seeded):
     v1, ids1, links1 = store.version(), sorted(store.memories_table(columns=["id"]).column("id").to_pylist()), _links(store)
     assert ids1 != ids0 and links1 != links0
 
-    payload = seeded.restore_version(v0)
+    payload = seeded.restore_version(v0).payload
     assert sorted(store.memories_table(columns=["id"]).column("id").to_pylist()) == ids0
     assert _links(store) == links0
     assert not seeded.get("s1:2").forgotten and seeded.get("s1:4").text  # pruned memory is back
