@@ -289,3 +289,22 @@ def test_a_write_refuses_ids_stored_after_it_was_checked(engine):
     with pytest.raises(DuplicateMemoryError, match="stored meanwhile, e.g. twin; nothing was written"):
         engine.writer.commit(batch, engine.writer.embed([batch]), None)
     assert engine.get("twin").text == "the first twin" and engine.store.count() == 1
+
+
+def test_a_recall_without_reinforcement_is_a_pure_read(engine):
+    engine.write(turns("s1", FACTS))
+    before = (engine.store.version(), engine.store.count("events"), engine.store.links.version)
+    engine.recall("Where does Maya live?", k=3, reinforce=False)
+    engine.explain(engine.recall("dog", k=1, reinforce=False).trace, ["s1:0"])
+    assert (engine.store.version(), engine.store.count("events"), engine.store.links.version) == before
+    res = engine.recall("Where does Maya live?", k=3, reinforce=False, record=True)  # asked for: logged, no reinforce
+    assert [t.id for t in engine.traces(limit=1)] == [res.trace.id] and engine.store.version() == before[0]
+
+
+def test_an_ingest_that_moves_the_clock_records_it(make_engine):
+    engine = make_engine(start_s=T0 + 100 * DAY)
+    engine.ingest(turns("s1", FACTS, start_s=T0 - 10 * DAY))
+    clocks = engine.store.list_events(ops=["clock"])
+    assert len(clocks) == 1 and clocks[0].to_s == engine.clock.now() == T0 - 10 * DAY + 60 * 4
+    engine.ingest(turns("s2", FACTS, start_s=T0))  # the clock was set once: a later ingest leaves it
+    assert len(engine.store.list_events(ops=["clock"])) == 1
