@@ -4,7 +4,6 @@ where each gold item ranked, and the full trace with the why-not view."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,52 +11,30 @@ from typing import Any
 import streamlit as st
 
 from memviz import tracing
-from memviz.engine import MemoryEngine, open_engine
+from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
 from memviz.evaluate.common import find_trace
-from memviz.models import Memory, Trace
-from memviz.presets import PRESET_NAMES, PRESETS
+from memviz.filters import MemoryFilter
+from memviz.paths import LOCOMO_DEV, LONGMEMEVAL_S_DEV
+from memviz.recall.presets import PRESET_NAMES, PRESETS
 from memviz.ui import jobs
-from memviz.store import memory_from_row, sql_str_list
-from memviz.viz.evaluate import (
-    category_figure,
-    gold_table,
-    metric_curve_figure,
-    metrics_table,
-    questions_frame,
-    result_label,
-    retrieved_table,
-)
+from memviz.ui import widgets as w
+from memviz.ui.state import get_engine
+from memviz.viz import evaluate as ve
 from memviz.viz.trace import rank_flow_figure, trace_table, why_not_figure
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-DEFAULT_FILES = {"locomo": DATA / "locomo" / "locomo_dev.json", "longmemeval": DATA / "longmemeval" / "longmemeval_s_dev30.json"}
+DEFAULT_FILES = {"locomo": LOCOMO_DEV, "longmemeval": LONGMEMEVAL_S_DEV}
 DEFAULT_DB = Path(tempfile.gettempdir()) / "memviz_eval"
 
 
-@st.cache_resource(show_spinner="Opening the evaluation store ...", max_entries=8)
-def eval_engine(store: str) -> MemoryEngine:
-    """An engine on one question's evaluation store (the embedding model is shared)."""
-    return open_engine(store)
-
-
-def results() -> list[dict[str, Any]]:
-    return st.session_state.setdefault("ev_results", [])
-
-
-def add_result(result: dict[str, Any]) -> None:
-    if not isinstance(result, dict) or not {"overall", "by_category", "questions", "benchmark"} <= set(result):
-        raise ValueError("not a memviz evaluation result (expected the JSON of `memviz eval ... --json`)")
-    results().append(result)
-
-
-def run_form() -> None:
+def run_form() -> dict[str, Any] | None:
+    """The run form; returns the result of this session's run once it has ended."""
     c = st.columns([1, 3, 1, 1])
     bench = c[0].selectbox("Benchmark", ["locomo", "longmemeval"], key="ev_bench")
     # The inputs' values are kept outside the widgets too: Streamlit drops a widget's state when another page
     # is opened, and a run goes on in the background meanwhile (its result names these inputs).
     kept = st.session_state.setdefault("ev_kept", {})
-    path = c[1].text_input("Data file", value=kept.get(f"path_{bench}", str(DEFAULT_FILES[bench].resolve())),
+    path = c[1].text_input("Data file", value=kept.get(f"path_{bench}", str(DEFAULT_FILES[bench])),
                            key=f"ev_path_{bench}")
     preset = c[2].selectbox("Preset", PRESET_NAMES, key="ev_preset", format_func=lambda n: PRESETS[n].label)
     limit = c[3].number_input("Questions (limit)", 1, 5000, 10, key="ev_limit",
@@ -67,82 +44,32 @@ def run_form() -> None:
     db = c[1].text_input("Store folder (reused: a second run only recalls)", value=kept.get("db", str(DEFAULT_DB / bench)),
                          key="ev_db")
     kept |= {f"path_{bench}": path, "db": db}
-    running, ended = jobs.status(f"eval:{db}", "ev_job")
-    if ended is not None:
-        add_result(ended.result)
-        st.success(ended.message)
-    if not st.button("Run evaluation", key="ev_run", type="primary", disabled=running,
-                     help="Runs in the background: you can use other pages meanwhile"):
-        return
-
-    def work(job: jobs.Job) -> tuple[dict[str, Any], str]:
-        def progress(stage: str, done: int, total: int) -> None:
-            job.progress(done, total, stage)
-
-        if bench == "locomo":
-            from memviz.evaluate.locomo import run_locomo
-
-            result = run_locomo(path, db, preset=preset, limit=int(limit), progress=progress, keep_traces=True)
-        else:
-            from memviz.evaluate.longmemeval import run_longmemeval
-
-            result = run_longmemeval(path, db, gran, preset=preset, limit=int(limit), progress=progress,
-                                     keep_traces=True)
-        return result, f"{result_label(result)} in {result['timing']['total_s']} s ({path}, stores in {db})"
-
-    try:
-        jobs.launch(lambda: jobs.start(f"eval:{db}", f"the {bench} evaluation", int(limit), work), "ev_job")
-    except MemvizError as e:
-        st.error(str(e))
+    ended = jobs.run_button("Run evaluation", "ev_run", f"eval:{db}", "ev_job",
+                            lambda: jobs.start_eval(bench, path, db, preset, int(limit), gran),
+                            help="Runs in the background: you can use other pages meanwhile")
+    return None if ended is None else ve.check_result(ended.result)
 
 
-def load_form() -> None:
+def load_form() -> dict[str, Any] | None:
+    """The load form; returns the result read once "Load" is clicked."""
     c = st.columns([2, 2, 1])
     upload = c[0].file_uploader("Evaluation JSON", type=["json"], key="ev_upload")
     path = c[1].text_input("…or its path", key="ev_load_path")
     if not c[2].button("Load", key="ev_load"):
-        return
+        return None
     try:
         raw = upload.getvalue().decode("utf-8") if upload is not None else Path(path.strip()).read_text(encoding="utf-8")
-        add_result(json.loads(raw))
+        return ve.parse_result(raw)
     except (OSError, ValueError, UnicodeDecodeError) as e:
         st.error(f"Cannot load it: {e}")
-
-
-def memories_in(store: str, ids: list[str]) -> dict[str, Memory]:
-    if not ids or not Path(store).is_dir():
-        return {}
-    tbl = eval_engine(store).store.memories_table(where=f"id IN ({sql_str_list(ids)})")
-    return {r["id"]: memory_from_row(r) for r in tbl.to_pylist()}
-
-
-def session_previews(store: str, sessions: list[str]) -> dict[str, str]:
-    """A preview of each session: its first turns, shortened."""
-    if not sessions or not Path(store).is_dir():
-        return {}
-    df = eval_engine(store).store.memories_table(
-        columns=["session_id", "source_id", "speaker", "text"], where=f"session_id IN ({sql_str_list(sessions)})"
-    ).to_pandas().sort_values("source_id")
-    return {s: " / ".join(f"{r.speaker}: {r.text[:90]}" for r in g.head(3).itertuples()) for s, g in df.groupby("session_id")}
-
-
-def question_trace(q: dict[str, Any]) -> Trace | None:
-    if "trace" in q:
-        return Trace.from_dict(q["trace"])
-    return find_trace(q["store"], q["trace_id"]) if q.get("trace_id") else None
 
 
 def browse(result: dict[str, Any]) -> None:
     metrics = list(result["overall"])
     c = st.columns([1, 1, 2])
-    metric = c[0].selectbox("Metric", metrics, index=metrics.index("recall@10") if "recall@10" in metrics else
-                            (metrics.index("recall_any@10") if "recall_any@10" in metrics else 0), key="ev_q_metric")
-    status = c[1].selectbox("Show", ["misses first", "all", "evaluated only"], key="ev_q_filter")
-    frame = questions_frame(result, metric)
-    if status != "all":
-        frame = frame[frame["status"] == "evaluated"]
-    if status == "misses first":
-        frame = frame.sort_values(metric, kind="stable")
+    metric = c[0].selectbox("Metric", metrics, index=ve.default_metric(metrics), key="ev_q_metric")
+    show = c[1].selectbox("Show", ve.QUESTION_FILTERS, key="ev_q_filter")
+    frame = ve.filter_questions(ve.questions_frame(result, metric), show, metric)
     st.dataframe(frame, hide_index=True, width="stretch", key="ev_q_table", height=280)
     by_id = {q["id"]: q for q in result["questions"]}
     qid = st.selectbox("Question", frame["id"].tolist(), key="ev_q_pick",
@@ -151,53 +78,44 @@ def browse(result: dict[str, Any]) -> None:
         return
     q = by_id[qid]
     st.markdown(f"**{q['question']}**")
-    st.caption(f"category {q.get('category_name', q['category'])} · answer: {q.get('answer', '')} · status {q['status']}")
-    if q.get("malformed_evidence"):
-        st.caption(f"malformed evidence ids (dropped): {', '.join(q['malformed_evidence'])}")
+    for line in ve.question_header(q):
+        st.caption(line)
     if q["status"] != "evaluated":
         return
-    gold = q.get("evidence", [])
+    gold, engine = q.get("evidence", []), get_engine(q["store"]) if Path(q["store"]).is_dir() else None
     sessions = result.get("granularity") == "session"
-    k = st.number_input("Show the top", 1, 50, 10, key="ev_q_k")
-    retrieved = (q.get("retrieved") or [])[: int(k)]
-    mems = {} if sessions else memories_in(q["store"], list(dict.fromkeys(gold + retrieved)))
-    previews = session_previews(q["store"], list(dict.fromkeys(gold + retrieved))) if sessions else None
+    k = int(st.number_input("Show the top", 1, 50, 10, key="ev_q_k"))
+    shown = list(dict.fromkeys(gold + (q.get("retrieved") or [])[:k]))
+    mems = engine.read.memories_by_id(shown) if engine and not sessions else {}
+    previews = ve.session_previews(engine.read.table(ve.PREVIEW_COLUMNS, MemoryFilter(sessions=shown))) \
+        if engine and sessions else None
     left, right = st.columns(2)
     left.markdown("**Gold evidence** and where it ranked")
-    left.dataframe(gold_table(q, mems, previews), hide_index=True, width="stretch", key="ev_gold")
-    right.markdown(f"**Retrieved** (top {int(k)}; gold marked)")
-    right.dataframe(retrieved_table(q, mems, int(k), previews), hide_index=True, width="stretch", key="ev_retrieved")
-    show_question_trace(q, gold, sessions)
+    left.dataframe(ve.gold_table(q, mems, previews), hide_index=True, width="stretch", key="ev_gold")
+    right.markdown(f"**Retrieved** (top {k}; gold marked)")
+    right.dataframe(ve.retrieved_table(q, mems, k, previews), hide_index=True, width="stretch", key="ev_retrieved")
+    show_question_trace(q, gold, sessions, engine)
 
 
-def show_question_trace(q: dict[str, Any], gold: list[str], sessions: bool) -> None:
-    trace = question_trace(q)
+def show_question_trace(q: dict[str, Any], gold: list[str], sessions: bool, engine: MemoryEngine | None) -> None:
+    trace = ve.question_trace(q, find_trace)
     if trace is None:
         st.caption("The trace is not available (its store is gone); run the evaluation again to record it.")
         return
-    if not Path(q["store"]).is_dir():
+    if engine is None:
         st.caption(f"The store {q['store']} is gone: the trace is shown without the memories' texts.")
-        engine, mems = None, {}
-    else:
-        engine = eval_engine(q["store"])
-        ids = list(dict.fromkeys(c.id for s in trace.stages for c in s.candidates))[:400]
-        mems = memories_in(q["store"], ids)
+    mems = engine.read.memories_by_id(ve.trace_memory_ids(trace)) if engine else {}
     st.markdown("**Why was the gold evidence (not) retrieved?**")
-    if sessions and engine is not None:
-        tbl = engine.store.memories_table(columns=["id", "session_id"], where=f"session_id IN ({sql_str_list(gold)})")
-        ranking = {c.id: c.rank for c in tracing.last_ranking(trace).candidates}
-        turns = sorted(tbl.column("id").to_pylist(), key=lambda i: ranking.get(i, 10**9))
-    else:
-        turns = gold
+    turns = ve.by_final_rank(trace, engine.read.table(["id"], MemoryFilter(sessions=gold))["id"].tolist()) \
+        if sessions and engine else gold
     target = st.selectbox("Gold item" + (" (a turn of a gold session, best ranked first)" if sessions else ""),
                           turns, key="ev_why_pick")
     if target and engine is not None:
         try:
-            explained = engine.explain(trace, [target])[target]
+            why = tracing.why_not(trace, target, engine.explain(trace, [target])[target])
         except MemvizError as e:
             st.error(str(e))
         else:
-            why = tracing.why_not(trace, target, explained)
             for r in why.reasons:
                 st.markdown(f"- {r}")
             if not why.retrieved:
@@ -212,16 +130,14 @@ st.caption("Retrieval on LoCoMo (recall@k over dialogue turns) and LongMemEval (
            "@k), with the benchmarks' own protocols. Evaluation never reinforces.")
 source = st.radio("Results", ["run", "load"], horizontal=True, key="ev_source",
                   format_func={"run": "Run a small evaluation", "load": "Load an evaluation JSON"}.get)
-if source == "run":
-    run_form()
-else:
-    load_form()
-
-runs = results()
+added = run_form() if source == "run" else load_form()
+runs = st.session_state.setdefault("ev_results", [])
+if added is not None:
+    runs.append(added)
 if not runs:
     st.info("Run an evaluation or load one (`memviz eval locomo FILE --db DIR --json > result.json`).")
     st.stop()
-labels = [f"{n + 1}. {result_label(r)}" for n, r in enumerate(runs)]
+labels = ve.run_labels(runs)
 c = st.columns([5, 1])
 # Keyed by the number of runs, so that a run just added is shown.
 shown = c[0].multiselect("Runs shown", list(range(len(runs))), default=list(range(len(runs))),
@@ -231,15 +147,14 @@ if c[1].button("Clear all", key="ev_clear"):
     st.rerun()
 picked = [runs[n] for n in shown]
 if picked:
-    table = metrics_table(picked)
+    table = ve.metrics_table(picked)
     st.dataframe(table, hide_index=True, width="stretch", key="ev_metrics",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns[3:]})
+                 column_config=w.number_columns(**dict.fromkeys(table.columns[3:], "%.3f")))
     left, right = st.columns(2)
-    left.plotly_chart(metric_curve_figure(picked), key="ev_curve", width="stretch")
-    metric_names = list(dict.fromkeys(m for r in picked for m in r["overall"]))
-    cat_metric = right.selectbox("Metric by category", metric_names, key="ev_cat_metric",
-                                 index=next((n for n, m in enumerate(metric_names) if m in ("recall@10", "recall_any@10")), 0))
-    right.plotly_chart(category_figure(picked, cat_metric), key="ev_cat", width="stretch")
+    left.plotly_chart(ve.metric_curve_figure(picked), key="ev_curve", width="stretch")
+    names = ve.metric_names(picked)
+    cat_metric = right.selectbox("Metric by category", names, key="ev_cat_metric", index=ve.default_metric(names))
+    right.plotly_chart(ve.category_figure(picked, cat_metric), key="ev_cat", width="stretch")
     st.subheader("Browse the questions")
     run_pick = st.selectbox("Run", shown, key="ev_browse_run", format_func=lambda n: labels[n])
     browse(runs[run_pick])

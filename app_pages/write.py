@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
-from pathlib import Path
-
-import pandas as pd
 import streamlit as st
 
 from memviz.demo import DEMO_FORMAT, DEMO_PATH
@@ -13,19 +9,11 @@ from memviz.engine import MemoryEngine, OnDuplicate
 from memviz.errors import MemvizError
 from memviz.importers import Dataset, load
 from memviz.models import MEMORY_KINDS, MemoryInput, WriteItemReport, WriteReport
-from memviz.store import sql_str_list
+from memviz.paths import LOCOMO_DEV
 from memviz.ui.state import fmt_time, get_engine
-from memviz.viz.memories import (
-    importance_parts_figure,
-    links_frame,
-    memory_card_html,
-    memory_labels,
-    neighbours_figure,
-    neighbours_frame,
-    timings_frame,
-)
+from memviz.viz import memories as vm
+from memviz.viz import write as vw
 
-LOCOMO_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "locomo" / "locomo_dev.json"
 MODES = {"type": "Type a memory", "pick": "Pick turns from a data set"}
 
 
@@ -37,11 +25,8 @@ def dataset(path: str, fmt: str) -> Dataset:
 
 def data_sources() -> dict[str, tuple[str, str, str]]:
     """``{label: (path, format, group)}`` of the conversations one can pick turns from."""
-    sources = {"Demo conversation": (str(DEMO_PATH), DEMO_FORMAT, "all")}
-    if LOCOMO_PATH.is_file():
-        for group in dataset(str(LOCOMO_PATH), "locomo").groups:
-            sources[f"LoCoMo {group}"] = (str(LOCOMO_PATH), "locomo", group)
-    return sources
+    locomo = (str(LOCOMO_DEV), list(dataset(str(LOCOMO_DEV), "locomo").groups)) if LOCOMO_DEV.is_file() else None
+    return vw.turn_sources((str(DEMO_PATH), DEMO_FORMAT), locomo)
 
 
 def typed_input() -> tuple[list[MemoryInput], OnDuplicate] | None:
@@ -64,12 +49,9 @@ def picked_input() -> tuple[list[MemoryInput], OnDuplicate] | None:
     label = st.selectbox("Conversation", list(sources), key="write_dataset")
     path, fmt, group = sources[label]
     turns = dataset(path, fmt).groups[group]
-    sessions = list(dict.fromkeys(m.session_id for m in turns))
     c = st.columns([1, 3])
-    session = c[0].selectbox("Session", sessions, key="write_pick_session")
-    in_session = pd.DataFrame([asdict(m) for m in turns if m.session_id == session])
-    in_session["id"] = in_session.index.astype(str)  # a position in the session, for the picker
-    labels = memory_labels(in_session, max_chars=110)
+    session = c[0].selectbox("Session", vw.sessions_of(turns), key="write_pick_session")
+    labels = vm.memory_labels(vw.session_turns(turns, session), max_chars=110)
     chosen = c[1].multiselect("Turns (written in one batch, in this order)", list(labels), key="write_turns",
                               format_func=labels.get)
     copies = st.checkbox("Write as new copies (new ids)", key="write_copies",
@@ -77,15 +59,14 @@ def picked_input() -> tuple[list[MemoryInput], OnDuplicate] | None:
     if not st.button("Write the chosen turns", key="write_turns_button", type="primary", icon=":material/edit:",
                      disabled=not chosen):
         return None
-    picked = [m for n, m in enumerate(m for m in turns if m.session_id == session) if str(n) in chosen]
-    return ([replace(m, id=None) for m in picked], "error") if copies else (picked, "skip")
+    return vw.picked_turns(turns, session, chosen, copies)  # type: ignore[return-value]
 
 
 def show_item(engine: MemoryEngine, item: WriteItemReport) -> None:
     """The report of one written memory: keywords, importance, stability, neighbours, links and why."""
     threshold = engine.link_config.semantic_threshold
     m = engine.get(item.id)
-    st.html(memory_card_html(item.text, [m.speaker, m.session_id, m.source_id, fmt_time(m.event_time_s), item.id],
+    st.html(vm.memory_card_html(item.text, [m.speaker, m.session_id, m.source_id, fmt_time(m.event_time_s), item.id],
                              item.keywords))
     c = st.columns(4)
     c[0].metric("Keywords", len(item.keywords), help="YAKE keywords (Campos et al. 2020), used for keyword links")
@@ -94,24 +75,21 @@ def show_item(engine: MemoryEngine, item: WriteItemReport) -> None:
                 help="S0 = 2 days × (1 + 4 × importance): important memories decay more slowly")
     c[3].metric("Links created", len(item.links))
     left, right = st.columns([2, 3])
-    left.plotly_chart(importance_parts_figure(item.importance_parts, item.importance), key=f"imp_{item.id}")
+    left.plotly_chart(vm.importance_parts_figure(item.importance_parts, item.importance), key=f"imp_{item.id}")
     semantic = {lk.target_id for lk in item.links if lk.kind == "semantic"}
-    nb = neighbours_frame(item.neighbours, semantic)
+    nb = vm.neighbours_frame(item.neighbours, semantic)
     with right:
         if nb.empty:
             st.caption("No earlier memory to compare with: the store was empty.")
         else:
-            st.plotly_chart(neighbours_figure(nb, threshold), key=f"nb_{item.id}")
+            st.plotly_chart(vm.neighbours_figure(nb, threshold), key=f"nb_{item.id}")
     st.markdown(f"**Links created** ({len(item.links)}): semantic when the cosine similarity ≥ {threshold:.2f} "
                 f"(up to {engine.link_config.semantic_top_n}), temporal to the previous turn of the session, "
                 f"keyword to up to {engine.link_config.keyword_top_n} memories sharing a keyword (Jaccard weight).")
     if item.links:
-        links = pd.DataFrame([asdict(lk) for lk in item.links])
-        others = engine.store.memories_table(
-            columns=["id", "text", "speaker", "session_id", "keywords"],
-            where=f"id IN ({sql_str_list(set(links['target_id']))})",
-        ).to_pandas()
-        st.dataframe(links_frame(item.id, item.keywords, links, others, threshold), hide_index=True, width="stretch",
+        others = engine.read.memories([lk.target_id for lk in item.links])
+        st.dataframe(vm.links_frame_of(item.id, item.keywords, item.links, others, threshold), hide_index=True,
+                     width="stretch",
                      column_order=["kind", "weight", "other_speaker", "other_text", "why"],
                      column_config={"weight": st.column_config.NumberColumn("Weight", format="%.2f"),
                                     "other_speaker": "Speaker", "other_text": "Linked memory"})
@@ -125,21 +103,18 @@ def show_item(engine: MemoryEngine, item: WriteItemReport) -> None:
 def show_report(engine: MemoryEngine, report: WriteReport) -> None:
     st.subheader("Write report")
     if report.skipped_ids:
-        st.warning(f"{len(report.skipped_ids)} turn(s) already stored were skipped: "
-                   f"{', '.join(report.skipped_ids[:5])}{' ...' if len(report.skipped_ids) > 5 else ''}. "
-                   "Tick “Write as new copies” to write them again.")
+        st.warning(vw.skipped_message(report.skipped_ids))
     if not report.items:
         return
-    st.caption(f"Batch {report.batch_id}: {len(report.items)} memor{'y' if len(report.items) == 1 else 'ies'} "
-               f"written with {report.n_links} link(s) in {report.timings_ms['total_ms']:.0f} ms.")
+    st.caption(vw.report_caption(report))
     item = report.items[0]
     if len(report.items) > 1:
         by_id = {i.id: i for i in report.items}
-        labels = {i.id: i.text[:100] for i in report.items}
+        labels = vw.item_labels(report)
         item = by_id[st.selectbox("Written memory", list(by_id), format_func=labels.get, key="write_report_item")]
     show_item(engine, item)
     with st.expander("Timings"):
-        st.dataframe(timings_frame(report.timings_ms), hide_index=True,
+        st.dataframe(vm.timings_frame(report.timings_ms), hide_index=True,
                      column_config={"ms": st.column_config.NumberColumn("ms", format="%.1f")})
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import streamlit as st
 
 from memviz.engine import MemoryEngine
-from memviz.errors import MemvizError, StoreError
+from memviz.errors import ConfigError, MemvizError, StoreError
 from memviz.importers import Dataset
 
 log = logging.getLogger(__name__)
@@ -108,12 +108,75 @@ def start_ingest(engine: MemoryEngine, uri: str, data: Dataset, source: dict) ->
     return start(uri, f"the ingest of {data.path}", len(data), work)
 
 
+def load_source(source: str, path: str = "", fmt: str = "jsonl", upload: tuple[str, bytes] | None = None
+                ) -> tuple[Dataset, dict]:
+    """Read the data set to ingest and describe where it came from: ``source`` ``"demo"`` (the built-in
+    conversation), ``"upload"`` (``upload`` = (file name, bytes)) or ``"path"`` (``path`` on disk), in format
+    ``fmt``. Returns (data, source dict for the import event). Raises ConfigError when no file or path is given,
+    and the importer's errors for a file that cannot be read (nothing is written)."""
+    from memviz.demo import DEMO_FORMAT, DEMO_PATH
+    from memviz.importers import load, load_bytes
+
+    if source == "demo":
+        return load(DEMO_PATH, DEMO_FORMAT), {"path": str(DEMO_PATH), "format": DEMO_FORMAT, "demo": True}
+    if source == "upload":
+        if upload is None:
+            raise ConfigError("Choose a file to upload first.")
+        name, raw = upload
+        return load_bytes(raw, fmt, name), {"path": name, "format": fmt}
+    if source != "path":
+        raise ConfigError(f"unknown data source {source!r}")
+    if not path.strip():
+        raise ConfigError("Type the path of a data file first.")
+    return load(path.strip(), fmt), {"path": path.strip(), "format": fmt}
+
+
+def start_eval(bench: str, path: str, db: str, preset: str, limit: int, granularity: str = "session") -> Job:
+    """Run a retrieval evaluation (``bench`` ``"locomo"`` or ``"longmemeval"``, the first ``limit`` questions of
+    ``path``, stores under ``db``) as a job on key ``eval:<db>``; its result is the evaluation dict (traces kept)."""
+    from memviz.viz.evaluate import result_label
+
+    def work(job: Job) -> tuple[Any, str]:
+        def progress(stage: str, done: int, total: int) -> None:
+            job.progress(done, total, stage)
+
+        if bench == "locomo":
+            from memviz.evaluate.locomo import run_locomo
+
+            result = run_locomo(path, db, preset=preset, limit=int(limit), progress=progress, keep_traces=True)
+        else:
+            from memviz.evaluate.longmemeval import run_longmemeval
+
+            result = run_longmemeval(path, db, granularity, preset=preset, limit=int(limit), progress=progress,
+                                     keep_traces=True)
+        return result, f"{result_label(result)} in {result['timing']['total_s']} s ({path}, stores in {db})"
+
+    return start(f"eval:{db}", f"the {bench} evaluation", int(limit), work)
+
+
 # --------------------------------------------------------------------------------------------- in a page
 def launch(job_start: Callable[[], Job], slot: str) -> None:
     """Start a job from a page (``job_start`` raises MemvizError to refuse) and remember it as this session's
     job in ``slot``; then rerun, so that the page shows its progress."""
     st.session_state[slot] = job_start()
     st.rerun()
+
+
+def run_button(label: str, key: str, job_key: str, slot: str, job_start: Callable[[], Job],
+               help: str | None = None) -> Job | None:
+    """A page's "run" button for a background job on ``job_key``: the job's progress while it runs (the button
+    disabled), its error or its one-line message once it ends (see :func:`status`), and a click starts
+    ``job_start`` (see :func:`launch`; a MemvizError it raises is shown). Returns this session's job when it
+    has just succeeded (the caller keeps its result)."""
+    running, ended = status(job_key, slot)
+    if ended is not None:
+        st.success(ended.message)
+    if st.button(label, key=key, type="primary", disabled=running, help=help):
+        try:
+            launch(job_start, slot)
+        except MemvizError as e:
+            st.error(str(e))
+    return ended
 
 
 def status(key: str, slot: str) -> tuple[bool, Job | None]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import math
+from datetime import UTC, datetime
 
 import streamlit as st
 
@@ -35,9 +36,9 @@ def get_engine(uri: str | None = None) -> MemoryEngine:
 
 def fmt_time(t_s: float | None) -> str:
     """POSIX seconds as ``YYYY-MM-DD HH:MM`` (UTC); empty for None/NaN."""
-    if t_s is None or t_s != t_s:
+    if t_s is None or math.isnan(t_s):
         return ""
-    return datetime.fromtimestamp(t_s, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(t_s, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def sidebar() -> MemoryEngine:

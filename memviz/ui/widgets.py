@@ -7,7 +7,7 @@ it, tested without streamlit. Pages may append widgets here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
@@ -21,14 +21,14 @@ FLASH_KINDS = ("success", "info", "warning", "error")
 # --------------------------------------------------------------------------------------------- date range
 def utc_date(t_s: float) -> date:
     """The UTC calendar day of POSIX seconds ``t_s``."""
-    return datetime.fromtimestamp(t_s, tz=timezone.utc).date()
+    return datetime.fromtimestamp(t_s, tz=UTC).date()
 
 
 def day_range_s(start: date, end: date) -> tuple[float, float]:
     """``(start_s, end_s)``: from the start of day ``start`` to the end of day ``end`` (exclusive: the next
     day's midnight), UTC POSIX seconds."""
-    lo = datetime.combine(start, time(), tzinfo=timezone.utc)
-    hi = datetime.combine(end, time(), tzinfo=timezone.utc) + timedelta(days=1)
+    lo = datetime.combine(start, time(), tzinfo=UTC)
+    hi = datetime.combine(end, time(), tzinfo=UTC) + timedelta(days=1)
     return lo.timestamp(), hi.timestamp()
 
 
@@ -102,7 +102,82 @@ def show_flash(key: str = "flash", container: Any = None) -> str | None:
     return message
 
 
+# --------------------------------------------------------------------------------------------- tables, charts
+def number_columns(**formats: str | tuple[str, str]) -> dict[str, Any]:
+    """``st.dataframe`` column configs of number columns: ``name=format`` (e.g. ``"%.3f"``) or
+    ``name=(label, format)``."""
+    return {name: (st.column_config.NumberColumn(f[0], format=f[1]) if isinstance(f, tuple)
+                   else st.column_config.NumberColumn(format=f)) for name, f in formats.items()}
+
+
+def window_slider(label: str, n: int, default: int, key: str, container: Any = None) -> tuple[int, int]:
+    """A range slider of positions ``0..n`` starting at ``(0, default)`` (in ``container``, default the page);
+    no slider (the whole ``(0, n)``) when ``n <= default``."""
+    if n <= default:
+        return 0, n
+    return (container or st).slider(label, 0, n, (0, default), key=key, help="Token positions shown (long inputs stay readable)")
+
+
+def chart_with_exports(fig: Any, name: str, key: str) -> None:
+    """A plotly chart (key ``<key>_chart``) and its download buttons: HTML (offline, plotly.js inlined), PNG
+    and SVG (kaleido + Chromium, where available; else a hint at the toolbar's camera)."""
+    from memviz.viz import attention as va
+
+    st.plotly_chart(fig, config=va.PLOTLY_CONFIG, key=f"{key}_chart")
+    cols = st.columns([1, 1, 1, 5])
+    cols[0].download_button("HTML", lambda: va.figure_html(fig), file_name=f"{name}.html", mime="text/html",
+                            key=f"{key}_html", on_click="ignore", icon=":material/download:")
+    if not va.image_export_available():
+        cols[1].caption("PNG/SVG: camera icon in the chart toolbar")
+        return
+    for col, fmt, mime in ((cols[1], "png", "image/png"), (cols[2], "svg", "image/svg+xml")):
+        col.download_button(fmt.upper(), lambda fmt=fmt: va.figure_image(fig, fmt), file_name=f"{name}.{fmt}",
+                            mime=mime, key=f"{key}_{fmt}", on_click="ignore", icon=":material/download:")
+
+
+# --------------------------------------------------------------------------------------------- memory table
+MEMORY_TABLE_COLUMNS: dict[str, Any] = {
+    "text": st.column_config.TextColumn("Text", width="large"),
+    "speaker": "Speaker", "session_id": "Session", "source_id": "Source id", "kind": "Kind",
+    "event_time": st.column_config.DatetimeColumn("Event time (UTC)", format="YYYY-MM-DD HH:mm"),
+    "importance": st.column_config.NumberColumn("Importance", format="%.2f"),
+    "stability_days": st.column_config.NumberColumn("Stability (days)", format="%.1f"),
+    "recall_count": st.column_config.NumberColumn("Recalls"),
+    "retention": st.column_config.ProgressColumn("Retention", min_value=0.0, max_value=1.0, format="%.2f"),
+    "forgotten": st.column_config.CheckboxColumn("Forgotten"),
+}
+
+
+def table_height_px(n_rows: int, max_px: int = 423) -> int:
+    """The height of a dataframe showing ``n_rows`` rows and its header (35 px each), at most ``max_px``."""
+    return min(max_px, 3 + 35 * (n_rows + 1))
+
+
+def memory_table_select(shown: pd.DataFrame, key: str, max_height_px: int = 423) -> str | None:
+    """A memory table (:func:`memviz.viz.memories.memory_table`; ``id`` hidden) where a row can be clicked;
+    returns the id of the clicked row, if any."""
+    event = st.dataframe(shown, hide_index=True, height=table_height_px(len(shown), max_height_px), key=key,
+                         on_select="rerun", selection_mode="single-row",
+                         column_order=[c for c in shown.columns if c != "id"], column_config=MEMORY_TABLE_COLUMNS)
+    rows = event.selection.rows
+    return str(shown["id"].iat[rows[0]]) if rows and rows[0] < len(shown) else None
+
+
 __all__ = [
-    "FLASH_KINDS", "date_range", "day_range_s", "flash", "memory_picker", "picked_range_s", "picker_options",
-    "pop_flash", "show_flash", "utc_date",
+    "FLASH_KINDS",
+    "MEMORY_TABLE_COLUMNS",
+    "chart_with_exports",
+    "date_range",
+    "day_range_s",
+    "flash",
+    "memory_picker",
+    "memory_table_select",
+    "number_columns",
+    "picked_range_s",
+    "picker_options",
+    "pop_flash",
+    "show_flash",
+    "table_height_px",
+    "utc_date",
+    "window_slider",
 ]

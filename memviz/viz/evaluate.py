@@ -5,14 +5,16 @@ question's gold evidence against what was retrieved. Pure functions of evaluatio
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from memviz.models import Memory
+from memviz.models import Memory, Trace
+from memviz.tracing import last_ranking
 
 _METRIC = re.compile(r"(?P<name>[a-z_]+)@(?P<k>\d+)")
 
@@ -53,13 +55,13 @@ def metric_curve_figure(results: Sequence[Mapping[str, Any]]) -> go.Figure:
             points.sort()
             fig.add_scatter(
                 x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers",
-                name=f"{result_label(r)} · {fam}", line=dict(dash=dashes.get(fam, "solid")),
+                name=f"{result_label(r)} · {fam}", line={"dash": dashes.get(fam, "solid")},
                 hovertemplate=f"{fam}@%{{x}} = %{{y:.3f}}<extra>{result_label(r)}</extra>",
             )
     ks = sorted({int(m["k"]) for r in results for key in r["overall"] if (m := _METRIC.fullmatch(key))})
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis=dict(title="k", type="log", tickvals=ks, ticktext=[str(k) for k in ks]),
-                      yaxis=dict(title="value", range=[0, 1.02]), legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      xaxis={"title": "k", "type": "log", "tickvals": ks, "ticktext": [str(k) for k in ks]},
+                      yaxis={"title": "value", "range": [0, 1.02]}, legend={"orientation": "h", "y": -0.2})
     return fig
 
 
@@ -72,8 +74,8 @@ def category_figure(results: Sequence[Mapping[str, Any]], metric: str) -> go.Fig
         values = [r["overall"].get(metric)] + [row.get(metric) for row in r["by_category"].values()]
         fig.add_bar(x=cats, y=values, name=result_label(r),
                     hovertemplate=f"%{{x}}: {metric} = %{{y:.3f}}<extra>{result_label(r)}</extra>")
-    fig.update_layout(barmode="group", height=360, margin=dict(l=10, r=10, t=10, b=10),
-                      yaxis=dict(title=metric, range=[0, 1.02]), legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(barmode="group", height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      yaxis={"title": metric, "range": [0, 1.02]}, legend={"orientation": "h", "y": -0.25})
     return fig
 
 
@@ -120,7 +122,108 @@ def retrieved_table(question: Mapping[str, Any], memories: Mapping[str, Memory],
     return pd.DataFrame(rows, columns=["rank", "gold", "id", "speaker", "text"])
 
 
+# -- added for the thin Evaluate page ---------------------------------------------------------------------
+RESULT_KEYS = frozenset({"overall", "by_category", "questions", "benchmark"})
+QUESTION_FILTERS = ("misses first", "all", "evaluated only")
+PREVIEW_COLUMNS = ("session_id", "source_id", "speaker", "text")  # what session_previews reads
+
+
+def check_result(result: Any) -> dict[str, Any]:
+    """``result`` if it is a memviz evaluation result (a dict with :data:`RESULT_KEYS`), else ValueError."""
+    if not isinstance(result, dict) or not RESULT_KEYS <= set(result):
+        raise ValueError("not a memviz evaluation result (expected the JSON of `memviz eval ... --json`)")
+    return result
+
+
+def parse_result(raw: str) -> dict[str, Any]:
+    """An evaluation result from its JSON text (``memviz eval ... --json``). Raises ValueError."""
+    return check_result(json.loads(raw))
+
+
+def default_metric(metrics: Sequence[str], preferred: Sequence[str] = ("recall@10", "recall_any@10")) -> int:
+    """The index in ``metrics`` of the first ``preferred`` metric present, else 0."""
+    return next((metrics.index(m) for m in preferred if m in metrics), 0)
+
+
+def filter_questions(frame: pd.DataFrame, show: str, metric: str) -> pd.DataFrame:
+    """The questions listed (a :func:`questions_frame`): ``"all"``, ``"evaluated only"``, or ``"misses
+    first"`` (evaluated ones, lowest ``metric`` first, ties in file order)."""
+    if show != "all":
+        frame = frame[frame["status"] == "evaluated"]
+    if show == "misses first":
+        frame = frame.sort_values(metric, kind="stable")
+    return frame
+
+
+def session_previews(turns: pd.DataFrame, n_turns: int = 3, max_chars: int = 90) -> dict[str, str]:
+    """A preview of each session of ``turns`` (``session_id``, ``source_id``, ``speaker``, ``text``): its first
+    ``n_turns`` turns by source id, as ``speaker: text`` (each text cut to ``max_chars``) joined by `` / ``."""
+    if turns.empty:
+        return {}
+    df = turns.sort_values("source_id", kind="stable")
+    return {s: " / ".join(f"{r.speaker}: {r.text[:max_chars]}" for r in g.head(n_turns).itertuples())
+            for s, g in df.groupby("session_id")}
+
+
+def question_trace(question: Mapping[str, Any], find: Callable[[str, str], Trace | None]) -> Trace | None:
+    """A question's recall trace: kept in the result (``trace``), else looked up by ``trace_id`` in its store
+    with ``find(store, trace_id)`` (e.g. :func:`memviz.evaluate.common.find_trace`); None when neither."""
+    if "trace" in question:
+        return Trace.from_dict(question["trace"])
+    return find(question["store"], question["trace_id"]) if question.get("trace_id") else None
+
+
+def trace_memory_ids(trace: Trace, limit: int = 400) -> list[str]:
+    """The ids of a trace's candidates, every stage, first seen first, at most ``limit``."""
+    return list(dict.fromkeys(c.id for s in trace.stages for c in s.candidates))[:limit]
+
+
+def by_final_rank(trace: Trace, ids: Sequence[str]) -> list[str]:
+    """``ids`` ordered by their rank in the trace's complete ranking (see :func:`memviz.tracing.last_ranking`);
+    ids it did not rank last, in the order given."""
+    ranking = {c.id: c.rank for c in last_ranking(trace).candidates}
+    return sorted(ids, key=lambda i: ranking.get(i, 10**9))
+
+
+def run_labels(results: Sequence[Mapping[str, Any]]) -> list[str]:
+    """``"1. <result label>"``, ``"2. ..."``: the runs in a picker."""
+    return [f"{n}. {result_label(r)}" for n, r in enumerate(results, 1)]
+
+
+def metric_names(results: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every overall metric of ``results``, first seen first."""
+    return list(dict.fromkeys(m for r in results for m in r["overall"]))
+
+
+def question_header(question: Mapping[str, Any]) -> list[str]:
+    """The captions under a question: its category, answer and status, then its malformed gold ids if any."""
+    q = question
+    lines = [f"category {q.get('category_name', q['category'])} · answer: {q.get('answer', '')} · status {q['status']}"]
+    if q.get("malformed_evidence"):
+        lines.append(f"malformed evidence ids (dropped): {', '.join(q['malformed_evidence'])}")
+    return lines
+
+
 __all__ = [
-    "category_figure", "gold_table", "metric_curve_figure", "metrics_table", "questions_frame", "result_label",
+    "PREVIEW_COLUMNS",
+    "QUESTION_FILTERS",
+    "RESULT_KEYS",
+    "by_final_rank",
+    "category_figure",
+    "check_result",
+    "default_metric",
+    "filter_questions",
+    "gold_table",
+    "metric_curve_figure",
+    "metric_names",
+    "metrics_table",
+    "parse_result",
+    "question_header",
+    "question_trace",
+    "questions_frame",
+    "result_label",
     "retrieved_table",
+    "run_labels",
+    "session_previews",
+    "trace_memory_ids",
 ]

@@ -222,9 +222,9 @@ def importance_parts_figure(parts: Mapping[str, float], importance: float) -> go
     )
     fig.update_layout(
         title=f"Importance {importance:.2f}: the sum of these parts, at most 1", height=260,
-        margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(range=[0, max(0.35, max(values, default=0) * 1.25)],
-                                                       title="contribution"),
-        yaxis=dict(autorange="reversed"),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10}, xaxis={"range": [0, max(0.35, max(values, default=0) * 1.25)],
+                                                       "title": "contribution"},
+        yaxis={"autorange": "reversed"},
     )
     return fig
 
@@ -257,12 +257,12 @@ def neighbours_figure(neighbours: pd.DataFrame, threshold: float, max_chars: int
     )
     fig.add_vline(x=threshold, line_dash="dash", line_color="#ef553b")
     fig.add_annotation(x=threshold, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-                       text=f"link threshold {threshold:.2f}", font=dict(color="#ef553b"))
+                       text=f"link threshold {threshold:.2f}", font={"color": "#ef553b"})
     fig.update_layout(
         title="Nearest earlier memories (green: linked)", height=100 + 30 * max(len(labels), 1), barmode="stack",
         showlegend=False,
-        margin=dict(l=10, r=10, t=60, b=10), xaxis=dict(range=[0, 1.1], title="cosine similarity"),
-        yaxis=dict(categoryorder="array", categoryarray=labels.tolist(), autorange="reversed"),
+        margin={"l": 10, "r": 10, "t": 60, "b": 10}, xaxis={"range": [0, 1.1], "title": "cosine similarity"},
+        yaxis={"categoryorder": "array", "categoryarray": labels.tolist(), "autorange": "reversed"},
     )
     return fig
 
@@ -273,8 +273,86 @@ def timings_frame(timings_ms: Mapping[str, float]) -> pd.DataFrame:
                          "ms": [float(v) for v in timings_ms.values()]})
 
 
+# -- added for the thin Memories and Write pages ----------------------------------------------------------
+def store_metrics(stats: Mapping[str, Any], fmt_time=None) -> list[tuple[str, str, str | None]]:
+    """The Memories page's metrics of :meth:`MemoryEngine.stats`: ``(label, value, help)``, the six store
+    counts, then the three link kinds and the clock (formatted by ``fmt_time``, default ``str``)."""
+    links = stats.get("links", {})
+    counts = [("Memories", stats["memories"]), ("Forgotten", stats["forgotten"]), ("Sessions", stats["sessions"]),
+              ("Speakers", stats["speakers"]), ("Events", stats["events"])]
+    out: list[tuple[str, str, str | None]] = [(label, f"{n:,}", None) for label, n in counts]
+    out.append(("Version", str(stats["version"]), "The memories table's LanceDB version"))
+    out += [(f"{kind.capitalize()} links", f"{links.get(kind, 0):,}", None) for kind in ("semantic", "temporal", "keyword")]
+    out.append(("Clock (UTC)", (fmt_time or str)(stats["now_s"]), "The simulated clock that retention is computed at"))
+    return out
+
+
+def event_time_bounds(df: pd.DataFrame) -> tuple[float, float] | None:
+    """The earliest and latest ``event_time_s`` of a memory frame (POSIX s), or None when no row has one."""
+    times = df["event_time_s"].dropna() if "event_time_s" in df else pd.Series(dtype=np.float64)
+    return (float(times.min()), float(times.max())) if len(times) else None
+
+
+def links_frame_of(memory_id: str, keywords: Collection[str], links: Sequence[Any], others: Sequence[Any],
+                   semantic_threshold: float) -> pd.DataFrame:
+    """:func:`links_frame` from typed objects: ``links`` are :class:`memviz.models.Link`, ``others`` the
+    :class:`memviz.models.Memory` at their other ends (as :meth:`memviz.reads.Reads.links_around` gives them)."""
+    link_df = pd.DataFrame([{"source_id": lk.source_id, "target_id": lk.target_id, "kind": lk.kind,
+                             "weight": lk.weight} for lk in links],
+                           columns=["source_id", "target_id", "kind", "weight"])
+    other_df = pd.DataFrame([{"id": m.id, "text": m.text, "speaker": m.speaker, "session_id": m.session_id,
+                              "keywords": list(m.keywords)} for m in others],
+                            columns=["id", "text", "speaker", "session_id", "keywords"])
+    return links_frame(memory_id, keywords, link_df, other_df.drop_duplicates("id"), semantic_threshold)
+
+
+def fields_frame(memory: Any, fmt_time=None) -> pd.DataFrame:
+    """A memory's fields as ``field`` / ``value`` rows (values as text): times formatted by ``fmt_time``
+    (default ``str``), importance and stability rounded, the number of ``accesses``; text, keywords and
+    access times left out (shown elsewhere)."""
+    fmt = fmt_time or str
+    fields = {k: getattr(memory, k) for k in memory.__dataclass_fields__
+              if k not in ("text", "keywords", "access_times_s")}
+    for k in ("event_time_s", "created_time_s", "last_recalled_s", "forgotten_time_s"):
+        if k in fields:
+            fields[k] = fmt(fields[k])
+    for k in ("importance", "stability_days"):
+        fields[k] = round(fields[k], 3)
+    fields["accesses"] = len(memory.access_times_s)
+    return pd.DataFrame({"field": list(fields), "value": [str(v) for v in fields.values()]})
+
+
+def reinforce_message(event: Any) -> str:
+    """The line shown after reinforcing by hand, from a :class:`memviz.events.ReinforceEvent`."""
+    return f"Reinforced: stability {event.stability_before:.1f} → {event.stability_after:.1f} days."
+
+
+def detail_metrics(memory: Any, retention: float | None) -> list[tuple[str, str]]:
+    """The metrics of one memory's detail: importance, stability, retention now ("—" when unknown), recalls
+    and state (``active`` / ``forgotten``), as ``(label, value)``."""
+    return [("Importance", f"{memory.importance:.2f}"), ("Stability (days)", f"{memory.stability_days:.1f}"),
+            ("Retention now", "—" if retention is None else f"{retention:.2f}"),
+            ("Recalls", str(memory.recall_count)), ("State", "forgotten" if memory.forgotten else "active")]
+
+
 __all__ = [
-    "EVENT_COLUMNS", "LINK_COLUMNS", "TABLE_COLUMNS", "events_frame", "filter_memories", "importance_parts_figure",
-    "links_frame", "memory_card_html", "memory_labels", "memory_table", "neighbours_figure", "neighbours_frame",
+    "EVENT_COLUMNS",
+    "LINK_COLUMNS",
+    "TABLE_COLUMNS",
+    "detail_metrics",
+    "event_time_bounds",
+    "events_frame",
+    "fields_frame",
+    "filter_memories",
+    "importance_parts_figure",
+    "links_frame",
+    "links_frame_of",
+    "memory_card_html",
+    "memory_labels",
+    "memory_table",
+    "neighbours_figure",
+    "neighbours_frame",
+    "reinforce_message",
+    "store_metrics",
     "timings_frame",
 ]

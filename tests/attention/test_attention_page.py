@@ -133,8 +133,11 @@ def test_memories_from_the_store(page, embedder, tmp_path, monkeypatch):
     ok(at)
     assert len(at.multiselect(key="attn_store_pick").value) == 5
     assert len(charts(at)) == 2
+    version, n_events = MemoryStore(path).version(), len(MemoryStore(path).list_events())
     at.radio(key="attn_view").set_value("Memories in the prompt").run()
     at.radio(key="attn_mem_src").set_value("Recall from the store (k = 5)").run()
     ok(at)
     assert any(t.value.startswith("Recalled:") for t in at.text)
     assert len(frame(at, "attn_prompt_table")) == 5 + 3
+    # Recalling memories for the prompt is a pure read: no reinforcement, no recall event, the same version.
+    assert MemoryStore(path).version() == version and len(MemoryStore(path).list_events()) == n_events

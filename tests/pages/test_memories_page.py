@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from memviz.filters import MemoryFilter
 from memviz.demo import DEMO_PATH
+from memviz.filters import MemoryFilter
 from memviz.store import MemoryStore
 
 DEMO_TURNS = [json.loads(line) for line in DEMO_PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -166,7 +166,7 @@ def test_detail_forget_then_restore(open_page, demo_db):
     assert page.metric("State") == "active"
     links = page.frame_with("direction", "why")
     assert "temporal" in set(links["kind"])
-    assert list(page.frame_with("op", "details")["op"])[0] == "write"
+    assert page.frame_with("op", "details")["op"].iloc[0] == "write"
 
     at.button(key="mem_forget").click().run()
     page.check()

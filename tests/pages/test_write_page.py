@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from memviz.filters import MemoryFilter
+from memviz.filters import LinkFilter, MemoryFilter
 from memviz.paths import LOCOMO_DEV
 from memviz.store import MemoryStore
 
@@ -37,7 +35,8 @@ def test_write_a_typed_memory_shows_its_report(open_page, demo_db):
     assert float(page.metric("Importance")) == round(new[0]["importance"], 2)
 
     links = page.frame_with("kind", "why")
-    stored = store.links_table(f"source_id = '{new[0]['id']}'").to_pandas()
+    stored = store.links_table(LinkFilter(touching=[new[0]["id"]])).to_pandas()
+    stored = stored[stored["source_id"] == new[0]["id"]]
     assert page.metric("Links created") == str(len(stored)) == str(len(links))
     assert set(links["kind"]) == set(stored["kind"])
     assert {"temporal", "semantic"} <= set(links["kind"])  # after s09's last turn; other Lisbon flight turns
