@@ -41,12 +41,13 @@ setup_browser() {
 }
 
 lint() {
-  # All three run; the exit code says whether any failed.
+  # All three run; the exit code says whether any failed. One line per finding (ruff check --diff and
+  # ruff format --diff show the changes).
   local rc=0
   echo "memviz: ruff check ." >&2
-  "$VENV/bin/ruff" check . || rc=1
+  "$VENV/bin/ruff" check --output-format concise . || rc=1
   echo "memviz: ruff format --check ." >&2
-  "$VENV/bin/ruff" format --check . || rc=1
+  "$VENV/bin/ruff" format --check --output-format concise . || rc=1
   echo "memviz: mypy memviz" >&2
   "$VENV/bin/mypy" memviz || rc=1
   return $rc
