@@ -16,7 +16,7 @@ import pytest
 
 from support import T0
 
-pytest.importorskip("boto3", reason="boto3/moto not installed (pip install -r requirements-dev.txt)")
+pytest.importorskip("boto3", reason="boto3/moto not installed (pip install -c constraints.txt -e '.[test]')")
 
 
 def _free_port() -> int:

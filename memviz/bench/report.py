@@ -38,7 +38,7 @@ def run(parts: Sequence[str] = ("ingest", "recall"), quick: bool = False, ingest
             out["peer"] = peer | {"memviz_ingest_per_s": ingest["pipeline_per_s"],
                                   "memviz_recall_p50_ms": ingest.get("recall_p50_ms")} | peer_ratios(ingest, peer)
         else:
-            out["peer"] = {"store": "chromadb", "error": "chromadb is not installed (pip install -r requirements-dev.txt)"}
+            out["peer"] = {"store": "chromadb", "error": "chromadb is not installed (pip install -c constraints.txt -e '.[bench]')"}
     if "large" in parts:
         out["large"] = bench_large_ingest(log=log)
     if "attention" in parts:
