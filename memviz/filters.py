@@ -6,7 +6,7 @@ outside the store, and the store picks its fast path (the in-memory index) from 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 
@@ -28,15 +28,15 @@ class MemoryFilter:
       ``>= time_from_s`` / ``<= time_to_s`` (POSIX seconds).
     - ``forgotten``: False = live memories only, True = soft-forgotten ones only, None = both.
 
-    Iterables given to the constructor are stored as tuples (order kept, repeats dropped).
+    Any sequence of strings may be given; it is stored as a tuple (order kept, repeats dropped).
     """
 
-    ids: tuple[str, ...] | None = None
-    exclude_ids: tuple[str, ...] | None = None
-    speakers: tuple[str, ...] | None = None
-    sessions: tuple[str, ...] | None = None
-    datasets: tuple[str, ...] | None = None
-    kinds: tuple[str, ...] | None = None
+    ids: Sequence[str] | None = None
+    exclude_ids: Sequence[str] | None = None
+    speakers: Sequence[str] | None = None
+    sessions: Sequence[str] | None = None
+    datasets: Sequence[str] | None = None
+    kinds: Sequence[str] | None = None
     time_from_s: float | None = None
     time_to_s: float | None = None
     forgotten: bool | None = None
@@ -68,8 +68,8 @@ ALL = MemoryFilter()
 class LinkFilter:
     """Which links: ``touching`` (either end is one of these memory ids), ``kinds`` (any of these link kinds)."""
 
-    touching: tuple[str, ...] | None = None
-    kinds: tuple[str, ...] | None = None
+    touching: Sequence[str] | None = None
+    kinds: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "touching", _tuple(self.touching))
