@@ -14,10 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from memviz.decay import SECONDS_PER_DAY, DecayModel, DecayParams, initial_stability_days, retention
+from memviz.decay import (
+    SECONDS_PER_DAY,
+    DecayModel,
+    DecayParams,
+    initial_stability_days,
+    retention,
+)
 from memviz.errors import ConfigError
-from memviz.events import Event
+from memviz.events import Event, ReinforceEvent
 from memviz.models import Memory, RecallResult
+
+DEFAULT_PARAMS = DecayParams()
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ def memory_history(memory: Memory, events: Sequence[Event]) -> MemoryHistory:
 
 
 def retention_curve(
-    history: MemoryHistory, times_s: np.ndarray, model: DecayModel, params: DecayParams = DecayParams()
+    history: MemoryHistory, times_s: np.ndarray, model: DecayModel, params: DecayParams = DEFAULT_PARAMS
 ) -> np.ndarray:
     """Retention R of the memory at each of ``times_s`` (POSIX seconds), shape (len(times_s),), in [0, 1];
     NaN before the memory existed.
@@ -115,8 +123,8 @@ def recall_change(
     as_of_s: float | None = None,
 ) -> RecallChange:
     """Recall ``query`` as it is (soft-forgotten memories included) and with ``exclude_ids`` left out: what
-    suppressing them would change. Neither recall reinforces anything; both are recorded as ``recall``
-    events. ``as_of_s`` scores both as of that clock time (default: the engine clock).
+    suppressing them would change. Both are pure reads (neither reinforced nor recorded), a what-if.
+    ``as_of_s`` scores both as of that clock time (default: the engine clock).
     Raises EmptyTextError for an empty query and ConfigError for bad settings (see :meth:`MemoryEngine.recall`).
     """
     kw = {"k": k, "reinforce": False, "include_forgotten": True, "decay_model": model, "as_of_s": as_of_s}
@@ -155,3 +163,77 @@ def version_diff(then: pd.DataFrame, now: pd.DataFrame) -> dict[str, int]:
         "forgotten_now": int(now["forgotten_time_s"].notna().sum()),
         "reinforced": int((both["recall_count_now"] > both["recall_count_then"]).sum()),
     }
+
+
+# -- numbers and texts of the Forgetting page (moved out of the page) -----------------------------------------
+Metric = tuple  # (label, value[, help[, delta[, delta_color]]]), as memviz.ui.widgets.metrics_row shows them
+
+
+def as_of_min_days(time_range: tuple[float, float] | None, now_s: float) -> int:
+    """The earliest "as of" offset (whole days from ``now_s``, <= -1) worth offering: back to the data's first
+    time (:meth:`memviz.reads.Reads.time_range`), at least one day back."""
+    if time_range is None:
+        return -1
+    return min(-1, int((time_range[0] - now_s) // SECONDS_PER_DAY))
+
+
+def memory_metrics(history: MemoryHistory, now_s: float, models: Sequence[DecayModel],
+                   params: DecayParams = DEFAULT_PARAMS) -> list[Metric]:
+    """One memory's headline: its retention now under each of ``models``, its stability now, its reinforcements."""
+    out: list[Metric] = [(f"Retention now ({m})", f"{float(retention_curve(history, [now_s], m, params)[0]):.3f}")
+                         for m in models]
+    return out + [("Stability now", f"{history.stability_days[-1]:.1f} days"),
+                  ("Reinforcements", f"{len(history.access_times_s) - 1}")]
+
+
+def reinforce_message(event: ReinforceEvent) -> str:
+    """What a manual reinforcement did, in one sentence."""
+    return (f"Reinforced: stability {event.stability_before:.1f} → {event.stability_after:.1f} days "
+            f"(retention was {event.retention_before:.2f}).")
+
+
+def population_metrics(frame: pd.DataFrame, below: pd.DataFrame) -> list[Metric]:
+    """The population's headline: memories, how many (and what share of the live ones) are ``below`` the
+    threshold (:func:`suppressed`), the live memories' median retention, how many are already forgotten."""
+    live = frame[frame["forgotten_time_s"].isna()]
+    return [("Memories", f"{len(frame):,}"),
+            ("Below threshold", f"{len(below):,}", "Not yet forgotten, retention below the threshold"),
+            ("Share below", f"{len(below) / max(len(live), 1):.1%}"),
+            ("Median retention", f"{live['retention'].median():.3f}" if len(live) else "–"),
+            ("Already forgotten", f"{len(frame) - len(live):,}")]
+
+
+def forgotten_ids(frame: pd.DataFrame) -> list[str]:
+    """The ids of the soft-forgotten memories of a retention frame."""
+    return frame.loc[frame["forgotten_time_s"].notna(), "id"].tolist()
+
+
+def change_summary(change: pd.DataFrame, k: int) -> str:
+    """One sentence on a :class:`RecallChange` table: hits suppressed, memories entering the top ``k``, moved."""
+    counts = change["change"].value_counts()
+    return (f"{counts.get('suppressed', 0)} of the hits would be suppressed, {counts.get('new', 0)} memories would "
+            f"enter the top {int(k)}, {counts.get('moved', 0)} would move.")
+
+
+def version_label(version: dict) -> str:
+    """A version of :meth:`memviz.reads.Reads.versions` as ``version · timestamp · rows``."""
+    return f"{version['version']} · {version['timestamp']:%Y-%m-%d %H:%M:%S} · {version['rows']} rows"
+
+
+def _change(n: int) -> str | None:
+    return f"{n:+,} now" if n else None
+
+
+def version_metrics(diff: dict[str, int], then: pd.DataFrame) -> list[Metric]:
+    """The time-travel headline of :func:`version_diff` (with the change since as a delta) and ``then``'s median
+    retention (the memories as they were then, at the same "as of" time)."""
+    return [
+        ("Memories then", f"{diff['memories_then']:,}", None, _change(diff["memories_now"] - diff["memories_then"])),
+        ("Added since", f"{diff['added']:,}"),
+        ("Pruned since", f"{diff['removed']:,}"),
+        ("Forgotten then", f"{diff['forgotten_then']:,}", None, _change(diff["forgotten_now"] - diff["forgotten_then"]),
+         "off"),
+        ("Reinforced since", f"{diff['reinforced']:,}"),
+        ("Median retention then", f"{then['retention'].median():.3f}" if len(then) else "–",
+         "Of the memories as they were then (stability, recalls), at the same 'as of' time"),
+    ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,10 +27,14 @@ import pandas as pd
 
 from memviz.decay import DecayModel, DecayParams
 from memviz.errors import ConfigError, UnknownMemoryError
-from memviz.models import LINK_KINDS
+from memviz.models import LINK_KINDS, RecallResult
 
 RankBy = Literal["pagerank", "degree", "importance", "recall_count"]
 RANK_BY: tuple[str, ...] = ("pagerank", "degree", "importance", "recall_count")
+VIEWS: dict[str, str] = {"store": "Whole store", "memory": "Around a memory", "query": "Around a query's recall"}
+LODS: dict[str, str] = {"top": "Top memories", "communities": "One node per community"}  # levels of detail
+RANK_LABELS: dict[str, str] = {"pagerank": "PageRank", "degree": "links", "importance": "importance",
+                               "recall_count": "recall count"}
 
 NODE_COLUMNS: tuple[str, ...] = (
     "id", "text", "kind", "speaker", "session_id", "source_id", "time_s", "importance", "recall_count",
@@ -64,7 +68,7 @@ def graph_frames(
         "forgotten": df["forgotten_time_s"].notna(),
         "keywords": df["keywords"].map(lambda k: ", ".join(k) if k is not None else ""),
     }, columns=list(NODE_COLUMNS))
-    links = engine.store.links_table().select(list(LINK_COLUMNS)).to_pandas()
+    links = engine.read.links()[list(LINK_COLUMNS)].reset_index(drop=True)
     links["weight"] = links["weight"].astype("float64")
     return nodes, links
 
@@ -333,6 +337,109 @@ def summary_graph(nodes: pd.DataFrame, links: pd.DataFrame, community: pd.Series
         for a, b, n, w in zip(agg["a"], agg["b"], agg["links"], agg["weight"])
     )
     return out
+
+
+def analyse_graph(nodes: pd.DataFrame, links: pd.DataFrame
+                  ) -> tuple[nx.Graph, pd.Series, pd.DataFrame, GraphAnalysis]:
+    """Everything the Graph page shows of the (filtered) frames: the :func:`analysis_graph`, its
+    :func:`communities`, :func:`centrality` and :func:`analyse` tables."""
+    g = analysis_graph(nodes, links)
+    comm, cent = communities(g), centrality(g)
+    return g, comm, cent, analyse(nodes, links, comm, cent)
+
+
+def place_nodes(nodes: pd.DataFrame, community: pd.Series, ids: Sequence[str] | None = None,
+                coords: np.ndarray | None = None) -> pd.DataFrame:
+    """``nodes`` with each memory's ``community`` (int64; every node must have one) and, when the embedding map's
+    ``ids`` and ``coords`` (shape (n, 2)) are given, its position ``x``, ``y`` there (NaN for a memory not on the
+    map). The display graph starts its layout from these positions."""
+    out = nodes.assign(community=nodes["id"].map(community).astype("int64"))
+    if ids is None or coords is None:
+        return out
+    xy = pd.DataFrame(np.asarray(coords, dtype=np.float64), index=pd.Index(list(ids), name="id"), columns=["x", "y"])
+    return out.join(xy, on="id")
+
+
+def by_pagerank(nodes: pd.DataFrame, cent: pd.DataFrame) -> pd.DataFrame:
+    """``nodes`` ordered most central first (PageRank of :func:`centrality`; ties keep their order)."""
+    order = nodes["id"].map(cent["pagerank"]).fillna(0.0).to_numpy()
+    return nodes.iloc[np.argsort(-order, kind="stable")]
+
+
+@dataclass(frozen=True)
+class RecallFocus:
+    """What the graph's query view shows of one recall: the ``query``, its ``hits`` (``{id: rank}``, best
+    first) and ``vector`` (the query's unit vector as the recall embedded it, or None), to place it on the map."""
+
+    query: str
+    hits: dict[str, int]
+    vector: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, result: RecallResult) -> RecallFocus:
+        """The focus of a recall result (no second embedding: the vector is the one the recall used)."""
+        return cls(result.trace.query, {h.memory.id: h.rank for h in result.hits}, result.query_vector)
+
+    def shown_hits(self, g: nx.Graph) -> tuple[dict[str, int], int]:
+        """The hits that are memories of ``g`` (``{id: rank}``) and how many are not (hidden by filters)."""
+        shown = {i: r for i, r in self.hits.items() if i in g}
+        return shown, len(self.hits) - len(shown)
+
+
+@dataclass(frozen=True)
+class Detail:
+    """The graph to draw (:func:`level_of_detail`): ``graph``, a caption ``note`` saying what it shows, and
+    ``summarised`` (one node per community: colour and size by community)."""
+
+    graph: nx.Graph
+    note: str
+    summarised: bool
+
+
+def level_of_detail(nodes: pd.DataFrame, links: pd.DataFrame, community: pd.Series, cent: pd.DataFrame,
+                    ids: Sequence[str], max_nodes: int, lod: Literal["top", "communities"] = "top",
+                    rank_by: str = "pagerank", keep: Iterable[str] = (), can_summarise: bool = True) -> Detail:
+    """The graph to draw of the memories ``ids`` (a subset of ``nodes``, e.g. an ego graph).
+
+    Up to ``max_nodes`` (>= 1) memories, all of them. Above it, with ``lod="communities"`` and ``can_summarise``
+    (the whole-store view), :func:`summary_graph` (one node per community); otherwise the ``max_nodes`` best by
+    ``rank_by`` (a column of ``cent`` or of ``nodes``: one of :data:`RANK_BY`), always keeping ``keep`` (focus
+    memories, recall hits). Raises ConfigError for ``max_nodes`` < 1 or an unknown ``rank_by``.
+    """
+    if max_nodes < 1:
+        raise ConfigError(f"max_nodes must be >= 1, got {max_nodes!r}")
+    if rank_by not in RANK_BY:
+        raise ConfigError(f"unknown rank_by {rank_by!r}; known: {', '.join(RANK_BY)}")
+    ids, total = list(ids), len(ids)
+    if total > max_nodes and lod == "communities" and can_summarise:
+        g = summary_graph(nodes, links, community, cent)
+        return Detail(g, f"Level of detail: {total:,} memories summarised as {g.number_of_nodes():,} communities "
+                         f"(Louvain); a community's size is its number of memories.", True)
+    if total > max_nodes:
+        score = cent[rank_by] if rank_by in cent else nodes.set_index("id")[rank_by]
+        ids = top_ids(score.loc[ids], int(max_nodes), keep=keep)
+    g = build_graph(nodes[nodes["id"].isin(ids)], links)
+    lod_note = f" (level of detail: the top {int(max_nodes):,} by {RANK_LABELS[rank_by]})" if total > max_nodes else ""
+    return Detail(g, f"Showing {g.number_of_nodes():,} of {total:,} memories{lod_note} and "
+                     f"{g.number_of_edges():,} links.", False)
+
+
+EXPORT_NOTE = ("GraphML opens in Gephi, yEd and Cytoscape; JSON is networkx node-link data. Each link is its own edge, "
+               "keyed by its kind; memory attributes include text, speaker, session, retention and community. Files "
+               "are made when a button is pressed.")
+
+
+def export_files(shown: nx.Graph, nodes: pd.DataFrame, links: pd.DataFrame
+                 ) -> list[tuple[str, Callable[[], str], str, str]]:
+    """The graph's downloads as ``(label, make, file_name, mime)``: the ``shown`` graph and the display graph of
+    every memory of ``nodes`` (:func:`build_graph`), each as GraphML and JSON. ``make()`` builds the file's text
+    (only when called)."""
+    n = f"All {len(nodes):,} filtered"
+    full = lambda: build_graph(nodes, links)
+    return [("Shown graph (GraphML)", lambda: to_graphml(shown), "memviz_graph.graphml", "application/graphml+xml"),
+            ("Shown graph (JSON)", lambda: to_json(shown), "memviz_graph.json", "application/json"),
+            (f"{n} (GraphML)", lambda: to_graphml(full()), "memviz_graph_all.graphml", "application/graphml+xml"),
+            (f"{n} (JSON)", lambda: to_json(full()), "memviz_graph_all.json", "application/json")]
 
 
 def to_graphml(g: nx.Graph) -> str:

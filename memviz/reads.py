@@ -38,6 +38,10 @@ class Reads:
         found, tbl, _ = self.store.rows(list(dict.fromkeys(ids)))
         return memories_from_table(tbl)
 
+    def memories_by_id(self, ids: Sequence[str]) -> dict[str, Memory]:
+        """The memories ``ids`` that exist, by id (unknown ids are absent)."""
+        return {m.id: m for m in self.memories(ids)}
+
     def table(self, columns: Sequence[str] | None = None, where: MemoryFilter | None = None) -> pd.DataFrame:
         """Memories (matching ``where``) as a DataFrame of ``columns`` (default: all but the vector)."""
         return self.store.memories_table(columns=columns, where=where).to_pandas()

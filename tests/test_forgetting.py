@@ -4,15 +4,16 @@ threshold suppresses, how it changes a recall, and comparing versions."""
 from __future__ import annotations
 
 import json
-
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from support import DAY, T0
 
 from memviz.decay import DecayParams, initial_stability_days
 from memviz.errors import ConfigError
+from memviz.events import Event, event_from_row
 from memviz.forgetting import (
     MemoryHistory,
     curve_times,
@@ -22,15 +23,13 @@ from memviz.forgetting import (
     suppressed,
     version_diff,
 )
-from memviz.events import Event, event_from_row
 from memviz.models import Memory, MemoryInput
-from support import DAY, T0
 
 
 def _memory(**kw) -> Memory:
-    base = dict(id="m1", text="t", kind="episodic", speaker="", session_id="", source_id="", dataset="",
-                event_time_s=T0, created_time_s=T0 + 5 * DAY, importance=0.5, stability_days=2.0, recall_count=0,
-                last_recalled_s=None, forgotten_time_s=None, keywords=[], access_times_s=[T0], batch_id="b")
+    base = {"id": "m1", "text": "t", "kind": "episodic", "speaker": "", "session_id": "", "source_id": "", "dataset": "",
+                "event_time_s": T0, "created_time_s": T0 + 5 * DAY, "importance": 0.5, "stability_days": 2.0, "recall_count": 0,
+                "last_recalled_s": None, "forgotten_time_s": None, "keywords": [], "access_times_s": [T0], "batch_id": "b"}
     return Memory(**(base | kw))
 
 
@@ -144,3 +143,74 @@ def test_retention_frame_at_an_old_version_and_with_other_parameters(engine):
     p2 = engine.retention_frame("power", params=DecayParams(power_d=2.0)).set_index("id")["retention"]
     assert (p2 < p1).all()  # a what-if with a steeper power law; nothing stored changed
     assert engine.store.version() > v1
+
+
+# -- the Forgetting page's numbers and texts ----------------------------------------------------------------
+def test_as_of_min_days_reaches_back_to_the_first_memory():
+    from memviz.forgetting import as_of_min_days
+
+    assert as_of_min_days((T0 - 10.5 * DAY, T0), T0) == -11
+    assert as_of_min_days((T0 - 3600, T0), T0) == -1  # at least one day back
+    assert as_of_min_days(None, T0) == -1
+
+
+def test_as_of_min_days_of_a_real_store(engine):
+    from memviz.forgetting import as_of_min_days
+
+    engine.write([MemoryInput("An old memory.", event_time_s=engine.clock.now() - 40 * DAY)])
+    assert as_of_min_days(engine.read.time_range(), engine.clock.now()) == -40
+
+
+def test_memory_metrics_and_reinforce_message():
+    from memviz.events import ReinforceEvent
+    from memviz.forgetting import MemoryHistory, memory_metrics, reinforce_message
+
+    h = MemoryHistory("m", np.array([T0, T0 + DAY]), np.array([2.0, 5.0]), ("write", "recall"))
+    metrics = memory_metrics(h, T0 + DAY, ["exponential", "power"])
+    assert [m[0] for m in metrics] == ["Retention now (exponential)", "Retention now (power)", "Stability now",
+                                       "Reinforcements"]
+    assert metrics[0][1] == "1.000" and metrics[2][1] == "5.0 days" and metrics[3][1] == "1"
+    ev = ReinforceEvent(time_s=T0, memory_ids=("m",), reason="manual", stability_before=2.0, stability_after=5.25,
+                        retention_before=0.4)
+    assert reinforce_message(ev) == "Reinforced: stability 2.0 → 5.2 days (retention was 0.40)."
+
+
+def test_population_metrics_count_what_is_below_among_the_live_memories():
+    from memviz.forgetting import forgotten_ids, population_metrics
+
+    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "retention": [0.05, 0.5, 0.01, 0.02],
+                          "forgotten_time_s": [None, None, None, T0]})
+    metrics = {m[0]: m[1] for m in population_metrics(frame, suppressed(frame, 0.1))}
+    assert metrics == {"Memories": "4", "Below threshold": "2", "Share below": "66.7%", "Median retention": "0.050",
+                       "Already forgotten": "1"}
+    assert forgotten_ids(frame) == ["d"]
+    empty = {m[0]: m[1] for m in population_metrics(frame.iloc[3:], suppressed(frame.iloc[3:], 0.1))}
+    assert empty["Median retention"] == "–" and empty["Share below"] == "0.0%"
+
+
+def test_change_summary_and_version_texts():
+    from datetime import UTC, datetime
+
+    from memviz.forgetting import change_summary, version_label, version_metrics
+
+    change = pd.DataFrame({"change": ["suppressed", "suppressed", "new", "moved", "same"]})
+    assert change_summary(change, 5) == "2 of the hits would be suppressed, 1 memories would enter the top 5, 1 would move."
+    assert version_label({"version": 3, "timestamp": datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), "rows": 10}) == \
+        "3 · 2024-01-02 03:04:05 · 10 rows"
+    then = pd.DataFrame({"id": ["a", "b"], "recall_count": [0, 0], "forgotten_time_s": [None, None],
+                         "retention": [0.2, 0.4]})
+    now = pd.DataFrame({"id": ["b", "c", "d"], "recall_count": [1, 0, 0], "forgotten_time_s": [T0, None, None]})
+    metrics = {m[0]: m[1:] for m in version_metrics(version_diff(then, now), then)}
+    assert metrics["Memories then"] == ("2", None, "+1 now")
+    assert metrics["Forgotten then"] == ("0", None, "+1 now", "off")
+    assert metrics["Added since"] == ("2",) and metrics["Pruned since"] == ("1",) and metrics["Reinforced since"] == ("1",)
+    assert metrics["Median retention then"][0] == "0.300"
+    same = {m[0]: m[1:] for m in version_metrics(version_diff(then, then), then)}
+    assert same["Memories then"][2] is None  # no change: no delta
+
+
+def test_recall_change_is_a_pure_read(engine):
+    engine.write([MemoryInput(t, id=f"m{n}") for n, t in enumerate(["Ann's cat Miso is grey.", "Bob plays cello."])])
+    n_events, version = len(engine.read.events()), engine.read.version()
+    recall_change(engine, "Who is Miso?", ["m0"], k=1)
+    assert len(engine.read.events()) == n_events and engine.read.version() == version  # nothing recorded

@@ -8,11 +8,11 @@ import json
 import networkx as nx
 import pandas as pd
 import pytest
+from support import DAY, T0
 
 from memviz import graph as mg
 from memviz.errors import ConfigError, UnknownMemoryError
 from memviz.models import MemoryInput
-from support import DAY, T0
 
 
 def _nodes(rows) -> pd.DataFrame:
@@ -183,3 +183,70 @@ def test_graph_frames_of_a_real_store(engine):
     assert set(links["kind"]) >= {"temporal"} and links["weight"].between(0, 1).all()
     g = mg.build_graph(nodes, links)
     assert g.number_of_edges() == len(links)
+
+
+# -- what the Graph page used to compute itself ------------------------------------------------------------------
+def test_analyse_graph_place_nodes_and_by_pagerank(two_cliques):
+    nodes, links = two_cliques
+    g, comm, cent, analysis = mg.analyse_graph(nodes, links)
+    assert set(g.nodes) == set(nodes["id"]) and len(analysis.isolated) == 1
+    placed = mg.place_nodes(nodes, comm)
+    assert placed["community"].dtype == "int64" and "x" not in placed
+    ids = ["a0", "b0", "zz"]  # zz is on the map but not a node; the other nodes are not on the map
+    placed = mg.place_nodes(nodes, comm, ids, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert placed.set_index("id").loc["b0", ["x", "y"]].tolist() == [3.0, 4.0]
+    assert placed.set_index("id")["x"].isna().sum() == len(nodes) - 2 and len(placed) == len(nodes)
+    ranked = mg.by_pagerank(nodes, cent)
+    assert ranked["id"].map(cent["pagerank"]).is_monotonic_decreasing and len(ranked) == len(nodes)
+
+
+def test_level_of_detail_all_top_or_communities(two_cliques):
+    nodes, links = two_cliques
+    _g, comm, cent, _ = mg.analyse_graph(nodes, links)
+    ids = nodes["id"].tolist()
+    small = mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=20)
+    assert not small.summarised and small.graph.number_of_nodes() == 9
+    assert small.note == f"Showing 9 of 9 memories and {small.graph.number_of_edges()} links."
+    top = mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=3, rank_by="degree", keep=["lone"])
+    assert "lone" in top.graph and top.graph.number_of_nodes() == 3
+    assert top.note.startswith("Showing 3 of 9 memories (level of detail: the top 3 by links)")
+    summary = mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=3, lod="communities")
+    assert summary.summarised and all(n.startswith("community:") for n in summary.graph)
+    assert summary.note.startswith(f"Level of detail: 9 memories summarised as {summary.graph.number_of_nodes()} ")
+    ego = mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=3, lod="communities", can_summarise=False)
+    assert not ego.summarised and ego.graph.number_of_nodes() == 3  # focus views are never summarised
+    by_importance = mg.level_of_detail(nodes.assign(importance=[0.1] * 8 + [0.9]), links, comm, cent, ids,
+                                       max_nodes=1, rank_by="importance")
+    assert list(by_importance.graph) == ["lone"]
+    with pytest.raises(ConfigError):
+        mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=0)
+    with pytest.raises(ConfigError):
+        mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=3, rank_by="text")
+
+
+def test_recall_focus_takes_hits_and_vector_from_the_recall(engine):
+    engine.write([MemoryInput("Ann's cat Miso is grey.", id="m0"), MemoryInput("Bob plays the cello.", id="m1"),
+                  MemoryInput("Miso sleeps all day.", id="m2")])
+    result = engine.recall("Tell me about Miso the cat", k=2, reinforce=False)
+    focus = mg.RecallFocus.of(result)
+    assert focus.query == "Tell me about Miso the cat"
+    assert focus.hits == {h.memory.id: h.rank for h in result.hits} and list(focus.hits.values()) == [1, 2]
+    assert focus.vector is not None and focus.vector.shape == (engine.embedder.dim,)
+    assert focus.vector == pytest.approx(engine.embedder.encode([focus.query])[0], abs=1e-5)
+    g = nx.Graph()
+    g.add_nodes_from(["m0"])
+    shown, missing = focus.shown_hits(g)
+    assert shown == {i: r for i, r in focus.hits.items() if i == "m0"} and missing == len(focus.hits) - len(shown)
+
+
+def test_export_files_build_their_text_only_when_asked(two_cliques):
+    nodes, links = two_cliques
+    shown = mg.build_graph(nodes.head(2), links)
+    files = mg.export_files(shown, nodes, links)
+    assert [f[2] for f in files] == ["memviz_graph.graphml", "memviz_graph.json", "memviz_graph_all.graphml",
+                                     "memviz_graph_all.json"]
+    assert [f[3] for f in files] == ["application/graphml+xml", "application/json"] * 2
+    assert files[2][0] == "All 9 filtered (GraphML)"
+    assert len(json.loads(files[1][1]())["nodes"]) == 2 and len(json.loads(files[3][1]())["nodes"]) == 9
+    assert files[0][1]().startswith("<graphml")
+    assert mg.EXPORT_NOTE.startswith("GraphML opens in Gephi")

@@ -6,14 +6,15 @@ it, tested without streamlit. Pages may append widgets here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Mapping, MutableMapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from memviz.viz.memories import memory_labels
+from memviz.viz.memories import filter_memories, memory_labels
 
 FLASH_KINDS = ("success", "info", "warning", "error")
 
@@ -85,7 +86,7 @@ def flash(message: str, kind: str = "success", key: str = "flash") -> None:
     st.session_state[key] = (kind, message)
 
 
-def pop_flash(state: Mapping[str, Any] | Any, key: str = "flash") -> tuple[str, str] | None:
+def pop_flash(state: MutableMapping[str, Any] | Any, key: str = "flash") -> tuple[str, str] | None:
     """Take the flash message kept under ``key`` out of ``state``: ``(kind, message)``, or None."""
     value = state.pop(key, None)
     if value is None:
@@ -115,7 +116,8 @@ def window_slider(label: str, n: int, default: int, key: str, container: Any = N
     no slider (the whole ``(0, n)``) when ``n <= default``."""
     if n <= default:
         return 0, n
-    return (container or st).slider(label, 0, n, (0, default), key=key, help="Token positions shown (long inputs stay readable)")
+    return (container or st).slider(label, 0, n, (0, default), key=key,
+                                    help="Token positions shown (long inputs stay readable)")
 
 
 def chart_with_exports(fig: Any, name: str, key: str) -> None:
@@ -131,7 +133,7 @@ def chart_with_exports(fig: Any, name: str, key: str) -> None:
         cols[1].caption("PNG/SVG: camera icon in the chart toolbar")
         return
     for col, fmt, mime in ((cols[1], "png", "image/png"), (cols[2], "svg", "image/svg+xml")):
-        col.download_button(fmt.upper(), lambda fmt=fmt: va.figure_image(fig, fmt), file_name=f"{name}.{fmt}",
+        col.download_button(fmt.upper(), functools.partial(va.figure_image, fig, fmt), file_name=f"{name}.{fmt}",
                             mime=mime, key=f"{key}_{fmt}", on_click="ignore", icon=":material/download:")
 
 
@@ -161,6 +163,79 @@ def memory_table_select(shown: pd.DataFrame, key: str, max_height_px: int = 423)
                          column_order=[c for c in shown.columns if c != "id"], column_config=MEMORY_TABLE_COLUMNS)
     rows = event.selection.rows
     return str(shown["id"].iat[rows[0]]) if rows and rows[0] < len(shown) else None
+
+
+# --------------------------------------------------------------------------------------------- metrics, query row, "as of"
+def metrics_row(items: Sequence[tuple], container: Any = None) -> None:
+    """One row of ``st.metric``s, one column each. An item is ``(label, value)`` and optionally, in this order,
+    ``help``, ``delta`` and ``delta_color`` (as pure helpers such as :func:`memviz.viz.trace.why_metrics` give them)."""
+    for col, (label, value, *rest) in zip((container or st).columns(len(items)), items):
+        opts = dict(zip(("help", "delta", "delta_color"), rest))
+        col.metric(label, value, help=opts.get("help"), delta=opts.get("delta"),
+                   delta_color=opts.get("delta_color") or "normal")
+
+
+def query_row(key: str, button: str, button_key: str, placeholder: str = "", primary: bool = False,
+              k_max: int = 50) -> tuple[str, int, bool]:
+    """A query, a k (1..``k_max``, default 10) and a button in one row; keys ``<key>_query``, ``<key>_k`` and
+    ``button_key``. Returns ``(query, k, clicked)``."""
+    c = st.columns([4, 1, 1])
+    query = c[0].text_input("Query", key=f"{key}_query", placeholder=placeholder)
+    k = c[1].number_input("k", 1, k_max, 10, key=f"{key}_k")
+    c[2].write("")
+    clicked = c[2].button(button, key=button_key, type="primary" if primary else "secondary", width="stretch")
+    return query, int(k), clicked
+
+
+def done(message: str, key: str = "flash", kind: str = "success") -> None:
+    """End an action: keep ``message`` to show on the next run (:func:`flash`) and rerun the page now."""
+    flash(message, kind, key)
+    st.rerun()
+
+
+def memory_search(memories: pd.DataFrame, label: str, key: str, search_key: str, limit: int = 2000,
+                  columns: Sequence[Any] | None = None) -> str | None:
+    """A search box (words of a memory's text or its source id, :func:`memviz.viz.memories.filter_memories`) and a
+    :func:`memory_picker` over the first ``limit`` matching rows of ``memories``, in their order, in two ``columns``
+    (default: new ones). Returns the picked id, None when nothing matches."""
+    left, right = columns if columns is not None else st.columns([2, 3])
+    search = left.text_input("Find a memory", key=search_key, placeholder="words of its text or its source id")
+    shown = filter_memories(memories, search, show_forgotten=True)
+    if shown.empty:
+        right.info("No memory matches.")
+    with right:
+        return memory_picker(label, shown, key=key, ids=shown["id"].head(limit).tolist())
+
+
+def download_row(files: Sequence[tuple[str, Any, str, str, str]], container: Any = None) -> None:
+    """One download button per column: ``(label, data, file_name, mime, key)``; ``data`` may be a callable,
+    called only when its button is pressed (``on_click="ignore"``: a download does not rerun the page)."""
+    for col, (label, data, file_name, mime, key) in zip((container or st).columns(len(files)), files):
+        col.download_button(label, data, file_name, mime, key=key, on_click="ignore")
+
+
+def table_grid(tables: Sequence[tuple[str, pd.DataFrame, Mapping[str, str] | None]], n_columns: int = 2) -> None:
+    """Titled tables in ``n_columns`` columns, filled left to right: ``(markdown title, frame, formats)``, where
+    ``formats`` maps number columns to a printf format (e.g. ``{"pagerank": "%.4f"}``)."""
+    cols = st.columns(n_columns)
+    for n, (title, frame, formats) in enumerate(tables):
+        cols[n % n_columns].markdown(title)
+        cols[n % n_columns].dataframe(frame, hide_index=True, column_config={
+            c: st.column_config.NumberColumn(format=f) for c, f in (formats or {}).items()})
+
+
+def utc_timestamp(day: date, at: time) -> float:
+    """POSIX seconds of ``day`` at ``at`` (UTC)."""
+    return datetime.combine(day, at, tzinfo=UTC).timestamp()
+
+
+def as_of_input(now_s: float, key: str) -> float:
+    """A date and a time input (UTC; keys ``<key>_date``, ``<key>_time``) starting at ``now_s`` (to the minute);
+    returns the POSIX seconds picked."""
+    now = datetime.fromtimestamp(now_s, tz=UTC)
+    day = st.date_input("As of (date, UTC)", value=now.date(), key=f"{key}_date")
+    at = st.time_input("As of (time, UTC)", value=time(now.hour, now.minute), key=f"{key}_time")
+    return utc_timestamp(day, at)
 
 
 __all__ = [

@@ -7,6 +7,7 @@ Hover texts are escaped (plotly renders a subset of HTML in hover labels).
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -82,6 +83,23 @@ def embedding_map_figure(
         plot_bgcolor="#fafafa",
     )
     return fig
+
+
+def recall_overlay(points: pd.DataFrame, projection, hits: Mapping[str, int], query_vector: np.ndarray | None = None
+                   ) -> tuple[np.ndarray | None, pd.DataFrame]:
+    """What :func:`embedding_map_figure` overlays for a recall: the query's map position (shape (2,); None without
+    ``query_vector``), placed by ``projection`` (:class:`memviz.projection.Projection`), and the rows of ``points``
+    that are ``hits`` (``{id: rank}``) with their ``rank``, best first (a hit not among ``points`` is left out)."""
+    query_xy = projection.transform(query_vector)[0] if query_vector is not None else None
+    rows = points[points["id"].isin(list(hits))]
+    return query_xy, rows.assign(rank=rows["id"].map(hits)).sort_values("rank")
+
+
+def map_caption(n_points: int, explained: tuple[float, float], overlaid: bool) -> str:
+    """The caption under the map: how many memories, the variance its axes explain, whether a recall is overlaid."""
+    return (f"{n_points:,} memories (the filtered ones) projected by PCA of their 384-d vectors; the two axes explain "
+            f"{sum(explained):.1%} of the variance. " + ("The query and its hits are overlaid." if overlaid else
+                                                         "Run a recall in the query view to place a query and its hits on the map."))
 
 
 def _hover(points: pd.DataFrame) -> list[str]:

@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from memviz.forgetting import MemoryHistory
+from memviz.decay import DecayParams
+from memviz.forgetting import (
+    DEFAULT_PARAMS,
+    MemoryHistory,
+    curve_times,
+    retention_curve,
+)
 
 MODEL_COLOURS = {"exponential": "#1f77b4", "power": "#ff7f0e", "actr": "#2ca02c"}
 MODEL_NAMES = {"exponential": "exponential (Ebbinghaus)", "power": "power law (Wixted & Ebbesen)",
@@ -23,6 +29,44 @@ MODEL_NAMES = {"exponential": "exponential (Ebbinghaus)", "power": "power law (W
 OP_ORDER: tuple[str, ...] = ("write", "link", "import", "recall", "reinforce", "forget", "restore", "prune",
                              "clock", "restore_version")
 _FAINT = "rgba(120,120,120,0.35)"
+
+
+# The Forgetting page's decay-parameter sliders: (DecayParams field, label, min, max, step, help).
+PARAM_SLIDERS: tuple[tuple[str, str, float, float, float, str | None], ...] = (
+    ("power_d", "Power law d", 0.05, 2.0, 0.05, "R = (1 + Δt/S)^(-d), Wixted & Ebbesen 1991"),
+    ("actr_d", "ACT-R decay d", 0.05, 1.0, 0.05,
+     "B = ln Σ_j (t - t_j)^(-d), Anderson & Lebiere 1998 (0.5 is ACT-R's default)"),
+    ("actr_tau", "ACT-R threshold τ", -3.0, 3.0, 0.1, "Retrieval probability P = 1 / (1 + exp(-(B - τ) / s))"),
+    ("actr_s", "ACT-R noise s", 0.05, 1.0, 0.05, None),
+)
+EXPONENTIAL_NOTE = ("The exponential model, R = exp(-Δt/S) (Ebbinghaus; MemoryBank, Zhong et al. 2024), has no "
+                    "parameter besides each memory's stability S, which every recall raises.")
+
+
+SUPPRESSED_COLUMNS = ["text", "speaker", "session_id", "retention", "recall_count", "stability_days", "elapsed_days",
+                      "id"]
+CHANGE_HEADING = ("**How a recall would change** if these memories were suppressed (no reinforcement; scored as of "
+                  "the same time; soft-forgotten memories included in both)")
+
+
+def retention_curves(history: MemoryHistory, now_s: float, horizon_days: float, models: Sequence[str],
+                     params: DecayParams = DEFAULT_PARAMS) -> list[Curve]:
+    """One :class:`Curve` per decay model of ``history``'s memory, from its write to ``horizon_days`` after
+    ``now_s`` (at :func:`memviz.forgetting.curve_times`), labelled with :data:`MODEL_NAMES`."""
+    times = curve_times(history, now_s, horizon_days)
+    return [Curve(MODEL_NAMES.get(m, m), m, times, retention_curve(history, times, m, params)) for m in models]
+
+
+def suppress_heading(threshold: float, n_below: int, max_list: int) -> str:
+    """The markdown heading of the list of what a forget at ``threshold`` would suppress."""
+    return (f"**What decay would suppress** at threshold {threshold:.2f}: {n_below:,} memories"
+            + (f" (the weakest {max_list} listed)" if n_below > max_list else ""))
+
+
+def timeline_caption(n_events: int, n_versions: int) -> str:
+    """The caption under the timeline of events and versions."""
+    return (f"{n_events:,} events and {n_versions:,} versions of the memories table, by when they were recorded. A "
+            "version is read through a separate, read-only LanceDB handle (checkout); nothing is written.")
 
 
 @dataclass(frozen=True)
@@ -33,6 +77,17 @@ class Curve:
     model: str
     times_s: np.ndarray
     retention: np.ndarray
+
+
+def history_table(history: MemoryHistory, fmt_time=str) -> pd.DataFrame:
+    """One row per reinforcement of ``history``: ``clock time`` (formatted by ``fmt_time``), ``reason`` and the
+    stability before and after (days). Empty (with those columns) when it was never reinforced."""
+    return pd.DataFrame({
+        "clock time": [fmt_time(t) for t in history.access_times_s[1:]],
+        "reason": list(history.reasons[1:]),
+        "stability before (days)": history.stability_days[:-1],
+        "stability after (days)": history.stability_days[1:],
+    })
 
 
 def _dates(t_s) -> pd.DatetimeIndex:
@@ -120,8 +175,8 @@ def timeline_figure(versions: Sequence[dict[str, Any]], events: pd.DataFrame, se
     """The event log and the memories table's versions on one time axis (real time of recording, UTC).
 
     ``versions``: :meth:`MemoryStore.versions` (``version``, ``timestamp``, ``rows``). ``events``: columns
-    ``op``, ``time_s`` (the engine clock), ``wall_time_s`` (recorded) and ``n`` (memories touched); one marker
-    per event on its op's row. ``selected_version`` is drawn as a vertical line.
+    ``op``, ``time_s`` (the engine clock), ``wall_time_s`` (recorded) and ``n_memories`` (memories touched), as
+    :meth:`memviz.reads.Reads.event_timeline` gives them; one marker per event on its op's row. ``selected_version`` is drawn as a vertical line.
     """
     fig = go.Figure()
     if len(events):
@@ -131,7 +186,7 @@ def timeline_figure(versions: Sequence[dict[str, Any]], events: pd.DataFrame, se
             x=_dates(events["wall_time_s"]), y=events["op"], mode="markers", name="events",
             marker={"size": 7, "color": events["op"].map({o: i for i, o in enumerate(ops)}), "colorscale": "Turbo",
                     "opacity": 0.6},
-            customdata=np.column_stack([clock, events["n"]]),
+            customdata=np.column_stack([clock, events["n_memories"]]),
             hovertemplate="%{y} at %{x|%Y-%m-%d %H:%M:%S}<br>clock %{customdata[0]}<br>%{customdata[1]} memories"
                           "<extra></extra>",
         ))

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import networkx as nx
@@ -43,8 +43,8 @@ LINK_STYLES: dict[str, dict[str, Any]] = {
 _ATTR_OF = {"kind": "kind", "speaker": "speaker", "session": "session_id", "community": "community"}
 _LABEL_ALL_MAX = 60  # label every memory node when the graph has at most this many
 _TOOLTIP_CHARS = 600
-_CDN_TAG = re.compile(r"<(?:link|script)\b[^>]*\b(?:href|src)\s*=\s*\"https?://[^\"]*\"[^>]*>(?:\s*</script>)?", re.I)
-_EMPTY_HEADING = re.compile(r"<center>\s*<h1>\s*</h1>\s*</center>", re.I)
+_CDN_TAG = re.compile(r"<(?:link|script)\b[^>]*\b(?:href|src)\s*=\s*\"https?://[^\"]*\"[^>]*>(?:\s*</script>)?", re.IGNORECASE)
+_EMPTY_HEADING = re.compile(r"<center>\s*<h1>\s*</h1>\s*</center>", re.IGNORECASE)
 
 
 @dataclass
@@ -86,7 +86,7 @@ def fmt_utc(t_s: float | None) -> str:
     """POSIX seconds as ``YYYY-MM-DD HH:MM`` UTC; empty for None/NaN."""
     if t_s is None or (isinstance(t_s, float) and math.isnan(t_s)):
         return ""
-    return datetime.fromtimestamp(float(t_s), tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(float(t_s), tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def tooltip_html(d: Mapping[str, Any], rank: int | None = None, max_chars: int = _TOOLTIP_CHARS) -> str:
@@ -261,6 +261,35 @@ _SCRIPT = """<script type="text/javascript">
 })();
 </script>
 """
+
+
+SIZE_LABELS: dict[str, str] = {"importance": "importance", "recall_count": "recall count", "degree": "links"}
+
+
+def filter_note(n_nodes: int, all_nodes: int, n_links: int, all_links: int) -> str:
+    """The caption under the graph: what the filters keep, and how to read and move the drawing."""
+    return (f"The filters keep {n_nodes:,} of {all_nodes:,} memories and {n_links:,} of {all_links:,} links. Positions "
+            "start from the embedding map and are relaxed by the layout; hover a node for its text, scroll to zoom, "
+            "drag to pan.")
+
+
+def analysis_metrics(n_nodes: int, n_links: int, community: pd.Series, analysis: Any) -> list[tuple]:
+    """The Graph page's headline as ``(label, value[, help])``: memories, links, communities, isolated memories
+    and cross-session links of a :class:`memviz.graph.GraphAnalysis`."""
+    return [("Memories", f"{n_nodes:,}"), ("Links", f"{n_links:,}"),
+            ("Communities", f"{int(community.max()) + 1:,}" if len(community) else "0"),
+            ("Isolated memories", f"{len(analysis.isolated):,}"),
+            ("Cross-session links", f"{analysis.cross_session_links:,}",
+             f"Links between memories of different sessions; they join {analysis.session_pairs:,} pairs of sessions")]
+
+
+def analysis_tables(analysis: Any) -> list[tuple[str, pd.DataFrame, dict[str, str] | None]]:
+    """The Graph page's analysis tables as ``(markdown title, frame, number formats)``, in reading order:
+    central memories, communities, session bridges, bridge memories."""
+    return [("**Most central memories** (PageRank over the weighted links)", analysis.central, {"pagerank": "%.4f"}),
+            ("**Largest communities** (Louvain)", analysis.communities, None),
+            ("**Sessions joined by the most links**", analysis.session_bridges, None),
+            ("**Bridge memories** (linked into the most other sessions)", analysis.bridge_memories, None)]
 
 
 def _sizes(g: nx.Graph, attrs: pd.DataFrame, size_by: SizeBy) -> np.ndarray:

@@ -14,8 +14,18 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from memviz.models import Hit, Memory, Trace
+from memviz.recall.presets import preset_of
 from memviz.scoring import COMPONENTS
-from memviz.tracing import STAGE_LABELS, TraceDiff, WhyNot, contributions, last_ranking, rank_table, ranking_stages, weights_of
+from memviz.tracing import (
+    STAGE_LABELS,
+    TraceDiff,
+    WhyNot,
+    contributions,
+    last_ranking,
+    rank_table,
+    ranking_stages,
+    weights_of,
+)
 
 # One colour per score component, shared by every figure.
 COMPONENT_COLORS: dict[str, str] = {
@@ -65,9 +75,9 @@ def score_breakdown_figure(trace: Trace, memories: Mapping[str, Memory], stage: 
                           " → %{x:.3f}<extra></extra>",
         )
     fig.update_layout(
-        barmode="stack", height=max(220, 34 * len(cands) + 90), margin=dict(l=10, r=10, t=30, b=10),
-        xaxis_title="score (weighted mean of the components)", yaxis=dict(autorange="reversed"),
-        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), title=None,
+        barmode="stack", height=max(220, 34 * len(cands) + 90), margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title="score (weighted mean of the components)", yaxis={"autorange": "reversed"},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}, title=None,
     )
     return fig
 
@@ -101,8 +111,8 @@ def rank_flow_figure(trace: Trace, memories: Mapping[str, Memory], extra: int = 
         is_hit, is_hl = mid in hits, mid == highlight
         fig.add_scatter(
             x=names, y=y, mode="lines+markers", connectgaps=False, name=label, showlegend=False,
-            line=dict(width=4 if is_hl else 2, dash="solid" if is_hit or is_hl else "dot",
-                      color="#d62728" if is_hl else None),
+            line={"width": 4 if is_hl else 2, "dash": "solid" if is_hit or is_hl else "dot",
+                      "color": "#d62728" if is_hl else None},
             opacity=1.0 if is_hit or is_hl else 0.55,
             hovertemplate=f"{label}<br>%{{x}}: rank %{{y}}<extra></extra>",
         )
@@ -110,8 +120,8 @@ def rank_flow_figure(trace: Trace, memories: Mapping[str, Memory], extra: int = 
                   annotation_text=f"cut-off (k = {trace.k})", annotation_position="bottom right")
     depth = max([r for s in stages for mid, r in ranks[s.name].items() if mid in shown] + [trace.k + 1])
     fig.update_layout(
-        height=460, margin=dict(l=10, r=10, t=20, b=10), yaxis=dict(title="rank", range=[depth + 1, 0]),
-        xaxis=dict(title=None),
+        height=460, margin={"l": 10, "r": 10, "t": 20, "b": 10}, yaxis={"title": "rank", "range": [depth + 1, 0]},
+        xaxis={"title": None},
     )
     return fig
 
@@ -127,9 +137,9 @@ def why_not_figure(why: WhyNot, weights: Mapping[str, float]) -> go.Figure:
         hovertemplate="%{y}: %{x:+.4f}<extra></extra>",
     ))
     fig.add_vline(x=0, line_color="#444")
-    fig.update_layout(height=60 + 34 * len(comps), margin=dict(l=10, r=10, t=10, b=10),
+    fig.update_layout(height=60 + 34 * len(comps), margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       xaxis_title=f"share of the gap to rank {why.k} (positive: held it back)",
-                      yaxis=dict(autorange="reversed"))
+                      yaxis={"autorange": "reversed"})
     return fig
 
 
@@ -145,18 +155,145 @@ def compare_figure(diff: TraceDiff, memories: Mapping[str, Memory], k: int, name
         label = snippet(memories[row.id].text, 60) if row.id in memories else html.escape(row.id)
         fig.add_scatter(
             x=[name_a, name_b], y=[ra, rb], mode="lines+markers+text", showlegend=False, cliponaxis=False,
-            line=dict(color=colors[row.status], width=2), text=["", label if rb is not None else ""],
+            line={"color": colors[row.status], "width": 2}, text=["", label if rb is not None else ""],
             textposition="middle right", hovertemplate=f"{label}<br>{row.status}<br>%{{x}}: rank %{{y}}<extra></extra>",
         )
     depth = max([int(v) for v in pd.concat([diff.table["full_rank_a"], diff.table["full_rank_b"]]).dropna()] + [k + 1])
     fig.add_hline(y=k + 0.5, line_dash="dash", line_color="#888")
-    fig.update_layout(height=max(320, 26 * len(diff.table) + 80), margin=dict(l=10, r=260, t=10, b=10),
-                      yaxis=dict(title="rank in the full ranking", range=[depth + 1, 0]),
-                      xaxis=dict(range=[-0.2, 1.2]))
+    fig.update_layout(height=max(320, 26 * len(diff.table) + 80), margin={"l": 10, "r": 260, "t": 10, "b": 10},
+                      yaxis={"title": "rank in the full ranking", "range": [depth + 1, 0]},
+                      xaxis={"range": [-0.2, 1.2]})
     return fig
 
 
+# -- tables and texts of the Recall page (moved out of the page) ---------------------------------------------
+_SUMMARY_SKIP = ("gated", "keyword_df", "ranges", "added", "seeds", "weights")  # stage info too long for a cell
+
+
+def preset_name(trace: Trace) -> str:
+    """The preset whose formula ``trace`` used, or ``"custom"``."""
+    return preset_of(trace.config) or "custom"
+
+
+def trace_label(trace: Trace, fmt_time=str) -> str:
+    """A one-line label of a past trace: ``time · preset · k=… · query`` (the query cut to 60 characters)."""
+    return f"{fmt_time(trace.time_s)} · {preset_name(trace)} · k={trace.k} · {trace.query[:60]}"
+
+
+def trace_memory_ids(trace: Trace) -> list[str]:
+    """Every memory id of any stage of ``trace``, in order of first appearance."""
+    return list(dict.fromkeys(c.id for s in trace.stages for c in s.candidates))
+
+
+def final_hits(trace: Trace, memories: Mapping[str, Memory]) -> list[Hit]:
+    """The hits of the final stage as :class:`Hit` objects (a memory no longer stored is left out)."""
+    return [Hit(memories[c.id], c.scores["score"], c.scores, c.rank)
+            for c in trace.stage("final").candidates if c.id in memories]
+
+
+def gated_out(trace: Trace) -> dict[str, dict]:
+    """The candidates gated out before scoring, over every stage: ``{id: {"component", "value", "threshold"}}``."""
+    return {i: g for s in trace.stages for i, g in s.info.get("gated", {}).items()}
+
+
+def no_hits_message(trace: Trace) -> str:
+    """What to say when a recall returned nothing (and how many candidates a gate removed)."""
+    n = sum(len(s.info.get("gated", {})) for s in trace.stages)
+    return "No memory was retrieved." + (f" {n} candidate(s) were gated out: see the trace." if n else "")
+
+
+def gated_caption(trace: Trace, n: int = 3) -> str | None:
+    """A caption naming up to ``n`` gated-out candidates and why, or None when no gate removed any."""
+    gated = gated_out(trace)
+    if not gated:
+        return None
+    return f"{len(gated)} candidate(s) gated out before scoring, e.g. " + ", ".join(
+        f"{i} ({g['component']} {g['value']:.2f} < {g['threshold']:.2f})" for i, g in list(gated.items())[:n])
+
+
+def stage_summary(trace: Trace) -> pd.DataFrame:
+    """One row per stage: ``stage`` (its label), ``candidates``, ``ms`` and ``details`` (its short info)."""
+    return pd.DataFrame([
+        {"stage": STAGE_LABELS.get(s.name, s.name), "candidates": len(s.candidates), "ms": round(s.duration_ms, 1),
+         "details": ", ".join(f"{k}={v}" for k, v in s.info.items() if k not in _SUMMARY_SKIP)}
+        for s in trace.stages
+    ], columns=["stage", "candidates", "ms", "details"])
+
+
+def with_text(table: pd.DataFrame, memories: Mapping[str, Memory], at: int = 1) -> pd.DataFrame:
+    """A copy of ``table`` (with an ``id`` column) with each memory's ``text`` inserted at column ``at``
+    (empty for a memory not in ``memories``)."""
+    out = table.copy()
+    out.insert(at, "text", [memories[i].text if i in memories else "" for i in out["id"]])
+    return out
+
+
+def near_misses_table(misses: pd.DataFrame, memories: Mapping[str, Memory]) -> pd.DataFrame:
+    """:func:`memviz.tracing.near_misses` for display: rank, id, text, score, margin, deciding."""
+    return with_text(misses[["rank", "id", "score", "margin", "deciding"]], memories, at=2)
+
+
+def final_table(trace: Trace, memories: Mapping[str, Memory]) -> pd.DataFrame:
+    """The final hits as ``rank``, ``score`` (3 decimals), ``text`` (the id when the memory is gone)."""
+    return pd.DataFrame([{"rank": c.rank, "score": round(c.scores["score"], 3),
+                          "text": memories[c.id].text if c.id in memories else c.id}
+                         for c in trace.stage("final").candidates], columns=["rank", "score", "text"])
+
+
+def why_not_options(misses: pd.DataFrame, memories: Mapping[str, Memory],
+                    found: pd.DataFrame | None = None) -> dict[str, str]:
+    """The why-not picker's ``{id: label}``: the memories ``found`` by a search (``id``, ``speaker``, ``text``)
+    first, then the near misses (``id``, ``rank``) labelled ``near miss #rank: text``."""
+    options = {r.id: f"near miss #{r.rank}: {memories[r.id].text[:70] if r.id in memories else r.id}"
+               for r in misses.itertuples(index=False)}
+    if found is not None:
+        options = {r.id: f"{r.id}: {r.speaker}: {r.text[:70]}" for r in found.itertuples(index=False)} | options
+    return options
+
+
+def search_index(index: pd.DataFrame, search: str, limit: int = 200) -> pd.DataFrame:
+    """The first ``limit`` rows of ``index`` (``id``, ``speaker``, ``text``) whose text or id contains
+    ``search`` (case-insensitive, literal; blank: none)."""
+    s = search.strip()
+    if not s:
+        return index.head(0)
+    hit = (index["text"].str.contains(s, case=False, regex=False, na=False)
+           | index["id"].str.contains(s, case=False, regex=False, na=False))
+    return index[hit].head(limit)
+
+
+def why_metrics(why: WhyNot) -> list[tuple[str, str, str | None]]:
+    """The why-not headline as ``(label, value, help)``: rank, score, margin to the cut-off, what kept it out."""
+    return [
+        ("Rank in the ranking", str(why.rank) if why.rank else "not scored",
+         "The complete ranking after scoring (and graph expansion)"),
+        ("Score", f"{why.score:.3f}" if why.score is not None else "–", None),
+        ("Margin to the cut-off", f"{why.margin:+.3f}" if why.margin is not None else "–", None),
+        ("Kept out by", why.deciding or ("gate" if why.gated else "–"), None),
+    ]
+
+
+def diff_metrics(diff: TraceDiff, k: int) -> list[tuple[str, str]]:
+    """The headline of a trace comparison as ``(label, value)``: overlap of the top ``k``, Jaccard, entered, left."""
+    return [("Overlap of the top k", f"{diff.overlap} / {k}"), ("Jaccard", f"{diff.jaccard:.2f}"),
+            ("Entered", str(len(diff.entered))), ("Left", str(len(diff.left)))]
+
+
+def why_stages_table(why: WhyNot) -> pd.DataFrame:
+    """Where the memory stood at each ranking stage: ``stage``, ``rank``, ``of`` and its scores (4 decimals)."""
+    return pd.DataFrame([{"stage": STAGE_LABELS[s["stage"]], "rank": s["rank"], "of": s["of"],
+                          **{k: round(v, 4) for k, v in s["scores"].items()}} for s in why.stages])
+
+
+def trace_heading(trace: Trace, fmt_time=str) -> str:
+    """The markdown line above a shown trace: query, preset, k, clock time and duration."""
+    return (f"**{trace.query}** · {preset_name(trace)} · k={trace.k} · as of {fmt_time(trace.time_s)} UTC · "
+            f"{trace.total_ms:.0f} ms")
+
+
 __all__ = [
-    "COMPONENT_COLORS", "COMPONENT_LABELS", "compare_figure", "hits_table", "rank_flow_figure", "score_breakdown_figure",
-    "snippet", "trace_table", "why_not_figure",
+    "COMPONENT_COLORS", "COMPONENT_LABELS", "compare_figure", "diff_metrics", "final_hits", "final_table", "gated_caption", "gated_out",
+    "hits_table", "near_misses_table", "no_hits_message", "preset_name", "rank_flow_figure", "score_breakdown_figure",
+    "search_index", "snippet", "stage_summary", "trace_heading", "trace_label", "trace_memory_ids", "trace_table",
+    "why_metrics", "why_not_figure", "why_not_options", "why_stages_table", "with_text",
 ]

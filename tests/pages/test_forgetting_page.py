@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from memviz.store import MemoryStore
 from support import chart, values
+
+from memviz.store import MemoryStore
 
 
 def open_tab(page, name: str):

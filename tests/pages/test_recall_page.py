@@ -3,7 +3,7 @@ not retrieved; two presets side by side; a past trace compared after advancing t
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -110,7 +110,7 @@ def test_past_traces_compared_after_advancing_the_clock(open_page, demo_db):
     at.button(key="rc_run").click().run()
     # the same query "as of" thirty days later (the page's own clock control; the sidebar's "+30 days" does the
     # same to the shared clock)
-    later = datetime.fromtimestamp(open_engine(str(demo_db)).clock.now(), tz=timezone.utc) + timedelta(days=30)
+    later = datetime.fromtimestamp(open_engine(str(demo_db)).clock.now(), tz=UTC) + timedelta(days=30)
     at.toggle(key="rc_use_clock").set_value(False).run()
     at.date_input(key="rc_asof_date").set_value(later.date())
     at.time_input(key="rc_asof_time").set_value(time(later.hour, later.minute))

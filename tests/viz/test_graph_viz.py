@@ -91,7 +91,7 @@ def test_memory_text_is_escaped_in_the_page(small):
     assert "<script>window.__xss" not in page and "<img src=x" not in page  # ... but never as markup
     assert "&lt;b&gt;note&lt;/b&gt;" in page
     # The node data embedded in the page is the vis data.
-    nodes = json.loads(re.search(r"nodes = new vis\.DataSet\((\[.*?\])\);", page, re.S).group(1))
+    nodes = json.loads(re.search(r"nodes = new vis\.DataSet\((\[.*?\])\);", page, re.DOTALL).group(1))
     assert [n["id"] for n in nodes] == [n["id"] for n in d.nodes]
 
 
@@ -138,3 +138,46 @@ def test_embedding_map_points_query_and_hits():
     assert "30.0%" in fig.layout.xaxis.title.text
     cont = embedding_map_figure(points, "retention")
     assert list(cont.data[0].marker.color) == [0.1, 0.2, 0.3, 0.4] and len(cont.data) == 1
+
+
+# -- the Graph page's texts and the embedding map's recall overlay ----------------------------------------------
+def test_analysis_metrics_tables_and_notes():
+    from memviz import graph as mg
+    from memviz.viz.graph import SIZE_LABELS, analysis_metrics, analysis_tables, filter_note
+
+    nodes = pd.DataFrame({c: [] for c in mg.NODE_COLUMNS})
+    nodes = pd.concat([nodes, pd.DataFrame({"id": ["a", "b", "c"], "text": ["x", "y", "z"], "kind": "episodic",
+                                            "speaker": "A", "session_id": ["s1", "s1", "s2"], "source_id": "",
+                                            "time_s": 0.0, "importance": 0.5, "recall_count": 0, "retention": 1.0,
+                                            "forgotten": False, "keywords": ""})], ignore_index=True)
+    links = pd.DataFrame({"source_id": ["b"], "target_id": ["a"], "kind": ["semantic"], "weight": [0.8]})
+    g, comm, cent, analysis = mg.analyse_graph(nodes, links)
+    metrics = analysis_metrics(1234, len(links), comm, analysis)
+    assert [m[:2] for m in metrics] == [("Memories", "1,234"), ("Links", "1"), ("Communities", "2"),
+                                        ("Isolated memories", "1"), ("Cross-session links", "0")]
+    assert metrics[-1][2].endswith("they join 0 pairs of sessions")
+    assert analysis_metrics(0, 0, comm.iloc[:0], analysis)[2] == ("Communities", "0")
+    tables = analysis_tables(analysis)
+    assert [t[1] is f for t, f in zip(tables, (analysis.central, analysis.communities, analysis.session_bridges,
+                                                analysis.bridge_memories))] == [True] * 4
+    assert tables[0][2] == {"pagerank": "%.4f"} and "degree" in SIZE_LABELS
+    assert filter_note(3, 10, 1, 1374).startswith("The filters keep 3 of 10 memories and 1 of 1,374 links.")
+
+
+def test_recall_overlay_places_the_query_and_orders_the_hits():
+    from memviz.projection import fit_projection
+    from memviz.viz.embedding_map import map_caption, recall_overlay
+
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(5, 8)).astype(np.float32)
+    proj = fit_projection(list("abcde"), vecs)
+    points = pd.DataFrame({"id": list("abcde"), "x": proj.coords[:, 0], "y": proj.coords[:, 1], "text": list("ABCDE")})
+    query_xy, hits = recall_overlay(points, proj, {"d": 1, "zz": 2, "b": 3}, vecs[3])
+    assert query_xy == pytest.approx(proj.coords[3])  # the query lands where its vector projects
+    assert hits["id"].tolist() == ["d", "b"] and hits["rank"].tolist() == [1, 3]  # a hit not on the map is left out
+    assert recall_overlay(points, proj, {"a": 1})[0] is None
+    fig = embedding_map_figure(points.assign(speaker="A", session_id="s", kind="k", retention=1.0), "speaker",
+                               query_xy, "q", hits, proj.explained)
+    assert {"query", "recall hits"} <= {t.name for t in fig.data}
+    assert map_caption(1234, (0.1, 0.05), False).startswith("1,234 memories (the filtered ones)")
+    assert "15.0% of the variance. The query and its hits are overlaid." in map_caption(5, (0.1, 0.05), True)

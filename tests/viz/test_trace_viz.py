@@ -3,7 +3,9 @@ text is escaped."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
+from support import DAY, T0
 
 from memviz import tracing
 from memviz.models import MemoryInput
@@ -17,7 +19,6 @@ from memviz.viz.trace import (
     trace_table,
     why_not_figure,
 )
-from support import DAY, T0
 
 TEXTS = [
     "Maya moved to Lisbon last spring.",
@@ -112,3 +113,96 @@ def test_evaluation_tables():
     assert q["best_rank"].tolist()[0] == 1 and q["best_rank"].isna().tolist() == [False, True]
     r = retrieved_table(result["questions"][0], {}, 2)
     assert r["gold"].tolist() == [True, False] and r["id"].tolist() == ["b", "x"]
+
+
+# -- the Recall page's tables and texts ----------------------------------------------------------------------
+def test_trace_labels_ids_and_hits(traced):
+    from memviz.viz.trace import (
+        final_hits,
+        preset_name,
+        trace_heading,
+        trace_label,
+        trace_memory_ids,
+    )
+
+    a, b, mems = traced
+    assert preset_name(a.trace) == "default" and preset_name(b.trace) == "bm25"
+    assert trace_label(a.trace, lambda t: "T") == "T · default · k=3 · Where does Maya live?"
+    heading = trace_heading(a.trace, lambda t: "T")
+    assert heading.startswith("**Where does Maya live?** · default · k=3 · as of T UTC · ") and heading.endswith(" ms")
+    ids = trace_memory_ids(a.trace)
+    assert len(ids) == len(set(ids)) and {h.memory.id for h in a.hits} <= set(ids)
+    hits = final_hits(a.trace, mems)
+    assert [(h.memory.id, h.rank) for h in hits] == [(h.memory.id, h.rank) for h in a.hits]
+    assert [h.score for h in hits] == pytest.approx([h.score for h in a.hits])
+    gone = a.hits[0].memory.id
+    assert gone not in {h.memory.id for h in final_hits(a.trace, {k: v for k, v in mems.items() if k != gone})}
+
+
+def test_stage_summary_gates_and_no_hits(traced, engine):
+    from memviz.viz.trace import (
+        gated_caption,
+        gated_out,
+        no_hits_message,
+        stage_summary,
+    )
+
+    a, _, _ = traced
+    summary = stage_summary(a.trace)
+    assert list(summary.columns) == ["stage", "candidates", "ms", "details"]
+    assert summary["stage"].tolist()[1:] == ["vector search", "full-text (BM25)", "after fusion", "after scoring", "final"]
+    assert gated_caption(a.trace) is None and no_hits_message(a.trace) == "No memory was retrieved."
+    gated = engine.recall("Where does Maya live?", preset_config("default", k=3, reinforce=False, min_relevance=0.99))
+    assert not gated.hits
+    n = len(gated_out(gated.trace))
+    assert n > 0 and no_hits_message(gated.trace).endswith(f" {n} candidate(s) were gated out: see the trace.")
+    caption = gated_caption(gated.trace)
+    assert caption.startswith(f"{n} candidate(s) gated out before scoring, e.g. ") and "relevance" in caption
+    assert "gated" not in " ".join(stage_summary(gated.trace)["details"])
+
+
+def test_near_misses_options_and_search(traced):
+    from memviz.viz.trace import (
+        near_misses_table,
+        search_index,
+        why_not_options,
+        with_text,
+    )
+
+    a, _, mems = traced
+    misses = tracing.near_misses(a.trace, 2)
+    table = near_misses_table(misses, mems)
+    assert list(table.columns) == ["rank", "id", "text", "score", "margin", "deciding"]
+    assert table["text"].tolist() == [mems[i].text for i in misses["id"]]
+    options = why_not_options(misses, mems)
+    assert list(options) == misses["id"].tolist() and options[misses["id"][0]].startswith("near miss #4: ")
+    index = pd.DataFrame({"id": list(mems), "speaker": ["Maya"] * len(mems), "text": [m.text for m in mems.values()]})
+    found = search_index(index, "  LISBON ")
+    assert found["id"].tolist() == ["m0", "m1"] and search_index(index, "m5")["id"].tolist() == ["m5"]
+    assert search_index(index, " ").empty and len(search_index(index, "a", limit=2)) == 2
+    both = why_not_options(misses, mems, found)
+    assert list(both)[:2] == ["m0", "m1"] and both["m0"] == f"m0: Maya: {TEXTS[0]}"
+    assert with_text(pd.DataFrame({"id": ["m2", "gone"], "x": [1, 2]}), mems)["text"].tolist() == [TEXTS[2], ""]
+
+
+def test_why_not_and_diff_metrics(traced):
+    from memviz.viz.trace import (
+        diff_metrics,
+        final_table,
+        why_metrics,
+        why_stages_table,
+    )
+
+    a, b, mems = traced
+    below = tracing.last_ranking(a.trace).candidates[3].id
+    why = tracing.why_not(a.trace, below)
+    metrics = why_metrics(why)
+    assert [m[0] for m in metrics] == ["Rank in the ranking", "Score", "Margin to the cut-off", "Kept out by"]
+    assert metrics[0][1] == "4" and metrics[2][1].startswith("-")
+    stages = why_stages_table(why)
+    assert 4 in stages["rank"].tolist() and list(stages.columns)[:3] == ["stage", "rank", "of"]
+    diff = tracing.compare(a.trace, b.trace)
+    assert diff_metrics(diff, 3) == [("Overlap of the top k", f"{diff.overlap} / 3"), ("Jaccard", f"{diff.jaccard:.2f}"),
+                                     ("Entered", str(len(diff.entered))), ("Left", str(len(diff.left)))]
+    final = final_table(a.trace, mems)
+    assert final["rank"].tolist() == [1, 2, 3] and final["text"].tolist() == [h.memory.text for h in a.hits]
