@@ -187,5 +187,9 @@ class Hit:
 
 @dataclass
 class RecallResult:
+    """The hits of one recall, its trace and ``query_vector``: the query's unit vector (dim,) as the recall
+    embedded it (e.g. to place the query on the embedding map without embedding it again)."""
+
     hits: list[Hit]
     trace: Trace
+    query_vector: Any = field(default=None, repr=False)

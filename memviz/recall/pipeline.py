@@ -83,7 +83,7 @@ def recall(store: MemoryStore, embedder: Embedder, cfg: RecallConfig, query: str
     ]
     cfg_dict = asdict(cfg) | {"weights": dict(cfg.weights), "retrievers": list(cfg.retrievers),
                               "excluded": len(set(exclude_ids))}
-    return RecallResult(hits, Trace(uuid.uuid4().hex, query, cfg.k, now, cfg_dict, stages, ms_since(t_start)))
+    return RecallResult(hits, Trace(uuid.uuid4().hex, query, cfg.k, now, cfg_dict, stages, ms_since(t_start)), qvec)
 
 
 def recall_event(result: RecallResult) -> RecallEvent:
