@@ -97,7 +97,7 @@ def prompt_view(name: str) -> None:
             st.text(va.numbered("Recalled:", memories))
     else:
         pasted = st.text_area("Memories, one per line", value="\n".join(ex_memories), height=150, key="attn_memories")
-        memories = [m for m in pasted.splitlines() if m.strip()]  # type: ignore[assignment]
+        memories = [m for m in pasted.splitlines() if m.strip()]
     if not memories:
         st.info("No memories to put in the prompt.")
         return

@@ -25,6 +25,7 @@ from memviz.viz.trace import rank_flow_figure, trace_table, why_not_figure
 
 DEFAULT_FILES = {"locomo": LOCOMO_DEV, "longmemeval": LONGMEMEVAL_S_DEV}
 DEFAULT_DB = Path(tempfile.gettempdir()) / "memviz_eval"
+LIMIT_HELP = "The first N questions of the file; each needs its conversation/haystack ingested once"
 
 
 def run_form() -> dict[str, Any] | None:
@@ -37,12 +38,11 @@ def run_form() -> dict[str, Any] | None:
     path = c[1].text_input("Data file", value=kept.get(f"path_{bench}", str(DEFAULT_FILES[bench])),
                            key=f"ev_path_{bench}")
     preset = c[2].selectbox("Preset", PRESET_NAMES, key="ev_preset", format_func=lambda n: PRESETS[n].label)
-    limit = c[3].number_input("Questions (limit)", 1, 5000, 10, key="ev_limit",
-                              help="The first N questions of the file; each needs its conversation/haystack ingested once")
+    limit = c[3].number_input("Questions (limit)", 1, 5000, 10, key="ev_limit", help=LIMIT_HELP)
     c = st.columns([1, 3])
     gran = c[0].selectbox("Granularity", ["session", "turn"], key="ev_gran", disabled=bench != "longmemeval")
-    db = c[1].text_input("Store folder (reused: a second run only recalls)", value=kept.get("db", str(DEFAULT_DB / bench)),
-                         key="ev_db")
+    db = c[1].text_input("Store folder (reused: a second run only recalls)", key="ev_db",
+                         value=kept.get("db", str(DEFAULT_DB / bench)))
     kept |= {f"path_{bench}": path, "db": db}
     ended = jobs.run_button("Run evaluation", "ev_run", f"eval:{db}", "ev_job",
                             lambda: jobs.start_eval(bench, path, db, preset, int(limit), gran),
@@ -51,17 +51,17 @@ def run_form() -> dict[str, Any] | None:
 
 
 def load_form() -> dict[str, Any] | None:
-    """The load form; returns the result read once "Load" is clicked."""
     c = st.columns([2, 2, 1])
     upload = c[0].file_uploader("Evaluation JSON", type=["json"], key="ev_upload")
     path = c[1].text_input("…or its path", key="ev_load_path")
     if not c[2].button("Load", key="ev_load"):
         return None
     try:
-        raw = upload.getvalue().decode("utf-8") if upload is not None else Path(path.strip()).read_text(encoding="utf-8")
+        raw = upload.getvalue().decode() if upload is not None else Path(path.strip()).read_text("utf-8")
         return ve.parse_result(raw)
     except (OSError, ValueError, UnicodeDecodeError) as e:
         st.error(f"Cannot load it: {e}")
+    return None
 
 
 def browse(result: dict[str, Any]) -> None:
@@ -87,7 +87,7 @@ def browse(result: dict[str, Any]) -> None:
     k = int(st.number_input("Show the top", 1, 50, 10, key="ev_q_k"))
     shown = list(dict.fromkeys(gold + (q.get("retrieved") or [])[:k]))
     mems = engine.read.memories_by_id(shown) if engine and not sessions else {}
-    previews = ve.session_previews(engine.read.table(ve.PREVIEW_COLUMNS, MemoryFilter(sessions=shown))) \
+    previews = ve.session_previews(engine.read.table(ve.PREVIEW_COLUMNS, MemoryFilter(sessions=tuple(shown)))) \
         if engine and sessions else None
     left, right = st.columns(2)
     left.markdown("**Gold evidence** and where it ranked")
@@ -106,7 +106,7 @@ def show_question_trace(q: dict[str, Any], gold: list[str], sessions: bool, engi
         st.caption(f"The store {q['store']} is gone: the trace is shown without the memories' texts.")
     mems = engine.read.memories_by_id(ve.trace_memory_ids(trace)) if engine else {}
     st.markdown("**Why was the gold evidence (not) retrieved?**")
-    turns = ve.by_final_rank(trace, engine.read.table(["id"], MemoryFilter(sessions=gold))["id"].tolist()) \
+    turns = ve.by_final_rank(trace, engine.read.table(["id"], MemoryFilter(sessions=tuple(gold)))["id"].tolist()) \
         if sessions and engine else gold
     target = st.selectbox("Gold item" + (" (a turn of a gold session, best ranked first)" if sessions else ""),
                           turns, key="ev_why_pick")

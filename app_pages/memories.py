@@ -67,7 +67,7 @@ def filters(df: pd.DataFrame) -> dict:
     kinds = c[3].multiselect("Kind", sorted(df["kind"].unique()), key="mem_kinds")
     c = st.columns([3, 2, 2, 2])
     time_range_s = w.date_range("Event time", vm.event_time_bounds(df), container=c[0],
-                              help="Memories without an event time are hidden once the range is narrowed")
+                                help="Memories without an event time are hidden once the range is narrowed")
     min_retention = c[1].slider("Min retention now", 0.0, 1.0, 0.0, 0.01, key="mem_min_retention")
     c[2].selectbox("Decay model", DECAY_MODELS, key="mem_decay", help="The model retention is computed with")
     show_forgotten = c[3].toggle("Show forgotten", key="mem_show_forgotten")
@@ -78,8 +78,8 @@ def filters(df: pd.DataFrame) -> dict:
 def detail(engine: MemoryEngine, memory_id: str, retention: float | None) -> None:
     """One memory: its fields, links and event history, with forget / restore / reinforce."""
     m = engine.get(memory_id)
-    st.html(vm.memory_card_html(m.text, [m.speaker, m.session_id, m.source_id, fmt_time(m.event_time_s), m.dataset],
-                             m.keywords))
+    meta = [m.speaker, m.session_id, m.source_id, fmt_time(m.event_time_s), m.dataset]
+    st.html(vm.memory_card_html(m.text, meta, m.keywords))
     for col, (label, value) in zip(st.columns(5), vm.detail_metrics(m, retention)):
         col.metric(label, value)
 
@@ -142,14 +142,15 @@ st.caption(f"Showing {len(shown):,} of {len(frame):,} memories · retention at {
            f"({model}). Click a row to open it below.")
 if shown.empty:
     st.info("No memory matches the filters.")
-elif (clicked := w.memory_table_select(shown, "mem_table", TABLE_HEIGHT_PX)) and st.session_state.get("_mem_clicked") != clicked:
+elif (clicked := w.memory_table_select(shown, "mem_table", TABLE_HEIGHT_PX)) \
+        and st.session_state.get("_mem_clicked") != clicked:
     st.session_state["_mem_clicked"] = st.session_state["mem_detail"] = clicked
 
 st.subheader("Memory detail")
 # The open memory stays listed even when the filters now hide it (e.g. just forgotten).
 options = w.picker_options(shown["id"].tolist(), st.session_state.get("mem_detail"), set(frame["id"]), MAX_PICK)
 picked = w.memory_picker("Memory", frame, "mem_detail", options,
-                       help=f"The first {MAX_PICK:,} filtered memories; click a table row to open any of them")
+                         help=f"The first {MAX_PICK:,} filtered memories; click a table row to open any of them")
 if picked is None:
     st.stop()
 retention = frame.loc[frame["id"] == picked, "retention"]

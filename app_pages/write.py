@@ -40,7 +40,8 @@ def typed_input() -> tuple[list[MemoryInput], OnDuplicate] | None:
     kind = c[2].selectbox("Kind", MEMORY_KINDS, key="write_kind")
     if not st.button("Write", key="write_button", type="primary", icon=":material/edit:"):
         return None
-    return [MemoryInput(text=text, speaker=speaker.strip(), session_id=session.strip(), kind=kind, dataset="typed")], "error"
+    typed = MemoryInput(text=text, speaker=speaker.strip(), session_id=session.strip(), kind=kind, dataset="typed")
+    return [typed], "error"
 
 
 def picked_input() -> tuple[list[MemoryInput], OnDuplicate] | None:
@@ -55,19 +56,20 @@ def picked_input() -> tuple[list[MemoryInput], OnDuplicate] | None:
     chosen = c[1].multiselect("Turns (written in one batch, in this order)", list(labels), key="write_turns",
                               format_func=labels.get)
     copies = st.checkbox("Write as new copies (new ids)", key="write_copies",
-                         help="Turns keep their data set ids; a turn already stored is skipped unless written as a copy")
+                         help="Turns keep their data set ids; a turn already stored is skipped unless written as "
+                              "a copy")
     if not st.button("Write the chosen turns", key="write_turns_button", type="primary", icon=":material/edit:",
                      disabled=not chosen):
         return None
-    return vw.picked_turns(turns, session, chosen, copies)  # type: ignore[return-value]
+    return vw.picked_turns(turns, session, chosen, copies)
 
 
 def show_item(engine: MemoryEngine, item: WriteItemReport) -> None:
     """The report of one written memory: keywords, importance, stability, neighbours, links and why."""
     threshold = engine.link_config.semantic_threshold
     m = engine.get(item.id)
-    st.html(vm.memory_card_html(item.text, [m.speaker, m.session_id, m.source_id, fmt_time(m.event_time_s), item.id],
-                             item.keywords))
+    meta = [m.speaker, m.session_id, m.source_id, fmt_time(m.event_time_s), item.id]
+    st.html(vm.memory_card_html(item.text, meta, item.keywords))
     c = st.columns(4)
     c[0].metric("Keywords", len(item.keywords), help="YAKE keywords (Campos et al. 2020), used for keyword links")
     c[1].metric("Importance", f"{item.importance:.2f}", help="Heuristic in [0, 1]; its parts are charted below")

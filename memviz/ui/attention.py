@@ -71,7 +71,7 @@ def store_text(key: str = "attn_store_pick", limit: int = STORE_LIMIT) -> str | 
         return None
     labels = va.store_memory_labels(df)
     picked = st.multiselect("Memories (in store order)", list(labels), default=list(labels)[:5],
-                            format_func=labels.get, key=key)
+                            format_func=lambda i: labels[i], key=key)
     return va.memory_lines(df, picked)
 
 

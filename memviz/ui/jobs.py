@@ -15,13 +15,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from memviz.engine import MemoryEngine
 from memviz.errors import ConfigError, MemvizError, StoreError
-from memviz.importers import Dataset
+from memviz.importers import Dataset, Format
+
+if TYPE_CHECKING:
+    from memviz.evaluate.longmemeval import Granularity
 
 log = logging.getLogger(__name__)
 _JOBS: dict[str, Job] = {}
@@ -108,7 +111,7 @@ def start_ingest(engine: MemoryEngine, uri: str, data: Dataset, source: dict) ->
     return start(uri, f"the ingest of {data.path}", len(data), work)
 
 
-def load_source(source: str, path: str = "", fmt: str = "jsonl", upload: tuple[str, bytes] | None = None
+def load_source(source: str, path: str = "", fmt: Format = "jsonl", upload: tuple[str, bytes] | None = None
                 ) -> tuple[Dataset, dict]:
     """Read the data set to ingest and describe where it came from: ``source`` ``"demo"`` (the built-in
     conversation), ``"upload"`` (``upload`` = (file name, bytes)) or ``"path"`` (``path`` on disk), in format
@@ -131,7 +134,7 @@ def load_source(source: str, path: str = "", fmt: str = "jsonl", upload: tuple[s
     return load(path.strip(), fmt), {"path": path.strip(), "format": fmt}
 
 
-def start_eval(bench: str, path: str, db: str, preset: str, limit: int, granularity: str = "session") -> Job:
+def start_eval(bench: str, path: str, db: str, preset: str, limit: int, granularity: Granularity = "session") -> Job:
     """Run a retrieval evaluation (``bench`` ``"locomo"`` or ``"longmemeval"``, the first ``limit`` questions of
     ``path``, stores under ``db``) as a job on key ``eval:<db>``; its result is the evaluation dict (traces kept)."""
     from memviz.viz.evaluate import result_label

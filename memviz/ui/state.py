@@ -49,7 +49,8 @@ def sidebar() -> MemoryEngine:
         s = engine.stats()
         counts = [(s["memories"], "memory", "memories"), (sum(s["links"].values()), "link", "links"),
                   (s["events"], "event", "events")]
-        st.caption(" · ".join(f"{n:,} {one if n == 1 else many}" for n, one, many in counts) + f" · version {s['version']}")
+        st.caption(" · ".join(f"{n:,} {one if n == 1 else many}" for n, one, many in counts)
+                   + f" · version {s['version']}")
         st.markdown(f"**Clock** (simulated): {fmt_time(engine.clock.now())} UTC")
         cols = st.columns(3)
         for col, (label, days) in zip(cols, [("+1 d", 1), ("+7 d", 7), ("+30 d", 30)]):

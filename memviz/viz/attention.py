@@ -15,6 +15,7 @@ import os
 import shutil
 import threading
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -169,7 +170,7 @@ def head_view_figure(
     shape = (len(qp), len(kp))
     hover = np.stack([np.broadcast_to(np.array(_labels(tokens, qp), dtype=object)[:, None], shape),
                       np.broadcast_to(np.array(_labels(tokens, kp), dtype=object)[None, :], shape)], axis=-1)
-    zmax = max(float(att[np.ix_(heads, qp, kp)].max()), 1e-6)
+    zmax = max(float(att[np.ix_(np.asarray(heads, dtype=np.intp), qp, kp)].max()), 1e-6)
     for n, h in enumerate(heads):
         r, c = n // cols + 1, n % cols + 1
         fig.add_trace(go.Heatmap(
@@ -342,13 +343,17 @@ def figure_image(fig: go.Figure, fmt: str = "png", scale: float = 2.0) -> bytes:
 
 
 # -- tables and captions of the thin Attention page (plain text: streamlit shows them escaped) ----------------
-SINK_TABLE_FORMATS = {"score": "%.3f", "peak_score": "%.3f", "head_share": "%.2f", "hidden_norm": "%.1f",
-                      "hidden_norm_ratio": ("norm ×", "%.1f"), "mlp_norm_ratio": ("MLP norm ×", "%.1f")}
-KV_TABLE_FORMATS = {"retained_share": "%.3f", "ppl": ("ppl (all)", "%.2f"),
-                    "ppl_evicted": ("ppl (after the cache is full)", "%.2f")}
+# Number formats of the page's tables: column -> printf format, or (label, format).
+SINK_TABLE_FORMATS: dict[str, str | tuple[str, str]] = {
+    "score": "%.3f", "peak_score": "%.3f", "head_share": "%.2f", "hidden_norm": "%.1f",
+    "hidden_norm_ratio": ("norm ×", "%.1f"), "mlp_norm_ratio": ("MLP norm ×", "%.1f"),
+}
+KV_TABLE_FORMATS: dict[str, str | tuple[str, str]] = {
+    "retained_share": "%.3f", "ppl": ("ppl (all)", "%.2f"), "ppl_evicted": ("ppl (after the cache is full)", "%.2f"),
+}
 
 
-def losses_figure(losses: Mapping[str, object], budget: int, labels: Mapping[str, str] | None = None) -> go.Figure:
+def losses_figure(losses: Mapping[str, Any], budget: int, labels: Mapping[str, str] | None = None) -> go.Figure:
     """:func:`policy_loss_figure` of a KV experiment's ``losses`` (policy -> an object with ``nll``, ``ppl``,
     ``ppl_evicted``): the per-token loss, and the perplexity after the cache is full (else over all tokens)."""
     return policy_loss_figure({p: v.nll for p, v in losses.items()}, budget, labels=labels,

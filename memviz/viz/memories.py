@@ -97,7 +97,8 @@ def memory_table(df: pd.DataFrame) -> pd.DataFrame:
 
 def memory_labels(df: pd.DataFrame, max_chars: int = _SNIPPET_CHARS) -> dict[str, str]:
     """``{id: "source_id · speaker: text snippet"}`` for a memory picker (plain text, for widget labels)."""
-    text = df["text"].str.slice(0, max_chars).where(df["text"].str.len() <= max_chars, df["text"].str.slice(0, max_chars) + "…")
+    cut = df["text"].str.slice(0, max_chars)
+    text = cut.where(df["text"].str.len() <= max_chars, cut + "…")
     source = df["source_id"].where(df["source_id"] != "", df["id"].str.slice(0, 8))
     label = source + " · " + df["speaker"].where(df["speaker"] != "", "—") + ": " + text
     return dict(zip(df["id"], label))
@@ -181,7 +182,8 @@ def _event_details(e: Event, memory_id: str | None) -> str:
     if e.op == "link":
         links = p.get("links", [])
         mine = sum(memory_id in lk[:2] for lk in links) if memory_id is not None else None
-        return f"{len(links)} links written in its batch" + ("" if mine is None else f", {mine} of them touch this memory")
+        touching = "" if mine is None else f", {mine} of them touch this memory"
+        return f"{len(links)} links written in its batch{touching}"
     if e.op == "recall":
         return f"recalled by query: {p.get('query', '')}"
     if e.op == "reinforce":
@@ -282,7 +284,8 @@ def store_metrics(stats: Mapping[str, Any], fmt_time=None) -> list[tuple[str, st
               ("Speakers", stats["speakers"]), ("Events", stats["events"])]
     out: list[tuple[str, str, str | None]] = [(label, f"{n:,}", None) for label, n in counts]
     out.append(("Version", str(stats["version"]), "The memories table's LanceDB version"))
-    out += [(f"{kind.capitalize()} links", f"{links.get(kind, 0):,}", None) for kind in ("semantic", "temporal", "keyword")]
+    out += [(f"{kind.capitalize()} links", f"{links.get(kind, 0):,}", None)
+            for kind in ("semantic", "temporal", "keyword")]
     out.append(("Clock (UTC)", (fmt_time or str)(stats["now_s"]), "The simulated clock that retention is computed at"))
     return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, replace
+from typing import Literal
 
 import pandas as pd
 
@@ -37,7 +38,7 @@ def session_turns(turns: Sequence[MemoryInput], session: str) -> pd.DataFrame:
 
 
 def picked_turns(turns: Sequence[MemoryInput], session: str, chosen: Collection[str], copies: bool
-                 ) -> tuple[list[MemoryInput], str]:
+                 ) -> tuple[list[MemoryInput], Literal["error", "skip"]]:
     """The turns of ``session`` at the positions ``chosen`` (as :func:`session_turns` numbers them), in session
     order, and how to write them: as new copies (ids dropped; ``"error"`` on a duplicate) or under their data
     set ids (``"skip"`` those already stored)."""

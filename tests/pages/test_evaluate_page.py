@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import TINY_LOCOMO
 
 from memviz.evaluate.locomo import run_locomo
 from memviz.ui import jobs
+
+from support import TINY_LOCOMO
 
 
 @pytest.fixture

@@ -53,7 +53,8 @@ def test_min_retention_hides_faded_memories(open_page):
 def test_ingest_jsonl_by_path_adds_memories(open_page, tmp_path, demo_db):
     data = tmp_path / "notes.jsonl"
     data.write_text(
-        '{"session": "n1", "speaker": "Ada", "text": "Ada keeps bees on the roof of the library.", "time": "2026-04-01T10:00:00Z"}\n'
+        '{"session": "n1", "speaker": "Ada", "text": "Ada keeps bees on the roof of the library.", '
+        '"time": "2026-04-01T10:00:00Z"}\n'
         '{"session": "n1", "speaker": "Ada", "text": "The bees made twelve jars of honey this summer."}\n'
         '{"session": "n1", "speaker": "Bo", "text": "Bo is allergic to bee stings <script>alert(1)</script>."}\n',
         encoding="utf-8",
@@ -88,7 +89,8 @@ def test_ingest_an_uploaded_file(open_page, demo_db):
     page.check()
     assert not at.error
     assert page.metric("Memories") == "215"
-    assert MemoryStore(demo_db).memories_table(where=MemoryFilter(speakers=["Cy"])).column("dataset").to_pylist() == ["upload"]
+    uploaded = MemoryStore(demo_db).memories_table(where=MemoryFilter(speakers=["Cy"]))
+    assert uploaded.column("dataset").to_pylist() == ["upload"]
 
 
 def test_ingest_goes_on_while_the_user_opens_other_pages(open_page, tmp_path, demo_db):
@@ -98,8 +100,8 @@ def test_ingest_goes_on_while_the_user_opens_other_pages(open_page, tmp_path, de
     from memviz.ui.state import get_engine
 
     data = tmp_path / "notes.jsonl"
-    data.write_text("".join(json.dumps({"session": "n", "speaker": "Ada", "text": f"Ada's note number {n} on bees."}) + "\n"
-                            for n in range(300)), encoding="utf-8")
+    notes = ({"session": "n", "speaker": "Ada", "text": f"Ada's note number {n} on bees."} for n in range(300))
+    data.write_text("".join(json.dumps(note) + "\n" for note in notes), encoding="utf-8")
     page = open_page("memories")
     at = page.at
     at.radio(key="ingest_source").set_value("path").run()

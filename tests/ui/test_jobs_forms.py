@@ -7,11 +7,12 @@ import json
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from support import TINY_LOCOMO
 
 from memviz.demo import DEMO_FORMAT, DEMO_PATH
 from memviz.errors import ConfigError, MemvizError
 from memviz.ui import jobs
+
+from support import TINY_LOCOMO
 
 LINE = '{"session": "u1", "speaker": "Cy", "text": "Cy kayaks on Lake Bled."}\n'
 

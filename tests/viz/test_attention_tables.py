@@ -44,6 +44,7 @@ def test_numbered_and_losses_figure():
     losses = {"full": SimpleNamespace(nll=np.array([1.0, 2.0]), ppl=3.0, ppl_evicted=None),
               "window": SimpleNamespace(nll=np.array([1.5, 4.0]), ppl=9.0, ppl_evicted=12.0)}
     fig = va.losses_figure(losses, 8, {"full": "Full cache", "window": "Window"})
-    want = va.policy_loss_figure({p: v.nll for p, v in losses.items()}, 8, labels={"full": "Full cache", "window": "Window"},
+    labels = {"full": "Full cache", "window": "Window"}
+    want = va.policy_loss_figure({p: v.nll for p, v in losses.items()}, 8, labels=labels,
                                  ppl={"full": 3.0, "window": 12.0})
     assert fig.to_dict() == want.to_dict()

@@ -16,10 +16,10 @@ DAY = 86_400.0
 
 
 def memory(id_: str, text: str = "t", speaker: str = "Ann", session: str = "s1", keywords=(), **kw) -> Memory:
-    fields = {"id": id_, "text": text, "kind": "episodic", "speaker": speaker, "session_id": session, "source_id": f"src-{id_}",
-                  "dataset": "demo", "event_time_s": 0.0, "created_time_s": DAY, "importance": 0.41234, "stability_days": 3.14159,
-                  "recall_count": 2, "last_recalled_s": None, "forgotten_time_s": None, "keywords": list(keywords),
-                  "access_times_s": [1.0, 2.0], "batch_id": "b"}
+    fields = {"id": id_, "text": text, "kind": "episodic", "speaker": speaker, "session_id": session,
+              "source_id": f"src-{id_}", "dataset": "demo", "event_time_s": 0.0, "created_time_s": DAY,
+              "importance": 0.41234, "stability_days": 3.14159, "recall_count": 2, "last_recalled_s": None,
+              "forgotten_time_s": None, "keywords": list(keywords), "access_times_s": [1.0, 2.0], "batch_id": "b"}
     return Memory(**(fields | kw))
 
 
@@ -58,7 +58,8 @@ def test_links_frame_of_typed_links_and_memories():
 
 
 def test_fields_frame_formats_times_and_rounds():
-    df = vm.fields_frame(memory("m", forgotten_time_s=DAY), fmt_time=lambda t: "" if t is None else f"day {t / DAY:.0f}")
+    df = vm.fields_frame(memory("m", forgotten_time_s=DAY),
+                         fmt_time=lambda t: "" if t is None else f"day {t / DAY:.0f}")
     fields = dict(zip(df["field"], df["value"]))
     assert "text" not in fields and "keywords" not in fields and "access_times_s" not in fields
     assert fields["importance"] == "0.412" and fields["stability_days"] == "3.142"
@@ -101,7 +102,8 @@ def test_session_turns_and_picked_turns():
 def test_write_report_messages():
     assert vw.skipped_message(["a", "b"]) == ("2 turn(s) already stored were skipped: a, b. "
                                               "Tick “Write as new copies” to write them again.")
-    assert vw.skipped_message([str(n) for n in range(7)]).startswith("7 turn(s) already stored were skipped: 0, 1, 2, 3, 4 ...")
+    seven = vw.skipped_message([str(n) for n in range(7)])
+    assert seven.startswith("7 turn(s) already stored were skipped: 0, 1, 2, 3, 4 ...")
     item = WriteItemReport("x", "y" * 150, [], 0.5, {}, 3.0, [], [Link("x", "o", "semantic", 0.9, 0.0)])
     one = WriteReport("b1", [item], {"total_ms": 12.4})
     assert vw.report_caption(one) == "Batch b1: 1 memory written with 1 link(s) in 12 ms."

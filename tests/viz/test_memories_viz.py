@@ -210,7 +210,8 @@ def test_neighbours_frame_marks_linked_ids():
 
 
 def test_neighbours_figure_threshold_traces_and_escaped_labels():
-    nb = pd.DataFrame({"id": ["a", "b", "c"], "text": ["<b>bold</b> claim " + "x" * 80, 'a "quoted" & plain', "also linked"],
+    texts = ["<b>bold</b> claim " + "x" * 80, 'a "quoted" & plain', "also linked"]
+    nb = pd.DataFrame({"id": ["a", "b", "c"], "text": texts,
                        "similarity": [0.8, 0.6, 0.4], "linked": [True, False, True]})
     fig = neighbours_figure(nb, threshold=0.55)
     linked, other = fig.data
