@@ -9,10 +9,15 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from memviz.errors import MemvizError
+
+if TYPE_CHECKING:
+    from memviz.decay import DecayModel
+    from memviz.importers import Format
 
 DB_OPTION = click.option(
     "--db", "db", default=None, envvar="MEMVIZ_DB", show_envvar=True,
@@ -47,7 +52,7 @@ def main() -> None:
 @DB_OPTION
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def ingest(path: str, fmt: str, db: str | None, batch_size: int, as_json: bool) -> None:
+def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: bool) -> None:
     """Import a data set into the store (each batch all-or-nothing; re-running skips stored ids)."""
     import time
 
@@ -66,7 +71,7 @@ def ingest(path: str, fmt: str, db: str | None, batch_size: int, as_json: bool) 
         )
     elapsed = time.perf_counter() - t0
     written = sum(len(r.items) for r in reports)
-    summary = {
+    summary: dict[str, Any] = {
         "path": path, "format": fmt, "db": engine.store.uri, "read": len(data), "written": written,
         "skipped": sum(len(r.skipped_ids) for r in reports), "links": sum(r.n_links for r in reports),
         "batches": len(reports), "seconds": round(elapsed, 3),
@@ -93,7 +98,7 @@ def ingest(path: str, fmt: str, db: str | None, batch_size: int, as_json: bool) 
 @click.option("--no-reinforce", is_flag=True, help="A pure read: do not strengthen the hits, record nothing.")
 @click.option("--include-forgotten", is_flag=True, help="Search soft-forgotten memories too.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"hits": [...], "trace": {...}} as one JSON object.')
-def recall(query: str, db: str | None, k: int, decay_model: str, no_fusion: bool, no_reinforce: bool,
+def recall(query: str, db: str | None, k: int, decay_model: DecayModel, no_fusion: bool, no_reinforce: bool,
            include_forgotten: bool, as_json: bool) -> None:
     """Recall memories for QUERY, with the score components of each hit and the full trace."""
     from memviz.engine import RecallConfig, open_engine

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
 DEMO_PATH = Path(__file__).resolve().parent.parent / "data" / "demo_conversation.jsonl"
-DEMO_FORMAT = "jsonl"
+DEMO_FORMAT: Final = "jsonl"
 
 
 def seed_if_empty(engine, progress=None) -> int:

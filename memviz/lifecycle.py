@@ -80,7 +80,7 @@ class Lifecycle:
                                retention_before=float(r), reason=reason, trace_id=trace_id)
                 for i, a, b, r in zip(found, s0, s_new, r_now, strict=True)
             ]
-            return self.store.append_events(events)  # type: ignore[return-value]
+            return self.store.append_events(events)
 
     # -- forget / restore / prune -------------------------------------------------------------------
     def set_forgotten(self, ids: Sequence[str], forget: bool, reason: str) -> list[str]:

@@ -112,12 +112,11 @@ def why_not(trace: Trace, memory_id: str, explained: Mapping[str, Any] | None = 
     weights = weights_of(trace)
     ranked = last_ranking(trace)
     by_stage = {s.name: {c.id: c for c in s.candidates} for s in ranking_stages(trace)}
-    here = {name: cands.get(memory_id) for name, cands in by_stage.items()}
-    stages = [
-        {"stage": s.name, "rank": here[s.name].rank if here[s.name] else None, "of": len(s.candidates),
-         "scores": dict(here[s.name].scores) if here[s.name] else {}}
-        for s in ranking_stages(trace)
-    ]
+    stages: list[dict[str, Any]] = []
+    for s in ranking_stages(trace):
+        here = by_stage[s.name].get(memory_id)
+        stages.append({"stage": s.name, "rank": here.rank if here else None, "of": len(s.candidates),
+                       "scores": dict(here.scores) if here else {}})
     k = trace.k
     final_ids = set(by_stage.get("final", {}))
     retrieved = memory_id in final_ids
@@ -131,6 +130,8 @@ def why_not(trace: Trace, memory_id: str, explained: Mapping[str, Any] | None = 
     missed: list[str] = []
 
     if retrieved:
+        # The final stage is the top k of the last ranking, so a retrieved memory was scored there.
+        assert mine is not None and score is not None
         nxt = scores[k] if len(scores) > k else None
         margin = score - nxt if nxt is not None else None
         reasons.append(f"Retrieved at rank {mine.rank} of {k}" + (
@@ -155,11 +156,12 @@ def why_not(trace: Trace, memory_id: str, explained: Mapping[str, Any] | None = 
         mine_c, ref_c = contributions(comps, weights), contributions(ref, weights)
         gap = {c: ref_c[c] - mine_c[c] for c in COMPONENTS}
         positive = {c: g for c, g in gap.items() if g > 0 and weights[c] > 0}
-        deciding = max(positive, key=positive.get) if positive else None
+        deciding = max(positive, key=positive.__getitem__) if positive else None
     if mine:
+        assert margin is not None  # it was scored in a non-empty ranking, so score and cutoff are known
         reasons.append(f"Ranked {mine.rank} of {len(ranked.candidates)} {STAGE_LABELS[ranked.name]}, "
                        f"{-margin:.3f} below the cut-off (rank {k}, score {cutoff:.3f}).")
-    elif score is not None and not gated and cutoff is not None:
+    elif score is not None and would_rank is not None and not gated and cutoff is not None:
         verdict = "would have made the top k" if would_rank <= k else "would still have been left out"
         reasons.append(f"Had it been scored, its score {score:.3f} would rank about {would_rank}: it "
                        f"{verdict} (cut-off {cutoff:.3f}).")

@@ -115,8 +115,9 @@ class VectorIndex:
                 self.forgotten = np.concatenate(
                     [self.forgotten, rows.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)])
                 self._forgotten_ids = None
-                new = rows.select(self.columns).cast(self.table_rows.schema)
-                self.table_rows = pa.concat_tables([self.table_rows, new])
+                table_rows = self._loaded_rows()
+                new = rows.select(self.columns).cast(table_rows.schema)
+                self.table_rows = pa.concat_tables([table_rows, new])
                 self._position = None
             self.version = after
 
@@ -139,7 +140,7 @@ class VectorIndex:
             # Row r of the result takes the update's row j where at[j] == r, else its own old value.
             take = np.arange(n, dtype=np.int64)
             take[at] = n + np.arange(len(changed))
-            table_rows = self.table_rows
+            table_rows = self._loaded_rows()
             for name in rows.column_names:
                 if name == "id":
                     continue
@@ -172,7 +173,7 @@ class VectorIndex:
         all from one consistent version of the table."""
         with self._lock:
             self.current()
-            position, table_rows, matrix = self._positions(), self.table_rows, self.matrix
+            position, table_rows, matrix = self._positions(), self._loaded_rows(), self.matrix
         found = [i for i in ids if i in position]
         at = np.fromiter((position[i] for i in found), dtype=np.int64, count=len(found))
         return found, table_rows.take(pa.array(at)), matrix[at]
@@ -189,8 +190,13 @@ class VectorIndex:
         across LanceDB's many record batches, or an append's, is ~9x slower). Call with the lock held."""
         if self._position is None:
             self._position = {i: n for n, i in enumerate(self.ids)}
-            self.table_rows = self.table_rows.combine_chunks()
+            self.table_rows = self._loaded_rows().combine_chunks()
         return self._position
+
+    def _loaded_rows(self) -> pa.Table:
+        """The scalar columns; only called once the index has loaded (its version is set)."""
+        assert self.table_rows is not None, "the index has not loaded yet"
+        return self.table_rows
 
     def forgotten_ids(self) -> frozenset[str]:
         """Ids of the soft-forgotten memories at the table's latest version."""

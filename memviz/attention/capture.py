@@ -155,8 +155,8 @@ def capture_token_ids(
     layers = layer_modules(loaded.model)
     mlp_out: dict[int, Any] = {}
     hooks = []
-    mlps = [_mlp_module(layer) for layer in layers]
-    if layers and all(m is not None for m in mlps):
+    mlps = [m for m in (_mlp_module(layer) for layer in layers) if m is not None]
+    if layers and len(mlps) == len(layers):  # hooked only when every layer has an MLP
         for i, m in enumerate(mlps):
             def hook(_mod, _inp, out, i=i):
                 mlp_out[i] = (out[0] if isinstance(out, tuple) else out).detach()

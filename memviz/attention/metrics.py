@@ -198,10 +198,11 @@ def analyze_sinks(
             "head_share": float(head_share[layers, j].mean()),
             "hidden_norm": None, "hidden_norm_ratio": None, "mlp_norm_ratio": None,
         }
-        if hidden_norms is not None:
+        if hidden_norms is not None and med_h is not None:
             row["hidden_norm"] = float(hidden_norms[layers, j].mean())
             row["hidden_norm_ratio"] = float((hidden_norms[layers, j] / np.maximum(med_h[layers], 1e-12)).mean())
-        if mlp_norms is not None and s >= 1:  # the MLP of layer s-1 writes the state layer s's keys come from
+        # The MLP of layer s-1 writes the state layer s's keys come from.
+        if mlp_norms is not None and med_m is not None and s >= 1:
             row["mlp_norm_ratio"] = float(mlp_norms[s - 1, j] / max(float(med_m[s - 1]), 1e-12))
         rows.append(row)
     rows.sort(key=lambda r: (r["kind"] != "primary", -r["score"]))

@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -27,8 +27,18 @@ from memviz.paths import LOCOMO_DEV as LOCOMO
 from memviz.paths import LONGMEMEVAL_S_DEV as LONGMEMEVAL_S
 from memviz.paths import MEMORYBANK
 
-QUICK = {"ingest_n": 1000, "sizes": (1000, 10000), "queries": 50, "exact_queries": 10}
-FULL = {"ingest_n": 4124, "sizes": (1000, 10000, 100000), "queries": 200, "exact_queries": 30}
+
+class BenchSizes(TypedDict):
+    """The sizes of one benchmark run: memories ingested, recall store sizes, queries per size, exact checks."""
+
+    ingest_n: int
+    sizes: tuple[int, ...]
+    queries: int
+    exact_queries: int
+
+
+QUICK: BenchSizes = {"ingest_n": 1000, "sizes": (1000, 10000), "queries": 50, "exact_queries": 10}
+FULL: BenchSizes = {"ingest_n": 4124, "sizes": (1000, 10000, 100000), "queries": 200, "exact_queries": 30}
 
 Log = Callable[[str], None]
 
@@ -63,7 +73,7 @@ def machine() -> dict[str, Any]:
         mem_gb = round(int(Path("/proc/meminfo").read_text().split()[1]) / 1024 ** 2, 1)
     except (OSError, ValueError, IndexError):
         pass
-    versions = {}
+    versions: dict[str, str | None] = {}
     for pkg in ("torch", "sentence-transformers", "lancedb", "numpy", "chromadb"):
         try:
             from importlib.metadata import version
@@ -81,7 +91,7 @@ def real_items(n: int | None = None, order: Sequence[str] = ("locomo", "longmeme
     """The first ``n`` (all when None) real memories (MemoryInput, stable ids): LoCoMo dev, then the
     LongMemEval_S haystacks, then MemoryBank, in file order (20,112 in all). Raises FileNotFoundError when
     the shared data is missing."""
-    from memviz.importers import load
+    from memviz.importers import as_format, load
 
     paths = {"locomo": LOCOMO, "longmemeval": LONGMEMEVAL_S, "memorybank": MEMORYBANK}
     items: list = []
@@ -90,7 +100,7 @@ def real_items(n: int | None = None, order: Sequence[str] = ("locomo", "longmeme
             break
         if not paths[name].exists():
             raise FileNotFoundError(f"shared data file missing: {paths[name]}")
-        items += load(paths[name], name).items()
+        items += load(paths[name], as_format(name)).items()
     return items if n is None else items[:n]
 
 
@@ -294,7 +304,7 @@ def bench_recall_at(n: int, items, vectors: np.ndarray, queries: Sequence[str], 
             lance.append((time.perf_counter() - t) * 1000)
             got, _ = store.vector_search(q, 10, LIVE)
             overlap.append(len(set(got) & set(exact)) / max(1, len(exact)))
-        out = {
+        out: dict[str, Any] = {
             "n": n, "queries": len(queries), "p50_ms": pct(totals, 50), "p95_ms": pct(totals, 95),
             "embed_p50_ms": pct(embeds, 50), "search_scoring_p50_ms": pct(searches, 50),
             "search_scoring_p95_ms": pct(searches, 95), "vector_p50_ms": pct(vstage, 50),

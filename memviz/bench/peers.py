@@ -9,10 +9,13 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 from memviz.bench.core import LONGMEMEVAL_S, Log, _quiet, peak_rss_mb, pct, real_items
+
+if TYPE_CHECKING:
+    from memviz.importers import Format
 
 
 
@@ -83,7 +86,7 @@ def peer_ratios(ingest: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- large streaming ingest ------------------------------------------------------------------------
-def bench_large_ingest(path: Path = LONGMEMEVAL_S, fmt: str = "longmemeval", interrupt_after_s: float | None = 180.0,
+def bench_large_ingest(path: Path = LONGMEMEVAL_S, fmt: Format = "longmemeval", interrupt_after_s: float | None = 180.0,
                        db: str | None = None, log: Log = _quiet) -> dict[str, Any]:
     """``memviz ingest`` of a whole file in a child process, interrupted (SIGTERM) after
     ``interrupt_after_s`` (late enough for several committed batches: the first window of 2,048 long
@@ -95,9 +98,10 @@ def bench_large_ingest(path: Path = LONGMEMEVAL_S, fmt: str = "longmemeval", int
     from memviz.store import MemoryStore
 
     expected = len({i.id for i in load(path, fmt).items()})
-    own = db is None
-    tmp = tempfile.mkdtemp(prefix="memviz_large_") if own else None
-    db = db or str(Path(tmp) / "store")
+    tmp: str | None = None
+    if db is None:  # a store of its own, removed at the end
+        tmp = tempfile.mkdtemp(prefix="memviz_large_")
+        db = str(Path(tmp) / "store")
     cmd = [sys.executable, "-m", "memviz.cli", "ingest", str(path), "--format", fmt, "--db", db, "--json"]
     env = os.environ | {"TQDM_DISABLE": "1"}
     out: dict[str, Any] = {"path": str(path), "distinct_ids": expected}
@@ -121,7 +125,7 @@ def bench_large_ingest(path: Path = LONGMEMEVAL_S, fmt: str = "longmemeval", int
     ids = store.memories_table(columns=["id"]).column("id").to_pylist()
     out |= {"stored": len(ids), "duplicates": len(ids) - len(set(ids)), "missing": expected - len(set(ids)),
             "peak_rss_children_mb": peak_rss_mb(children=True)}
-    if own:
+    if tmp is not None:
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
@@ -154,6 +158,7 @@ def bench_attention(tokens: Sequence[int] = (128, 512), models: Sequence[str] = 
             for _ in range(repeats + 1):
                 cap = capture_attention(text, loaded, max_tokens=n)
                 times.append(cap.seconds * 1000)
+            assert cap is not None  # captured repeats + 1 times
             out.append({"model": name, "tokens_asked": n, "tokens": len(cap.tokens), "load_s": round(load_s, 2),
                         "capture_p50_ms": pct(times[1:], 50)})
             log(f"attention: {name} {n} tokens {out[-1]['capture_p50_ms']} ms")

@@ -18,7 +18,7 @@ def run(parts: Sequence[str] = ("ingest", "recall"), quick: bool = False, ingest
     (only the parts run). ``quick`` uses smaller sizes (a run of a few minutes)."""
     from memviz.embed import MiniLMEmbedder
 
-    conf = dict(QUICK if quick else FULL)
+    conf = (QUICK if quick else FULL).copy()
     embedder = MiniLMEmbedder()
     out: dict[str, Any] = {"machine": machine(), "quick": quick}
     n = ingest_n or conf["ingest_n"]
@@ -34,6 +34,7 @@ def run(parts: Sequence[str] = ("ingest", "recall"), quick: bool = False, ingest
                                      conf["exact_queries"], log=log)
     if "peer" in parts:
         if chroma_available():
+            assert ingest is not None  # measured above whenever "peer" is asked for
             peer = bench_chroma(real_items(n), embedder, queries)
             out["peer"] = peer | {"memviz_ingest_per_s": ingest["pipeline_per_s"],
                                   "memviz_recall_p50_ms": ingest.get("recall_p50_ms")} | peer_ratios(ingest, peer)

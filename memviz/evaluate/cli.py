@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from memviz.recall.presets import PRESET_NAMES
+
+if TYPE_CHECKING:
+    from memviz.evaluate.longmemeval import Granularity
 
 PRESET_OPTION = click.option("--preset", default="default", show_default=True, type=click.Choice(PRESET_NAMES),
                              help="Scoring preset (see docs/recall_and_evaluation.md).")
@@ -94,8 +97,8 @@ def locomo_cmd(path: str, db: str, ks: str, preset: str, limit: int | None, as_j
 @LIMIT_OPTION
 @JSON_OPTION
 @TRACES_OPTION
-def longmemeval_cmd(path: str, granularity: str, db: str, ks: str, preset: str, limit: int | None, as_json: bool,
-                    traces: bool) -> None:
+def longmemeval_cmd(path: str, granularity: Granularity, db: str, ks: str, preset: str, limit: int | None,
+                    as_json: bool, traces: bool) -> None:
     """LongMemEval recall_any@k, recall_all@k, ndcg_any@k (the official protocol; abstention skipped)."""
     from memviz.evaluate.common import parse_ks
     from memviz.evaluate.longmemeval import run_longmemeval

@@ -8,6 +8,7 @@ holds the group's memories is reused as it is, so a second run only recalls.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -53,12 +54,12 @@ class PrimedEmbedder:
         return self.inner.encode(texts)
 
 
-def store_dir(db: str | Path, group: str) -> Path:
+def store_dir(db: str | os.PathLike[str], group: str) -> Path:
     """The folder of ``group``'s store under ``db`` (characters unsafe in a file name become ``_``)."""
     return Path(db) / re.sub(r"[^\w.-]", "_", group)
 
 
-def group_engine(db: str | Path, group: str, embedder: Embedder) -> MemoryEngine:
+def group_engine(db: str | os.PathLike[str], group: str, embedder: Embedder) -> MemoryEngine:
     """An engine on ``group``'s own store under ``db`` (created if missing). Raises StoreError."""
     path = store_dir(db, group)
     if path.exists() and not path.is_dir():

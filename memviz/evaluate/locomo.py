@@ -74,7 +74,7 @@ def run_locomo(
         qs = [q for q in questions if q.group == group]
         emb.prime([q.question for q in qs])
         for q in qs:
-            rec = {
+            rec: dict[str, Any] = {
                 "id": q.id, "group": q.group, "category": q.category, "category_name": CATEGORIES.get(q.category, q.category),
                 "question": q.question, "answer": q.answer, "evidence": list(q.evidence_ids),
                 "malformed_evidence": list(q.malformed_evidence), "store": str(store_dir(db, group)),

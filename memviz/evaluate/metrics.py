@@ -39,12 +39,12 @@ def recall_at(ranks: np.ndarray, ks: Sequence[int]) -> np.ndarray:
 
 def recall_any_at(ranks: np.ndarray, ks: Sequence[int]) -> np.ndarray:
     """LongMemEval recall_any@k for each k: 1.0 if any gold item is ranked <= k, else 0.0."""
-    return (np.asarray(ranks)[:, None] <= _ks(ks)[None, :]).any(axis=0).astype(np.float64)
+    return np.asarray((np.asarray(ranks)[:, None] <= _ks(ks)[None, :]).any(axis=0), dtype=np.float64)
 
 
 def recall_all_at(ranks: np.ndarray, ks: Sequence[int]) -> np.ndarray:
     """LongMemEval recall_all@k for each k: 1.0 if every gold item is ranked <= k, else 0.0."""
-    return (np.asarray(ranks)[:, None] <= _ks(ks)[None, :]).all(axis=0).astype(np.float64)
+    return np.asarray((np.asarray(ranks)[:, None] <= _ks(ks)[None, :]).all(axis=0), dtype=np.float64)
 
 
 def _discount(positions: np.ndarray) -> np.ndarray:

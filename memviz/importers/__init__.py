@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from memviz.errors import ConfigError
 from memviz.importers._base import Dataset, Question, Source, read_file
@@ -22,7 +22,7 @@ from memviz.importers.locomo import load_locomo
 from memviz.importers.longmemeval import load_longmemeval
 from memviz.importers.memorybank import load_memorybank
 
-__all__ = ["FORMATS", "Dataset", "Format", "Question", "load", "load_bytes"]
+__all__ = ["FORMATS", "Dataset", "Format", "Question", "as_format", "load", "load_bytes"]
 
 Format = Literal["locomo", "longmemeval", "memorybank", "jsonl"]
 
@@ -39,6 +39,12 @@ def _loader(fmt: str) -> Callable[[bytes, Source], Dataset]:
     if fmt not in _LOADERS:
         raise ConfigError(f"unknown import format {fmt!r}; expected one of {', '.join(FORMATS)}")
     return _LOADERS[fmt]
+
+
+def as_format(fmt: str) -> Format:
+    """``fmt`` as a :data:`Format`; raises ConfigError (as :func:`load` does) when it names no format."""
+    _loader(fmt)
+    return cast(Format, fmt)
 
 
 def load(path: str | os.PathLike[str], fmt: Format) -> Dataset:

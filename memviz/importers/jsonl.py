@@ -11,9 +11,10 @@ the file name without its extension.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from memviz.importers._base import Dataset, Source
-from memviz.models import MEMORY_KINDS, MemoryInput
+from memviz.models import MEMORY_KINDS, MemoryInput, MemoryKind
 
 GROUP = "all"
 
@@ -46,7 +47,7 @@ def load_jsonl(raw: bytes, src: Source) -> Dataset:
                 session_id=session,
                 source_id=source_id if source_id is not None else f"{session}#{number}",
                 event_time_s=None if time_text is None else src.time(time_text, where, "time"),
-                kind=kind,
+                kind=cast(MemoryKind, kind),  # checked against MEMORY_KINDS above
                 # Without an "id", the file name and line number make a stable one, so re-importing the
                 # same file skips what is already stored.
                 id=memory_id if memory_id is not None else f"{dataset_name}:{number}",

@@ -110,7 +110,7 @@ def gate(cfg: RecallConfig, ids: Sequence[str], comps: Mapping[str, np.ndarray])
     for comp, threshold in (("relevance", cfg.min_relevance), ("retention", cfg.min_retention)):
         if threshold > 0:
             low = np.asarray(comps[comp]) < threshold
-            for n in np.flatnonzero(low & passed):
+            for n in np.flatnonzero(low & passed).tolist():
                 gated[ids[n]] = {"component": comp, "value": float(comps[comp][n]), "threshold": float(threshold)}
             passed &= ~low
     return passed, gated

@@ -16,7 +16,7 @@ from memviz.errors import ConfigError
 STAGES: tuple[str, ...] = ("embed", "vector", "fulltext", "fusion", "scoring", "final")
 
 Retriever = Literal["vector", "fulltext"]
-RETRIEVERS: tuple[str, ...] = ("vector", "fulltext")
+RETRIEVERS: tuple[Retriever, ...] = ("vector", "fulltext")
 # Components computed per memory before the graph stage; "graph" is the graph stage's own.
 BASE_COMPONENTS: tuple[str, ...] = tuple(c for c in scoring.COMPONENTS if c != "graph")
 

@@ -25,7 +25,7 @@ def spread(n: int, edges: Mapping[tuple[int, int], float], seeds: Sequence[int],
            cfg: RecallConfig) -> np.ndarray:
     """Total activation (n,) in [0, 1] after ``cfg.graph_hops`` hops over undirected weighted ``edges``
     ({(i, j): weight}) from ``seeds`` with initial activations ``a0``."""
-    a = np.zeros(n)
+    a: np.ndarray = np.zeros(n)
     a[list(seeds)] = a0
     total = a.copy()
     if not edges:

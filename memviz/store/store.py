@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -37,6 +37,11 @@ from memviz.store.tables import (
     memories_from_table,
     schema_compatible,
 )
+
+if TYPE_CHECKING:
+    from memviz.vector_index import VectorIndex
+
+E = TypeVar("E", bound=Event)
 
 # Folder (inside a local store) of the markers of batches being written; see MemoryStore._mark_in_flight.
 INFLIGHT_DIR = "_inflight"
@@ -60,7 +65,7 @@ class MemoryStore:
         storage_options = storage_options if storage_options is not None else default_storage_options()
         # An exact in-memory numpy index of the vectors (memviz.vector_index), per table version; False:
         # every vector search goes to LanceDB's brute force.
-        self._vindex = None
+        self._vindex: VectorIndex | None = None
         self._use_vector_index = vector_index
         try:
             if "://" not in self.uri:
@@ -266,7 +271,7 @@ class MemoryStore:
             self._vindex.note_append(before, self.memories.version)
 
     # -- events -------------------------------------------------------------------------------------
-    def append_events(self, events: Sequence[Event]) -> list[Event]:
+    def append_events(self, events: Sequence[E]) -> list[E]:
         """Append typed events in one atomic append; returns them with their ``id`` and ``wall_time_s``."""
         if not events:
             return []
@@ -426,7 +431,7 @@ class MemoryStore:
         tbl = q.to_arrow()
         return tbl.column("id").to_pylist(), 1.0 - tbl.column("_distance").to_numpy().astype(np.float64)
 
-    def vector_index(self):
+    def vector_index(self) -> VectorIndex | None:
         """The store's in-memory :class:`memviz.vector_index.VectorIndex` (created on first use), or None
         when the store was opened with ``vector_index=False``."""
         if not self._use_vector_index:
@@ -456,7 +461,10 @@ class MemoryStore:
             flags = index.forgotten_ids()
             if len(flags) <= FTS_POSTFILTER_MAX:
                 forgotten, where, limit = flags, MemoryFilter(), limit + len(flags)
-        q = self.memories.search(MatchQuery(query, "text"), query_type="fts").select(["id", "_score"]).limit(limit)
+        # lancedb gives MatchQuery's defaults positionally (pydantic.Field(1.0, kw_only=True)), which mypy's
+        # dataclass_transform does not read, so it thinks boost, fuzziness, ... are required.
+        match = MatchQuery(query, "text")  # type: ignore[call-arg]
+        q = self.memories.search(match, query_type="fts").select(["id", "_score"]).limit(limit)
         if (clause := sql.memory_where(where)) is not None:
             q = q.where(clause, prefilter=True)
         if self.count() == 0 or where.matches_nothing:
