@@ -180,7 +180,7 @@ def as_of_min_days(time_range: tuple[float, float] | None, now_s: float) -> int:
 def memory_metrics(history: MemoryHistory, now_s: float, models: Sequence[DecayModel],
                    params: DecayParams = DEFAULT_PARAMS) -> list[Metric]:
     """One memory's headline: its retention now under each of ``models``, its stability now, its reinforcements."""
-    out: list[Metric] = [(f"Retention now ({m})", f"{float(retention_curve(history, [now_s], m, params)[0]):.3f}")
+    out: list[Metric] = [(f"Retention now ({m})", f"{float(retention_curve(history, np.array([now_s]), m, params)[0]):.3f}")
                          for m in models]
     return out + [("Stability now", f"{history.stability_days[-1]:.1f} days"),
                   ("Reinforcements", f"{len(history.access_times_s) - 1}")]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from memviz.decay import DecayParams
+from memviz.decay import DecayModel, DecayParams
 from memviz.forgetting import (
     DEFAULT_PARAMS,
     MemoryHistory,
@@ -49,12 +49,12 @@ CHANGE_HEADING = ("**How a recall would change** if these memories were suppress
                   "the same time; soft-forgotten memories included in both)")
 
 
-def retention_curves(history: MemoryHistory, now_s: float, horizon_days: float, models: Sequence[str],
+def retention_curves(history: MemoryHistory, now_s: float, horizon_days: float, models: Sequence[DecayModel],
                      params: DecayParams = DEFAULT_PARAMS) -> list[Curve]:
     """One :class:`Curve` per decay model of ``history``'s memory, from its write to ``horizon_days`` after
     ``now_s`` (at :func:`memviz.forgetting.curve_times`), labelled with :data:`MODEL_NAMES`."""
     times = curve_times(history, now_s, horizon_days)
-    return [Curve(MODEL_NAMES.get(m, m), m, times, retention_curve(history, times, m, params)) for m in models]
+    return [Curve(MODEL_NAMES.get(m) or m, m, times, retention_curve(history, times, m, params)) for m in models]
 
 
 def suppress_heading(threshold: float, n_below: int, max_list: int) -> str:

@@ -126,7 +126,7 @@ def vis_data(
     an unknown ``colour_by`` or ``size_by``.
     """
     highlight = dict(highlight or {})
-    centres = set(centres)
+    centre_ids = set(centres)
     ids = list(g.nodes)
     attrs = pd.DataFrame([d for _, d in g.nodes(data=True)], index=ids)
     n = len(ids)
@@ -147,16 +147,16 @@ def vis_data(
         d = g.nodes[node_id]
         rank = highlight.get(node_id)
         node = {"id": node_id, "title": tooltip_html(d, rank), "color": colours[i], "size": float(sizes[i]),
-                "shape": "star" if rank is not None else "diamond" if node_id in centres else "dot",
-                "borderWidth": 3 if rank is not None or node_id in centres else 1}
+                "shape": "star" if rank is not None else "diamond" if node_id in centre_ids else "dot",
+                "borderWidth": 3 if rank is not None or node_id in centre_ids else 1}
         if summary:
             node["label"] = f"C{d.get('community')} ({int(d.get('size', 0))})"
         elif rank is not None:
             node["label"] = f"#{rank}"
             node["font"] = {"size": 18, "strokeWidth": 4}
-        elif n <= _LABEL_ALL_MAX or node_id in centres:
+        elif n <= _LABEL_ALL_MAX or node_id in centre_ids:
             node["label"] = _snippet(str(d.get("text", "")))
-        if rank is not None or node_id in centres:
+        if rank is not None or node_id in centre_ids:
             node["color"] = {"background": colours[i], "border": "#111111"}
         if xy is not None:
             node["x"], node["y"] = float(xy[i, 0]), float(xy[i, 1])
