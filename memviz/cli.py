@@ -150,7 +150,7 @@ def app(ctx: click.Context, db: str | None, port: int) -> None:
 
     app_py = Path(__file__).resolve().parent.parent / "app.py"
     if not app_py.exists():
-        raise MemvizError(f"app.py not found next to the memviz package ({app_py}); run from a source checkout")
+        raise MemvizError(f"app.py not found next to the memviz package ({app_py}); reinstall memviz")
     env = os.environ | ({"MEMVIZ_DB": db} if db else {})
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port),
            "--browser.gatherUsageStats", "false", *ctx.args]

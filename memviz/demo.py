@@ -1,11 +1,11 @@
-"""The built-in demo data: a dated nine-session conversation written for memviz (see data/README.md)."""
+"""The built-in demo data: a dated nine-session conversation written for memviz (see memviz/data/README.md)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Final
 
-DEMO_PATH = Path(__file__).resolve().parent.parent / "data" / "demo_conversation.jsonl"
+DEMO_PATH = Path(__file__).resolve().parent / "data" / "demo_conversation.jsonl"
 DEMO_FORMAT: Final = "jsonl"
 
 
