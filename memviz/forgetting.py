@@ -22,7 +22,7 @@ from memviz.decay import (
     retention,
 )
 from memviz.errors import ConfigError
-from memviz.events import Event, ReinforceEvent
+from memviz.events import Event, ReinforceEvent, WriteEvent
 from memviz.models import Memory, RecallResult
 
 DEFAULT_PARAMS = DecayParams()
@@ -51,13 +51,13 @@ def memory_history(memory: Memory, events: Sequence[Event]) -> MemoryHistory:
     written before events carried it), :func:`memviz.decay.initial_stability_days` of the importance.
     """
     mine = [e for e in events if memory.id in e.memory_ids]
-    writes = [e for e in mine if e.op == "write" and "stability_days" in e.payload]
-    s0 = float(writes[0].payload["stability_days"]) if writes else float(initial_stability_days(memory.importance))
+    writes = [e for e in mine if isinstance(e, WriteEvent) and e.stability_days > 0]
+    s0 = writes[0].stability_days if writes else float(initial_stability_days(memory.importance))
     t0 = memory.event_time_s if memory.event_time_s is not None else memory.created_time_s
-    reinf = [e for e in mine if e.op == "reinforce"]
+    reinf = [e for e in mine if isinstance(e, ReinforceEvent)]
     times = np.array([t0] + [e.time_s for e in reinf], dtype=np.float64)
-    stab = np.array([s0] + [float(e.payload["stability_after"]) for e in reinf], dtype=np.float64)
-    reasons = ("write", *(str(e.payload.get("reason", "")) for e in reinf))
+    stab = np.array([s0] + [e.stability_after for e in reinf], dtype=np.float64)
+    reasons = ("write", *(e.reason for e in reinf))
     order = np.argsort(times, kind="stable")  # a clock set backwards may record a recall "before" the write
     return MemoryHistory(memory.id, times[order], stab[order], tuple(reasons[i] for i in order))
 

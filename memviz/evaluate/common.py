@@ -21,9 +21,10 @@ import numpy as np
 from memviz import text as text_mod
 from memviz.clock import SimulatedClock
 from memviz.embed import Embedder
-from memviz.evaluate.metrics import mean_metrics
 from memviz.engine import MemoryEngine, RecallConfig, clock_start_for
 from memviz.errors import ConfigError, StoreError
+from memviz.evaluate.metrics import mean_metrics
+from memviz.events import RecallEvent
 from memviz.models import MemoryInput, Trace
 from memviz.recall.presets import preset_config
 from memviz.store import MemoryStore
@@ -141,9 +142,8 @@ def find_trace(store_path: str | Path, trace_id: str) -> Trace | None:
     if not path.is_dir():
         return None
     for event in reversed(MemoryStore(path).list_events(ops=["recall"])):
-        trace = event.payload.get("trace", {})
-        if trace.get("id") == trace_id:
-            return Trace.from_dict(trace)
+        if isinstance(event, RecallEvent) and event.trace.get("id") == trace_id:
+            return event.to_trace()
     return None
 
 
