@@ -64,10 +64,11 @@ def test_bench_recall_at_reports_exact_recall_and_the_numpy_limit(embedder):
     json.dumps(r)
 
 
-def test_bench_ingest_counts_and_stages(embedder):
+@pytest.mark.slow  # the rounded ratio needs a real model's encode time (the fake is ~300x faster than the pipeline)
+def test_bench_ingest_counts_and_stages(real_embedder):
     from memviz.bench import bench_ingest
 
-    r = bench_ingest(_items(30), embedder, batch_size=10, queries=["cats"])
+    r = bench_ingest(_items(30), real_embedder, batch_size=10, queries=["cats"])
     assert r["n"] == 30 and r["pipeline_per_s"] > 0 and r["raw_encode_per_s"] > 0
     # the ratio is pipeline throughput over raw throughput (the rates keep enough digits; the seconds may not)
     assert r["ratio"] == pytest.approx(r["pipeline_per_s"] / r["raw_encode_per_s"], rel=0.01)
@@ -85,6 +86,7 @@ def test_peer_ratios_and_tables():
     assert "| 5 | 1 | 2 | 0.5 |" in md
 
 
+@pytest.mark.slow  # reads all of LoCoMo dev and part of LongMemEval_S
 def test_real_data_helpers():
     shared_file("locomo", "locomo_dev.json")
     shared_file("longmemeval", "longmemeval_s_dev30.json")

@@ -33,6 +33,7 @@ def locomo_db(tmp_path_factory):
     return db, json.loads(res.stdout)
 
 
+@pytest.mark.slow  # the CLI ingests all of LoCoMo dev with the real model
 def test_locomo_ingest_one_memory_per_turn(locomo_db):
     db, summary = locomo_db
     raw = json.loads(shared_file("locomo", "locomo_dev.json").read_text())
@@ -50,6 +51,7 @@ def test_locomo_ingest_one_memory_per_turn(locomo_db):
     assert d["source_id"] == "D1:3" and d["speaker"] == "Caroline"
 
 
+@pytest.mark.slow  # real questions on the real data: the evidence is found by the real model
 @pytest.mark.parametrize("question,evidence", [
     ("When did Caroline go to the LGBTQ support group?", "conv-26:D1:3"),
     ("What did Melanie paint recently?", None),

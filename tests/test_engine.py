@@ -1,4 +1,4 @@
-"""The engine on real LanceDB tables with the real MiniLM model."""
+"""The engine on real LanceDB tables, with the deterministic fake embedder of tests/fakes.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each scoring preset's formula on small hand-made stores with known answers (real MiniLM embedder)."""
+"""Each scoring preset's formula on small hand-made stores with known answers (the fake embedder of tests/fakes.py)."""
 
 from __future__ import annotations
 

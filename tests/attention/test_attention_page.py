@@ -118,14 +118,14 @@ def test_unknown_custom_model_shows_an_error(page):
     assert any("no such folder" in e.value for e in at.error)
 
 
-def test_memories_from_the_store(page, embedder, tmp_path, monkeypatch):
+def test_memories_from_the_store(page, real_embedder, tmp_path, monkeypatch):
     from memviz.clock import SimulatedClock
     from memviz.demo import seed_if_empty
     from memviz.engine import MemoryEngine
     from memviz.store import MemoryStore
 
     path = tmp_path / "db"
-    seed_if_empty(MemoryEngine(MemoryStore(path), embedder, SimulatedClock(0.0)))
+    seed_if_empty(MemoryEngine(MemoryStore(path), real_embedder, SimulatedClock(0.0)))
     monkeypatch.setenv("MEMVIZ_DB", str(path))
     at = page
     at.selectbox(key="attn_model").set_value("minilm").run()

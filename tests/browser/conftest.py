@@ -32,7 +32,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def browser_store(tmp_path_factory, embedder):
+def browser_store(tmp_path_factory, real_embedder):
     from memviz.clock import SimulatedClock
     from memviz.demo import seed_if_empty
     from memviz.engine import MemoryEngine, clock_start_for
@@ -42,7 +42,7 @@ def browser_store(tmp_path_factory, embedder):
 
     db = tmp_path_factory.mktemp("browser_store")
     store = MemoryStore(db)
-    engine = MemoryEngine(store, embedder, SimulatedClock(0.0))
+    engine = MemoryEngine(store, real_embedder, SimulatedClock(0.0))
     seed_if_empty(engine)
     locomo = SHARED_DATA / "locomo" / "locomo_dev.json"
     if locomo.exists():
@@ -55,7 +55,7 @@ def browser_store(tmp_path_factory, embedder):
 
 
 @pytest.fixture
-def fresh_store(tmp_path_factory, embedder):
+def fresh_store(tmp_path_factory, real_embedder):
     """A new store per test, for the tests that write through the UI (the demo import, a typed memory): one
     memory that is not from the demo (an empty store would be seeded with the demo as soon as the app opens it)."""
     from memviz.clock import SimulatedClock
@@ -64,7 +64,7 @@ def fresh_store(tmp_path_factory, embedder):
     from memviz.store import MemoryStore
 
     db = tmp_path_factory.mktemp("fresh_store")
-    engine = MemoryEngine(MemoryStore(db), embedder, SimulatedClock(T0))
+    engine = MemoryEngine(MemoryStore(db), real_embedder, SimulatedClock(T0))
     engine.write([MemoryInput(text="A note written before the demo was imported.", speaker="Tester",
                               session_id="before", id="before:0")])
     return db

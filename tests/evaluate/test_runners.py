@@ -1,5 +1,6 @@
-"""The LoCoMo and LongMemEval runners and ``memviz eval`` on tiny files in the real schemas (real embedder),
-and LoCoMo's first questions on the real data."""
+"""The LoCoMo and LongMemEval runners and ``memviz eval`` on tiny files in the real schemas (the fake embedder
+of tests/fakes.py: the tests check protocol and counts, not the numbers), and LoCoMo's first questions on the real
+data (the real model, slow)."""
 
 from __future__ import annotations
 
@@ -111,9 +112,9 @@ def test_eval_cli_json_contract(tiny_files, tmp_path):
 
 
 @pytest.mark.slow
-def test_locomo_on_the_real_data(tmp_path, embedder):
+def test_locomo_on_the_real_data(tmp_path, real_embedder):
     path = shared_file("locomo", "locomo_dev.json")
-    res = run_locomo(path, tmp_path / "locomo", limit=4, embedder=embedder)
+    res = run_locomo(path, tmp_path / "locomo", limit=4, embedder=real_embedder)
     assert res["counts"]["questions"] == 4 and res["counts"]["evaluated"] >= 1
     assert all(0.0 <= v <= 1.0 for v in res["overall"].values())
     values = [res["overall"][f"recall@{k}"] for k in (1, 5, 10, 25, 50)]

@@ -18,6 +18,7 @@ def _utc(*args: int) -> float:
     return datetime(*args, tzinfo=timezone.utc).timestamp()
 
 
+@pytest.mark.slow  # parses the real LongMemEval files (~10 s)
 def test_one_memory_per_turn(longmemeval: tuple[Path, Any, Dataset]) -> None:
     _, raw, ds = longmemeval
     assert list(ds.groups) == [q["question_id"] for q in raw]
@@ -35,23 +36,27 @@ def test_one_memory_per_turn(longmemeval: tuple[Path, Any, Dataset]) -> None:
     assert {m.dataset for m in ds.items()} == {"longmemeval"}
 
 
+@pytest.mark.slow  # parses the real LongMemEval files (~10 s)
 def test_counts(lme_oracle: tuple[Path, Any, Dataset], lme_s_dev30: tuple[Path, Any, Dataset]) -> None:
     assert (len(lme_oracle[2]), len(lme_oracle[2].questions)) == (10960, 500)
     # 14,860 turns, 4 of them a lone zero-width space (skipped)
     assert (len(lme_s_dev30[2]), len(lme_s_dev30[2].questions), lme_s_dev30[2].skipped) == (14856, 30, 4)
 
 
+@pytest.mark.slow  # parses the real LongMemEval files (~10 s)
 def test_no_answer_labels_in_memories(longmemeval: tuple[Path, Any, Dataset]) -> None:
     for m in longmemeval[2].items():
         for name, value in dataclasses.asdict(m).items():
             assert "answer_" not in str(value) and "has_answer" not in str(value), (name, m.id)
 
 
+@pytest.mark.slow  # parses the real LongMemEval files (~10 s)
 def test_neutral_ids(lme_s_dev30: tuple[Path, Any, Dataset]) -> None:
     m = lme_s_dev30[2].groups["01493427"][9]
     assert (m.id, m.session_id, m.source_id) == ("01493427:s00:t09", "01493427:s00", "s00:t09")
 
 
+@pytest.mark.slow  # parses the real LongMemEval files (~10 s)
 def test_evidence_sessions_and_turns(longmemeval: tuple[Path, Any, Dataset]) -> None:
     _, raw, ds = longmemeval
     memories = {m.id: m for m in ds.items()}
@@ -71,6 +76,7 @@ def test_evidence_sessions_and_turns(longmemeval: tuple[Path, Any, Dataset]) -> 
         assert all(memories[e].session_id in q.evidence_session_ids for e in q.evidence_ids)
 
 
+@pytest.mark.slow  # parses the real LongMemEval files (~10 s)
 def test_one_question_by_hand(lme_s_dev30: tuple[Path, Any, Dataset]) -> None:
     # answer_session_ids ["answer_a7b44747_1", "answer_a7b44747_2"] are haystack sessions 0 and 27 of 47;
     # the turns flagged has_answer are turn 6 of each.
@@ -84,6 +90,7 @@ def test_one_question_by_hand(lme_s_dev30: tuple[Path, Any, Dataset]) -> None:
     assert session_27[3].event_time_s == _utc(2023, 11, 30, 18, 38)
 
 
+@pytest.mark.slow  # parses the real LongMemEval files (~10 s)
 def test_oracle_question_by_hand(lme_oracle: tuple[Path, Any, Dataset]) -> None:
     q = next(q for q in lme_oracle[2].questions if q.id == "001be529")
     assert q.evidence_session_ids == ("001be529:s00",)
@@ -92,6 +99,7 @@ def test_oracle_question_by_hand(lme_oracle: tuple[Path, Any, Dataset]) -> None:
     assert lme_oracle[2].groups["001be529"][0].event_time_s == _utc(2023, 5, 21, 19, 50)
 
 
+@pytest.mark.slow  # parses the real LongMemEval files (~10 s)
 def test_abstention_questions(lme_oracle: tuple[Path, Any, Dataset], lme_s_dev30: tuple[Path, Any, Dataset]) -> None:
     _, raw, ds = lme_oracle
     types = {item["question_id"]: item["question_type"] for item in raw}
@@ -103,6 +111,7 @@ def test_abstention_questions(lme_oracle: tuple[Path, Any, Dataset], lme_s_dev30
     assert not any(q.category.endswith("(abstention)") for q in lme_s_dev30[2].questions)
 
 
+@pytest.mark.slow  # parses the real LongMemEval files (~10 s)
 def test_int_answers_become_strings(lme_oracle: tuple[Path, Any, Dataset]) -> None:
     _, raw, ds = lme_oracle
     answers = {q.id: q.answer for q in ds.questions}

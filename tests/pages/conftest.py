@@ -1,5 +1,8 @@
 """Fixtures of the page tests: a real store seeded with the demo conversation, copied fresh for each test, and
-an AppTest of the app pointed at it through ``MEMVIZ_DB``."""
+an AppTest of the app pointed at it through ``MEMVIZ_DB``.
+
+The store is embedded by the test's embedder: the fake one in the fast tier (where the app's MiniLMEmbedder is
+the fake too, see tests/conftest.py), the real model in a test marked slow."""
 
 from __future__ import annotations
 
@@ -10,12 +13,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from fakes import uses_real_models
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def demo_store_template(tmp_path_factory, embedder) -> Path:
-    """A store holding the built-in demo conversation (214 memories), written once per session."""
+def _demo_store(tmp_path_factory, embedder) -> Path:
+    """A store holding the built-in demo conversation (214 memories)."""
     from memviz.clock import SimulatedClock
     from memviz.demo import seed_if_empty
     from memviz.engine import MemoryEngine
@@ -27,11 +31,26 @@ def demo_store_template(tmp_path_factory, embedder) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_store_template(tmp_path_factory, embedder) -> Path:
+    """The demo store embedded by the fake embedder, written once per session."""
+    return _demo_store(tmp_path_factory, embedder)
+
+
+@pytest.fixture(scope="session")
+def real_demo_store_template(tmp_path_factory, real_embedder) -> Path:
+    """The demo store embedded by the real model, written once per session (for tests marked slow)."""
+    return _demo_store(tmp_path_factory, real_embedder)
+
+
 @pytest.fixture
-def demo_db(demo_store_template, tmp_path, monkeypatch) -> Path:
-    """A fresh copy of the demo store for one test, set as ``MEMVIZ_DB`` (the app opens one engine per path)."""
+def demo_db(request, tmp_path, monkeypatch) -> Path:
+    """A fresh copy of the demo store for one test, set as ``MEMVIZ_DB`` (the app opens one engine per path);
+    embedded by the real model when the test is marked slow, else by the fake."""
+    real = uses_real_models(request.node)
+    template = request.getfixturevalue("real_demo_store_template" if real else "demo_store_template")
     path = tmp_path / "db"
-    shutil.copytree(demo_store_template, path)
+    shutil.copytree(template, path)
     monkeypatch.setenv("MEMVIZ_DB", str(path))
     return path
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from support import chart, values
 
 from memviz.store import MemoryStore
@@ -28,6 +29,7 @@ def captions(at) -> str:
     return "\n".join(c.value for c in at.caption)
 
 
+@pytest.mark.slow  # the demo store's link count (1,374) comes from the real model's semantic links
 def test_whole_store_and_filters_change_what_is_shown(open_page):
     page = open_page("graph")
     at = page.at

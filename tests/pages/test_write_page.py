@@ -11,6 +11,7 @@ from memviz.store import MemoryStore
 LOCOMO = LOCOMO_DEV
 
 
+@pytest.mark.slow  # semantic links to the other Lisbon flight turns: the real model's similarities
 def test_write_a_typed_memory_shows_its_report(open_page, demo_db):
     page = open_page("write")
     at = page.at

@@ -1,5 +1,6 @@
-"""Fixtures of the quality tests: a small store written once per session (real MiniLM embeddings), copied
-fresh into each test that may change it."""
+"""Fixtures of the quality tests: a small store written once per session (by the test embedder, the fake of
+tests/fakes.py), copied fresh into each test that may change it; and the ``memviz`` command of the tests that
+run writers in subprocesses (with the fake embedder, and again with the real model in the slow tier)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from qhelpers import FACTS, facts  # noqa: E402
+from qhelpers import FACTS, MEMVIZ, MEMVIZ_FAKE, facts  # noqa: E402
 
 HOSTILE_TEXTS = [
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
     "She said \"don't\" and 'won't' — `rm -rf /` & <b>bold</b> &amp; &lt;",
 ]
+
+
+@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.slow)])
+def memviz_cmd(request) -> list[str]:
+    """``memviz`` in a subprocess: with the fake embedder (fast tier), or the real entry point and model (slow)."""
+    return MEMVIZ_FAKE if request.param == "fake" else MEMVIZ
 
 
 @pytest.fixture(scope="session")

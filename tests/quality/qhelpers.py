@@ -12,7 +12,11 @@ from memviz.models import MemoryInput
 from memviz.store import MemoryStore
 
 REPO = Path(__file__).resolve().parents[2]
+# ``memviz`` in a fresh Python process: the real entry point (the real model), or the same CLI with the fake
+# embedder of tests/fakes.py (the fast tier). Tests that run writers in subprocesses take one of these from the
+# ``memviz_cmd`` fixture (tests/quality/conftest.py).
 MEMVIZ = [sys.executable, "-m", "memviz.cli"]
+MEMVIZ_FAKE = [sys.executable, str(REPO / "tests" / "fakes.py")]
 
 FACTS = [
     "I just moved to Manchester and my new flat is in Ancoats.",
@@ -75,9 +79,10 @@ def check_consistency(store: MemoryStore) -> dict[str, int]:
     return {"memories": len(ids), "links": len(links), "batches": len(stored_by_batch), "events": len(events)}
 
 
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``memviz ARGS`` in a fresh Python process (the real entry point)."""
-    return subprocess.run([*MEMVIZ, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=REPO)
+def run_cli(*args: str, timeout: float = 300, cmd: list[str] = MEMVIZ) -> subprocess.CompletedProcess:
+    """``memviz ARGS`` in a fresh Python process (default: the real entry point; ``cmd=MEMVIZ_FAKE``: with the
+    fake embedder)."""
+    return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=REPO)
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -85,16 +90,22 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def kill_self_on_batch(db: str, kill_at: int, n_items: int) -> None:
-    """Child process body (spawn): write ``n_items`` facts in batches of 2 with the real model, and SIGKILL
-    itself inside the ``kill_at``-th batch, after its memories and links are appended and before its events
-    (the commit). The one seam replaced: MemoryStore.append_events."""
+def kill_self_on_batch(db: str, kill_at: int, n_items: int, fake: bool = False) -> None:
+    """Child process body (spawn): write ``n_items`` facts in batches of 2 with the real model (or the fake
+    embedder of tests/fakes.py when ``fake``), and SIGKILL itself inside the ``kill_at``-th batch, after its
+    memories and links are appended and before its events (the commit). The one seam replaced:
+    MemoryStore.append_events."""
     import os
     import signal
 
     from memviz.clock import SimulatedClock
-    from memviz.embed import MiniLMEmbedder
     from memviz.engine import MemoryEngine
+
+    if fake:
+        sys.path.insert(0, str(REPO / "tests"))
+        from fakes import FakeEmbedder as MiniLMEmbedder
+    else:
+        from memviz.embed import MiniLMEmbedder
 
     store = MemoryStore(db)
     calls = {"n": 0}

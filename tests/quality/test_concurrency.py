@@ -19,7 +19,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from qhelpers import MEMVIZ, REPO, check_consistency, events_reader, write_jsonl
+from qhelpers import REPO, check_consistency, events_reader, write_jsonl
 
 from memviz.filters import LinkFilter
 from memviz.demo import DEMO_PATH
@@ -50,11 +50,11 @@ def _read(conn) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set
     return before, mem, writes()
 
 
-def test_two_ingests_at_once_lose_nothing_and_reads_are_consistent(tmp_path: Path):
+def test_two_ingests_at_once_lose_nothing_and_reads_are_consistent(tmp_path: Path, memviz_cmd: list[str]):
     db = tmp_path / "db"
     MemoryStore(db)  # create the tables first so that both writers open them
     a, b, total = _split_demo(tmp_path)
-    procs = [subprocess.Popen([*MEMVIZ, "ingest", str(p), "--format", "jsonl", "--db", str(db), "--batch-size", "4"],
+    procs = [subprocess.Popen([*memviz_cmd, "ingest", str(p), "--format", "jsonl", "--db", str(db), "--batch-size", "4"],
                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in (a, b)]
     conn = events_reader(str(db))
     reads = in_flight_seen = 0

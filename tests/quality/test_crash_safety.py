@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from qhelpers import MEMVIZ, REPO, check_consistency, events_reader, facts, kill_self_on_batch, run_cli
+from qhelpers import MEMVIZ_FAKE, REPO, check_consistency, events_reader, facts, kill_self_on_batch, run_cli
 
 from memviz.demo import DEMO_PATH
 from memviz.models import MemoryInput
@@ -28,11 +28,11 @@ def _committed_batches(conn) -> int:
     return conn.open_table("events").count_rows("op = 'import'")
 
 
-def test_sigkill_mid_ingest_then_resume(tmp_path: Path):
+def test_sigkill_mid_ingest_then_resume(tmp_path: Path, memviz_cmd: list[str]):
     db = tmp_path / "db"
     data = tmp_path / "demo_head.jsonl"
     data.write_text("\n".join(DEMO_PATH.read_text().splitlines()[:N_DEMO]) + "\n")
-    proc = subprocess.Popen([*MEMVIZ, "ingest", str(data), "--format", "jsonl", "--db", str(db),
+    proc = subprocess.Popen([*memviz_cmd, "ingest", str(data), "--format", "jsonl", "--db", str(db),
                              "--batch-size", "3"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         conn, deadline = None, time.monotonic() + 240
@@ -54,7 +54,7 @@ def test_sigkill_mid_ingest_then_resume(tmp_path: Path):
     assert 9 <= counts["memories"] < N_DEMO and counts["memories"] % 3 == 0  # whole batches of 3 only
     assert not list((db / INFLIGHT_DIR).glob("*")), "the killed batch's marker was cleared on reopen"
 
-    res = run_cli("ingest", data, "--format", "jsonl", "--db", db, "--json")
+    res = run_cli("ingest", data, "--format", "jsonl", "--db", db, "--json", cmd=memviz_cmd)
     assert res.returncode == 0, res.stderr
     store = MemoryStore(db)
     counts = check_consistency(store)
@@ -64,12 +64,12 @@ def test_sigkill_mid_ingest_then_resume(tmp_path: Path):
 
 
 @pytest.mark.parametrize("kill_at", [3])
-def test_killed_between_rows_and_commit_is_recovered(tmp_path: Path, kill_at: int):
+def test_killed_between_rows_and_commit_is_recovered(tmp_path: Path, kill_at: int, memviz_cmd: list[str]):
     """Deterministic crash inside a batch: memories and links appended, events not. Reopening removes the
     orphan rows (the marker names a dead process); the batches committed before stay whole."""
     db = str(tmp_path / "db")
     ctx = mp.get_context("spawn")
-    p = ctx.Process(target=kill_self_on_batch, args=(db, kill_at, 8))
+    p = ctx.Process(target=kill_self_on_batch, args=(db, kill_at, 8, memviz_cmd == MEMVIZ_FAKE))
     p.start()
     p.join(240)
     assert p.exitcode == -signal.SIGKILL

@@ -1,4 +1,5 @@
-"""Hostile memory texts and queries against the engine and the CLI on a real store (real MiniLM embeddings).
+"""Hostile memory texts and queries against the engine and the CLI on a real store (embedded by the fake
+embedder of tests/fakes.py).
 
 Texts are data: stored and returned byte-exact (no escaping in the store or the CLI JSON); escaping is the
 renderer's job (the HTML-producing helpers of memviz.viz are checked at the end). Queries with any punctuation
