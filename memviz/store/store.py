@@ -238,8 +238,12 @@ class MemoryStore:
 
         Returns the batch ids removed. Called on open: a process killed between appending a batch's
         memories and its events leaves such rows behind. A batch another live process is still writing (its
-        in-flight marker names a running process) is left alone.
+        in-flight marker names a running process) is left alone; markers of dead processes are removed, also
+        those of a writer killed before its batch wrote any row.
         """
+        if "://" not in self.uri and (folder := Path(self.uri) / INFLIGHT_DIR).is_dir():
+            for marker in folder.iterdir():
+                self._in_flight(marker.name)  # removes the marker when its process is gone
         if self.count("memories") == 0 and self.count("links") == 0:
             return []
         written: set[str] = set()
