@@ -23,17 +23,25 @@ VIEWS = ["Sink map", "Head view", "KV cache", "Memories in the prompt"]
 
 # ------------------------------------------------------------------ views
 
+
 def sink_map_view(rep) -> None:
     cap, an = rep.capture, rep.analysis
     lo, hi = w.window_slider("Token window", cap.n_tokens, 160, "attn_map_window")
     chart(va.sink_map_figure(an.received_mean, cap.tokens, (lo, hi), an.sink_mask), "sink-map", "attn_map")
-    chart(va.first_token_share_figure(an.first_token_share, an.uniform_share, an.heads_with_sink_share,
-                                      cap.tokens[0]), "first-token-share", "attn_first")
+    chart(
+        va.first_token_share_figure(an.first_token_share, an.uniform_share, an.heads_with_sink_share, cap.tokens[0]),
+        "first-token-share",
+        "attn_first",
+    )
     st.subheader("Sink table")
     st.caption(va.sink_caption(an.epsilon, an.min_head_share))
     if an.sinks:
-        st.dataframe(va.sink_table(an.sinks, SINK_COLUMNS), hide_index=True, key="attn_sink_table",
-                     column_config=w.number_columns(**va.SINK_TABLE_FORMATS))
+        st.dataframe(
+            va.sink_table(an.sinks, SINK_COLUMNS),
+            hide_index=True,
+            key="attn_sink_table",
+            column_config=w.number_columns(**va.SINK_TABLE_FORMATS),
+        )
     else:
         st.info("No sink at this threshold.")
 
@@ -41,8 +49,9 @@ def sink_map_view(rep) -> None:
 def head_view(cap: AttentionCapture) -> None:
     c1, c2 = st.columns([1, 2])
     layer = c1.slider("Layer", 0, cap.n_layers - 1, min(3, cap.n_layers - 1), key="attn_layer")
-    heads = c2.multiselect("Heads", list(range(cap.n_heads)), default=list(range(min(3, cap.n_heads))),
-                           key="attn_heads")
+    heads = c2.multiselect(
+        "Heads", list(range(cap.n_heads)), default=list(range(min(3, cap.n_heads))), key="attn_heads"
+    )
     c3, c4 = st.columns(2)
     q = w.window_slider("Query window", cap.n_tokens, 40, "attn_qwin", c3)
     k = w.window_slider("Key window", cap.n_tokens, 40, "attn_kwin", c4)
@@ -55,8 +64,13 @@ def head_view(cap: AttentionCapture) -> None:
 
 def kv_view(name: str, text: str, max_tokens: int) -> None:
     long = long_passage(2)
-    src = st.radio("Text", ["LoCoMo conv-26, sessions 1-2", "The text above"], horizontal=True, key="attn_kv_src",
-                   help="StreamingLLM's effect needs a few hundred tokens")
+    src = st.radio(
+        "Text",
+        ["LoCoMo conv-26, sessions 1-2", "The text above"],
+        horizontal=True,
+        key="attn_kv_src",
+        help="StreamingLLM's effect needs a few hundred tokens",
+    )
     kv_text = long if src.startswith("LoCoMo") else text
     cap = ua.capture(name, kv_text, max_tokens)
     n = cap.n_tokens
@@ -67,20 +81,32 @@ def kv_view(name: str, text: str, max_tokens: int) -> None:
     budget = c1.slider("Cache budget (tokens)", 4, max(5, n - 1), min(64, max(4, n // 4)), key="attn_budget")
     n_sink = c2.number_input("StreamingLLM sink tokens", 0, max(0, budget - 1), min(4, budget - 1), key="attn_nsink")
     n_recent = c3.slider("H2O recent tokens", 1, budget, max(1, budget // 2), key="attn_nrecent")
-    losses = c4.toggle("Perplexity with the real weights", value=True, key="attn_losses",
-                       help="One forward pass per policy with its cache as the attention mask")
+    losses = c4.toggle(
+        "Perplexity with the real weights",
+        value=True,
+        key="attn_losses",
+        help="One forward pass per policy with its cache as the attention mask",
+    )
     exp = ua.kv(name, kv_text, max_tokens, int(budget), int(n_sink), int(n_recent), bool(losses))
     st.caption(va.kv_caption(n, cap.n_input_tokens, cap.truncated, budget))
-    st.dataframe(pd.DataFrame(exp.summary()), hide_index=True, key="attn_kv_table",
-                 column_config=w.number_columns(**va.KV_TABLE_FORMATS))
-    policy = st.radio("Timeline of", list(POLICIES), format_func=POLICY_LABELS.get, horizontal=True,
-                      key="attn_kv_policy", index=2)
+    st.dataframe(
+        pd.DataFrame(exp.summary()),
+        hide_index=True,
+        key="attn_kv_table",
+        column_config=w.number_columns(**va.KV_TABLE_FORMATS),
+    )
+    policy = st.radio(
+        "Timeline of", list(POLICIES), format_func=POLICY_LABELS.get, horizontal=True, key="attn_kv_policy", index=2
+    )
     layer = None
     if policy == "h2o":
         layer = st.slider("H2O layer", 0, cap.n_layers - 1, min(12, cap.n_layers - 1), key="attn_kv_layer")
     win = w.window_slider("Step window", n, 256, "attn_kv_window")
-    chart(va.kv_timeline_figure(exp.simulation.timeline(policy, layer), cap.tokens, POLICY_LABELS[policy], budget,
-                                win), f"kv-{policy}", "attn_kv_tl")
+    chart(
+        va.kv_timeline_figure(exp.simulation.timeline(policy, layer), cap.tokens, POLICY_LABELS[policy], budget, win),
+        f"kv-{policy}",
+        "attn_kv_tl",
+    )
     chart(va.retained_share_figure(exp.simulation.retained, POLICY_LABELS), "kv-retained", "attn_kv_ret")
     if exp.losses:
         chart(va.losses_figure(exp.losses, budget, POLICY_LABELS), "kv-loss", "attn_kv_loss")
@@ -89,8 +115,9 @@ def kv_view(name: str, text: str, max_tokens: int) -> None:
 def prompt_view(name: str) -> None:
     ex_memories, ex_query = recall_example()
     query = st.text_input("Query", value=ex_query, key="attn_query")
-    src = st.radio("Memories", ["Paste (one per line)", "Recall from the store (k = 5)"], horizontal=True,
-                   key="attn_mem_src")
+    src = st.radio(
+        "Memories", ["Paste (one per line)", "Recall from the store (k = 5)"], horizontal=True, key="attn_mem_src"
+    )
     if src.startswith("Recall"):
         memories = ua.recall_texts(query) if query.strip() else None
         if memories:
@@ -105,8 +132,12 @@ def prompt_view(name: str) -> None:
     if not res.capture.causal:
         st.caption("An encoder reads the prompt both ways; the question is what a decoder's answer positions see.")
     chart(va.memory_attention_figure(res.share, res.segments), "memories-in-prompt", "attn_prompt")
-    st.dataframe(pd.DataFrame(res.table()), hide_index=True, key="attn_prompt_table",
-                 column_config=w.number_columns(mean_share="%.3f", max_share="%.3f", share_per_token="%.4f"))
+    st.dataframe(
+        pd.DataFrame(res.table()),
+        hide_index=True,
+        key="attn_prompt_table",
+        column_config=w.number_columns(mean_share="%.3f", max_share="%.3f", share_per_token="%.4f"),
+    )
     with st.expander("Prompt"):
         st.text(res.prompt)
 
@@ -114,24 +145,47 @@ def prompt_view(name: str) -> None:
 # ------------------------------------------------------------------ page
 
 st.title("Attention sinks and the KV cache")
-st.caption("The model's own memory: which tokens soak up attention (sinks), what a KV cache can evict, and how "
-           "much attention recalled memories get once they are in a prompt. Real weights, CPU, eager attention.")
+st.caption(
+    "The model's own memory: which tokens soak up attention (sinks), what a KV cache can evict, and how "
+    "much attention recalled memories get once they are in a prompt. Real weights, CPU, eager attention."
+)
 
 c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
 model_name = c1.selectbox("Model", list(ua.MODELS), format_func=ua.MODELS.get, key="attn_model")
 if model_name == "custom":
     model_name = st.text_input("Model folder or Hugging Face id", key="attn_custom_model").strip()
-max_tokens = int(c2.number_input("Max tokens", 16, HARD_MAX_TOKENS, 512, step=32, key="attn_max_tokens",
-                                 help=f"Longer inputs are cut (at most {HARD_MAX_TOKENS})"))
+max_tokens = int(
+    c2.number_input(
+        "Max tokens",
+        16,
+        HARD_MAX_TOKENS,
+        512,
+        step=32,
+        key="attn_max_tokens",
+        help=f"Longer inputs are cut (at most {HARD_MAX_TOKENS})",
+    )
+)
 epsilon = c3.slider("ε (sink threshold)", 0.05, 0.95, 0.3, 0.05, key="attn_eps", help="Gu et al. 2024 use 0.3")
-min_head_share = c4.slider("Min share of heads", 0.05, 1.0, 0.25, 0.05, key="attn_mhs",
-                           help="A token is a sink in a layer when this share of its heads exceed ε")
+min_head_share = c4.slider(
+    "Min share of heads",
+    0.05,
+    1.0,
+    0.25,
+    0.05,
+    key="attn_mhs",
+    help="A token is a sink in a layer when this share of its heads exceed ε",
+)
 
 source = st.radio("Input", ["Text", "Memories from the store"], horizontal=True, key="attn_source")
 text = ua.store_text() if source == "Memories from the store" else None
 if text is None:
-    text = st.text_area("Text", value=default_passage(), height=140, key="attn_text",
-                        help="Default: the first turns of LoCoMo conv-26 (CC BY-NC 4.0)")
+    text = st.text_area(
+        "Text",
+        value=default_passage(),
+        height=140,
+        key="attn_text",
+        help="Default: the first turns of LoCoMo conv-26 (CC BY-NC 4.0)",
+    )
 
 view = st.radio("View", VIEWS, horizontal=True, key="attn_view", label_visibility="collapsed")
 
@@ -149,8 +203,17 @@ try:
     else:
         rep = ua.report(model_name, text, max_tokens, float(epsilon), float(min_head_share))
         cap = rep.capture
-        st.caption(va.capture_caption(cap.n_tokens, cap.n_input_tokens, cap.truncated, cap.n_layers, cap.n_heads,
-                                      cap.seconds, rep.analysis.gu_first_token))
+        st.caption(
+            va.capture_caption(
+                cap.n_tokens,
+                cap.n_input_tokens,
+                cap.truncated,
+                cap.n_layers,
+                cap.n_heads,
+                cap.seconds,
+                rep.analysis.gu_first_token,
+            )
+        )
         if view == "Sink map":
             sink_map_view(rep)
         else:

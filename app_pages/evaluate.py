@@ -35,18 +35,25 @@ def run_form() -> dict[str, Any] | None:
     # The inputs' values are kept outside the widgets too: Streamlit drops a widget's state when another page
     # is opened, and a run goes on in the background meanwhile (its result names these inputs).
     kept = st.session_state.setdefault("ev_kept", {})
-    path = c[1].text_input("Data file", value=kept.get(f"path_{bench}", str(DEFAULT_FILES[bench])),
-                           key=f"ev_path_{bench}")
+    path = c[1].text_input(
+        "Data file", value=kept.get(f"path_{bench}", str(DEFAULT_FILES[bench])), key=f"ev_path_{bench}"
+    )
     preset = c[2].selectbox("Preset", PRESET_NAMES, key="ev_preset", format_func=lambda n: PRESETS[n].label)
     limit = c[3].number_input("Questions (limit)", 1, 5000, 10, key="ev_limit", help=LIMIT_HELP)
     c = st.columns([1, 3])
     gran = c[0].selectbox("Granularity", ["session", "turn"], key="ev_gran", disabled=bench != "longmemeval")
-    db = c[1].text_input("Store folder (reused: a second run only recalls)", key="ev_db",
-                         value=kept.get("db", str(DEFAULT_DB / bench)))
+    db = c[1].text_input(
+        "Store folder (reused: a second run only recalls)", key="ev_db", value=kept.get("db", str(DEFAULT_DB / bench))
+    )
     kept |= {f"path_{bench}": path, "db": db}
-    ended = jobs.run_button("Run evaluation", "ev_run", f"eval:{db}", "ev_job",
-                            lambda: jobs.start_eval(bench, path, db, preset, int(limit), gran),
-                            help="Runs in the background: you can use other pages meanwhile")
+    ended = jobs.run_button(
+        "Run evaluation",
+        "ev_run",
+        f"eval:{db}",
+        "ev_job",
+        lambda: jobs.start_eval(bench, path, db, preset, int(limit), gran),
+        help="Runs in the background: you can use other pages meanwhile",
+    )
     return None if ended is None else ve.check_result(ended.result)
 
 
@@ -72,8 +79,9 @@ def browse(result: dict[str, Any]) -> None:
     frame = ve.filter_questions(ve.questions_frame(result, metric), show, metric)
     st.dataframe(frame, hide_index=True, width="stretch", key="ev_q_table", height=280)
     by_id = {q["id"]: q for q in result["questions"]}
-    qid = st.selectbox("Question", frame["id"].tolist(), key="ev_q_pick",
-                       format_func=lambda i: f"{i}: {by_id[i]['question'][:90]}")
+    qid = st.selectbox(
+        "Question", frame["id"].tolist(), key="ev_q_pick", format_func=lambda i: f"{i}: {by_id[i]['question'][:90]}"
+    )
     if qid is None:
         return
     q = by_id[qid]
@@ -87,8 +95,11 @@ def browse(result: dict[str, Any]) -> None:
     k = int(st.number_input("Show the top", 1, 50, 10, key="ev_q_k"))
     shown = list(dict.fromkeys(gold + (q.get("retrieved") or [])[:k]))
     mems = engine.read.memories_by_id(shown) if engine and not sessions else {}
-    previews = ve.session_previews(engine.read.table(ve.PREVIEW_COLUMNS, MemoryFilter(sessions=tuple(shown)))) \
-        if engine and sessions else None
+    previews = (
+        ve.session_previews(engine.read.table(ve.PREVIEW_COLUMNS, MemoryFilter(sessions=tuple(shown))))
+        if engine and sessions
+        else None
+    )
     left, right = st.columns(2)
     left.markdown("**Gold evidence** and where it ranked")
     left.dataframe(ve.gold_table(q, mems, previews), hide_index=True, width="stretch", key="ev_gold")
@@ -106,10 +117,14 @@ def show_question_trace(q: dict[str, Any], gold: list[str], sessions: bool, engi
         st.caption(f"The store {q['store']} is gone: the trace is shown without the memories' texts.")
     mems = engine.read.memories_by_id(ve.trace_memory_ids(trace)) if engine else {}
     st.markdown("**Why was the gold evidence (not) retrieved?**")
-    turns = ve.by_final_rank(trace, engine.read.table(["id"], MemoryFilter(sessions=tuple(gold)))["id"].tolist()) \
-        if sessions and engine else gold
-    target = st.selectbox("Gold item" + (" (a turn of a gold session, best ranked first)" if sessions else ""),
-                          turns, key="ev_why_pick")
+    turns = (
+        ve.by_final_rank(trace, engine.read.table(["id"], MemoryFilter(sessions=tuple(gold)))["id"].tolist())
+        if sessions and engine
+        else gold
+    )
+    target = st.selectbox(
+        "Gold item" + (" (a turn of a gold session, best ranked first)" if sessions else ""), turns, key="ev_why_pick"
+    )
     if target and engine is not None:
         try:
             why = tracing.why_not(trace, target, engine.explain(trace, [target])[target])
@@ -126,10 +141,17 @@ def show_question_trace(q: dict[str, Any], gold: list[str], sessions: bool, engi
 
 
 st.title("Evaluate")
-st.caption("Retrieval on LoCoMo (recall@k over dialogue turns) and LongMemEval (recall_any / recall_all / ndcg_any "
-           "@k), with the benchmarks' own protocols. Evaluation never reinforces.")
-source = st.radio("Results", ["run", "load"], horizontal=True, key="ev_source",
-                  format_func={"run": "Run a small evaluation", "load": "Load an evaluation JSON"}.get)
+st.caption(
+    "Retrieval on LoCoMo (recall@k over dialogue turns) and LongMemEval (recall_any / recall_all / ndcg_any "
+    "@k), with the benchmarks' own protocols. Evaluation never reinforces."
+)
+source = st.radio(
+    "Results",
+    ["run", "load"],
+    horizontal=True,
+    key="ev_source",
+    format_func={"run": "Run a small evaluation", "load": "Load an evaluation JSON"}.get,
+)
 added = run_form() if source == "run" else load_form()
 runs = st.session_state.setdefault("ev_results", [])
 if added is not None:
@@ -140,16 +162,26 @@ if not runs:
 labels = ve.run_labels(runs)
 c = st.columns([5, 1])
 # Keyed by the number of runs, so that a run just added is shown.
-shown = c[0].multiselect("Runs shown", list(range(len(runs))), default=list(range(len(runs))),
-                         key=f"ev_shown_{len(runs)}", format_func=lambda n: labels[n])
+shown = c[0].multiselect(
+    "Runs shown",
+    list(range(len(runs))),
+    default=list(range(len(runs))),
+    key=f"ev_shown_{len(runs)}",
+    format_func=lambda n: labels[n],
+)
 if c[1].button("Clear all", key="ev_clear"):
     st.session_state["ev_results"] = []
     st.rerun()
 picked = [runs[n] for n in shown]
 if picked:
     table = ve.metrics_table(picked)
-    st.dataframe(table, hide_index=True, width="stretch", key="ev_metrics",
-                 column_config=w.number_columns(**dict.fromkeys(table.columns[3:], "%.3f")))
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key="ev_metrics",
+        column_config=w.number_columns(**dict.fromkeys(table.columns[3:], "%.3f")),
+    )
     left, right = st.columns(2)
     left.plotly_chart(ve.metric_curve_figure(picked), key="ev_curve", width="stretch")
     names = ve.metric_names(picked)

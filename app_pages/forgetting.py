@@ -20,21 +20,34 @@ DAYS = st.column_config.NumberColumn(format="%.1f")
 
 
 @st.cache_data(show_spinner="Computing retention ...", max_entries=16)
-def retention_at(uri: str, version: int, as_of_s: float, model: str, params: DecayParams, _engine: MemoryEngine,
-                 at_version: int | None = None) -> pd.DataFrame:
+def retention_at(
+    uri: str,
+    version: int,
+    as_of_s: float,
+    model: str,
+    params: DecayParams,
+    _engine: MemoryEngine,
+    at_version: int | None = None,
+) -> pd.DataFrame:
     """Every memory's retention at ``as_of_s`` (of the store now, or at ``at_version``); cached per inputs."""
     return _engine.retention_frame(model, as_of_s, params=params, version=at_version)
 
 
 def param_widgets(engine: MemoryEngine) -> DecayParams:
     """Sliders for the decay parameters (defaults: the engine's); the curves and counts follow them at once."""
-    values = {field: col.slider(label, lo, hi, float(getattr(engine.decay_params, field)), step, key=f"fg_{field}", help=help_)
-              for col, (field, label, lo, hi, step, help_) in zip(st.columns(4), vf.PARAM_SLIDERS)}
+    values = {
+        field: col.slider(
+            label, lo, hi, float(getattr(engine.decay_params, field)), step, key=f"fg_{field}", help=help_
+        )
+        for col, (field, label, lo, hi, step, help_) in zip(st.columns(4), vf.PARAM_SLIDERS)
+    }
     st.caption(vf.EXPONENTIAL_NOTE)
     return DecayParams(**values)
 
 
-def one_memory(engine: MemoryEngine, frame: pd.DataFrame, models: list[str], params: DecayParams, threshold: float) -> None:
+def one_memory(
+    engine: MemoryEngine, frame: pd.DataFrame, models: list[str], params: DecayParams, threshold: float
+) -> None:
     """A memory's retention curve (replayed from the event log), its projection, and reinforcing it."""
     c = st.columns([2, 3, 1])
     shown = frame.sort_values(["recall_count", "importance"], ascending=False)
@@ -49,32 +62,58 @@ def one_memory(engine: MemoryEngine, frame: pd.DataFrame, models: list[str], par
     st.plotly_chart(vf.curve_figure(curves, history, now, threshold, title=title), key="fg_curve", width="stretch")
     w.metrics_row(fg.memory_metrics(history, now, models, params))
     if len(history.access_times_s) > 1:
-        st.dataframe(vf.history_table(history, fmt_time), hide_index=True, key="fg_history",
-                     column_config={"stability before (days)": DAYS, "stability after (days)": DAYS})
-    if st.button("Reinforce this memory now", key="fg_reinforce",
-                 help="As a recall would: stability rises (more when retention has fallen), elapsed time resets"):
+        st.dataframe(
+            vf.history_table(history, fmt_time),
+            hide_index=True,
+            key="fg_history",
+            column_config={"stability before (days)": DAYS, "stability after (days)": DAYS},
+        )
+    if st.button(
+        "Reinforce this memory now",
+        key="fg_reinforce",
+        help="As a recall would: stability rises (more when retention has fallen), elapsed time resets",
+    ):
         w.done(fg.reinforce_message(engine.reinforce([mid], reason="manual")[0]), key="fg_msg")
 
 
-def population(engine: MemoryEngine, frame: pd.DataFrame, model: str, params: DecayParams, as_of_s: float,
-               threshold: float) -> None:
+def population(
+    engine: MemoryEngine, frame: pd.DataFrame, model: str, params: DecayParams, as_of_s: float, threshold: float
+) -> None:
     """The retention distribution at the "as of" time, what the threshold would suppress, and the actions."""
     below = fg.suppressed(frame, threshold)
     w.metrics_row(fg.population_metrics(frame, below))
-    st.plotly_chart(vf.distribution_figure(frame.loc[frame["forgotten_time_s"].isna(), "retention"].to_numpy(), threshold,
-                                           label=f"{vf.MODEL_NAMES[model]} as of {fmt_time(as_of_s)} UTC"),
-                    key="fg_distribution", width="stretch")
+    st.plotly_chart(
+        vf.distribution_figure(
+            frame.loc[frame["forgotten_time_s"].isna(), "retention"].to_numpy(),
+            threshold,
+            label=f"{vf.MODEL_NAMES[model]} as of {fmt_time(as_of_s)} UTC",
+        ),
+        key="fg_distribution",
+        width="stretch",
+    )
     st.markdown(vf.suppress_heading(threshold, len(below), MAX_LIST))
     if len(below):
-        st.dataframe(below[vf.SUPPRESSED_COLUMNS].head(MAX_LIST), hide_index=True, key="fg_below", column_config={
-            "retention": st.column_config.NumberColumn(format="%.4f"), "stability_days": DAYS, "elapsed_days": DAYS})
+        st.dataframe(
+            below[vf.SUPPRESSED_COLUMNS].head(MAX_LIST),
+            hide_index=True,
+            key="fg_below",
+            column_config={
+                "retention": st.column_config.NumberColumn(format="%.4f"),
+                "stability_days": DAYS,
+                "elapsed_days": DAYS,
+            },
+        )
     st.markdown(vf.CHANGE_HEADING)
-    query, k, clicked = w.query_row("fg", "Compare", "fg_compare", placeholder="e.g. When did Caroline go to the support group?")
+    query, k, clicked = w.query_row(
+        "fg", "Compare", "fg_compare", placeholder="e.g. When did Caroline go to the support group?"
+    )
     inputs = (db_uri(), engine.read.version(), query, k, model, params, as_of_s, threshold)
     if clicked:
         try:  # two pure reads: nothing is reinforced or recorded
-            st.session_state["fg_change"] = (inputs, fg.recall_change(engine, query, below["id"].tolist(), k, model,
-                                                                      as_of_s).table)
+            st.session_state["fg_change"] = (
+                inputs,
+                fg.recall_change(engine, query, below["id"].tolist(), k, model, as_of_s).table,
+            )
         except MemvizError as e:
             st.error(str(e))
     shown_for, change = st.session_state.get("fg_change", (None, None))
@@ -97,16 +136,26 @@ def population(engine: MemoryEngine, frame: pd.DataFrame, model: str, params: De
             reason = f"retention < {threshold:.2f} ({model}) as of {fmt_time(as_of_s)}"
             st.session_state["fg_undo"] = ids = engine.forget(below["id"].tolist(), reason=reason)
             w.done(f"Soft-forgot {len(ids):,} memories.", key="fg_msg")
-        if (undo := st.session_state.get("fg_undo")) and st.button(f"Undo: restore {len(undo):,}", key="fg_undo_button"):
+        if (undo := st.session_state.get("fg_undo")) and st.button(
+            f"Undo: restore {len(undo):,}", key="fg_undo_button"
+        ):
             engine.restore(undo)
             st.session_state.pop("fg_undo")
             w.done(f"Restored {len(undo):,} memories.", key="fg_msg")
     with c[2].container(border=True):
         forgotten = fg.forgotten_ids(frame)
-        sure = st.checkbox(f"Delete the {len(forgotten):,} soft-forgotten memories for good", key="fg_prune_confirm",
-                           disabled=not forgotten)
-        if st.button("Hard prune", key="fg_prune", type="primary", disabled=not (sure and forgotten),
-                     help="Deletes them and their links from the current version (older versions still hold them)"):
+        sure = st.checkbox(
+            f"Delete the {len(forgotten):,} soft-forgotten memories for good",
+            key="fg_prune_confirm",
+            disabled=not forgotten,
+        )
+        if st.button(
+            "Hard prune",
+            key="fg_prune",
+            type="primary",
+            disabled=not (sure and forgotten),
+            help="Deletes them and their links from the current version (older versions still hold them)",
+        ):
             n = engine.prune(forgotten)
             st.session_state.pop("fg_undo", None)
             w.done(f"Pruned {n:,} memories.", key="fg_msg")
@@ -116,8 +165,12 @@ def time_travel(engine: MemoryEngine, now_frame: pd.DataFrame, model: str, param
     """The versions and the event log on a timeline, and the store as it was at a chosen version."""
     versions, events = engine.read.versions(), engine.read.event_timeline()
     rows = {v["version"]: v for v in versions}
-    picked = st.selectbox("View the store as of version", list(reversed(rows)), key="fg_version",
-                          format_func=lambda v: fg.version_label(rows[v]))
+    picked = st.selectbox(
+        "View the store as of version",
+        list(reversed(rows)),
+        key="fg_version",
+        format_func=lambda v: fg.version_label(rows[v]),
+    )
     st.plotly_chart(vf.timeline_figure(versions, events, picked), key="fg_timeline", width="stretch")
     st.caption(vf.timeline_caption(len(events), len(versions)))
     then = retention_at(db_uri(), engine.read.version(), as_of_s, model, params, engine, at_version=picked)
@@ -136,11 +189,19 @@ if engine.read.count() == 0:
     st.stop()
 c = st.columns([2, 2, 3, 2])
 model = c[0].selectbox("Decay model", DECAY_MODELS, key="fg_model", format_func=vf.MODEL_NAMES.get)
-other = c[1].selectbox("Overlay a second model", ["none", *DECAY_MODELS], key="fg_model_b",
-                       format_func=lambda m: vf.MODEL_NAMES.get(m, m))
+other = c[1].selectbox(
+    "Overlay a second model", ["none", *DECAY_MODELS], key="fg_model_b", format_func=lambda m: vf.MODEL_NAMES.get(m, m)
+)
 now = engine.clock.now()
-as_of_days = c[2].slider("As of (days from the clock)", fg.as_of_min_days(engine.read.time_range(), now), 365, 0, 1,
-                         key="fg_as_of_days", help="Look at retention at another time without moving the clock")
+as_of_days = c[2].slider(
+    "As of (days from the clock)",
+    fg.as_of_min_days(engine.read.time_range(), now),
+    365,
+    0,
+    1,
+    key="fg_as_of_days",
+    help="Look at retention at another time without moving the clock",
+)
 threshold = c[3].slider("Forget threshold", 0.0, 1.0, 0.1, 0.01, key="fg_threshold")
 as_of_s = now + as_of_days * SECONDS_PER_DAY
 st.caption(f"Clock {fmt_time(now)} UTC · as of {fmt_time(as_of_s)} UTC")
@@ -148,7 +209,9 @@ with st.expander("Decay parameters"):
     params = param_widgets(engine)
 models = [model] + ([other] if other not in ("none", model) else [])
 frame = retention_at(db_uri(), engine.read.version(), as_of_s, model, params, engine)
-tab_one, tab_pop, tab_time = st.tabs(["One memory", "Population", "Time travel"], key="fg_tab", on_change="rerun")  # lazy
+tab_one, tab_pop, tab_time = st.tabs(
+    ["One memory", "Population", "Time travel"], key="fg_tab", on_change="rerun"
+)  # lazy
 if tab_one.open:
     with tab_one:
         one_memory(engine, frame, models, params, threshold)

@@ -22,14 +22,17 @@ MAX_PICK, GRAPH_HEIGHT_PX, LEGEND_PX = 2000, 640, 80  # picker options; the grap
 
 
 @st.cache_data(show_spinner="Reading memories and links ...", max_entries=4)
-def frames(uri: str, version: int, now_s: float, model: str, _engine: MemoryEngine) -> tuple[pd.DataFrame, pd.DataFrame]:
+def frames(
+    uri: str, version: int, now_s: float, model: str, _engine: MemoryEngine
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Nodes and links of the store; cached per store, version, clock time and decay model."""
     return mg.graph_frames(_engine, model, now_s)
 
 
 @st.cache_resource(show_spinner="Analysing the graph (Louvain communities, PageRank) ...", max_entries=4)
-def analysed(uri: str, version: int, now_s: float, model: str, flt: mg.GraphFilter, _nodes: pd.DataFrame,
-             _links: pd.DataFrame) -> tuple[nx.Graph, pd.Series, pd.DataFrame, mg.GraphAnalysis]:
+def analysed(
+    uri: str, version: int, now_s: float, model: str, flt: mg.GraphFilter, _nodes: pd.DataFrame, _links: pd.DataFrame
+) -> tuple[nx.Graph, pd.Series, pd.DataFrame, mg.GraphAnalysis]:
     """:func:`memviz.graph.analyse_graph` of the filtered frames, cached per store version, clock, model and filter."""
     return mg.analyse_graph(_nodes, _links)
 
@@ -55,8 +58,17 @@ def filter_widgets(nodes: pd.DataFrame) -> tuple[mg.GraphFilter, str]:
     model = c[3].selectbox("Decay model", DECAY_MODELS, key="graph_decay")
     forgotten = c[4].checkbox("Forgotten too", value=True, key="graph_forgotten")
     start_s, end_s = (span[0], span[1] - 1) if span else (None, None)  # the filter's end is inclusive
-    return mg.GraphFilter(start_s, end_s, tuple(sessions), tuple(speakers), tuple(kinds), tuple(link_kinds),
-                          min_weight, min_retention, forgotten), model
+    return mg.GraphFilter(
+        start_s,
+        end_s,
+        tuple(sessions),
+        tuple(speakers),
+        tuple(kinds),
+        tuple(link_kinds),
+        min_weight,
+        min_retention,
+        forgotten,
+    ), model
 
 
 def memory_view(g: nx.Graph, nodes: pd.DataFrame, cent: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -71,20 +83,25 @@ def memory_view(g: nx.Graph, nodes: pd.DataFrame, cent: pd.DataFrame) -> tuple[l
 
 def query_view(engine: MemoryEngine, model: str, g: nx.Graph) -> tuple[list[str], dict[str, int], mg.RecallFocus]:
     """Around a query's recall (a pure read): returns the hits and neighbours, the hits shown, the focus."""
-    query, k, clicked = w.query_row("graph", "Recall", "graph_recall_button", primary=True,
-                                  placeholder="e.g. What does Caroline do for fun?")
+    query, k, clicked = w.query_row(
+        "graph", "Recall", "graph_recall_button", primary=True, placeholder="e.g. What does Caroline do for fun?"
+    )
     if clicked:
         try:
-            st.session_state["graph_recall"] = (db_uri(), mg.RecallFocus.of(engine.recall(query, k=k, reinforce=False,
-                                                                                           decay_model=model)))
+            st.session_state["graph_recall"] = (
+                db_uri(),
+                mg.RecallFocus.of(engine.recall(query, k=k, reinforce=False, decay_model=model)),
+            )
         except MemvizError as e:
             st.session_state.pop("graph_recall", None)
             st.error(str(e))
     radius = st.slider("Radius around the hits (links)", 0, 2, 1, key="graph_query_radius")
     db, focus = st.session_state.get("graph_recall", (None, None))
     if focus is None or db != db_uri():
-        st.info("Type a query and press Recall: the graph shows its hits (stars, by rank) and their neighbours. "
-                "The recall does not reinforce anything.")
+        st.info(
+            "Type a query and press Recall: the graph shows its hits (stars, by rank) and their neighbours. "
+            "The recall does not reinforce anything."
+        )
         st.stop()
     highlight, missing = focus.shown_hits(g)
     if missing:
@@ -96,10 +113,15 @@ def map_tab(nodes: pd.DataFrame, proj: Projection | None, focus: mg.RecallFocus 
     if proj is None:
         st.info("The embedding map needs at least 3 memories.")
         return
-    colour = st.selectbox("Colour by", vm.MAP_COLOUR_BY, index=vm.MAP_COLOUR_BY.index("speaker"), key="graph_map_colour")
+    colour = st.selectbox(
+        "Colour by", vm.MAP_COLOUR_BY, index=vm.MAP_COLOUR_BY.index("speaker"), key="graph_map_colour"
+    )
     query_xy, hits = vm.recall_overlay(nodes, proj, focus.hits, focus.vector) if focus else (None, None)
-    st.plotly_chart(vm.embedding_map_figure(nodes, colour, query_xy, focus.query if focus else "", hits, proj.explained),
-                    key="graph_map", width="stretch")
+    st.plotly_chart(
+        vm.embedding_map_figure(nodes, colour, query_xy, focus.query if focus else "", hits, proj.explained),
+        key="graph_map",
+        width="stretch",
+    )
     st.caption(vm.map_caption(len(nodes), proj.explained, focus is not None))
 
 
@@ -124,32 +146,61 @@ c = st.columns([2, 1, 1, 2, 1, 1])
 view = c[0].radio("View", list(mg.VIEWS), format_func=mg.VIEWS.get, key="graph_view")
 colour_by = c[1].selectbox("Colour by", vg.COLOUR_BY, index=vg.COLOUR_BY.index("community"), key="graph_colour")
 size_by = c[2].selectbox("Size by", list(vg.SIZE_LABELS), format_func=vg.SIZE_LABELS.get, key="graph_size")
-lod = c[3].radio("Level of detail (large graphs)", list(mg.LODS), format_func=mg.LODS.get, key="graph_lod", horizontal=True)
-max_nodes = c[4].number_input("Max nodes", 20, 3000, 300, step=50, key="graph_max_nodes",
-                              help="Above this many memories, the level of detail applies")
+lod = c[3].radio(
+    "Level of detail (large graphs)", list(mg.LODS), format_func=mg.LODS.get, key="graph_lod", horizontal=True
+)
+max_nodes = c[4].number_input(
+    "Max nodes",
+    20,
+    3000,
+    300,
+    step=50,
+    key="graph_max_nodes",
+    help="Above this many memories, the level of detail applies",
+)
 rank_by = c[5].selectbox("Top by", mg.RANK_BY, format_func=mg.RANK_LABELS.get, key="graph_rank_by")
 highlight, centres, focus, ids = {}, [], None, nodes["id"].tolist()
 if view == "memory":
     ids, centres = memory_view(g, nodes, cent)
 elif view == "query":
     ids, highlight, focus = query_view(engine, model, g)
-detail = mg.level_of_detail(nodes, links, comm, cent, ids, int(max_nodes), lod, rank_by, keep=[*centres, *highlight],
-                            can_summarise=view == "store")
+detail = mg.level_of_detail(
+    nodes,
+    links,
+    comm,
+    cent,
+    ids,
+    int(max_nodes),
+    lod,
+    rank_by,
+    keep=[*centres, *highlight],
+    can_summarise=view == "store",
+)
 colour_by, size_by = ("community", "size") if detail.summarised else (colour_by, size_by)
 st.caption(detail.note)
 st.caption(vg.filter_note(len(nodes), len(all_nodes), len(links), len(all_links)))
 if focus is not None:
     st.caption(f"Query: {focus.query!r}; hits are stars labelled with their rank.")
-st.iframe(vg.graph_html(vg.vis_data(detail.graph, colour_by, size_by, highlight, centres), GRAPH_HEIGHT_PX),
-          height=GRAPH_HEIGHT_PX + LEGEND_PX)
+st.iframe(
+    vg.graph_html(vg.vis_data(detail.graph, colour_by, size_by, highlight, centres), GRAPH_HEIGHT_PX),
+    height=GRAPH_HEIGHT_PX + LEGEND_PX,
+)
 
 tab_an, tab_map, tab_exp = st.tabs(["Analysis", "Embedding map", "Export"], key="graph_tab", on_change="rerun")  # lazy
 if tab_an.open:
     with tab_an:
         w.metrics_row(vg.analysis_metrics(len(nodes), len(links), comm, analysis))
         w.table_grid(vg.analysis_tables(analysis))
-        w.table_grid([(f"**Isolated memories** ({len(analysis.isolated):,}: no link passes the filters)",
-                       analysis.isolated.head(500), None)], n_columns=1)
+        w.table_grid(
+            [
+                (
+                    f"**Isolated memories** ({len(analysis.isolated):,}: no link passes the filters)",
+                    analysis.isolated.head(500),
+                    None,
+                )
+            ],
+            n_columns=1,
+        )
 if tab_map.open:
     with tab_map:
         map_tab(nodes, proj, focus)

@@ -43,12 +43,18 @@ def add_data(engine: MemoryEngine, running: bool) -> None:
     elif source == "path":
         path = st.text_input("Path", key="ingest_path", placeholder="/data/locomo/locomo10.json")
     if source != "demo":
-        fmt = st.selectbox("Format", FORMATS, key="ingest_format",
-                           help="locomo, longmemeval, memorybank, or memviz's JSON Lines chat format (jsonl)")
+        fmt = st.selectbox(
+            "Format",
+            FORMATS,
+            key="ingest_format",
+            help="locomo, longmemeval, memorybank, or memviz's JSON Lines chat format (jsonl)",
+        )
     else:
         st.caption(f"The built-in demo conversation ({DEMO_PATH.name}, {DEMO_FORMAT}).")
-    st.caption("Each batch is written whole or not at all; memories whose ids are already stored are skipped. "
-               "The ingest goes on while you use other pages.")
+    st.caption(
+        "Each batch is written whole or not at all; memories whose ids are already stored are skipped. "
+        "The ingest goes on while you use other pages."
+    )
     if not st.button("Ingest", key="ingest_button", type="primary", disabled=running):
         return
     try:
@@ -66,13 +72,24 @@ def filters(df: pd.DataFrame) -> dict:
     sessions = c[2].multiselect("Session", sorted(df["session_id"].unique()), key="mem_sessions")
     kinds = c[3].multiselect("Kind", sorted(df["kind"].unique()), key="mem_kinds")
     c = st.columns([3, 2, 2, 2])
-    time_range_s = w.date_range("Event time", vm.event_time_bounds(df), container=c[0],
-                                help="Memories without an event time are hidden once the range is narrowed")
+    time_range_s = w.date_range(
+        "Event time",
+        vm.event_time_bounds(df),
+        container=c[0],
+        help="Memories without an event time are hidden once the range is narrowed",
+    )
     min_retention = c[1].slider("Min retention now", 0.0, 1.0, 0.0, 0.01, key="mem_min_retention")
     c[2].selectbox("Decay model", DECAY_MODELS, key="mem_decay", help="The model retention is computed with")
     show_forgotten = c[3].toggle("Show forgotten", key="mem_show_forgotten")
-    return {"search": search, "kinds": kinds, "speakers": speakers, "sessions": sessions,
-            "time_range_s": time_range_s, "min_retention": min_retention, "show_forgotten": show_forgotten}
+    return {
+        "search": search,
+        "kinds": kinds,
+        "speakers": speakers,
+        "sessions": sessions,
+        "time_range_s": time_range_s,
+        "min_retention": min_retention,
+        "show_forgotten": show_forgotten,
+    }
 
 
 def detail(engine: MemoryEngine, memory_id: str, retention: float | None) -> None:
@@ -106,22 +123,36 @@ def detail(engine: MemoryEngine, memory_id: str, retention: float | None) -> Non
     if not links:
         right.caption("No links.")
     else:
-        right.dataframe(vm.links_frame_of(m.id, m.keywords, links, others, engine.link_config.semantic_threshold),
-                        hide_index=True, width="stretch",
-                        column_order=["direction", "kind", "weight", "other_speaker", "other_text", "why"],
-                        column_config={"weight": st.column_config.NumberColumn(format="%.2f"),
-                                       "other_speaker": "Speaker", "other_text": "Other memory"})
+        right.dataframe(
+            vm.links_frame_of(m.id, m.keywords, links, others, engine.link_config.semantic_threshold),
+            hide_index=True,
+            width="stretch",
+            column_order=["direction", "kind", "weight", "other_speaker", "other_text", "why"],
+            column_config={
+                "weight": st.column_config.NumberColumn(format="%.2f"),
+                "other_speaker": "Speaker",
+                "other_text": "Other memory",
+            },
+        )
     events = engine.read.events(memory_id=m.id)
     right.markdown(f"**Event history** ({len(events)})")
-    right.dataframe(vm.events_frame(events, m.id), hide_index=True, width="stretch", column_config={
-        "clock_time": st.column_config.DatetimeColumn("Clock time", format="YYYY-MM-DD HH:mm"),
-        "recorded": st.column_config.DatetimeColumn("Recorded", format="YYYY-MM-DD HH:mm:ss")})
+    right.dataframe(
+        vm.events_frame(events, m.id),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "clock_time": st.column_config.DatetimeColumn("Clock time", format="YYYY-MM-DD HH:mm"),
+            "recorded": st.column_config.DatetimeColumn("Recorded", format="YYYY-MM-DD HH:mm:ss"),
+        },
+    )
 
 
 engine = get_engine()
 st.title("Memories")
-st.caption("What the store holds: browse, search and filter its memories, open one to see its links and history, "
-           "and forget, restore or reinforce it.")
+st.caption(
+    "What the store holds: browse, search and filter its memories, open one to see its links and history, "
+    "and forget, restore or reinforce it."
+)
 show_stats(engine)
 
 running, ended = jobs.status(db_uri(), "ingest_job")
@@ -138,19 +169,27 @@ if frame.empty:
 
 st.subheader("Memory table")
 shown = vm.memory_table(vm.filter_memories(frame, **filters(frame)))
-st.caption(f"Showing {len(shown):,} of {len(frame):,} memories · retention at {fmt_time(engine.clock.now())} UTC "
-           f"({model}). Click a row to open it below.")
+st.caption(
+    f"Showing {len(shown):,} of {len(frame):,} memories · retention at {fmt_time(engine.clock.now())} UTC "
+    f"({model}). Click a row to open it below."
+)
 if shown.empty:
     st.info("No memory matches the filters.")
-elif (clicked := w.memory_table_select(shown, "mem_table", TABLE_HEIGHT_PX)) \
-        and st.session_state.get("_mem_clicked") != clicked:
+elif (clicked := w.memory_table_select(shown, "mem_table", TABLE_HEIGHT_PX)) and st.session_state.get(
+    "_mem_clicked"
+) != clicked:
     st.session_state["_mem_clicked"] = st.session_state["mem_detail"] = clicked
 
 st.subheader("Memory detail")
 # The open memory stays listed even when the filters now hide it (e.g. just forgotten).
 options = w.picker_options(shown["id"].tolist(), st.session_state.get("mem_detail"), set(frame["id"]), MAX_PICK)
-picked = w.memory_picker("Memory", frame, "mem_detail", options,
-                         help=f"The first {MAX_PICK:,} filtered memories; click a table row to open any of them")
+picked = w.memory_picker(
+    "Memory",
+    frame,
+    "mem_detail",
+    options,
+    help=f"The first {MAX_PICK:,} filtered memories; click a table row to open any of them",
+)
 if picked is None:
     st.stop()
 retention = frame.loc[frame["id"] == picked, "retention"]

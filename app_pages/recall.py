@@ -30,8 +30,13 @@ def show_hits(trace: Trace, mems: dict[str, Memory]) -> None:
     if not trace.stage("final").candidates:
         st.warning(vt.no_hits_message(trace))
         return
-    st.dataframe(vt.hits_table(vt.final_hits(trace, mems), fmt_time), hide_index=True, width="stretch",
-                 key="rc_hits_table", column_config={"score": SCORE, "text": st.column_config.TextColumn(width="large")})
+    st.dataframe(
+        vt.hits_table(vt.final_hits(trace, mems), fmt_time),
+        hide_index=True,
+        width="stretch",
+        key="rc_hits_table",
+        column_config={"score": SCORE, "text": st.column_config.TextColumn(width="large")},
+    )
     st.plotly_chart(vt.score_breakdown_figure(trace, mems), key="rc_breakdown", width="stretch")
 
 
@@ -48,11 +53,21 @@ def show_why_not(engine: MemoryEngine, trace: Trace, mems: dict[str, Memory]) ->
     misses = tracing.near_misses(trace, 10)
     c = st.columns([2, 2, 1])
     search = c[0].text_input("Find a memory (text or id)", key="rc_why_search")
-    found = vt.search_index(memory_index(db_uri(), engine.read.version(), engine), search, MAX_PICK) if search.strip() else None
+    found = (
+        vt.search_index(memory_index(db_uri(), engine.read.version(), engine), search, MAX_PICK)
+        if search.strip()
+        else None
+    )
     options = vt.why_not_options(misses, mems, found)
     typed = c[2].text_input("…or its exact id", key="rc_why_id").strip()
-    pick = c[1].selectbox("Memory (a near miss, or one found by the search)", list(options), format_func=options.get,
-                          key="rc_why_pick", index=None, placeholder="pick a memory")
+    pick = c[1].selectbox(
+        "Memory (a near miss, or one found by the search)",
+        list(options),
+        format_func=options.get,
+        key="rc_why_pick",
+        index=None,
+        placeholder="pick a memory",
+    )
     target = typed or pick
     try:
         explained = engine.explain(trace, [target])[target] if target else None
@@ -72,8 +87,13 @@ def show_why_not(engine: MemoryEngine, trace: Trace, mems: dict[str, Memory]) ->
         if not why.retrieved:
             right.plotly_chart(vt.why_not_figure(why, tracing.weights_of(trace)), key="rc_why_fig", width="stretch")
     st.markdown("**Near misses**: the ten memories just below the cut-off, and what kept each out")
-    st.dataframe(vt.near_misses_table(misses, mems), hide_index=True, width="stretch", key="rc_near_misses",
-                 column_config={"score": SCORE, "margin": MARGIN})
+    st.dataframe(
+        vt.near_misses_table(misses, mems),
+        hide_index=True,
+        width="stretch",
+        key="rc_near_misses",
+        column_config={"score": SCORE, "margin": MARGIN},
+    )
     return target
 
 
@@ -82,14 +102,23 @@ def show_diff(a: Trace, b: Trace, name_a: str, name_b: str, engine: MemoryEngine
     metrics_row(vt.diff_metrics(diff, max(a.k, b.k)))
     mems = engine.read.memories_by_id(diff.table["id"].tolist())
     st.plotly_chart(vt.compare_figure(diff, mems, max(a.k, b.k), name_a, name_b), key=f"{key}_fig", width="stretch")
-    st.dataframe(vt.with_text(diff.table, mems), hide_index=True, width="stretch", key=f"{key}_table",
-                 column_config={"score_a": SCORE, "score_b": SCORE})
+    st.dataframe(
+        vt.with_text(diff.table, mems),
+        hide_index=True,
+        width="stretch",
+        key=f"{key}_table",
+        column_config={"score_a": SCORE, "score_b": SCORE},
+    )
 
 
 def show_side_by_side(engine: MemoryEngine, trace: Trace) -> None:
     name_a = vt.preset_name(trace)
-    b = st.selectbox("Compare with preset", [n for n in PRESET_NAMES if n != name_a], key="rc_cmp_preset",
-                     format_func=lambda n: PRESETS[n].label)
+    b = st.selectbox(
+        "Compare with preset",
+        [n for n in PRESET_NAMES if n != name_a],
+        key="rc_cmp_preset",
+        format_func=lambda n: PRESETS[n].label,
+    )
     if st.button("Run both on this query", key="rc_cmp_run"):
         try:  # a pure read: neither reinforced nor recorded
             cfg_b = preset_config(b, k=trace.k, as_of_s=trace.time_s, reinforce=False)
@@ -104,8 +133,12 @@ def show_side_by_side(engine: MemoryEngine, trace: Trace) -> None:
     la, lb = f"A: {name_a}", f"B: {vt.preset_name(other)}"
     for col, t, label in zip(st.columns(2), (trace, other), (la, lb)):
         col.markdown(f"**{label}**")
-        col.dataframe(vt.final_table(t, engine.read.memories_by_id(vt.trace_memory_ids(t))), hide_index=True,
-                      width="stretch", key=f"rc_side_{label[0]}")
+        col.dataframe(
+            vt.final_table(t, engine.read.memories_by_id(vt.trace_memory_ids(t))),
+            hide_index=True,
+            width="stretch",
+            key=f"rc_side_{label[0]}",
+        )
     show_diff(trace, other, la, lb, engine, "rc_cmp")
 
 
@@ -126,7 +159,13 @@ def show_past(engine: MemoryEngine) -> None:
     b = c[1].selectbox("Trace B", list(by_id), index=0, key="rc_past_b", format_func=label)
     if st.button("Compare traces", key="rc_past_cmp") or st.session_state.get("rc_past_shown") == (a, b):
         st.session_state["rc_past_shown"] = (a, b)
-        show_diff(by_id[a], by_id[b], *(f"{n}: {fmt_time(by_id[i].time_s)}" for n, i in (("A", a), ("B", b))), engine, "rc_past")
+        show_diff(
+            by_id[a],
+            by_id[b],
+            *(f"{n}: {fmt_time(by_id[i].time_s)}" for n, i in (("A", a), ("B", b))),
+            engine,
+            "rc_past",
+        )
 
 
 engine = get_engine()

@@ -31,12 +31,17 @@ def data_sources() -> dict[str, tuple[str, str, str]]:
 
 def typed_input() -> tuple[list[MemoryInput], OnDuplicate] | None:
     """The text area and its fields; the memory to write once "Write" is clicked."""
-    text = st.text_area("Memory text", key="write_text", height=100,
-                        placeholder="e.g. I moved to Manchester last week and my rent is £1,150 a month.")
+    text = st.text_area(
+        "Memory text",
+        key="write_text",
+        height=100,
+        placeholder="e.g. I moved to Manchester last week and my rent is £1,150 a month.",
+    )
     c = st.columns(3)
     speaker = c[0].text_input("Speaker", key="write_speaker")
-    session = c[1].text_input("Session", key="write_session",
-                              help="A memory is linked to the previous turn of its session (temporal link)")
+    session = c[1].text_input(
+        "Session", key="write_session", help="A memory is linked to the previous turn of its session (temporal link)"
+    )
     kind = c[2].selectbox("Kind", MEMORY_KINDS, key="write_kind")
     if not st.button("Write", key="write_button", type="primary", icon=":material/edit:"):
         return None
@@ -53,13 +58,17 @@ def picked_input() -> tuple[list[MemoryInput], OnDuplicate] | None:
     c = st.columns([1, 3])
     session = c[0].selectbox("Session", vw.sessions_of(turns), key="write_pick_session")
     labels = vm.memory_labels(vw.session_turns(turns, session), max_chars=110)
-    chosen = c[1].multiselect("Turns (written in one batch, in this order)", list(labels), key="write_turns",
-                              format_func=labels.get)
-    copies = st.checkbox("Write as new copies (new ids)", key="write_copies",
-                         help="Turns keep their data set ids; a turn already stored is skipped unless written as "
-                              "a copy")
-    if not st.button("Write the chosen turns", key="write_turns_button", type="primary", icon=":material/edit:",
-                     disabled=not chosen):
+    chosen = c[1].multiselect(
+        "Turns (written in one batch, in this order)", list(labels), key="write_turns", format_func=labels.get
+    )
+    copies = st.checkbox(
+        "Write as new copies (new ids)",
+        key="write_copies",
+        help="Turns keep their data set ids; a turn already stored is skipped unless written as a copy",
+    )
+    if not st.button(
+        "Write the chosen turns", key="write_turns_button", type="primary", icon=":material/edit:", disabled=not chosen
+    ):
         return None
     return vw.picked_turns(turns, session, chosen, copies)
 
@@ -73,8 +82,11 @@ def show_item(engine: MemoryEngine, item: WriteItemReport) -> None:
     c = st.columns(4)
     c[0].metric("Keywords", len(item.keywords), help="YAKE keywords (Campos et al. 2020), used for keyword links")
     c[1].metric("Importance", f"{item.importance:.2f}", help="Heuristic in [0, 1]; its parts are charted below")
-    c[2].metric("Initial stability (days)", f"{item.stability_days:.1f}",
-                help="S0 = 2 days × (1 + 4 × importance): important memories decay more slowly")
+    c[2].metric(
+        "Initial stability (days)",
+        f"{item.stability_days:.1f}",
+        help="S0 = 2 days × (1 + 4 × importance): important memories decay more slowly",
+    )
     c[3].metric("Links created", len(item.links))
     left, right = st.columns([2, 3])
     left.plotly_chart(vm.importance_parts_figure(item.importance_parts, item.importance), key=f"imp_{item.id}")
@@ -85,21 +97,34 @@ def show_item(engine: MemoryEngine, item: WriteItemReport) -> None:
             st.caption("No earlier memory to compare with: the store was empty.")
         else:
             st.plotly_chart(vm.neighbours_figure(nb, threshold), key=f"nb_{item.id}")
-    st.markdown(f"**Links created** ({len(item.links)}): semantic when the cosine similarity ≥ {threshold:.2f} "
-                f"(up to {engine.link_config.semantic_top_n}), temporal to the previous turn of the session, "
-                f"keyword to up to {engine.link_config.keyword_top_n} memories sharing a keyword (Jaccard weight).")
+    st.markdown(
+        f"**Links created** ({len(item.links)}): semantic when the cosine similarity ≥ {threshold:.2f} "
+        f"(up to {engine.link_config.semantic_top_n}), temporal to the previous turn of the session, "
+        f"keyword to up to {engine.link_config.keyword_top_n} memories sharing a keyword (Jaccard weight)."
+    )
     if item.links:
         others = engine.read.memories([lk.target_id for lk in item.links])
-        st.dataframe(vm.links_frame_of(item.id, item.keywords, item.links, others, threshold), hide_index=True,
-                     width="stretch",
-                     column_order=["kind", "weight", "other_speaker", "other_text", "why"],
-                     column_config={"weight": st.column_config.NumberColumn("Weight", format="%.2f"),
-                                    "other_speaker": "Speaker", "other_text": "Linked memory"})
+        st.dataframe(
+            vm.links_frame_of(item.id, item.keywords, item.links, others, threshold),
+            hide_index=True,
+            width="stretch",
+            column_order=["kind", "weight", "other_speaker", "other_text", "why"],
+            column_config={
+                "weight": st.column_config.NumberColumn("Weight", format="%.2f"),
+                "other_speaker": "Speaker",
+                "other_text": "Linked memory",
+            },
+        )
     else:
         st.caption("No link: no earlier memory was similar enough, shared a keyword or came before it in its session.")
     with st.expander("Nearest neighbours as a table"):
-        st.dataframe(nb, hide_index=True, width="stretch", column_order=["text", "similarity", "linked"],
-                     column_config={"similarity": st.column_config.NumberColumn(format="%.3f")})
+        st.dataframe(
+            nb,
+            hide_index=True,
+            width="stretch",
+            column_order=["text", "similarity", "linked"],
+            column_config={"similarity": st.column_config.NumberColumn(format="%.3f")},
+        )
 
 
 def show_report(engine: MemoryEngine, report: WriteReport) -> None:
@@ -116,17 +141,23 @@ def show_report(engine: MemoryEngine, report: WriteReport) -> None:
         item = by_id[st.selectbox("Written memory", list(by_id), format_func=labels.get, key="write_report_item")]
     show_item(engine, item)
     with st.expander("Timings"):
-        st.dataframe(vm.timings_frame(report.timings_ms), hide_index=True,
-                     column_config={"ms": st.column_config.NumberColumn("ms", format="%.1f")})
+        st.dataframe(
+            vm.timings_frame(report.timings_ms),
+            hide_index=True,
+            column_config={"ms": st.column_config.NumberColumn("ms", format="%.1f")},
+        )
 
 
 engine = get_engine()
 st.title("Write")
-st.caption("How a memory is written: normalised, given keywords (YAKE) and an importance, embedded (MiniLM), "
-           "compared with every earlier memory and linked to the closest ones, all in one batch.")
+st.caption(
+    "How a memory is written: normalised, given keywords (YAKE) and an importance, embedded (MiniLM), "
+    "compared with every earlier memory and linked to the closest ones, all in one batch."
+)
 
-mode = st.radio("Input", list(MODES), format_func=MODES.get, horizontal=True, key="write_mode",
-                label_visibility="collapsed")
+mode = st.radio(
+    "Input", list(MODES), format_func=MODES.get, horizontal=True, key="write_mode", label_visibility="collapsed"
+)
 to_write = typed_input() if mode == "type" else picked_input()
 if to_write is not None:
     inputs, on_duplicate = to_write

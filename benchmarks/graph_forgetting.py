@@ -44,8 +44,12 @@ def build_store(root: Path, n: int, smaller: Path | None = None) -> Path:
     engine = open_engine(str(path))
     t = time.perf_counter()
     engine.ingest(real_items(n), batch_size=256)  # raises FileNotFoundError without the shared data
-    print(json.dumps({"built": str(path), "memories": engine.store.count(), "seconds": round(time.perf_counter() - t, 1)}),
-          flush=True)
+    print(
+        json.dumps(
+            {"built": str(path), "memories": engine.store.count(), "seconds": round(time.perf_counter() - t, 1)}
+        ),
+        flush=True,
+    )
     done.touch()
     return path
 
@@ -83,17 +87,25 @@ def graph_costs(engine, max_nodes: int) -> dict:
 
     (placed, shown), s["level_of_detail"] = _timed(lod)
     page, s["html"] = _timed(lambda: graph_html(vis_data(shown, "community", "importance")))
-    summary, s["summary_graph"] = _timed(lambda: graph_html(vis_data(mg.summary_graph(placed, links, comm, cent),
-                                                                    "community", "size")))
+    summary, s["summary_graph"] = _timed(
+        lambda: graph_html(vis_data(mg.summary_graph(placed, links, comm, cent), "community", "size"))
+    )
     cold = [k for k in s if k != "summary_graph"]
-    return {"stages_wall_s": {k: round(v[0], 3) for k, v in s.items()},
-            "stages_cpu_s": {k: round(v[1], 3) for k, v in s.items()},
-            "total_s": round(sum(s[k][0] for k in cold), 3), "total_cpu_s": round(sum(s[k][1] for k in cold), 3),
-            "warm_s": round(s["level_of_detail"][0] + s["html"][0], 3),
-            "warm_cpu_s": round(s["level_of_detail"][1] + s["html"][1], 3),
-            "memories": len(nodes), "links": len(links), "shown_nodes": shown.number_of_nodes(),
-            "shown_links": shown.number_of_edges(), "communities": int(comm.max()) + 1, "html_bytes": len(page),
-            "_pages": {"top": page, "summary": summary}}
+    return {
+        "stages_wall_s": {k: round(v[0], 3) for k, v in s.items()},
+        "stages_cpu_s": {k: round(v[1], 3) for k, v in s.items()},
+        "total_s": round(sum(s[k][0] for k in cold), 3),
+        "total_cpu_s": round(sum(s[k][1] for k in cold), 3),
+        "warm_s": round(s["level_of_detail"][0] + s["html"][0], 3),
+        "warm_cpu_s": round(s["level_of_detail"][1] + s["html"][1], 3),
+        "memories": len(nodes),
+        "links": len(links),
+        "shown_nodes": shown.number_of_nodes(),
+        "shown_links": shown.number_of_edges(),
+        "communities": int(comm.max()) + 1,
+        "html_bytes": len(page),
+        "_pages": {"top": page, "summary": summary},
+    }
 
 
 def forgetting_costs(engine) -> dict:
@@ -116,14 +128,16 @@ def forgetting_costs(engine) -> dict:
 
     for n, model in enumerate(("exponential", "power", "actr")):
         frame, (out[f"population_{model}_s"], out[f"population_{model}_cpu_s"]) = _timed(
-            population, model, now + (n + 1) * SECONDS_PER_DAY)
+            population, model, now + (n + 1) * SECONDS_PER_DAY
+        )
     top = frame.sort_values("recall_count").iloc[-1]["id"]
 
     def curve():
         h = memory_history(engine.get(top), engine.store.list_events(memory_id=top))
         times = curve_times(h, now, 60)
-        return curve_figure([Curve(m, m, times, retention_curve(h, times, m)) for m in ("exponential", "actr")], h,
-                            now).to_json()
+        return curve_figure(
+            [Curve(m, m, times, retention_curve(h, times, m)) for m in ("exponential", "actr")], h, now
+        ).to_json()
 
     _, (out["one_memory_curve_s"], out["one_memory_curve_cpu_s"]) = _timed(curve)
     return {k: round(v, 3) for k, v in out.items()}
@@ -166,8 +180,11 @@ def browser_draw_s(page_html: str) -> float | None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        b = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
         page = b.new_page(viewport={"width": 1200, "height": 800})
         t = time.perf_counter()
         page.set_content(page_html)
@@ -192,11 +209,11 @@ def main() -> None:
     if args.build_only:
         return
 
+    import os
+
     import numpy as np
 
     from memviz.engine import open_engine
-
-    import os
 
     load = {"start": os.getloadavg()[0]}
     results = {}
@@ -212,11 +229,17 @@ def main() -> None:
         best["total_runs_cpu_s"] = [r["total_cpu_s"] for r in runs]
         best["browser_draw_s"] = {k: browser_draw_s(v) for k, v in pages.items()}
         fg = [forgetting_costs(engine) for _ in range(args.repeat)]
-        results[n] = {"graph": best, "forgetting": {k: float(np.median([f[k] for f in fg])) for k in fg[0]},
-                      "pages": page_costs(path)}
+        results[n] = {
+            "graph": best,
+            "forgetting": {k: float(np.median([f[k] for f in fg])) for k in fg[0]},
+            "pages": page_costs(path),
+        }
     load["end"] = os.getloadavg()[0]
-    print(json.dumps({"max_nodes": args.max_nodes, "repeat": args.repeat, "load_average": load,
-                      "results": results}, indent=1))
+    print(
+        json.dumps(
+            {"max_nodes": args.max_nodes, "repeat": args.repeat, "load_average": load, "results": results}, indent=1
+        )
+    )
 
 
 if __name__ == "__main__":

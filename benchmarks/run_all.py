@@ -21,15 +21,25 @@ from memviz.bench import markdown_tables, run
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes)")
-    ap.add_argument("--parts", nargs="+", default=["ingest", "recall", "peer", "attention", "large"],
-                    choices=["ingest", "recall", "peer", "attention", "large"])
+    ap.add_argument(
+        "--parts",
+        nargs="+",
+        default=["ingest", "recall", "peer", "attention", "large"],
+        choices=["ingest", "recall", "peer", "attention", "large"],
+    )
     ap.add_argument("--sizes", nargs="+", type=int, default=None, help="recall store sizes")
     ap.add_argument("--n", type=int, default=None, help="memories to ingest")
     ap.add_argument("--queries", type=int, default=None)
     ap.add_argument("--out", default=None, help="write the JSON here too")
     args = ap.parse_args()
-    res = run(args.parts, quick=args.quick, ingest_n=args.n, sizes=args.sizes, n_queries=args.queries,
-              log=lambda m: print(f"[bench] {m}", file=sys.stderr, flush=True))
+    res = run(
+        args.parts,
+        quick=args.quick,
+        ingest_n=args.n,
+        sizes=args.sizes,
+        n_queries=args.queries,
+        log=lambda m: print(f"[bench] {m}", file=sys.stderr, flush=True),
+    )
     if args.out:
         with open(args.out, "w") as f:
             json.dump(res, f, indent=2)

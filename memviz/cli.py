@@ -20,7 +20,11 @@ if TYPE_CHECKING:
     from memviz.importers import Format
 
 DB_OPTION = click.option(
-    "--db", "db", default=None, envvar="MEMVIZ_DB", show_envvar=True,
+    "--db",
+    "db",
+    default=None,
+    envvar="MEMVIZ_DB",
+    show_envvar=True,
     help="Store location (a folder or object-storage URI). Default: .memviz",
 )
 
@@ -66,15 +70,23 @@ def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: boo
     t0 = time.perf_counter()
     with tqdm(total=len(data), unit="mem", desc="ingest", file=sys.stderr, disable=None) as bar:
         reports = engine.ingest(
-            data.items(), batch_size=batch_size, source={"path": os.path.abspath(path), "format": fmt},
+            data.items(),
+            batch_size=batch_size,
+            source={"path": os.path.abspath(path), "format": fmt},
             progress=lambda done, total: bar.update(done - bar.n),
         )
     elapsed = time.perf_counter() - t0
     written = sum(len(r.items) for r in reports)
     summary: dict[str, Any] = {
-        "path": path, "format": fmt, "db": engine.store.uri, "read": len(data), "written": written,
-        "skipped": sum(len(r.skipped_ids) for r in reports), "links": sum(r.n_links for r in reports),
-        "batches": len(reports), "seconds": round(elapsed, 3),
+        "path": path,
+        "format": fmt,
+        "db": engine.store.uri,
+        "read": len(data),
+        "written": written,
+        "skipped": sum(len(r.skipped_ids) for r in reports),
+        "links": sum(r.n_links for r in reports),
+        "batches": len(reports),
+        "seconds": round(elapsed, 3),
         "memories_per_s": round(written / elapsed, 1) if elapsed > 0 else None,
         "store": engine.stats(),
     }
@@ -92,33 +104,61 @@ def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: boo
 @click.argument("query")
 @DB_OPTION
 @click.option("-k", "k", default=10, show_default=True, type=int, help="Number of hits.")
-@click.option("--decay", "decay_model", default="exponential", show_default=True,
-              type=click.Choice(["exponential", "power", "actr"]))
+@click.option(
+    "--decay",
+    "decay_model",
+    default="exponential",
+    show_default=True,
+    type=click.Choice(["exponential", "power", "actr"]),
+)
 @click.option("--no-fusion", is_flag=True, help="Vector candidates only (no reciprocal rank fusion with BM25).")
 @click.option("--no-reinforce", is_flag=True, help="A pure read: do not strengthen the hits, record nothing.")
 @click.option("--include-forgotten", is_flag=True, help="Search soft-forgotten memories too.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"hits": [...], "trace": {...}} as one JSON object.')
-def recall(query: str, db: str | None, k: int, decay_model: DecayModel, no_fusion: bool, no_reinforce: bool,
-           include_forgotten: bool, as_json: bool) -> None:
+def recall(
+    query: str,
+    db: str | None,
+    k: int,
+    decay_model: DecayModel,
+    no_fusion: bool,
+    no_reinforce: bool,
+    include_forgotten: bool,
+    as_json: bool,
+) -> None:
     """Recall memories for QUERY, with the score components of each hit and the full trace."""
     from memviz.engine import RecallConfig, open_engine
 
     engine = open_engine(db)
-    cfg = RecallConfig(k=k, decay_model=decay_model, fusion=not no_fusion, reinforce=not no_reinforce,
-                       include_forgotten=include_forgotten)
+    cfg = RecallConfig(
+        k=k,
+        decay_model=decay_model,
+        fusion=not no_fusion,
+        reinforce=not no_reinforce,
+        include_forgotten=include_forgotten,
+    )
     result = engine.recall(query, cfg)
     if as_json:
         hits = [
-            {"id": h.memory.id, "text": h.memory.text, "source_id": h.memory.source_id, "speaker": h.memory.speaker,
-             "session_id": h.memory.session_id, "rank": h.rank, "score": h.score, "components": h.components}
+            {
+                "id": h.memory.id,
+                "text": h.memory.text,
+                "source_id": h.memory.source_id,
+                "speaker": h.memory.speaker,
+                "session_id": h.memory.session_id,
+                "rank": h.rank,
+                "score": h.score,
+                "components": h.components,
+            }
             for h in result.hits
         ]
         click.echo(json.dumps({"hits": hits, "trace": result.trace.to_dict()}))
         return
     for h in result.hits:
         parts = " ".join(f"{c}={v:.2f}" for c, v in h.components.items())
-        click.echo(f"{h.rank:>3}. {h.score:.3f} [{h.memory.source_id or h.memory.id}] {h.memory.speaker}: "
-                   f"{h.memory.text[:100]}\n      {parts}")
+        click.echo(
+            f"{h.rank:>3}. {h.score:.3f} [{h.memory.source_id or h.memory.id}] {h.memory.speaker}: "
+            f"{h.memory.text[:100]}\n      {parts}"
+        )
     click.echo(f"({result.trace.total_ms:.0f} ms)", err=True)
 
 
@@ -136,8 +176,10 @@ def stats(db: str | None, as_json: bool) -> None:
         click.echo(json.dumps(s))
     else:
         links = ", ".join(f"{n} {k}" for k, n in sorted(s["links"].items())) or "none"
-        click.echo(f"{s['memories']} memories ({s['forgotten']} forgotten), links: {links}, "
-                   f"{s['events']} events, version {s['version']}")
+        click.echo(
+            f"{s['memories']} memories ({s['forgotten']} forgotten), links: {links}, "
+            f"{s['events']} events, version {s['version']}"
+        )
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -152,8 +194,18 @@ def app(ctx: click.Context, db: str | None, port: int) -> None:
     if not app_py.exists():
         raise MemvizError(f"app.py not found next to the memviz package ({app_py}); reinstall memviz")
     env = os.environ | ({"MEMVIZ_DB": db} if db else {})
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port),
-           "--browser.gatherUsageStats", "false", *ctx.args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_py),
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        *ctx.args,
+    ]
     raise SystemExit(subprocess.call(cmd, env=env))
 
 

@@ -143,7 +143,11 @@ class ReinforceRule:
     gain: float = 1.0
 
     def __post_init__(self) -> None:
-        if not (np.isfinite(self.increment_days) and np.isfinite(self.gain)) or self.increment_days < 0 or self.gain < 0:
+        if (
+            not (np.isfinite(self.increment_days) and np.isfinite(self.gain))
+            or self.increment_days < 0
+            or self.gain < 0
+        ):
             raise ConfigError("reinforcement increment_days and gain must be finite and >= 0")
 
     def apply(self, stability_days, retention_now):

@@ -17,6 +17,7 @@ def seed_if_empty(engine, progress=None) -> int:
     if engine.store.count() > 0:
         return 0
     data = load(DEMO_PATH, DEMO_FORMAT)
-    reports = engine.ingest(data.items(), source={"path": str(DEMO_PATH), "format": DEMO_FORMAT, "demo": True},
-                            progress=progress)
+    reports = engine.ingest(
+        data.items(), source={"path": str(DEMO_PATH), "format": DEMO_FORMAT, "demo": True}, progress=progress
+    )
     return sum(len(r.items) for r in reports)

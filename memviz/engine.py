@@ -39,8 +39,15 @@ class MemoryEngine:
     models. ``read`` (:class:`memviz.reads.Reads`) holds the read-only views pages use.
     """
 
-    def __init__(self, store: MemoryStore, embedder: Embedder, clock: Clock, link_config: LinkConfig = LinkConfig(),
-                 decay_params: DecayParams = DecayParams(), reinforce_rule: ReinforceRule = ReinforceRule()):
+    def __init__(
+        self,
+        store: MemoryStore,
+        embedder: Embedder,
+        clock: Clock,
+        link_config: LinkConfig = LinkConfig(),
+        decay_params: DecayParams = DecayParams(),
+        reinforce_rule: ReinforceRule = ReinforceRule(),
+    ):
         self.store = store
         self.embedder = embedder
         self.clock = clock
@@ -55,8 +62,12 @@ class MemoryEngine:
         self.read = Reads(store)
 
     # -- write --------------------------------------------------------------------------------------
-    def write(self, items: Sequence[MemoryInput | str], on_duplicate: OnDuplicate = "error",
-              source: Mapping[str, Any] | None = None) -> WriteReport:
+    def write(
+        self,
+        items: Sequence[MemoryInput | str],
+        on_duplicate: OnDuplicate = "error",
+        source: Mapping[str, Any] | None = None,
+    ) -> WriteReport:
         """Write one batch of memories, all or nothing; returns a per-item write report.
 
         Raises EmptyTextError (naming the item) for an empty text, ConfigError for an unknown kind,
@@ -66,9 +77,15 @@ class MemoryEngine:
         """
         return self.writer.write(items, on_duplicate, source)
 
-    def ingest(self, items: Sequence[MemoryInput], batch_size: int = 256, on_duplicate: OnDuplicate = "skip",
-               source: Mapping[str, Any] | None = None, progress: Progress | None = None,
-               embed_window: int = 2048) -> list[WriteReport]:
+    def ingest(
+        self,
+        items: Sequence[MemoryInput],
+        batch_size: int = 256,
+        on_duplicate: OnDuplicate = "skip",
+        source: Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+        embed_window: int = 2048,
+    ) -> list[WriteReport]:
         """Write many memories in batches of ``batch_size``, each batch all-or-nothing.
 
         The texts of ``embed_window`` memories at a time are embedded in one encoder call before their batches
@@ -86,8 +103,9 @@ class MemoryEngine:
         return reports
 
     # -- recall -------------------------------------------------------------------------------------
-    def recall(self, query: str, config: RecallConfig | None = None, *, exclude_ids: Sequence[str] = (),
-               **overrides: Any) -> RecallResult:
+    def recall(
+        self, query: str, config: RecallConfig | None = None, *, exclude_ids: Sequence[str] = (), **overrides: Any
+    ) -> RecallResult:
         """Recall the top-k memories for ``query`` and the full trace of how they were chosen (see
         :func:`memviz.recall.pipeline.recall` for the stages). ``overrides`` replace fields of ``config``
         (default :class:`RecallConfig`). With ``record`` (by default: when reinforcing) a ``recall`` event
@@ -96,8 +114,9 @@ class MemoryEngine:
         out of every stage, as if they were forgotten. Raises EmptyTextError for an empty query, ConfigError
         for bad settings."""
         cfg = replace(config or RecallConfig(), **overrides).validated()
-        result = pipeline.recall(self.store, self.embedder, cfg, query, self.clock.now(), self.decay_params,
-                                 exclude_ids)
+        result = pipeline.recall(
+            self.store, self.embedder, cfg, query, self.clock.now(), self.decay_params, exclude_ids
+        )
         if cfg.record:
             self.store.append_events([pipeline.recall_event(result)])
         if cfg.reinforce and result.hits:
@@ -114,9 +133,14 @@ class MemoryEngine:
         return [e.to_trace() for e in self.store.list_events(ops=["recall"], limit=limit)]  # type: ignore[attr-defined]
 
     # -- decay and the rest of a memory's life --------------------------------------------------------
-    def retention_frame(self, model: DecayModel = "exponential", now_s: float | None = None,
-                        where: MemoryFilter | None = None, params: DecayParams | None = None,
-                        version: int | None = None) -> pd.DataFrame:
+    def retention_frame(
+        self,
+        model: DecayModel = "exponential",
+        now_s: float | None = None,
+        where: MemoryFilter | None = None,
+        params: DecayParams | None = None,
+        version: int | None = None,
+    ) -> pd.DataFrame:
         """Every memory (matching ``where``) with its retention at ``now_s`` (default: the clock) under
         ``model``; one row per memory, vectorised over the whole store.
 
@@ -132,8 +156,9 @@ class MemoryEngine:
         df = self.retention_frame(model)
         return df.head(limit) if limit is not None else df
 
-    def reinforce(self, ids: Sequence[str], reason: str = "manual", trace_id: str | None = None
-                  ) -> list[ReinforceEvent]:
+    def reinforce(
+        self, ids: Sequence[str], reason: str = "manual", trace_id: str | None = None
+    ) -> list[ReinforceEvent]:
         """Strengthen memories as a recall does; returns their ``reinforce`` events (stability before/after,
         retention before). Raises UnknownMemoryError."""
         return self.life.reinforce(ids, reason, trace_id)
@@ -188,6 +213,13 @@ def open_engine(db: str | None = None, clock: Clock | None = None, embedder: Emb
 
 
 __all__ = [
-    "BASE_COMPONENTS", "RETRIEVERS", "STAGES", "LinkConfig", "MemoryEngine", "RecallConfig", "clock_start_for",
-    "embedding_text", "open_engine",
+    "BASE_COMPONENTS",
+    "RETRIEVERS",
+    "STAGES",
+    "LinkConfig",
+    "MemoryEngine",
+    "RecallConfig",
+    "clock_start_for",
+    "embedding_text",
+    "open_engine",
 ]

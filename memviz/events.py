@@ -87,8 +87,11 @@ class ImportEvent(Event):
 
     @property
     def payload(self) -> dict[str, Any]:  # the source's keys at the top level, as memviz always stored them
-        return dict(self.source) | {"n_written": self.n_written, "n_skipped": self.n_skipped} | (
-            {"store_versions": self.store_versions} if self.store_versions is not None else {})
+        return (
+            dict(self.source)
+            | {"n_written": self.n_written, "n_skipped": self.n_skipped}
+            | ({"store_versions": self.store_versions} if self.store_versions is not None else {})
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,8 +168,18 @@ class RestoreVersionEvent(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.op: cls
-    for cls in (WriteEvent, LinkEvent, ImportEvent, RecallEvent, ReinforceEvent, ForgetEvent, RestoreEvent,
-                PruneEvent, ClockEvent, RestoreVersionEvent)
+    for cls in (
+        WriteEvent,
+        LinkEvent,
+        ImportEvent,
+        RecallEvent,
+        ReinforceEvent,
+        ForgetEvent,
+        RestoreEvent,
+        PruneEvent,
+        ClockEvent,
+        RestoreVersionEvent,
+    )
 }
 assert set(EVENT_TYPES) == set(EVENT_OPS)
 
@@ -182,8 +195,15 @@ def event_from_row(row: dict[str, Any]) -> Event:
     own = {k: v for k, v in payload.items() if k in known}
     if cls is ImportEvent:
         own["source"] = {k: v for k, v in payload.items() if k not in known and k != "store_versions"}
-    return cls(time_s=row["time_s"], memory_ids=tuple(row["memory_ids"] or ()), batch_id=row["batch_id"] or "",
-               id=row["id"], wall_time_s=row["wall_time_s"], store_versions=payload.get("store_versions"), **own)
+    return cls(
+        time_s=row["time_s"],
+        memory_ids=tuple(row["memory_ids"] or ()),
+        batch_id=row["batch_id"] or "",
+        id=row["id"],
+        wall_time_s=row["wall_time_s"],
+        store_versions=payload.get("store_versions"),
+        **own,
+    )
 
 
 def _json_default(o: Any) -> Any:
@@ -195,7 +215,19 @@ def _json_default(o: Any) -> Any:
 
 
 __all__ = [
-    "EVENT_OPS", "EVENT_TYPES", "ClockEvent", "Event", "EventOp", "ForgetEvent", "ImportEvent", "LinkEvent",
-    "PruneEvent", "RecallEvent", "ReinforceEvent", "RestoreEvent", "RestoreVersionEvent", "WriteEvent",
+    "EVENT_OPS",
+    "EVENT_TYPES",
+    "ClockEvent",
+    "Event",
+    "EventOp",
+    "ForgetEvent",
+    "ImportEvent",
+    "LinkEvent",
+    "PruneEvent",
+    "RecallEvent",
+    "ReinforceEvent",
+    "RestoreEvent",
+    "RestoreVersionEvent",
+    "WriteEvent",
     "event_from_row",
 ]

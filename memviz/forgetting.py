@@ -119,7 +119,11 @@ class RecallChange:
 
 
 def recall_change(
-    engine, query: str, exclude_ids: Sequence[str], k: int = 10, model: DecayModel = "exponential",
+    engine,
+    query: str,
+    exclude_ids: Sequence[str],
+    k: int = 10,
+    model: DecayModel = "exponential",
     as_of_s: float | None = None,
 ) -> RecallChange:
     """Recall ``query`` as it is (soft-forgotten memories included) and with ``exclude_ids`` left out: what
@@ -135,15 +139,24 @@ def recall_change(
     ra = {h.memory.id: h.rank for h in after.hits}
     texts = {h.memory.id: h.memory.text for h in before.hits + after.hits}
     ids = list(dict.fromkeys([*rb, *ra]))
-    table = pd.DataFrame({
-        "id": ids,
-        "text": [texts[i] for i in ids],
-        "rank_before": pd.array([rb.get(i) for i in ids], dtype="Int64"),
-        "rank_after": pd.array([ra.get(i) for i in ids], dtype="Int64"),
-    })
+    table = pd.DataFrame(
+        {
+            "id": ids,
+            "text": [texts[i] for i in ids],
+            "rank_before": pd.array([rb.get(i) for i in ids], dtype="Int64"),
+            "rank_after": pd.array([ra.get(i) for i in ids], dtype="Int64"),
+        }
+    )
     table["change"] = [
-        "suppressed" if i in excluded else "new" if i not in rb else "dropped" if i not in ra
-        else "same" if rb[i] == ra[i] else "moved"
+        "suppressed"
+        if i in excluded
+        else "new"
+        if i not in rb
+        else "dropped"
+        if i not in ra
+        else "same"
+        if rb[i] == ra[i]
+        else "moved"
         for i in ids
     ]
     return RecallChange(before, after, table)
@@ -177,30 +190,39 @@ def as_of_min_days(time_range: tuple[float, float] | None, now_s: float) -> int:
     return min(-1, int((time_range[0] - now_s) // SECONDS_PER_DAY))
 
 
-def memory_metrics(history: MemoryHistory, now_s: float, models: Sequence[DecayModel],
-                   params: DecayParams = DEFAULT_PARAMS) -> list[Metric]:
+def memory_metrics(
+    history: MemoryHistory, now_s: float, models: Sequence[DecayModel], params: DecayParams = DEFAULT_PARAMS
+) -> list[Metric]:
     """One memory's headline: its retention now under each of ``models``, its stability now, its reinforcements."""
-    out: list[Metric] = [(f"Retention now ({m})", f"{float(retention_curve(history, np.array([now_s]), m, params)[0]):.3f}")
-                         for m in models]
-    return out + [("Stability now", f"{history.stability_days[-1]:.1f} days"),
-                  ("Reinforcements", f"{len(history.access_times_s) - 1}")]
+    out: list[Metric] = [
+        (f"Retention now ({m})", f"{float(retention_curve(history, np.array([now_s]), m, params)[0]):.3f}")
+        for m in models
+    ]
+    return out + [
+        ("Stability now", f"{history.stability_days[-1]:.1f} days"),
+        ("Reinforcements", f"{len(history.access_times_s) - 1}"),
+    ]
 
 
 def reinforce_message(event: ReinforceEvent) -> str:
     """What a manual reinforcement did, in one sentence."""
-    return (f"Reinforced: stability {event.stability_before:.1f} → {event.stability_after:.1f} days "
-            f"(retention was {event.retention_before:.2f}).")
+    return (
+        f"Reinforced: stability {event.stability_before:.1f} → {event.stability_after:.1f} days "
+        f"(retention was {event.retention_before:.2f})."
+    )
 
 
 def population_metrics(frame: pd.DataFrame, below: pd.DataFrame) -> list[Metric]:
     """The population's headline: memories, how many (and what share of the live ones) are ``below`` the
     threshold (:func:`suppressed`), the live memories' median retention, how many are already forgotten."""
     live = frame[frame["forgotten_time_s"].isna()]
-    return [("Memories", f"{len(frame):,}"),
-            ("Below threshold", f"{len(below):,}", "Not yet forgotten, retention below the threshold"),
-            ("Share below", f"{len(below) / max(len(live), 1):.1%}"),
-            ("Median retention", f"{live['retention'].median():.3f}" if len(live) else "–"),
-            ("Already forgotten", f"{len(frame) - len(live):,}")]
+    return [
+        ("Memories", f"{len(frame):,}"),
+        ("Below threshold", f"{len(below):,}", "Not yet forgotten, retention below the threshold"),
+        ("Share below", f"{len(below) / max(len(live), 1):.1%}"),
+        ("Median retention", f"{live['retention'].median():.3f}" if len(live) else "–"),
+        ("Already forgotten", f"{len(frame) - len(live):,}"),
+    ]
 
 
 def forgotten_ids(frame: pd.DataFrame) -> list[str]:
@@ -211,8 +233,10 @@ def forgotten_ids(frame: pd.DataFrame) -> list[str]:
 def change_summary(change: pd.DataFrame, k: int) -> str:
     """One sentence on a :class:`RecallChange` table: hits suppressed, memories entering the top ``k``, moved."""
     counts = change["change"].value_counts()
-    return (f"{counts.get('suppressed', 0)} of the hits would be suppressed, {counts.get('new', 0)} memories would "
-            f"enter the top {int(k)}, {counts.get('moved', 0)} would move.")
+    return (
+        f"{counts.get('suppressed', 0)} of the hits would be suppressed, {counts.get('new', 0)} memories would "
+        f"enter the top {int(k)}, {counts.get('moved', 0)} would move."
+    )
 
 
 def version_label(version: dict) -> str:
@@ -231,9 +255,17 @@ def version_metrics(diff: dict[str, int], then: pd.DataFrame) -> list[Metric]:
         ("Memories then", f"{diff['memories_then']:,}", None, _change(diff["memories_now"] - diff["memories_then"])),
         ("Added since", f"{diff['added']:,}"),
         ("Pruned since", f"{diff['removed']:,}"),
-        ("Forgotten then", f"{diff['forgotten_then']:,}", None, _change(diff["forgotten_now"] - diff["forgotten_then"]),
-         "off"),
+        (
+            "Forgotten then",
+            f"{diff['forgotten_then']:,}",
+            None,
+            _change(diff["forgotten_now"] - diff["forgotten_then"]),
+            "off",
+        ),
         ("Reinforced since", f"{diff['reinforced']:,}"),
-        ("Median retention then", f"{then['retention'].median():.3f}" if len(then) else "–",
-         "Of the memories as they were then (stability, recalls), at the same 'as of' time"),
+        (
+            "Median retention then",
+            f"{then['retention'].median():.3f}" if len(then) else "–",
+            "Of the memories as they were then (stability, recalls), at the same 'as of' time",
+        ),
     ]

@@ -33,12 +33,26 @@ RankBy = Literal["pagerank", "degree", "importance", "recall_count"]
 RANK_BY: tuple[str, ...] = ("pagerank", "degree", "importance", "recall_count")
 VIEWS: dict[str, str] = {"store": "Whole store", "memory": "Around a memory", "query": "Around a query's recall"}
 LODS: dict[str, str] = {"top": "Top memories", "communities": "One node per community"}  # levels of detail
-RANK_LABELS: dict[str, str] = {"pagerank": "PageRank", "degree": "links", "importance": "importance",
-                               "recall_count": "recall count"}
+RANK_LABELS: dict[str, str] = {
+    "pagerank": "PageRank",
+    "degree": "links",
+    "importance": "importance",
+    "recall_count": "recall count",
+}
 
 NODE_COLUMNS: tuple[str, ...] = (
-    "id", "text", "kind", "speaker", "session_id", "source_id", "time_s", "importance", "recall_count",
-    "retention", "forgotten", "keywords",
+    "id",
+    "text",
+    "kind",
+    "speaker",
+    "session_id",
+    "source_id",
+    "time_s",
+    "importance",
+    "recall_count",
+    "retention",
+    "forgotten",
+    "keywords",
 )
 LINK_COLUMNS: tuple[str, ...] = ("source_id", "target_id", "kind", "weight")
 
@@ -54,20 +68,23 @@ def graph_frames(
     ``keywords`` is one comma-separated string. ``links`` has :data:`LINK_COLUMNS`.
     """
     df = engine.retention_frame(model, now_s, params=params)
-    nodes = pd.DataFrame({
-        "id": df["id"],
-        "text": df["text"],
-        "kind": df["kind"],
-        "speaker": df["speaker"],
-        "session_id": df["session_id"],
-        "source_id": df["source_id"],
-        "time_s": df["event_time_s"].fillna(df["created_time_s"]).astype("float64"),
-        "importance": df["importance"].astype("float64"),
-        "recall_count": df["recall_count"].astype("int64"),
-        "retention": df["retention"].astype("float64"),
-        "forgotten": df["forgotten_time_s"].notna(),
-        "keywords": df["keywords"].map(lambda k: ", ".join(k) if k is not None else ""),
-    }, columns=list(NODE_COLUMNS))
+    nodes = pd.DataFrame(
+        {
+            "id": df["id"],
+            "text": df["text"],
+            "kind": df["kind"],
+            "speaker": df["speaker"],
+            "session_id": df["session_id"],
+            "source_id": df["source_id"],
+            "time_s": df["event_time_s"].fillna(df["created_time_s"]).astype("float64"),
+            "importance": df["importance"].astype("float64"),
+            "recall_count": df["recall_count"].astype("int64"),
+            "retention": df["retention"].astype("float64"),
+            "forgotten": df["forgotten_time_s"].notna(),
+            "keywords": df["keywords"].map(lambda k: ", ".join(k) if k is not None else ""),
+        },
+        columns=list(NODE_COLUMNS),
+    )
     links = engine.read.links()[list(LINK_COLUMNS)].reset_index(drop=True)
     links["weight"] = links["weight"].astype("float64")
     return nodes, links
@@ -136,8 +153,12 @@ def analysis_graph(nodes: pd.DataFrame, links: pd.DataFrame) -> nx.Graph:
     lk = links_among(links, nodes["id"])
     a = np.minimum(lk["source_id"].to_numpy(), lk["target_id"].to_numpy())
     b = np.maximum(lk["source_id"].to_numpy(), lk["target_id"].to_numpy())
-    pairs = (pd.DataFrame({"a": a, "b": b, "w": lk["weight"].to_numpy()})
-             .groupby(["a", "b"], sort=False)["w"].agg(["sum", "size"]).reset_index())
+    pairs = (
+        pd.DataFrame({"a": a, "b": b, "w": lk["weight"].to_numpy()})
+        .groupby(["a", "b"], sort=False)["w"]
+        .agg(["sum", "size"])
+        .reset_index()
+    )
     g = nx.Graph()
     g.add_nodes_from(nodes["id"])
     g.add_edges_from(
@@ -193,12 +214,14 @@ def centrality(g: nx.Graph) -> pd.DataFrame:
     Brin & Page 1998, damping 0.85; sums to 1). Indexed by node id."""
     ids = list(g.nodes)
     if not ids:
-        return pd.DataFrame({"degree": pd.Series(dtype="int64"), "pagerank": pd.Series(dtype="float64")},
-                            index=pd.Index([], name="id"))
+        return pd.DataFrame(
+            {"degree": pd.Series(dtype="int64"), "pagerank": pd.Series(dtype="float64")}, index=pd.Index([], name="id")
+        )
     pr = nx.pagerank(g, weight="weight") if g.number_of_edges() else dict.fromkeys(ids, 1.0 / len(ids))
     deg = dict(g.degree())
-    return pd.DataFrame({"degree": [deg[i] for i in ids], "pagerank": [pr[i] for i in ids]},
-                        index=pd.Index(ids, name="id"))
+    return pd.DataFrame(
+        {"degree": [deg[i] for i in ids], "pagerank": [pr[i] for i in ids]}, index=pd.Index(ids, name="id")
+    )
 
 
 @dataclass
@@ -224,8 +247,9 @@ class GraphAnalysis:
     session_pairs: int
 
 
-def analyse(nodes: pd.DataFrame, links: pd.DataFrame, community: pd.Series, cent: pd.DataFrame,
-            top_n: int = 15) -> GraphAnalysis:
+def analyse(
+    nodes: pd.DataFrame, links: pd.DataFrame, community: pd.Series, cent: pd.DataFrame, top_n: int = 15
+) -> GraphAnalysis:
     """Analyse the graph of ``nodes`` and ``links`` given its ``community`` numbers (:func:`communities`)
     and centrality (:func:`centrality`), both computed on :func:`analysis_graph` of the same frames.
 
@@ -234,39 +258,62 @@ def analyse(nodes: pd.DataFrame, links: pd.DataFrame, community: pd.Series, cent
     if top_n < 1:
         raise ConfigError(f"top_n must be >= 1, got {top_n!r}")
     mem_cols = ["id", "text", "speaker", "session_id"]
-    nodes = nodes.assign(community=nodes["id"].map(community), pagerank=nodes["id"].map(cent["pagerank"]),
-                         degree=nodes["id"].map(cent["degree"]))
+    nodes = nodes.assign(
+        community=nodes["id"].map(community),
+        pagerank=nodes["id"].map(cent["pagerank"]),
+        degree=nodes["id"].map(cent["degree"]),
+    )
     central = nodes.nlargest(top_n, "pagerank")[mem_cols + ["pagerank", "degree", "community"]]
     isolated = nodes.loc[nodes["degree"] == 0, mem_cols]
 
     shown = nodes[nodes["community"] < top_n].sort_values("pagerank", ascending=False)  # numbered by size
     by = shown.groupby("community", sort=True)
-    comm = pd.DataFrame({
-        "size": by.size(),
-        "sessions": by["session_id"].nunique(),
-        "speakers": _top_values(shown["community"], shown["speaker"], 3),
-        "keywords": _top_values(shown["community"], shown["keywords"].str.split(", "), 5),
-        "example": by["text"].first(),
-    }).rename_axis("community").reset_index()
+    comm = (
+        pd.DataFrame(
+            {
+                "size": by.size(),
+                "sessions": by["session_id"].nunique(),
+                "speakers": _top_values(shown["community"], shown["speaker"], 3),
+                "keywords": _top_values(shown["community"], shown["keywords"].str.split(", "), 5),
+                "example": by["text"].first(),
+            }
+        )
+        .rename_axis("community")
+        .reset_index()
+    )
 
     lk = links_among(links, nodes["id"])
     session_of = nodes.set_index("id")["session_id"]
     sa = lk["source_id"].map(session_of).to_numpy()
     sb = lk["target_id"].map(session_of).to_numpy()
     cross = sa != sb
-    pairs = (pd.DataFrame({"session_a": np.minimum(sa[cross], sb[cross]), "session_b": np.maximum(sa[cross], sb[cross])})
-             .value_counts().rename("links").reset_index())
-    ends = pd.DataFrame({
-        "id": np.concatenate([lk["source_id"].to_numpy()[cross], lk["target_id"].to_numpy()[cross]]),
-        "other": np.concatenate([sb[cross], sa[cross]]),
-    })
+    pairs = (
+        pd.DataFrame({"session_a": np.minimum(sa[cross], sb[cross]), "session_b": np.maximum(sa[cross], sb[cross])})
+        .value_counts()
+        .rename("links")
+        .reset_index()
+    )
+    ends = pd.DataFrame(
+        {
+            "id": np.concatenate([lk["source_id"].to_numpy()[cross], lk["target_id"].to_numpy()[cross]]),
+            "other": np.concatenate([sb[cross], sa[cross]]),
+        }
+    )
     per_mem = ends.groupby("id").agg(other_sessions=("other", "nunique"), cross_links=("other", "size"))
-    bridges = (nodes[mem_cols].join(per_mem, on="id", how="inner")
-               .sort_values(["other_sessions", "cross_links"], ascending=False).head(top_n))
+    bridges = (
+        nodes[mem_cols]
+        .join(per_mem, on="id", how="inner")
+        .sort_values(["other_sessions", "cross_links"], ascending=False)
+        .head(top_n)
+    )
     return GraphAnalysis(
-        central=central.reset_index(drop=True), isolated=isolated.reset_index(drop=True), communities=comm,
-        session_bridges=pairs.head(top_n), bridge_memories=bridges.reset_index(drop=True),
-        cross_session_links=int(cross.sum()), session_pairs=len(pairs),
+        central=central.reset_index(drop=True),
+        isolated=isolated.reset_index(drop=True),
+        communities=comm,
+        session_bridges=pairs.head(top_n),
+        bridge_memories=bridges.reset_index(drop=True),
+        cross_session_links=int(cross.sum()),
+        session_pairs=len(pairs),
     )
 
 
@@ -308,21 +355,31 @@ def summary_graph(nodes: pd.DataFrame, links: pd.DataFrame, community: pd.Series
     nodes = nodes.assign(community=nodes["id"].map(community), pagerank=nodes["id"].map(cent["pagerank"]))
     nodes = nodes.sort_values("pagerank", ascending=False)
     by = nodes.groupby("community")
-    s = pd.DataFrame({
-        "community": by.size().index,
-        "size": by.size(),
-        "speaker": _top_values(nodes["community"], nodes["speaker"], 1),
-        "session_id": _top_values(nodes["community"], nodes["session_id"], 1),
-        "importance": by["importance"].mean(),
-        "retention": by["retention"].mean(),
-        "recall_count": by["recall_count"].sum(),
-        "kind": "community",
-    })
+    s = pd.DataFrame(
+        {
+            "community": by.size().index,
+            "size": by.size(),
+            "speaker": _top_values(nodes["community"], nodes["speaker"], 1),
+            "session_id": _top_values(nodes["community"], nodes["session_id"], 1),
+            "importance": by["importance"].mean(),
+            "retention": by["retention"].mean(),
+            "recall_count": by["recall_count"].sum(),
+            "kind": "community",
+        }
+    )
     s[["speaker", "session_id"]] = s[["speaker", "session_id"]].fillna("")
     keywords = _top_values(nodes["community"], nodes["keywords"].str.split(", "), 5).reindex(s.index).fillna("-")
-    s["text"] = ("Community " + s["community"].astype(str) + ": " + s["size"].astype(str) + " memories; session "
-                 "mostly " + s["session_id"] + "; speakers mostly " + s["speaker"] + "; keywords: " + keywords
-                 + ". Most central: " + by["text"].first())
+    s["text"] = (
+        "Community " + s["community"].astype(str) + ": " + s["size"].astype(str) + " memories; session "
+        "mostly "
+        + s["session_id"]
+        + "; speakers mostly "
+        + s["speaker"]
+        + "; keywords: "
+        + keywords
+        + ". Most central: "
+        + by["text"].first()
+    )
     if "x" in nodes:
         s["x"], s["y"] = by["x"].mean(), by["y"].mean()
     out = nx.Graph()
@@ -330,8 +387,13 @@ def summary_graph(nodes: pd.DataFrame, links: pd.DataFrame, community: pd.Series
     lk = links_among(links, nodes["id"])
     ca = lk["source_id"].map(community).to_numpy()
     cb = lk["target_id"].map(community).to_numpy()
-    agg = (pd.DataFrame({"a": np.minimum(ca, cb), "b": np.maximum(ca, cb), "w": lk["weight"].to_numpy()})
-           .query("a != b").groupby(["a", "b"]).agg(links=("w", "size"), weight=("w", "sum")).reset_index())
+    agg = (
+        pd.DataFrame({"a": np.minimum(ca, cb), "b": np.maximum(ca, cb), "w": lk["weight"].to_numpy()})
+        .query("a != b")
+        .groupby(["a", "b"])
+        .agg(links=("w", "size"), weight=("w", "sum"))
+        .reset_index()
+    )
     out.add_edges_from(
         (f"community:{a}", f"community:{b}", {"links": int(n), "weight": float(w), "kind": "aggregate"})
         for a, b, n, w in zip(agg["a"], agg["b"], agg["links"], agg["weight"])
@@ -339,8 +401,7 @@ def summary_graph(nodes: pd.DataFrame, links: pd.DataFrame, community: pd.Series
     return out
 
 
-def analyse_graph(nodes: pd.DataFrame, links: pd.DataFrame
-                  ) -> tuple[nx.Graph, pd.Series, pd.DataFrame, GraphAnalysis]:
+def analyse_graph(nodes: pd.DataFrame, links: pd.DataFrame) -> tuple[nx.Graph, pd.Series, pd.DataFrame, GraphAnalysis]:
     """Everything the Graph page shows of the (filtered) frames: the :func:`analysis_graph`, its
     :func:`communities`, :func:`centrality` and :func:`analyse` tables."""
     g = analysis_graph(nodes, links)
@@ -348,8 +409,9 @@ def analyse_graph(nodes: pd.DataFrame, links: pd.DataFrame
     return g, comm, cent, analyse(nodes, links, comm, cent)
 
 
-def place_nodes(nodes: pd.DataFrame, community: pd.Series, ids: Sequence[str] | None = None,
-                coords: np.ndarray | None = None) -> pd.DataFrame:
+def place_nodes(
+    nodes: pd.DataFrame, community: pd.Series, ids: Sequence[str] | None = None, coords: np.ndarray | None = None
+) -> pd.DataFrame:
     """``nodes`` with each memory's ``community`` (int64; every node must have one) and, when the embedding map's
     ``ids`` and ``coords`` (shape (n, 2)) are given, its position ``x``, ``y`` there (NaN for a memory not on the
     map). The display graph starts its layout from these positions."""
@@ -396,9 +458,18 @@ class Detail:
     summarised: bool
 
 
-def level_of_detail(nodes: pd.DataFrame, links: pd.DataFrame, community: pd.Series, cent: pd.DataFrame,
-                    ids: Sequence[str], max_nodes: int, lod: Literal["top", "communities"] = "top",
-                    rank_by: str = "pagerank", keep: Iterable[str] = (), can_summarise: bool = True) -> Detail:
+def level_of_detail(
+    nodes: pd.DataFrame,
+    links: pd.DataFrame,
+    community: pd.Series,
+    cent: pd.DataFrame,
+    ids: Sequence[str],
+    max_nodes: int,
+    lod: Literal["top", "communities"] = "top",
+    rank_by: str = "pagerank",
+    keep: Iterable[str] = (),
+    can_summarise: bool = True,
+) -> Detail:
     """The graph to draw of the memories ``ids`` (a subset of ``nodes``, e.g. an ego graph).
 
     Up to ``max_nodes`` (>= 1) memories, all of them. Above it, with ``lod="communities"`` and ``can_summarise``
@@ -413,33 +484,43 @@ def level_of_detail(nodes: pd.DataFrame, links: pd.DataFrame, community: pd.Seri
     ids, total = list(ids), len(ids)
     if total > max_nodes and lod == "communities" and can_summarise:
         g = summary_graph(nodes, links, community, cent)
-        return Detail(g, f"Level of detail: {total:,} memories summarised as {g.number_of_nodes():,} communities "
-                         f"(Louvain); a community's size is its number of memories.", True)
+        return Detail(
+            g,
+            f"Level of detail: {total:,} memories summarised as {g.number_of_nodes():,} communities "
+            f"(Louvain); a community's size is its number of memories.",
+            True,
+        )
     if total > max_nodes:
         score = cent[rank_by] if rank_by in cent else nodes.set_index("id")[rank_by]
         ids = top_ids(score.loc[ids], int(max_nodes), keep=keep)
     g = build_graph(nodes[nodes["id"].isin(ids)], links)
     lod_note = f" (level of detail: the top {int(max_nodes):,} by {RANK_LABELS[rank_by]})" if total > max_nodes else ""
-    return Detail(g, f"Showing {g.number_of_nodes():,} of {total:,} memories{lod_note} and "
-                     f"{g.number_of_edges():,} links.", False)
+    return Detail(
+        g, f"Showing {g.number_of_nodes():,} of {total:,} memories{lod_note} and {g.number_of_edges():,} links.", False
+    )
 
 
-EXPORT_NOTE = ("GraphML opens in Gephi, yEd and Cytoscape; JSON is networkx node-link data. Each link is its own edge, "
-               "keyed by its kind; memory attributes include text, speaker, session, retention and community. Files "
-               "are made when a button is pressed.")
+EXPORT_NOTE = (
+    "GraphML opens in Gephi, yEd and Cytoscape; JSON is networkx node-link data. Each link is its own edge, "
+    "keyed by its kind; memory attributes include text, speaker, session, retention and community. Files "
+    "are made when a button is pressed."
+)
 
 
-def export_files(shown: nx.Graph, nodes: pd.DataFrame, links: pd.DataFrame
-                 ) -> list[tuple[str, Callable[[], str], str, str]]:
+def export_files(
+    shown: nx.Graph, nodes: pd.DataFrame, links: pd.DataFrame
+) -> list[tuple[str, Callable[[], str], str, str]]:
     """The graph's downloads as ``(label, make, file_name, mime)``: the ``shown`` graph and the display graph of
     every memory of ``nodes`` (:func:`build_graph`), each as GraphML and JSON. ``make()`` builds the file's text
     (only when called)."""
     n = f"All {len(nodes):,} filtered"
     full = lambda: build_graph(nodes, links)
-    return [("Shown graph (GraphML)", lambda: to_graphml(shown), "memviz_graph.graphml", "application/graphml+xml"),
-            ("Shown graph (JSON)", lambda: to_json(shown), "memviz_graph.json", "application/json"),
-            (f"{n} (GraphML)", lambda: to_graphml(full()), "memviz_graph_all.graphml", "application/graphml+xml"),
-            (f"{n} (JSON)", lambda: to_json(full()), "memviz_graph_all.json", "application/json")]
+    return [
+        ("Shown graph (GraphML)", lambda: to_graphml(shown), "memviz_graph.graphml", "application/graphml+xml"),
+        ("Shown graph (JSON)", lambda: to_json(shown), "memviz_graph.json", "application/json"),
+        (f"{n} (GraphML)", lambda: to_graphml(full()), "memviz_graph_all.graphml", "application/graphml+xml"),
+        (f"{n} (JSON)", lambda: to_json(full()), "memviz_graph_all.json", "application/json"),
+    ]
 
 
 def to_graphml(g: nx.Graph) -> str:

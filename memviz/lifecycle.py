@@ -25,20 +25,34 @@ class Lifecycle:
     """Decay, reinforce, forget, prune and the clock of ``store``; ``decay_params()`` and
     ``reinforce_rule()`` give the engine's current settings, ``lock`` is its write lock."""
 
-    def __init__(self, store: MemoryStore, clock: Clock, decay_params: Callable[[], DecayParams],
-                 reinforce_rule: Callable[[], ReinforceRule], lock: threading.RLock):
+    def __init__(
+        self,
+        store: MemoryStore,
+        clock: Clock,
+        decay_params: Callable[[], DecayParams],
+        reinforce_rule: Callable[[], ReinforceRule],
+        lock: threading.RLock,
+    ):
         self.store, self.clock, self.lock = store, clock, lock
         self.decay_params, self.reinforce_rule = decay_params, reinforce_rule
 
     # -- decay --------------------------------------------------------------------------------------
-    def retention_frame(self, model: DecayModel = "exponential", now_s: float | None = None,
-                        where: MemoryFilter | None = None, params: DecayParams | None = None,
-                        version: int | None = None) -> pd.DataFrame:
+    def retention_frame(
+        self,
+        model: DecayModel = "exponential",
+        now_s: float | None = None,
+        where: MemoryFilter | None = None,
+        params: DecayParams | None = None,
+        version: int | None = None,
+    ) -> pd.DataFrame:
         """Every memory (matching ``where``) with its retention at ``now_s`` (default: the clock), vectorised.
         See :meth:`memviz.engine.MemoryEngine.retention_frame`."""
         now = self.clock.now() if now_s is None else float(now_s)
-        tbl = (self.store.memories_table(where=where) if version is None
-               else self.store.memories_table_at(version, where=where))
+        tbl = (
+            self.store.memories_table(where=where)
+            if version is None
+            else self.store.memories_table_at(version, where=where)
+        )
         df = tbl.to_pandas()
         if df.empty:
             for c in ("last_access_s", "elapsed_days", "retention"):
@@ -51,8 +65,9 @@ class Lifecycle:
         return df
 
     # -- reinforce ----------------------------------------------------------------------------------
-    def reinforce(self, ids: Sequence[str], reason: str = "manual", trace_id: str | None = None
-                  ) -> list[ReinforceEvent]:
+    def reinforce(
+        self, ids: Sequence[str], reason: str = "manual", trace_id: str | None = None
+    ) -> list[ReinforceEvent]:
         """Strengthen memories as a recall does (see :class:`memviz.decay.ReinforceRule`): stability up, last
         access = now, one more access; one ``reinforce`` event each, returned. Raises UnknownMemoryError."""
         ids = list(dict.fromkeys(ids))
@@ -68,16 +83,27 @@ class Lifecycle:
             r_now = decay_mod.exponential_retention((now - last) / SECONDS_PER_DAY, s0)
             s_new = self.reinforce_rule().apply(s0, r_now)
             access = tbl.column("access_times_s").to_pylist()
-            self.store.update_memories(pa.table({
-                "id": found,
-                "stability_days": s_new,
-                "recall_count": pc.add(tbl.column("recall_count").fill_null(0), 1).cast(pa.int32()),
-                "last_recalled_s": [now] * len(found),
-                "access_times_s": pa.array([list(a or []) + [now] for a in access], pa.list_(pa.float64())),
-            }))
+            self.store.update_memories(
+                pa.table(
+                    {
+                        "id": found,
+                        "stability_days": s_new,
+                        "recall_count": pc.add(tbl.column("recall_count").fill_null(0), 1).cast(pa.int32()),
+                        "last_recalled_s": [now] * len(found),
+                        "access_times_s": pa.array([list(a or []) + [now] for a in access], pa.list_(pa.float64())),
+                    }
+                )
+            )
             events = [
-                ReinforceEvent(time_s=now, memory_ids=(i,), stability_before=float(a), stability_after=float(b),
-                               retention_before=float(r), reason=reason, trace_id=trace_id)
+                ReinforceEvent(
+                    time_s=now,
+                    memory_ids=(i,),
+                    stability_before=float(a),
+                    stability_after=float(b),
+                    retention_before=float(r),
+                    reason=reason,
+                    trace_id=trace_id,
+                )
                 for i, a, b, r in zip(found, s0, s_new, r_now, strict=True)
             ]
             return self.store.append_events(events)
@@ -98,8 +124,9 @@ class Lifecycle:
             changed = [i for i in ids if state[i] != forget]
             if changed:
                 value = now if forget else None
-                self.store.update_memories(pa.table({
-                    "id": changed, "forgotten_time_s": pa.array([value] * len(changed), pa.float64())}))
+                self.store.update_memories(
+                    pa.table({"id": changed, "forgotten_time_s": pa.array([value] * len(changed), pa.float64())})
+                )
                 kind = ForgetEvent if forget else RestoreEvent
                 self.store.append_events([kind(time_s=now, memory_ids=tuple(changed), reason=reason)])
             return changed
@@ -123,10 +150,25 @@ class Lifecycle:
             if not mems:
                 return 0
             versions = self.store.delete_memories([m.id for m in mems])
-            self.store.append_events([PruneEvent(
-                time_s=self.clock.now(), memory_ids=tuple(m.id for m in mems), store_versions=versions,
-                memories=[{"id": m.id, "text": m.text, "speaker": m.speaker, "session_id": m.session_id,
-                           "source_id": m.source_id} for m in mems])])
+            self.store.append_events(
+                [
+                    PruneEvent(
+                        time_s=self.clock.now(),
+                        memory_ids=tuple(m.id for m in mems),
+                        store_versions=versions,
+                        memories=[
+                            {
+                                "id": m.id,
+                                "text": m.text,
+                                "speaker": m.speaker,
+                                "session_id": m.session_id,
+                                "source_id": m.source_id,
+                            }
+                            for m in mems
+                        ],
+                    )
+                ]
+            )
             return len(mems)
 
     def restore_version(self, version: int) -> RestoreVersionEvent:

@@ -47,9 +47,16 @@ class Prior:
     keywords: list[set[str]] = field(default_factory=list)
 
 
-def link(ids: Sequence[str], inputs: Sequence[MemoryInput], keywords: Sequence[Sequence[str]], vecs: np.ndarray,
-         prior: Prior, cfg: LinkConfig, now_s: float, batch_id: str
-         ) -> tuple[list[Link], list[list[dict[str, Any]]]]:
+def link(
+    ids: Sequence[str],
+    inputs: Sequence[MemoryInput],
+    keywords: Sequence[Sequence[str]],
+    vecs: np.ndarray,
+    prior: Prior,
+    cfg: LinkConfig,
+    now_s: float,
+    batch_id: str,
+) -> tuple[list[Link], list[list[dict[str, Any]]]]:
     """Links from each new memory (``ids``, with their inputs, keywords and unit vectors (n, dim)) to earlier
     ones (stored, or earlier in this batch), created at ``now_s`` in batch ``batch_id``; and each new
     memory's nearest neighbours for the write report (``{"id", "similarity", "linked"}``, best first, at least
@@ -90,8 +97,9 @@ def _semantic(ids, vecs, prior: Prior, cfg: LinkConfig, now_s, batch_id):
 def _temporal(ids, inputs, prior: Prior, now_s, batch_id) -> list[Link]:
     last = dict(prior.last_in_session)
     # Within the batch, in event-time order (then input order), each turn links to the one before it.
-    order = sorted(range(len(ids)), key=lambda n: (
-        inputs[n].event_time_s if inputs[n].event_time_s is not None else now_s, n))
+    order = sorted(
+        range(len(ids)), key=lambda n: (inputs[n].event_time_s if inputs[n].event_time_s is not None else now_s, n)
+    )
     links = []
     for n in order:
         s = inputs[n].session_id

@@ -15,6 +15,7 @@ MEMORY_KINDS: tuple[str, ...] = ("episodic", "semantic", "procedural", "reflecti
 LinkKind = Literal["semantic", "temporal", "keyword"]
 LINK_KINDS: tuple[str, ...] = ("semantic", "temporal", "keyword")
 
+
 @dataclass(frozen=True)
 class MemoryInput:
     """One memory to write, as an importer or a user gives it.
@@ -149,10 +150,18 @@ class Trace:
         """As plain dicts and lists (JSON-able; the inverse of :meth:`from_dict`). Written out by hand:
         ``dataclasses.asdict`` deep-copies every candidate and cost 20 ms per recall at 50 candidates."""
         return {
-            "id": self.id, "query": self.query, "k": self.k, "time_s": self.time_s, "config": self.config,
+            "id": self.id,
+            "query": self.query,
+            "k": self.k,
+            "time_s": self.time_s,
+            "config": self.config,
             "stages": [
-                {"name": s.name, "duration_ms": s.duration_ms, "info": s.info,
-                 "candidates": [{"id": c.id, "rank": c.rank, "scores": c.scores} for c in s.candidates]}
+                {
+                    "name": s.name,
+                    "duration_ms": s.duration_ms,
+                    "info": s.info,
+                    "candidates": [{"id": c.id, "rank": c.rank, "scores": c.scores} for c in s.candidates],
+                }
                 for s in self.stages
             ],
             "total_ms": self.total_ms,
@@ -170,7 +179,12 @@ class Trace:
             for s in d["stages"]
         ]
         return cls(
-            id=d["id"], query=d["query"], k=d["k"], time_s=d["time_s"], config=d["config"], stages=stages,
+            id=d["id"],
+            query=d["query"],
+            k=d["k"],
+            time_s=d["time_s"],
+            config=d["config"],
+            stages=stages,
             total_ms=d["total_ms"],
         )
 

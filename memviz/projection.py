@@ -35,8 +35,10 @@ class Projection:
         Raises ConfigError for a wrong dimension."""
         v = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         if v.shape[1] != self.pca.n_features_in_:
-            raise ConfigError(f"vectors of dimension {v.shape[1]} cannot be placed on a map of "
-                              f"{self.pca.n_features_in_}-dimensional vectors")
+            raise ConfigError(
+                f"vectors of dimension {v.shape[1]} cannot be placed on a map of "
+                f"{self.pca.n_features_in_}-dimensional vectors"
+            )
         with threadpool_limits(1, user_api="blas"):
             return self.pca.transform(v).astype(np.float64)
 

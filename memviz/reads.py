@@ -60,8 +60,9 @@ class Reads:
         ends = [e for lk in links for e in (lk.source_id, lk.target_id) if e != memory_id]
         return links, self.memories(ends)
 
-    def events(self, memory_id: str | None = None, ops: Sequence[str] | None = None,
-               limit: int | None = None) -> list[Event]:
+    def events(
+        self, memory_id: str | None = None, ops: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[Event]:
         """Typed events, oldest first; only those touching ``memory_id`` / of ``ops`` / the last ``limit``."""
         return self.store.list_events(memory_id=memory_id, ops=ops, limit=limit)
 
@@ -69,12 +70,14 @@ class Reads:
         """One row per event for a timeline: ``op``, ``time_s`` (engine clock), ``wall_time_s`` (real time)
         and ``n_memories`` (how many memories it touched), oldest first (by wall time)."""
         ev = self.store.events_table(columns=["op", "time_s", "wall_time_s", "memory_ids"])
-        df = pd.DataFrame({
-            "op": ev.column("op").to_numpy(zero_copy_only=False),
-            "time_s": ev.column("time_s").to_numpy(zero_copy_only=False),
-            "wall_time_s": ev.column("wall_time_s").to_numpy(zero_copy_only=False),
-            "n_memories": pc.list_value_length(ev.column("memory_ids")).fill_null(0).to_numpy(zero_copy_only=False),
-        })
+        df = pd.DataFrame(
+            {
+                "op": ev.column("op").to_numpy(zero_copy_only=False),
+                "time_s": ev.column("time_s").to_numpy(zero_copy_only=False),
+                "wall_time_s": ev.column("wall_time_s").to_numpy(zero_copy_only=False),
+                "n_memories": pc.list_value_length(ev.column("memory_ids")).fill_null(0).to_numpy(zero_copy_only=False),
+            }
+        )
         return df.sort_values("wall_time_s", kind="stable").reset_index(drop=True)
 
     def time_range(self) -> tuple[float, float] | None:

@@ -9,7 +9,14 @@ import numpy as np
 from memviz.errors import ConfigError
 
 COMPONENTS: tuple[str, ...] = (
-    "relevance", "lexical", "rrf", "recency", "importance", "retention", "entity", "graph",
+    "relevance",
+    "lexical",
+    "rrf",
+    "recency",
+    "importance",
+    "retention",
+    "entity",
+    "graph",
 )
 RRF_K = 60
 

@@ -24,8 +24,12 @@ from memviz.scoring import COMPONENTS
 # Stages that rank candidates, in pipeline order, and how to name them for people.
 RANKING_STAGES: tuple[str, ...] = ("vector", "fulltext", "fusion", "scoring", "graph", "final")
 STAGE_LABELS: dict[str, str] = {
-    "vector": "vector search", "fulltext": "full-text (BM25)", "fusion": "after fusion", "scoring": "after scoring",
-    "graph": "after graph expansion", "final": "final",
+    "vector": "vector search",
+    "fulltext": "full-text (BM25)",
+    "fusion": "after fusion",
+    "scoring": "after scoring",
+    "graph": "after graph expansion",
+    "final": "final",
 }
 
 
@@ -115,8 +119,14 @@ def why_not(trace: Trace, memory_id: str, explained: Mapping[str, Any] | None = 
     stages: list[dict[str, Any]] = []
     for s in ranking_stages(trace):
         here = by_stage[s.name].get(memory_id)
-        stages.append({"stage": s.name, "rank": here.rank if here else None, "of": len(s.candidates),
-                       "scores": dict(here.scores) if here else {}})
+        stages.append(
+            {
+                "stage": s.name,
+                "rank": here.rank if here else None,
+                "of": len(s.candidates),
+                "scores": dict(here.scores) if here else {},
+            }
+        )
     k = trace.k
     final_ids = set(by_stage.get("final", {}))
     retrieved = memory_id in final_ids
@@ -134,15 +144,20 @@ def why_not(trace: Trace, memory_id: str, explained: Mapping[str, Any] | None = 
         assert mine is not None and score is not None
         nxt = scores[k] if len(scores) > k else None
         margin = score - nxt if nxt is not None else None
-        reasons.append(f"Retrieved at rank {mine.rank} of {k}" + (
-            f", {margin:.3f} above the first memory left out (score {nxt:.3f})." if margin is not None else "."))
+        reasons.append(
+            f"Retrieved at rank {mine.rank} of {k}"
+            + (f", {margin:.3f} above the first memory left out (score {nxt:.3f})." if margin is not None else ".")
+        )
         gap = {c: 0.0 for c in COMPONENTS}
-        return WhyNot(memory_id, True, k, mine.rank, score, mine.rank, cutoff, margin, gap, None, None, stages,
-                      [], reasons)
+        return WhyNot(
+            memory_id, True, k, mine.rank, score, mine.rank, cutoff, margin, gap, None, None, stages, [], reasons
+        )
 
     if gated:
-        reasons.append(f"Gated out before scoring: its {gated['component']} {gated['value']:.3f} is below the "
-                       f"threshold {gated['threshold']:.3f}.")
+        reasons.append(
+            f"Gated out before scoring: its {gated['component']} {gated['value']:.3f} is below the "
+            f"threshold {gated['threshold']:.3f}."
+        )
     elif not mine:
         missed = _missed_retrievers(trace, memory_id, by_stage, explained)
         reasons += missed
@@ -159,17 +174,37 @@ def why_not(trace: Trace, memory_id: str, explained: Mapping[str, Any] | None = 
         deciding = max(positive, key=positive.__getitem__) if positive else None
     if mine:
         assert margin is not None  # it was scored in a non-empty ranking, so score and cutoff are known
-        reasons.append(f"Ranked {mine.rank} of {len(ranked.candidates)} {STAGE_LABELS[ranked.name]}, "
-                       f"{-margin:.3f} below the cut-off (rank {k}, score {cutoff:.3f}).")
+        reasons.append(
+            f"Ranked {mine.rank} of {len(ranked.candidates)} {STAGE_LABELS[ranked.name]}, "
+            f"{-margin:.3f} below the cut-off (rank {k}, score {cutoff:.3f})."
+        )
     elif score is not None and would_rank is not None and not gated and cutoff is not None:
         verdict = "would have made the top k" if would_rank <= k else "would still have been left out"
-        reasons.append(f"Had it been scored, its score {score:.3f} would rank about {would_rank}: it "
-                       f"{verdict} (cut-off {cutoff:.3f}).")
+        reasons.append(
+            f"Had it been scored, its score {score:.3f} would rank about {would_rank}: it "
+            f"{verdict} (cut-off {cutoff:.3f})."
+        )
     if deciding and margin is not None and margin < 0:
-        reasons.append(f"The component that kept it out: {deciding}, which alone puts it {gap[deciding]:.3f} "
-                       f"behind rank {k} (the whole gap, all components together, is {-margin:.3f}).")
-    return WhyNot(memory_id, False, k, mine.rank if mine else None, score, would_rank, cutoff, margin, gap,
-                  deciding, gated, stages, missed, reasons)
+        reasons.append(
+            f"The component that kept it out: {deciding}, which alone puts it {gap[deciding]:.3f} "
+            f"behind rank {k} (the whole gap, all components together, is {-margin:.3f})."
+        )
+    return WhyNot(
+        memory_id,
+        False,
+        k,
+        mine.rank if mine else None,
+        score,
+        would_rank,
+        cutoff,
+        margin,
+        gap,
+        deciding,
+        gated,
+        stages,
+        missed,
+        reasons,
+    )
 
 
 def _gated(trace: Trace, memory_id: str) -> dict[str, Any] | None:
@@ -193,8 +228,10 @@ def _missed_retrievers(trace: Trace, memory_id: str, by_stage, explained) -> lis
         cand = by_stage.get(name, {}).get(memory_id)
         if cand is not None:
             if name not in pooled:
-                out.append(f"The {STAGE_LABELS[name]} returned it at rank {cand.rank}, but this configuration "
-                           f"pools only the {' and '.join(pooled)} candidates.")
+                out.append(
+                    f"The {STAGE_LABELS[name]} returned it at rank {cand.rank}, but this configuration "
+                    f"pools only the {' and '.join(pooled)} candidates."
+                )
             continue
         limit = stage.info.get("limit", len(stage.candidates))
         last = stage.candidates[-1].scores if stage.candidates else {}
@@ -204,9 +241,12 @@ def _missed_retrievers(trace: Trace, memory_id: str, by_stage, explained) -> lis
                 out.append("The vector search did not return it.")
             else:
                 cut = last.get("relevance")
-                out.append(f"The vector search returned the {limit} nearest memories; its cosine similarity "
-                           f"{cos:.3f} is below the last of them ({cut:.3f})." if cut is not None else
-                           f"The vector search did not return it (cosine similarity {cos:.3f}).")
+                out.append(
+                    f"The vector search returned the {limit} nearest memories; its cosine similarity "
+                    f"{cos:.3f} is below the last of them ({cut:.3f})."
+                    if cut is not None
+                    else f"The vector search did not return it (cosine similarity {cos:.3f})."
+                )
         else:
             if explained is None:
                 out.append("The full-text search did not return it.")
@@ -214,9 +254,12 @@ def _missed_retrievers(trace: Trace, memory_id: str, by_stage, explained) -> lis
                 out.append("The full-text search cannot find it: it shares no term with the query.")
             else:
                 cut = last.get("bm25")
-                out.append(f"The full-text search returned the {limit} best BM25 matches; its BM25 "
-                           f"{explained['bm25']:.2f} is below the last of them ({cut:.2f})." if cut is not None
-                           else f"The full-text search did not return it (BM25 {explained['bm25']:.2f}).")
+                out.append(
+                    f"The full-text search returned the {limit} best BM25 matches; its BM25 "
+                    f"{explained['bm25']:.2f} is below the last of them ({cut:.2f})."
+                    if cut is not None
+                    else f"The full-text search did not return it (BM25 {explained['bm25']:.2f})."
+                )
     return out
 
 
@@ -227,7 +270,7 @@ def near_misses(trace: Trace, n: int = 10) -> pd.DataFrame:
     weights = weights_of(trace)
     ranked = last_ranking(trace).candidates
     k = trace.k
-    misses = ranked[k: k + n]
+    misses = ranked[k : k + n]
     cols = ["id", "rank", "score", "margin", "deciding", *COMPONENTS]
     if not misses or len(ranked) < k:
         return pd.DataFrame(columns=cols)
@@ -287,14 +330,35 @@ def compare(a: Trace, b: Trace) -> TraceDiff:
             status = "left"
         else:
             status = "up" if rank_b < rank_a else "down" if rank_b > rank_a else "same"
-        rows.append({
-            "id": i, "rank_a": rank_a, "rank_b": rank_b, "full_rank_a": ca.rank if ca else None,
-            "full_rank_b": cb.rank if cb else None, "score_a": ca.scores["score"] if ca else np.nan,
-            "score_b": cb.scores["score"] if cb else np.nan, "status": status,
-            "delta": (rank_a - rank_b) if rank_a is not None and rank_b is not None else None, "driver": driver,
-        })
-    table = pd.DataFrame(rows, columns=["id", "rank_a", "rank_b", "full_rank_a", "full_rank_b", "score_a",
-                                        "score_b", "status", "delta", "driver"])
+        rows.append(
+            {
+                "id": i,
+                "rank_a": rank_a,
+                "rank_b": rank_b,
+                "full_rank_a": ca.rank if ca else None,
+                "full_rank_b": cb.rank if cb else None,
+                "score_a": ca.scores["score"] if ca else np.nan,
+                "score_b": cb.scores["score"] if cb else np.nan,
+                "status": status,
+                "delta": (rank_a - rank_b) if rank_a is not None and rank_b is not None else None,
+                "driver": driver,
+            }
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "rank_a",
+            "rank_b",
+            "full_rank_a",
+            "full_rank_b",
+            "score_a",
+            "score_b",
+            "status",
+            "delta",
+            "driver",
+        ],
+    )
     for c in ("rank_a", "rank_b", "full_rank_a", "full_rank_b", "delta"):
         table[c] = table[c].astype("Int64")
     overlap = len(set(fa) & set(fb))
@@ -310,6 +374,16 @@ def compare(a: Trace, b: Trace) -> TraceDiff:
 
 
 __all__ = [
-    "RANKING_STAGES", "STAGE_LABELS", "TraceDiff", "WhyNot", "compare", "contributions", "last_ranking",
-    "near_misses", "rank_table", "ranking_stages", "weights_of", "why_not",
+    "RANKING_STAGES",
+    "STAGE_LABELS",
+    "TraceDiff",
+    "WhyNot",
+    "compare",
+    "contributions",
+    "last_ranking",
+    "near_misses",
+    "rank_table",
+    "ranking_stages",
+    "weights_of",
+    "why_not",
 ]

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
+
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
     """``vectors`` (shape (n, d)) as float32 rows of length 1 (zero rows stay zero)."""
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -113,7 +114,8 @@ class VectorIndex:
                 self.matrix = matrix
                 self.ids = self.ids + rows.column("id").to_pylist()
                 self.forgotten = np.concatenate(
-                    [self.forgotten, rows.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)])
+                    [self.forgotten, rows.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)]
+                )
                 self._forgotten_ids = None
                 table_rows = self._loaded_rows()
                 new = rows.select(self.columns).cast(table_rows.schema)

@@ -65,9 +65,13 @@ class Batch:
                 f"{len(self.ids) - len(keep)} memory id(s) {how}, e.g. {sorted(set(self.ids) & stored)[0]}; "
                 "nothing was written"
             )
-        return replace(self, inputs=[self.inputs[n] for n in keep], texts=[self.texts[n] for n in keep],
-                       ids=[self.ids[n] for n in keep],
-                       skipped=self.skipped + [i for i in self.ids if i in stored]), keep
+        return replace(
+            self,
+            inputs=[self.inputs[n] for n in keep],
+            texts=[self.texts[n] for n in keep],
+            ids=[self.ids[n] for n in keep],
+            skipped=self.skipped + [i for i in self.ids if i in stored],
+        ), keep
 
 
 @dataclass
@@ -107,18 +111,32 @@ class Writer:
     """Writes batches into ``store`` with ``embedder``, at ``clock`` time, linked as ``link_config()`` says;
     commits hold ``lock`` (the engine's write lock: a batch's links must see every batch committed before)."""
 
-    def __init__(self, store: MemoryStore, embedder: Embedder, clock: Clock,
-                 link_config: Callable[[], LinkConfig], lock: threading.RLock):
+    def __init__(
+        self,
+        store: MemoryStore,
+        embedder: Embedder,
+        clock: Clock,
+        link_config: Callable[[], LinkConfig],
+        lock: threading.RLock,
+    ):
         self.store, self.embedder, self.clock, self.link_config, self.lock = store, embedder, clock, link_config, lock
 
-    def write(self, items: Sequence[MemoryInput | str], on_duplicate: OnDuplicate = "error",
-              source: Mapping[str, Any] | None = None) -> WriteReport:
+    def write(
+        self,
+        items: Sequence[MemoryInput | str],
+        on_duplicate: OnDuplicate = "error",
+        source: Mapping[str, Any] | None = None,
+    ) -> WriteReport:
         """One batch, all or nothing (see :meth:`memviz.engine.MemoryEngine.write`)."""
         batch = self.prepare(items, on_duplicate)
         return self.commit(batch, self.embed([batch]), source)
 
-    def prepare(self, items: Sequence[MemoryInput | str], on_duplicate: OnDuplicate,
-                pending: set[str] | frozenset[str] = frozenset()) -> Batch:
+    def prepare(
+        self,
+        items: Sequence[MemoryInput | str],
+        on_duplicate: OnDuplicate,
+        pending: set[str] | frozenset[str] = frozenset(),
+    ) -> Batch:
         """Check, normalise and de-duplicate one batch; ``pending`` ids (prepared for an earlier batch of the
         same ingest window, not yet stored) count as stored."""
         t0 = time.perf_counter()
@@ -151,9 +169,11 @@ class Writer:
         wait_ms = ms_since(t)
         for b in batches:
             share = len(b.texts) / max(1, len(texts))
-            b.timings |= {"embed_ms": embed_ms * share,
-                          "keywords_wait_ms": wait_ms * share,  # what the keywords added after the encoder
-                          "keywords_importance_ms": kw_ms * share}  # their own time, overlapped with embed_ms
+            b.timings |= {
+                "embed_ms": embed_ms * share,
+                "keywords_wait_ms": wait_ms * share,  # what the keywords added after the encoder
+                "keywords_importance_ms": kw_ms * share,
+            }  # their own time, overlapped with embed_ms
         return Embedded(vecs, kws, imps)
 
     def commit(self, batch: Batch, emb: Embedded, source: Mapping[str, Any] | None) -> WriteReport:
@@ -186,23 +206,51 @@ class Writer:
         for lk in links:
             by_source[lk.source_id].append(lk)
         reports = [
-            WriteItemReport(id=ids[n], text=texts[n], keywords=emb.keywords[n], importance=float(importance[n]),
-                            importance_parts=emb.importance[n][1], stability_days=float(stability[n]),
-                            neighbours=neighbours[n], links=by_source[ids[n]])
+            WriteItemReport(
+                id=ids[n],
+                text=texts[n],
+                keywords=emb.keywords[n],
+                importance=float(importance[n]),
+                importance_parts=emb.importance[n][1],
+                stability_days=float(stability[n]),
+                neighbours=neighbours[n],
+                links=by_source[ids[n]],
+            )
             for n in range(len(ids))
         ]
         if ids:
             events: list[Event] = [
-                WriteEvent(time_s=now, memory_ids=(r.id,), batch_id=batch_id, text=r.text, keywords=r.keywords,
-                           importance=r.importance, stability_days=r.stability_days, n_links=len(r.links))
+                WriteEvent(
+                    time_s=now,
+                    memory_ids=(r.id,),
+                    batch_id=batch_id,
+                    text=r.text,
+                    keywords=r.keywords,
+                    importance=r.importance,
+                    stability_days=r.stability_days,
+                    n_links=len(r.links),
+                )
                 for r in reports
             ]
             if links:
-                events.append(LinkEvent(time_s=now, memory_ids=tuple(ids), batch_id=batch_id, links=[
-                    [lk.source_id, lk.target_id, lk.kind, round(lk.weight, 4)] for lk in links]))
+                events.append(
+                    LinkEvent(
+                        time_s=now,
+                        memory_ids=tuple(ids),
+                        batch_id=batch_id,
+                        links=[[lk.source_id, lk.target_id, lk.kind, round(lk.weight, 4)] for lk in links],
+                    )
+                )
             if source is not None:
-                events.append(ImportEvent(time_s=now, batch_id=batch_id, source=dict(source), n_written=len(ids),
-                                          n_skipped=len(batch.skipped)))
+                events.append(
+                    ImportEvent(
+                        time_s=now,
+                        batch_id=batch_id,
+                        source=dict(source),
+                        n_written=len(ids),
+                        n_skipped=len(batch.skipped),
+                    )
+                )
             rows = _memory_rows(ids, texts, inputs, emb, importance, stability, now, batch_id, self.embedder.dim)
             link_rows = pa.Table.from_pylist([asdict(lk) for lk in links], schema=LINKS_SCHEMA)
             self.store.commit_batch(batch_id, rows, link_rows, events)
@@ -211,9 +259,15 @@ class Writer:
         timings["total_ms"] = timings["normalise_ms"] + timings["embed_ms"] + timings["keywords_wait_ms"] + ms_since(t0)
         return WriteReport(batch_id=batch_id, items=reports, timings_ms=timings, skipped_ids=batch.skipped)
 
-    def ingest(self, items: Sequence[MemoryInput], batch_size: int = 256, on_duplicate: OnDuplicate = "skip",
-               source: Mapping[str, Any] | None = None, progress: Progress | None = None,
-               embed_window: int = 2048) -> list[WriteReport]:
+    def ingest(
+        self,
+        items: Sequence[MemoryInput],
+        batch_size: int = 256,
+        on_duplicate: OnDuplicate = "skip",
+        source: Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+        embed_window: int = 2048,
+    ) -> list[WriteReport]:
         """Many memories in batches of ``batch_size``, each all or nothing, embedded ``embed_window`` at a time
         (see :meth:`memviz.engine.MemoryEngine.ingest`). Every item is checked before the first batch is
         written, so a bad item in a late batch writes nothing."""
@@ -230,7 +284,7 @@ class Writer:
                 batches: list[Batch] = []
                 pending: set[str] = set()
                 for start in range(w, min(total, w + window), batch_size):
-                    batches.append(self.prepare(items[start:start + batch_size], on_duplicate, pending))
+                    batches.append(self.prepare(items[start : start + batch_size], on_duplicate, pending))
                     pending |= set(batches[-1].ids)
                 emb = self.embed(batches)
                 at = 0
@@ -251,8 +305,9 @@ class Writer:
         last: dict[str, str] = {}
         sessions = sorted({i.session_id for i in inputs if i.session_id})
         if sessions:
-            tbl = self.store.memories_table(columns=["id", "session_id", "event_time_s", "created_time_s"],
-                                            where=MemoryFilter(sessions=sessions))
+            tbl = self.store.memories_table(
+                columns=["id", "session_id", "event_time_s", "created_time_s"], where=MemoryFilter(sessions=sessions)
+            )
             if tbl.num_rows:
                 df = tbl.to_pandas()
                 df["t"] = df["event_time_s"].fillna(df["created_time_s"])
@@ -260,8 +315,9 @@ class Writer:
                 last = dict(zip(latest["session_id"], latest["id"], strict=True))
         if kw is None:
             return Prior(ids, vecs, last)
-        return Prior(ids, vecs, last, kw.column("id").to_pylist(),
-                     [set(k or []) for k in kw.column("keywords").to_pylist()])
+        return Prior(
+            ids, vecs, last, kw.column("id").to_pylist(), [set(k or []) for k in kw.column("keywords").to_pylist()]
+        )
 
     def _neighbour_texts(self, neighbours: list[list[dict[str, Any]]], new_text: dict[str, str]) -> None:
         """Add each neighbour's text (new ones are known; stored ones are read in one query)."""
@@ -281,8 +337,9 @@ def _memory_rows(ids, texts, inputs, emb: Embedded, importance, stability, now, 
         {
             "id": ids,
             "text": texts,
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1), pa.float32()),
-                                                        vecs.shape[1] if len(vecs) else dim),
+            "vector": pa.FixedSizeListArray.from_arrays(
+                pa.array(vecs.reshape(-1), pa.float32()), vecs.shape[1] if len(vecs) else dim
+            ),
             "kind": [i.kind for i in inputs],
             "speaker": [i.speaker for i in inputs],
             "session_id": [i.session_id for i in inputs],
@@ -296,8 +353,7 @@ def _memory_rows(ids, texts, inputs, emb: Embedded, importance, stability, now, 
             "last_recalled_s": pa.array([None] * len(ids), pa.float64()),
             "forgotten_time_s": pa.array([None] * len(ids), pa.float64()),
             "keywords": pa.array(emb.keywords, pa.list_(pa.string())),
-            "access_times_s": pa.array([[et if et is not None else now] for et in event_times],
-                                       pa.list_(pa.float64())),
+            "access_times_s": pa.array([[et if et is not None else now] for et in event_times], pa.list_(pa.float64())),
             "batch_id": [batch_id] * len(ids),
         },
         schema=MEMORIES_SCHEMA,

@@ -13,16 +13,18 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from fakes import REAL_MODEL_FIXTURES, FakeEmbedder, install_fake_model, uses_real_models
+
 from support import T0
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+
 def pytest_collection_modifyitems(config, items):
-    unmarked = [i.nodeid for i in items if REAL_MODEL_FIXTURES & set(getattr(i, "fixturenames", ()))
-                and not uses_real_models(i)]
+    unmarked = [
+        i.nodeid for i in items if REAL_MODEL_FIXTURES & set(getattr(i, "fixturenames", ())) and not uses_real_models(i)
+    ]
     if unmarked:
         raise pytest.UsageError("tests that load a real model must be marked slow: " + ", ".join(unmarked))
 
@@ -35,8 +37,10 @@ def _fast_tier_has_no_model(request, monkeypatch):
     import memviz.embed
 
     def refuse(*_a, **_k):
-        raise AssertionError("a fast-tier test loads the real embedding model: use the fake `embedder` "
-                             "or mark the test slow and use `real_embedder`")
+        raise AssertionError(
+            "a fast-tier test loads the real embedding model: use the fake `embedder` "
+            "or mark the test slow and use `real_embedder`"
+        )
 
     install_fake_model(monkeypatch)
     monkeypatch.setattr(memviz.embed, "_load_minilm", refuse)

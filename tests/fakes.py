@@ -42,7 +42,7 @@ def _features(text: str) -> list[tuple[str, float]]:
     feats = [("w:" + w, _WORD_WEIGHT) for w in words]
     for w in words:
         padded = f" {w} "
-        feats.extend(("c:" + padded[i:i + 3], _TRIGRAM_WEIGHT) for i in range(len(padded) - 2))
+        feats.extend(("c:" + padded[i : i + 3], _TRIGRAM_WEIGHT) for i in range(len(padded) - 2))
     return feats or [("empty:", 1.0)]  # no word at all (empty, punctuation only): still a unit vector
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from memviz.paths import REPO, SHARED_DATA
+from memviz.paths import REPO as REPO  # re-exported for the tests
+from memviz.paths import SHARED_DATA
+
 # 2024-01-01 00:00 UTC: a fixed "now" for deterministic decay.
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()
+T0 = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
 DAY = 86_400.0
 
 
@@ -47,16 +49,24 @@ _TINY_TURNS = [
     ("Ann", "D1:5", "My brother Tom is visiting from Toronto."),
 ]
 # A LoCoMo file of one five-turn conversation and three questions (one gold id malformed).
-TINY_LOCOMO = [{
-    "sample_id": "conv-t",
-    "conversation": {
-        "speaker_a": "Ann", "speaker_b": "Bob", "session_1_date_time": "1:56 pm on 8 May, 2023",
-        "session_1": [{"speaker": s, "dia_id": d, "text": t} for s, d, t in _TINY_TURNS],
-    },
-    "qa": [
-        {"question": "Where did Ann move to?", "answer": "Lisbon", "evidence": ["D1:2"], "category": 4},
-        {"question": "What instrument is Bob learning?", "answer": "cello", "evidence": ["D1:4"], "category": 4},
-        {"question": "Who is visiting Ann and from where?", "answer": "Tom, Toronto", "evidence": ["D1:5", "D"],
-         "category": 1},
-    ],
-}]
+TINY_LOCOMO = [
+    {
+        "sample_id": "conv-t",
+        "conversation": {
+            "speaker_a": "Ann",
+            "speaker_b": "Bob",
+            "session_1_date_time": "1:56 pm on 8 May, 2023",
+            "session_1": [{"speaker": s, "dia_id": d, "text": t} for s, d, t in _TINY_TURNS],
+        },
+        "qa": [
+            {"question": "Where did Ann move to?", "answer": "Lisbon", "evidence": ["D1:2"], "category": 4},
+            {"question": "What instrument is Bob learning?", "answer": "cello", "evidence": ["D1:4"], "category": 4},
+            {
+                "question": "Who is visiting Ann and from where?",
+                "answer": "Tom, Toronto",
+                "evidence": ["D1:5", "D"],
+                "category": 1,
+            },
+        ],
+    }
+]

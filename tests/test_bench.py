@@ -15,8 +15,16 @@ def _items(n):
     from memviz.models import MemoryInput
 
     topics = ["cats", "hiking", "the release", "bread", "piano", "Lisbon", "taxes", "chess"]
-    return [MemoryInput(text=f"Memory {i} is about {topics[i % len(topics)]} and number {i}.", speaker="user",
-                        session_id=f"s{i // 5}", id=f"m{i}", event_time_s=T0 + i) for i in range(n)]
+    return [
+        MemoryInput(
+            text=f"Memory {i} is about {topics[i % len(topics)]} and number {i}.",
+            speaker="user",
+            session_id=f"s{i // 5}",
+            id=f"m{i}",
+            event_time_s=T0 + i,
+        )
+        for i in range(n)
+    ]
 
 
 def test_replicate_keeps_originals_and_adds_close_unit_copies():
@@ -54,8 +62,9 @@ def test_bench_recall_at_reports_exact_recall_and_the_numpy_limit(embedder):
 
     items = _items(60)
     vecs = embedder.encode([i.text for i in items])
-    r = bench_recall_at(150, items, vecs, ["cats", "the release date", "piano lessons"], embedder,
-                        exact_queries=3, forgetting=True)
+    r = bench_recall_at(
+        150, items, vecs, ["cats", "the release date", "piano lessons"], embedder, exact_queries=3, forgetting=True
+    )
     assert r["n"] == 150 and r["replicated"] == 90 and r["queries"] == 3
     assert r["recall_at_10_vs_exact"] == 1.0  # the in-memory index is exact
     for key in ("p50_ms", "p95_ms", "embed_p50_ms", "search_scoring_p50_ms", "numpy_brute_p50_ms", "ratio"):
@@ -79,10 +88,16 @@ def test_bench_ingest_counts_and_stages(real_embedder):
 def test_peer_ratios_and_tables():
     from memviz.bench import markdown_tables, peer_ratios
 
-    ratios = peer_ratios({"pipeline_per_s": 300.0, "recall_p50_ms": 20.0}, {"ingest_per_s": 200.0, "recall_p50_ms": 40.0})
+    ratios = peer_ratios(
+        {"pipeline_per_s": 300.0, "recall_p50_ms": 20.0}, {"ingest_per_s": 200.0, "recall_p50_ms": 40.0}
+    )
     assert ratios == {"ingest_ratio": 1.5, "recall_latency_ratio": 0.5}
-    md = markdown_tables({"machine": {"cores": 2}, "ingest": {"n": 5, "pipeline_per_s": 1, "raw_encode_per_s": 2,
-                                                              "ratio": 0.5, "stage_s": {"embed_ms": 1.0}}})
+    md = markdown_tables(
+        {
+            "machine": {"cores": 2},
+            "ingest": {"n": 5, "pipeline_per_s": 1, "raw_encode_per_s": 2, "ratio": 0.5, "stage_s": {"embed_ms": 1.0}},
+        }
+    )
     assert "| 5 | 1 | 2 | 0.5 |" in md
 
 

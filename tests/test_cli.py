@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 from click.testing import CliRunner
 
-from support import shared_file
-from memviz.filters import MemoryFilter
 from memviz.cli import main
 from memviz.demo import DEMO_PATH
+from memviz.filters import MemoryFilter
+
+from support import shared_file
 
 
 @pytest.fixture
@@ -27,8 +29,11 @@ def run():
 def locomo_db(tmp_path_factory):
     """The whole LoCoMo dev file ingested once by the CLI."""
     db = tmp_path_factory.mktemp("locomo")
-    res = CliRunner().invoke(main, ["ingest", str(shared_file("locomo", "locomo_dev.json")), "--format", "locomo",
-                                    "--db", str(db), "--json"], catch_exceptions=False)
+    res = CliRunner().invoke(
+        main,
+        ["ingest", str(shared_file("locomo", "locomo_dev.json")), "--format", "locomo", "--db", str(db), "--json"],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     return db, json.loads(res.stdout)
 
@@ -37,25 +42,32 @@ def locomo_db(tmp_path_factory):
 def test_locomo_ingest_one_memory_per_turn(locomo_db):
     db, summary = locomo_db
     raw = json.loads(shared_file("locomo", "locomo_dev.json").read_text())
-    n_turns = sum(len(v) for conv in raw for k, v in conv["conversation"].items()
-                  if k.startswith("session_") and isinstance(v, list))
+    n_turns = sum(
+        len(v)
+        for conv in raw
+        for k, v in conv["conversation"].items()
+        if k.startswith("session_") and isinstance(v, list)
+    )
     assert summary["written"] == n_turns == summary["store"]["memories"]
     from memviz.store import MemoryStore
 
     store = MemoryStore(db)
     d = store.memories_table(where=MemoryFilter(ids=["conv-26:D1:3"])).to_pylist()[0]
     # conv-26 session 1: "1:56 pm on 8 May, 2023" (+ 2 minutes: the third turn)
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    assert d["event_time_s"] == datetime(2023, 5, 8, 13, 56, tzinfo=timezone.utc).timestamp() + 120
+    assert d["event_time_s"] == datetime(2023, 5, 8, 13, 56, tzinfo=UTC).timestamp() + 120
     assert d["source_id"] == "D1:3" and d["speaker"] == "Caroline"
 
 
 @pytest.mark.slow  # real questions on the real data: the evidence is found by the real model
-@pytest.mark.parametrize("question,evidence", [
-    ("When did Caroline go to the LGBTQ support group?", "conv-26:D1:3"),
-    ("What did Melanie paint recently?", None),
-])
+@pytest.mark.parametrize(
+    "question,evidence",
+    [
+        ("When did Caroline go to the LGBTQ support group?", "conv-26:D1:3"),
+        ("What did Melanie paint recently?", None),
+    ],
+)
 def test_recall_json_contract_finds_evidence(run, locomo_db, question, evidence):
     db, _ = locomo_db
     res = run("recall", question, "--db", db, "-k", "10", "--json", "--no-reinforce")
@@ -82,8 +94,15 @@ def test_stats_json(run, tmp_path):
     assert again["written"] == 0 and again["skipped"] == out["memories"]
 
 
-@pytest.mark.parametrize("content", [b"", b"\x00\x01\xff\xfe binary", b'{"speaker": "a", "text": "x"',
-                                     b'{"speaker": "a", "session": "s", "time": null}\n'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"\x00\x01\xff\xfe binary",
+        b'{"speaker": "a", "text": "x"',
+        b'{"speaker": "a", "session": "s", "time": null}\n',
+    ],
+)
 def test_bad_file_exit_2_store_unchanged(run, tmp_path, content):
     db = tmp_path / "db"
     run("ingest", DEMO_PATH, "--format", "jsonl", "--db", db)

@@ -36,7 +36,7 @@ def test_actr_activation_sums_over_accesses():
     access = np.array([now - DAY, now - 4 * DAY, now - DAY, now + DAY])
     offsets = np.array([0, 2, 3, 4])
     b = decay.actr_activation(now, access, offsets, d=0.5)
-    assert b[0] == pytest.approx(math.log(1 + 4 ** -0.5))
+    assert b[0] == pytest.approx(math.log(1 + 4**-0.5))
     assert b[1] == pytest.approx(0.0)
     assert b[2] == -np.inf
     p = decay.actr_probability(b, tau=0.0, s=0.4)

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from support import DAY, T0
-from memviz.filters import LinkFilter
 from memviz.engine import STAGES
 from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError, StoreError, UnknownMemoryError
+from memviz.filters import LinkFilter
 from memviz.models import MemoryInput
+
+from support import DAY, T0
 
 
 def turns(session: str, texts: list[str], start_s: float = T0 - 10 * DAY, speaker: str = "Maya", first: int = 0):
     return [
-        MemoryInput(text=t, speaker=speaker, session_id=session, source_id=f"{session}:{n}",
-                    event_time_s=start_s + 60 * n, id=f"{session}:{n}")
+        MemoryInput(
+            text=t,
+            speaker=speaker,
+            session_id=session,
+            source_id=f"{session}:{n}",
+            event_time_s=start_s + 60 * n,
+            id=f"{session}:{n}",
+        )
         for n, t in enumerate(texts, start=first)
     ]
 
@@ -52,7 +59,10 @@ def test_temporal_links_chain_a_session_across_batches(engine):
     links = engine.store.links_table(LinkFilter(kinds=["temporal"])).to_pylist()
     # every turn but the first points to the turn before it, also across the two batches
     assert {(lk["source_id"], lk["target_id"]) for lk in links} == {
-        ("s1:1", "s1:0"), ("s1:2", "s1:1"), ("s1:3", "s1:2"), ("s1:4", "s1:3")
+        ("s1:1", "s1:0"),
+        ("s1:2", "s1:1"),
+        ("s1:3", "s1:2"),
+        ("s1:4", "s1:3"),
     }
     assert all(lk["weight"] == 1.0 for lk in links)
 
@@ -221,10 +231,15 @@ def test_unknown_ids(engine, ids):
     assert not engine.get("s1:0").forgotten
 
 
-@pytest.mark.parametrize("kwargs,err", [
-    ({"k": 0}, ConfigError), ({"k": -3}, ConfigError), ({"decay_model": "linear"}, ConfigError),
-    ({"weights": {"relevance": -1}}, ConfigError),
-])
+@pytest.mark.parametrize(
+    "kwargs,err",
+    [
+        ({"k": 0}, ConfigError),
+        ({"k": -3}, ConfigError),
+        ({"decay_model": "linear"}, ConfigError),
+        ({"weights": {"relevance": -1}}, ConfigError),
+    ],
+)
 def test_bad_recall_config(engine, kwargs, err):
     engine.write(turns("s1", FACTS[:2]))
     with pytest.raises(err):

@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from support import DAY, T0
 
 from memviz.decay import DecayParams, initial_stability_days
 from memviz.errors import ConfigError
@@ -25,17 +24,44 @@ from memviz.forgetting import (
 )
 from memviz.models import Memory, MemoryInput
 
+from support import DAY, T0
+
 
 def _memory(**kw) -> Memory:
-    base = {"id": "m1", "text": "t", "kind": "episodic", "speaker": "", "session_id": "", "source_id": "", "dataset": "",
-                "event_time_s": T0, "created_time_s": T0 + 5 * DAY, "importance": 0.5, "stability_days": 2.0, "recall_count": 0,
-                "last_recalled_s": None, "forgotten_time_s": None, "keywords": [], "access_times_s": [T0], "batch_id": "b"}
+    base = {
+        "id": "m1",
+        "text": "t",
+        "kind": "episodic",
+        "speaker": "",
+        "session_id": "",
+        "source_id": "",
+        "dataset": "",
+        "event_time_s": T0,
+        "created_time_s": T0 + 5 * DAY,
+        "importance": 0.5,
+        "stability_days": 2.0,
+        "recall_count": 0,
+        "last_recalled_s": None,
+        "forgotten_time_s": None,
+        "keywords": [],
+        "access_times_s": [T0],
+        "batch_id": "b",
+    }
     return Memory(**(base | kw))
 
 
 def _event(op, t, ids, payload, n=0) -> Event:
-    return event_from_row({"id": f"e{n}", "op": op, "time_s": t, "wall_time_s": t, "memory_ids": ids, "batch_id": "",
-                           "payload": json.dumps(payload)})
+    return event_from_row(
+        {
+            "id": f"e{n}",
+            "op": op,
+            "time_s": t,
+            "wall_time_s": t,
+            "memory_ids": ids,
+            "batch_id": "",
+            "payload": json.dumps(payload),
+        }
+    )
 
 
 def test_history_replays_the_write_and_each_reinforcement():
@@ -73,8 +99,8 @@ def test_power_curve_matches_hand_computed_values():
     t = np.array([T0 + DAY, T0 + 12 * DAY])
     r = retention_curve(HISTORY, t, "power", DecayParams(power_d=0.5))
     # R = (1 + dt/S)^-d: (1 + 1/2)^-0.5 before the recall; (1 + 10/5)^-0.5 after it.
-    assert r == pytest.approx([1.5 ** -0.5, 3.0 ** -0.5])
-    assert retention_curve(HISTORY, t[:1], "power", DecayParams(power_d=2.0)) == pytest.approx([1.5 ** -2])
+    assert r == pytest.approx([1.5**-0.5, 3.0**-0.5])
+    assert retention_curve(HISTORY, t[:1], "power", DecayParams(power_d=2.0)) == pytest.approx([1.5**-2])
 
 
 def test_actr_curve_counts_every_access_up_to_each_time():
@@ -101,8 +127,9 @@ def test_curve_times_cover_the_history_the_projection_and_both_sides_of_each_jum
 
 
 def test_suppressed_lists_live_memories_below_the_threshold_weakest_first():
-    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "retention": [0.05, 0.5, 0.01, 0.02],
-                          "forgotten_time_s": [None, None, None, T0]})
+    frame = pd.DataFrame(
+        {"id": ["a", "b", "c", "d"], "retention": [0.05, 0.5, 0.01, 0.02], "forgotten_time_s": [None, None, None, T0]}
+    )
     assert suppressed(frame, 0.1)["id"].tolist() == ["c", "a"]  # d is already forgotten
     assert suppressed(frame, 0.0).empty
     with pytest.raises(ConfigError):
@@ -112,13 +139,25 @@ def test_suppressed_lists_live_memories_below_the_threshold_weakest_first():
 def test_version_diff_counts_changes():
     then = pd.DataFrame({"id": ["a", "b", "c"], "recall_count": [0, 1, 0], "forgotten_time_s": [None, None, T0]})
     now = pd.DataFrame({"id": ["b", "c", "d"], "recall_count": [3, 0, 0], "forgotten_time_s": [T0, None, None]})
-    assert version_diff(then, now) == {"memories_then": 3, "memories_now": 3, "added": 1, "removed": 1,
-                                       "forgotten_then": 1, "forgotten_now": 1, "reinforced": 1}
+    assert version_diff(then, now) == {
+        "memories_then": 3,
+        "memories_now": 3,
+        "added": 1,
+        "removed": 1,
+        "forgotten_then": 1,
+        "forgotten_now": 1,
+        "reinforced": 1,
+    }
 
 
 def test_recall_change_shows_what_suppressing_memories_would_do(engine):
-    texts = ["Ann's cat Miso is grey.", "Miso the cat likes tuna.", "Ann bought Miso a red collar.",
-             "Bob plays the cello.", "The weather in Oslo was rainy."]
+    texts = [
+        "Ann's cat Miso is grey.",
+        "Miso the cat likes tuna.",
+        "Ann bought Miso a red collar.",
+        "Bob plays the cello.",
+        "The weather in Oslo was rainy.",
+    ]
     engine.write([MemoryInput(t, id=f"m{n}") for n, t in enumerate(texts)])
     version = engine.store.version()
     before = engine.recall("What do we know about Miso the cat?", k=3, reinforce=False)
@@ -167,22 +206,33 @@ def test_memory_metrics_and_reinforce_message():
 
     h = MemoryHistory("m", np.array([T0, T0 + DAY]), np.array([2.0, 5.0]), ("write", "recall"))
     metrics = memory_metrics(h, T0 + DAY, ["exponential", "power"])
-    assert [m[0] for m in metrics] == ["Retention now (exponential)", "Retention now (power)", "Stability now",
-                                       "Reinforcements"]
+    assert [m[0] for m in metrics] == [
+        "Retention now (exponential)",
+        "Retention now (power)",
+        "Stability now",
+        "Reinforcements",
+    ]
     assert metrics[0][1] == "1.000" and metrics[2][1] == "5.0 days" and metrics[3][1] == "1"
-    ev = ReinforceEvent(time_s=T0, memory_ids=("m",), reason="manual", stability_before=2.0, stability_after=5.25,
-                        retention_before=0.4)
+    ev = ReinforceEvent(
+        time_s=T0, memory_ids=("m",), reason="manual", stability_before=2.0, stability_after=5.25, retention_before=0.4
+    )
     assert reinforce_message(ev) == "Reinforced: stability 2.0 → 5.2 days (retention was 0.40)."
 
 
 def test_population_metrics_count_what_is_below_among_the_live_memories():
     from memviz.forgetting import forgotten_ids, population_metrics
 
-    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "retention": [0.05, 0.5, 0.01, 0.02],
-                          "forgotten_time_s": [None, None, None, T0]})
+    frame = pd.DataFrame(
+        {"id": ["a", "b", "c", "d"], "retention": [0.05, 0.5, 0.01, 0.02], "forgotten_time_s": [None, None, None, T0]}
+    )
     metrics = {m[0]: m[1] for m in population_metrics(frame, suppressed(frame, 0.1))}
-    assert metrics == {"Memories": "4", "Below threshold": "2", "Share below": "66.7%", "Median retention": "0.050",
-                       "Already forgotten": "1"}
+    assert metrics == {
+        "Memories": "4",
+        "Below threshold": "2",
+        "Share below": "66.7%",
+        "Median retention": "0.050",
+        "Already forgotten": "1",
+    }
     assert forgotten_ids(frame) == ["d"]
     empty = {m[0]: m[1] for m in population_metrics(frame.iloc[3:], suppressed(frame.iloc[3:], 0.1))}
     assert empty["Median retention"] == "–" and empty["Share below"] == "0.0%"
@@ -194,16 +244,24 @@ def test_change_summary_and_version_texts():
     from memviz.forgetting import change_summary, version_label, version_metrics
 
     change = pd.DataFrame({"change": ["suppressed", "suppressed", "new", "moved", "same"]})
-    assert change_summary(change, 5) == "2 of the hits would be suppressed, 1 memories would enter the top 5, 1 would move."
-    assert version_label({"version": 3, "timestamp": datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), "rows": 10}) == \
-        "3 · 2024-01-02 03:04:05 · 10 rows"
-    then = pd.DataFrame({"id": ["a", "b"], "recall_count": [0, 0], "forgotten_time_s": [None, None],
-                         "retention": [0.2, 0.4]})
+    assert (
+        change_summary(change, 5)
+        == "2 of the hits would be suppressed, 1 memories would enter the top 5, 1 would move."
+    )
+    assert (
+        version_label({"version": 3, "timestamp": datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), "rows": 10})
+        == "3 · 2024-01-02 03:04:05 · 10 rows"
+    )
+    then = pd.DataFrame(
+        {"id": ["a", "b"], "recall_count": [0, 0], "forgotten_time_s": [None, None], "retention": [0.2, 0.4]}
+    )
     now = pd.DataFrame({"id": ["b", "c", "d"], "recall_count": [1, 0, 0], "forgotten_time_s": [T0, None, None]})
     metrics = {m[0]: m[1:] for m in version_metrics(version_diff(then, now), then)}
     assert metrics["Memories then"] == ("2", None, "+1 now")
     assert metrics["Forgotten then"] == ("0", None, "+1 now", "off")
-    assert metrics["Added since"] == ("2",) and metrics["Pruned since"] == ("1",) and metrics["Reinforced since"] == ("1",)
+    assert (
+        metrics["Added since"] == ("2",) and metrics["Pruned since"] == ("1",) and metrics["Reinforced since"] == ("1",)
+    )
     assert metrics["Median retention then"][0] == "0.300"
     same = {m[0]: m[1:] for m in version_metrics(version_diff(then, then), then)}
     assert same["Memories then"][2] is None  # no change: no delta

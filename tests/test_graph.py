@@ -8,16 +8,28 @@ import json
 import networkx as nx
 import pandas as pd
 import pytest
-from support import DAY, T0
 
 from memviz import graph as mg
 from memviz.errors import ConfigError, UnknownMemoryError
 from memviz.models import MemoryInput
 
+from support import DAY, T0
+
 
 def _nodes(rows) -> pd.DataFrame:
-    base = {"text": "", "kind": "episodic", "speaker": "A", "session_id": "s1", "source_id": "", "time_s": T0,
-            "importance": 0.5, "recall_count": 0, "retention": 1.0, "forgotten": False, "keywords": ""}
+    base = {
+        "text": "",
+        "kind": "episodic",
+        "speaker": "A",
+        "session_id": "s1",
+        "source_id": "",
+        "time_s": T0,
+        "importance": 0.5,
+        "recall_count": 0,
+        "retention": 1.0,
+        "forgotten": False,
+        "keywords": "",
+    }
     return pd.DataFrame([base | r for r in rows], columns=list(mg.NODE_COLUMNS))
 
 
@@ -53,8 +65,9 @@ def test_filter_keeps_matching_memories_and_links_between_them(two_cliques):
 
 def test_filter_on_time_retention_speaker_and_forgotten(two_cliques):
     nodes, links = two_cliques
-    nodes = nodes.assign(time_s=T0 + nodes.index * DAY, retention=[0.1 * i for i in range(9)],
-                         forgotten=[False] * 8 + [True])
+    nodes = nodes.assign(
+        time_s=T0 + nodes.index * DAY, retention=[0.1 * i for i in range(9)], forgotten=[False] * 8 + [True]
+    )
     n, _ = mg.filter_frames(nodes, links, mg.GraphFilter(start_s=T0 + 2 * DAY, end_s=T0 + 4 * DAY))
     assert list(n["id"]) == ["a2", "a3", "b0"]
     n, _ = mg.filter_frames(nodes, links, mg.GraphFilter(min_retention=0.65))
@@ -65,8 +78,10 @@ def test_filter_on_time_retention_speaker_and_forgotten(two_cliques):
     assert "lone" not in set(n["id"])
 
 
-@pytest.mark.parametrize("kwargs", [{"min_weight": 1.5}, {"min_retention": -0.1}, {"link_kinds": ("friendship",)},
-                                    {"start_s": 10.0, "end_s": 5.0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"min_weight": 1.5}, {"min_retention": -0.1}, {"link_kinds": ("friendship",)}, {"start_s": 10.0, "end_s": 5.0}],
+)
 def test_bad_filter_is_a_config_error(kwargs):
     with pytest.raises(ConfigError):
         mg.GraphFilter(**kwargs)
@@ -171,11 +186,15 @@ def test_export_graphml_and_json_round_trip(two_cliques):
 
 
 def test_graph_frames_of_a_real_store(engine):
-    engine.write([
-        MemoryInput("I adopted a grey cat named Miso.", speaker="Ann", session_id="s1", event_time_s=engine.clock.now()),
-        MemoryInput("Miso the cat sleeps on my keyboard.", speaker="Ann", session_id="s1"),
-        MemoryInput("My sister adopted a grey kitten too.", speaker="Bob", session_id="s2"),
-    ])
+    engine.write(
+        [
+            MemoryInput(
+                "I adopted a grey cat named Miso.", speaker="Ann", session_id="s1", event_time_s=engine.clock.now()
+            ),
+            MemoryInput("Miso the cat sleeps on my keyboard.", speaker="Ann", session_id="s1"),
+            MemoryInput("My sister adopted a grey kitten too.", speaker="Bob", session_id="s2"),
+        ]
+    )
     nodes, links = mg.graph_frames(engine)
     assert list(nodes.columns) == list(mg.NODE_COLUMNS) and len(nodes) == 3
     assert nodes["retention"].between(0, 1).all() and not nodes["forgotten"].any()
@@ -215,8 +234,9 @@ def test_level_of_detail_all_top_or_communities(two_cliques):
     assert summary.note.startswith(f"Level of detail: 9 memories summarised as {summary.graph.number_of_nodes()} ")
     ego = mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=3, lod="communities", can_summarise=False)
     assert not ego.summarised and ego.graph.number_of_nodes() == 3  # focus views are never summarised
-    by_importance = mg.level_of_detail(nodes.assign(importance=[0.1] * 8 + [0.9]), links, comm, cent, ids,
-                                       max_nodes=1, rank_by="importance")
+    by_importance = mg.level_of_detail(
+        nodes.assign(importance=[0.1] * 8 + [0.9]), links, comm, cent, ids, max_nodes=1, rank_by="importance"
+    )
     assert list(by_importance.graph) == ["lone"]
     with pytest.raises(ConfigError):
         mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=0)
@@ -225,8 +245,13 @@ def test_level_of_detail_all_top_or_communities(two_cliques):
 
 
 def test_recall_focus_takes_hits_and_vector_from_the_recall(engine):
-    engine.write([MemoryInput("Ann's cat Miso is grey.", id="m0"), MemoryInput("Bob plays the cello.", id="m1"),
-                  MemoryInput("Miso sleeps all day.", id="m2")])
+    engine.write(
+        [
+            MemoryInput("Ann's cat Miso is grey.", id="m0"),
+            MemoryInput("Bob plays the cello.", id="m1"),
+            MemoryInput("Miso sleeps all day.", id="m2"),
+        ]
+    )
     result = engine.recall("Tell me about Miso the cat", k=2, reinforce=False)
     focus = mg.RecallFocus.of(result)
     assert focus.query == "Tell me about Miso the cat"
@@ -243,8 +268,12 @@ def test_export_files_build_their_text_only_when_asked(two_cliques):
     nodes, links = two_cliques
     shown = mg.build_graph(nodes.head(2), links)
     files = mg.export_files(shown, nodes, links)
-    assert [f[2] for f in files] == ["memviz_graph.graphml", "memviz_graph.json", "memviz_graph_all.graphml",
-                                     "memviz_graph_all.json"]
+    assert [f[2] for f in files] == [
+        "memviz_graph.graphml",
+        "memviz_graph.json",
+        "memviz_graph_all.graphml",
+        "memviz_graph_all.json",
+    ]
     assert [f[3] for f in files] == ["application/graphml+xml", "application/json"] * 2
     assert files[2][0] == "All 9 filtered (GraphML)"
     assert len(json.loads(files[1][1]())["nodes"]) == 2 and len(json.loads(files[3][1]())["nodes"]) == 9

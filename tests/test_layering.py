@@ -143,7 +143,9 @@ def test_no_sql_outside_the_store():
         for path in _py_files(folder)
         if "store" not in path.relative_to(REPO).parts[1:2]
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and not _is_docstring_like(node.value)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and not _is_docstring_like(node.value)
         and any(mark in node.value for mark in SQL_MARKS)
     ]
     assert not bad, "SQL is written only by memviz/store/sql.py (use memviz.filters):\n" + "\n".join(bad)

@@ -14,12 +14,20 @@ def _unit(*rows):
 
 
 def test_semantic_temporal_and_keyword_links():
-    prior = Prior(ids=["old"], vecs=_unit([1, 0, 0]), last_in_session={"s": "old"}, keyword_ids=["old"],
-                  keywords=[{"pottery", "glaze"}])
-    inputs = [MemoryInput("pottery tonight", session_id="s", event_time_s=10.0),
-              MemoryInput("unrelated", session_id="s", event_time_s=20.0)]
-    links, neighbours = link(["n1", "n2"], inputs, [["pottery"], ["other"]], _unit([0.9, 0.1, 0], [0, 0, 1]), prior,
-                             LinkConfig(), 100.0, "b")
+    prior = Prior(
+        ids=["old"],
+        vecs=_unit([1, 0, 0]),
+        last_in_session={"s": "old"},
+        keyword_ids=["old"],
+        keywords=[{"pottery", "glaze"}],
+    )
+    inputs = [
+        MemoryInput("pottery tonight", session_id="s", event_time_s=10.0),
+        MemoryInput("unrelated", session_id="s", event_time_s=20.0),
+    ]
+    links, neighbours = link(
+        ["n1", "n2"], inputs, [["pottery"], ["other"]], _unit([0.9, 0.1, 0], [0, 0, 1]), prior, LinkConfig(), 100.0, "b"
+    )
     got = {(lk.source_id, lk.target_id, lk.kind) for lk in links}
     assert ("n1", "old", "semantic") in got  # cosine 0.99 >= 0.55
     assert ("n2", "old", "semantic") not in got and ("n2", "n1", "semantic") not in got  # orthogonal
@@ -32,6 +40,7 @@ def test_semantic_temporal_and_keyword_links():
 
 def test_links_point_only_to_earlier_memories_of_the_batch():
     v = _unit([1, 0], [1, 0.01], [1, 0.02])
-    links, _ = link(["a", "b", "c"], [MemoryInput("x")] * 3, [[], [], []], v, Prior([], np.zeros((0, 2))),
-                    LinkConfig(), 0.0, "b")
+    links, _ = link(
+        ["a", "b", "c"], [MemoryInput("x")] * 3, [[], [], []], v, Prior([], np.zeros((0, 2))), LinkConfig(), 0.0, "b"
+    )
     assert {(lk.source_id, lk.target_id) for lk in links} == {("b", "a"), ("c", "a"), ("c", "b")}

@@ -34,8 +34,9 @@ def s3():
     if not exe.exists():
         pytest.skip("moto_server not installed (pip install 'moto[server]')")
     port = _free_port()
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     endpoint = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -46,10 +47,16 @@ def s3():
                 if proc.poll() is not None:
                     pytest.skip("moto_server exited at start")
                 time.sleep(0.2)
-        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="x", aws_secret_access_key="x",
-                     region_name="us-east-1").create_bucket(Bucket="memviz")
-        yield {"aws_endpoint": endpoint, "aws_access_key_id": "x", "aws_secret_access_key": "x",
-               "aws_region": "us-east-1", "allow_http": "true"}
+        boto3.client(
+            "s3", endpoint_url=endpoint, aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
+        ).create_bucket(Bucket="memviz")
+        yield {
+            "aws_endpoint": endpoint,
+            "aws_access_key_id": "x",
+            "aws_secret_access_key": "x",
+            "aws_region": "us-east-1",
+            "allow_http": "true",
+        }
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -58,12 +65,16 @@ def s3():
 def _items():
     from memviz.models import MemoryInput
 
-    texts = ["Caroline moved to Lisbon in May to start a new job at a bakery.",
-             "Melanie adopted a grey cat called Pixel from the shelter.",
-             "The team agreed to ship the release on Friday after the security review.",
-             "Caroline's favourite hiking trail is the coastal path near Sintra."]
-    return [MemoryInput(text=t, speaker="user", session_id="s1", id=f"m{n}", event_time_s=T0 + n)
-            for n, t in enumerate(texts)]
+    texts = [
+        "Caroline moved to Lisbon in May to start a new job at a bakery.",
+        "Melanie adopted a grey cat called Pixel from the shelter.",
+        "The team agreed to ship the release on Friday after the security review.",
+        "Caroline's favourite hiking trail is the coastal path near Sintra.",
+    ]
+    return [
+        MemoryInput(text=t, speaker="user", session_id="s1", id=f"m{n}", event_time_s=T0 + n)
+        for n, t in enumerate(texts)
+    ]
 
 
 def test_ingest_recall_and_versions_on_s3(s3, embedder):
@@ -119,9 +130,15 @@ def test_unreachable_object_store_raises_store_error(monkeypatch):
     from memviz.store import MemoryStore
 
     monkeypatch.delenv("MEMVIZ_STORAGE_OPTIONS", raising=False)
-    opts = {"aws_endpoint": f"http://127.0.0.1:{_free_port()}", "aws_access_key_id": "x",
-            "aws_secret_access_key": "x", "aws_region": "us-east-1", "allow_http": "true",
-            "client_max_retries": "0", "client_retry_timeout": "1"}
+    opts = {
+        "aws_endpoint": f"http://127.0.0.1:{_free_port()}",
+        "aws_access_key_id": "x",
+        "aws_secret_access_key": "x",
+        "aws_region": "us-east-1",
+        "allow_http": "true",
+        "client_max_retries": "0",
+        "client_retry_timeout": "1",
+    }
     with pytest.raises(StoreError, match="cannot open the memory store"):
         MemoryStore("s3://memviz/nowhere", storage_options=opts)
     assert os.environ.get("MEMVIZ_STORAGE_OPTIONS") is None

@@ -12,6 +12,7 @@ from memviz.errors import ConfigError
 from memviz.models import MemoryInput
 from memviz.recall.presets import PRESET_NAMES, PRESETS, preset_config, preset_of
 from memviz.scoring import COMPONENTS
+
 from support import DAY, T0
 
 FACTS = [
@@ -27,10 +28,12 @@ TEMPORAL_ONLY = LinkConfig(semantic_threshold=1.01, keyword_top_n=0)
 
 
 def write_facts(engine, facts=FACTS, session="s1", start=T0 - 10 * DAY, step=60.0):
-    engine.write([
-        MemoryInput(text=t, speaker=s, session_id=session, id=f"{session}:{n}", event_time_s=start + n * step)
-        for n, (s, t) in enumerate(facts)
-    ])
+    engine.write(
+        [
+            MemoryInput(text=t, speaker=s, session_id=session, id=f"{session}:{n}", event_time_s=start + n * step)
+            for n, (s, t) in enumerate(facts)
+        ]
+    )
     engine.store.refresh_text_index()
 
 
@@ -96,7 +99,9 @@ def test_generative_agents_minmax_normalises_each_component(engine):
     newest = max(scored, key=lambda c: engine.get(c.id).event_time_s)
     assert newest.scores["recency"] == pytest.approx(1.0)
     for c in scored:
-        assert c.scores["score"] == pytest.approx((c.scores["recency"] + c.scores["importance"] + c.scores["relevance"]) / 3)
+        assert c.scores["score"] == pytest.approx(
+            (c.scores["recency"] + c.scores["importance"] + c.scores["relevance"]) / 3
+        )
     raw = res.trace.stage("scoring").info["ranges"]["recency"]  # the raw 0.995 ** hours range, as the paper defines
     assert raw[1] == pytest.approx(0.995 ** ((T0 - newest_time(engine)) / 3600), rel=1e-6)
 
@@ -128,16 +133,21 @@ def test_mem0_additive_with_threshold_sigmoid_bm25_and_entity_boost(engine):
     assert shared, (info["query_keywords"], engine.get("s1:1").keywords)
     df = max(info["keyword_df"][kw] for kw in shared)
     assert top.components["entity"] == pytest.approx(
-        max(1 / (1 + 0.001 * (info["keyword_df"][kw] - 1) ** 2) for kw in shared))
+        max(1 / (1 + 0.001 * (info["keyword_df"][kw] - 1) ** 2) for kw in shared)
+    )
     assert df >= 1 and cfg["weights"]["entity"] == 0.5
 
 
 def test_memorybank_gates_memories_with_low_retention(engine):
     # One memory a day old (kept: R = exp(-1/S) >= exp(-1/2)), one thirty days old (R <= exp(-30/10): gated).
-    engine.write([
-        MemoryInput("Maya's new flat in Lisbon has a balcony.", "Maya", "s1", id="recent", event_time_s=T0 - DAY),
-        MemoryInput("Maya's old flat in Lisbon had no balcony.", "Maya", "s0", id="old", event_time_s=T0 - 30 * DAY),
-    ])
+    engine.write(
+        [
+            MemoryInput("Maya's new flat in Lisbon has a balcony.", "Maya", "s1", id="recent", event_time_s=T0 - DAY),
+            MemoryInput(
+                "Maya's old flat in Lisbon had no balcony.", "Maya", "s0", id="old", event_time_s=T0 - 30 * DAY
+            ),
+        ]
+    )
     res = recall(engine, "memorybank", "Maya's flat in Lisbon", k=5)
     assert [h.memory.id for h in res.hits] == ["recent"]
     gated = res.trace.stage("scoring").info["gated"]["old"]
@@ -151,9 +161,13 @@ def test_memorybank_gates_memories_with_low_retention(engine):
 
 def test_amem_adds_the_one_hop_linked_notes_of_the_best_hit(make_engine):
     engine = make_engine(link_config=TEMPORAL_ONLY)
-    chain = [("Leon", "The weather was fine."), ("Maya", "Did you finish the report?"),
-             ("Leon", "I adopted a rescue greyhound called Pixel."), ("Maya", "Lunch was late today."),
-             ("Leon", "The train was delayed again.")]
+    chain = [
+        ("Leon", "The weather was fine."),
+        ("Maya", "Did you finish the report?"),
+        ("Leon", "I adopted a rescue greyhound called Pixel."),
+        ("Maya", "Lunch was late today."),
+        ("Leon", "The train was delayed again."),
+    ]
     write_facts(engine, chain)
     res = recall(engine, "amem", "Leon's greyhound Pixel", k=3, candidates=3, graph_seeds=1)
     ids = [h.memory.id for h in res.hits]
@@ -167,9 +181,13 @@ def test_amem_adds_the_one_hop_linked_notes_of_the_best_hit(make_engine):
 
 def test_spreading_activation_decays_per_hop(make_engine):
     engine = make_engine(link_config=TEMPORAL_ONLY)
-    chain = [("Leon", "The weather was fine."), ("Maya", "Did you finish the report?"),
-             ("Leon", "I adopted a rescue greyhound called Pixel."), ("Maya", "Lunch was late today."),
-             ("Leon", "The train was delayed again.")]
+    chain = [
+        ("Leon", "The weather was fine."),
+        ("Maya", "Did you finish the report?"),
+        ("Leon", "I adopted a rescue greyhound called Pixel."),
+        ("Maya", "Lunch was late today."),
+        ("Leon", "The train was delayed again."),
+    ]
     write_facts(engine, chain)
     res = recall(engine, "spreading", "Leon's greyhound Pixel", k=5, graph_seeds=1)
     g = {c.id: c.scores["graph"] for c in res.trace.stage("graph").candidates}

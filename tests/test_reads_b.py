@@ -3,9 +3,9 @@ range, links) on a real store."""
 
 from __future__ import annotations
 
-from support import DAY, T0
-
 from memviz.models import MemoryInput
+
+from support import DAY, T0
 
 
 def test_memories_by_id_skips_unknown_ids(engine):

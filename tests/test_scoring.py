@@ -14,7 +14,7 @@ def test_rrf_hand_computed():
 
 
 def test_recency_generative_agents():
-    assert np.allclose(scoring.recency([0, 1, 100]), [1.0, 0.995, 0.995 ** 100])
+    assert np.allclose(scoring.recency([0, 1, 100]), [1.0, 0.995, 0.995**100])
 
 
 def test_squash_bm25():

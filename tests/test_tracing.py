@@ -10,6 +10,7 @@ from memviz.engine import STAGES, RecallConfig
 from memviz.models import MemoryInput
 from memviz.recall.presets import PRESET_NAMES, preset_config
 from memviz.scoring import COMPONENTS
+
 from support import DAY, T0
 
 FACTS = [
@@ -28,10 +29,14 @@ FACTS = [
 
 @pytest.fixture
 def store(engine):
-    engine.write([
-        MemoryInput(t, "Maya" if n % 2 else "Leon", f"s{n // 4}", id=f"m{n}", event_time_s=T0 - (len(FACTS) - n) * DAY)
-        for n, t in enumerate(FACTS)
-    ])
+    engine.write(
+        [
+            MemoryInput(
+                t, "Maya" if n % 2 else "Leon", f"s{n // 4}", id=f"m{n}", event_time_s=T0 - (len(FACTS) - n) * DAY
+            )
+            for n, t in enumerate(FACTS)
+        ]
+    )
     engine.store.refresh_text_index()
     return engine
 
@@ -62,8 +67,9 @@ def test_default_config_keeps_its_stages_and_scores(store):
     assert res.trace.stage("fusion").info["method"] == "rrf"
     for c in res.trace.stage("scoring").candidates:
         s = c.scores
-        by_hand = (s["relevance"] + 0.25 * s["lexical"] + 0.05 * s["recency"] + 0.05 * s["importance"]
-                   + 0.1 * s["retention"]) / 1.45
+        by_hand = (
+            s["relevance"] + 0.25 * s["lexical"] + 0.05 * s["recency"] + 0.05 * s["importance"] + 0.1 * s["retention"]
+        ) / 1.45
         assert s["score"] == pytest.approx(by_hand)
 
 

@@ -7,9 +7,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from support import T0
 from memviz.events import ImportEvent
 from memviz.filters import LIVE, MemoryFilter
+
+from support import T0
 
 
 def _unit(rng, n, d=384):
@@ -21,9 +22,12 @@ def _commit(store, ids, vecs, batch="b", texts=None):
     from memviz.store import LINKS_SCHEMA, MEMORIES_SCHEMA
 
     k = len(ids)
-    cols = {"id": ids, "text": texts or [f"text {i}" for i in ids],
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1), pa.float32()), 384),
-            "batch_id": [batch] * k}
+    cols = {
+        "id": ids,
+        "text": texts or [f"text {i}" for i in ids],
+        "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1), pa.float32()), 384),
+        "batch_id": [batch] * k,
+    }
     tbl = pa.table({f.name: cols.get(f.name, pa.nulls(k, f.type)) for f in MEMORIES_SCHEMA}, schema=MEMORIES_SCHEMA)
     store.commit_batch(batch, tbl, LINKS_SCHEMA.empty_table(), [ImportEvent(time_s=T0, batch_id=batch)])
 

@@ -158,13 +158,17 @@ def capture_token_ids(
     mlps = [m for m in (_mlp_module(layer) for layer in layers) if m is not None]
     if layers and len(mlps) == len(layers):  # hooked only when every layer has an MLP
         for i, m in enumerate(mlps):
+
             def hook(_mod, _inp, out, i=i):
                 mlp_out[i] = (out[0] if isinstance(out, tuple) else out).detach()
+
             hooks.append(m.register_forward_hook(hook))
     try:
         with loaded.lock, torch.inference_mode():
             out = base(
-                input_ids=torch.from_numpy(ids)[None, :], output_attentions=True, output_hidden_states=True,
+                input_ids=torch.from_numpy(ids)[None, :],
+                output_attentions=True,
+                output_hidden_states=True,
                 use_cache=False,
             )
     finally:
@@ -188,9 +192,18 @@ def capture_token_ids(
     del out, atts
     n_input = int(n_input_tokens if n_input_tokens is not None else n)
     return AttentionCapture(
-        model_name=loaded.name, causal=loaded.causal, text=text, tokens=labels, token_ids=ids,
-        attentions=attentions, hidden_norms=hidden_norms, mlp_norms=mlp_norms, n_input_tokens=n_input,
-        truncated=n_input > n, seconds=time.perf_counter() - t0, offsets=offsets,
+        model_name=loaded.name,
+        causal=loaded.causal,
+        text=text,
+        tokens=labels,
+        token_ids=ids,
+        attentions=attentions,
+        hidden_norms=hidden_norms,
+        mlp_norms=mlp_norms,
+        n_input_tokens=n_input,
+        truncated=n_input > n,
+        seconds=time.perf_counter() - t0,
+        offsets=offsets,
     )
 
 

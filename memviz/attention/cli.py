@@ -64,8 +64,9 @@ def render_table(report: dict) -> str:
     if not report["sinks"]:
         lines.append("  (none at this threshold)")
     else:
-        head = (f"  {'token':<16} {'pos':>5} {'kind':<9} {'layers':<18} {'life':>4} {'score':>6} {'heads':>5} "
-                f"{'norm x':>7}")
+        head = (
+            f"  {'token':<16} {'pos':>5} {'kind':<9} {'layers':<18} {'life':>4} {'score':>6} {'heads':>5} {'norm x':>7}"
+        )
         lines.append(head)
         for r in report["sinks"]:
             tok = json.dumps(r["token"], ensure_ascii=False)[1:-1][:16]
@@ -81,7 +82,10 @@ def render_table(report: dict) -> str:
 @click.command("sinks")
 @click.argument("text_or_file")
 @click.option(
-    "--model", "model", default="smollm2", show_default=True,
+    "--model",
+    "model",
+    default="smollm2",
+    show_default=True,
     help="minilm, smollm2, a local model folder or a Hugging Face model id.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
@@ -90,7 +94,10 @@ def render_table(report: dict) -> str:
 )
 @click.option("--epsilon", default=0.3, show_default=True, type=float, help="Sink threshold (Gu et al. 2024).")
 @click.option(
-    "--min-head-share", default=0.25, show_default=True, type=float,
+    "--min-head-share",
+    default=0.25,
+    show_default=True,
+    type=float,
     help="Share of a layer's heads that must exceed epsilon for a token to count as a sink there.",
 )
 def sinks(text_or_file: str, model: str, as_json: bool, max_tokens: int, epsilon: float, min_head_share: float) -> None:

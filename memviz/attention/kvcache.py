@@ -259,7 +259,9 @@ def policy_losses(loaded: LoadedModel, capture: AttentionCapture, sim: KVSimulat
         nll = masked_nll(loaded, capture.token_ids, None if p == "full" else sim.keep[p])
         tail = nll[evicted_from:]
         out[p] = PolicyLoss(
-            policy=p, nll=nll, ppl=float(np.exp(nll.mean())),
+            policy=p,
+            nll=nll,
+            ppl=float(np.exp(nll.mean())),
             ppl_evicted=float(np.exp(tail.mean())) if tail.size else None,
         )
     return out
@@ -278,12 +280,17 @@ class KVExperiment:
         rows = []
         for p in self.simulation.policies:
             loss = self.losses.get(p)
-            rows.append({
-                "policy": p, "label": POLICY_LABELS[p], "budget": self.simulation.budget,
-                "n_tokens": self.simulation.n_tokens,
-                "retained_share": float(self.simulation.retained[p].mean()),
-                "ppl": loss.ppl if loss else None, "ppl_evicted": loss.ppl_evicted if loss else None,
-            })
+            rows.append(
+                {
+                    "policy": p,
+                    "label": POLICY_LABELS[p],
+                    "budget": self.simulation.budget,
+                    "n_tokens": self.simulation.n_tokens,
+                    "retained_share": float(self.simulation.retained[p].mean()),
+                    "ppl": loss.ppl if loss else None,
+                    "ppl_evicted": loss.ppl_evicted if loss else None,
+                }
+            )
         return rows
 
 

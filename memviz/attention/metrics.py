@@ -130,8 +130,19 @@ class SinkAnalysis:
 
 
 SINK_COLUMNS = (
-    "token", "position", "kind", "layers", "first_layer", "last_layer", "lifetime", "score", "peak_score",
-    "head_share", "hidden_norm", "hidden_norm_ratio", "mlp_norm_ratio",
+    "token",
+    "position",
+    "kind",
+    "layers",
+    "first_layer",
+    "last_layer",
+    "lifetime",
+    "score",
+    "peak_score",
+    "head_share",
+    "hidden_norm",
+    "hidden_norm_ratio",
+    "mlp_norm_ratio",
 )
 
 
@@ -191,12 +202,19 @@ def analyze_sinks(
         layers = np.nonzero(sink_mask[:, j])[0]
         s, e, life = int(layers[0]), int(layers[-1]), int(layers.size)
         row: dict[str, Any] = {
-            "token": labels[j], "position": int(j),
+            "token": labels[j],
+            "position": int(j),
             "kind": "primary" if life >= primary_min_share * n_layers - 1e-9 else "secondary",
-            "layers": layer_ranges(layers), "first_layer": s, "last_layer": e, "lifetime": life,
-            "score": float(received_mean[layers, j].mean()), "peak_score": float(received_mean[layers, j].max()),
+            "layers": layer_ranges(layers),
+            "first_layer": s,
+            "last_layer": e,
+            "lifetime": life,
+            "score": float(received_mean[layers, j].mean()),
+            "peak_score": float(received_mean[layers, j].max()),
             "head_share": float(head_share[layers, j].mean()),
-            "hidden_norm": None, "hidden_norm_ratio": None, "mlp_norm_ratio": None,
+            "hidden_norm": None,
+            "hidden_norm_ratio": None,
+            "mlp_norm_ratio": None,
         }
         if hidden_norms is not None and med_h is not None:
             row["hidden_norm"] = float(hidden_norms[layers, j].mean())
@@ -207,9 +225,17 @@ def analyze_sinks(
         rows.append(row)
     rows.sort(key=lambda r: (r["kind"] != "primary", -r["score"]))
     return SinkAnalysis(
-        epsilon=float(epsilon), min_head_share=float(min_head_share), min_visible=mv, causal=causal,
-        received=received, received_mean=received_mean, head_share=head_share, sink_mask=sink_mask,
-        heads_with_sink_share=heads_with_sink, first_token_share=received_mean[:, 0].copy(),
+        epsilon=float(epsilon),
+        min_head_share=float(min_head_share),
+        min_visible=mv,
+        causal=causal,
+        received=received,
+        received_mean=received_mean,
+        head_share=head_share,
+        sink_mask=sink_mask,
+        heads_with_sink_share=heads_with_sink,
+        first_token_share=received_mean[:, 0].copy(),
         uniform_share=np.full(n_layers, uniform, dtype=np.float32),
-        gu_first_token=gu_sink_metric(received, epsilon, 0), sinks=rows,
+        gu_first_token=gu_sink_metric(received, epsilon, 0),
+        sinks=rows,
     )

@@ -111,8 +111,14 @@ def _finish(name: str, source: str, model: Any, tokenizer: Any, causal: bool) ->
     if not causal and 0 < tok_max < 10**8:  # encoders cannot go past their tokenizer's limit
         max_pos = min(max_pos, tok_max)
     return LoadedModel(
-        name=name, source=source, model=model, tokenizer=tokenizer, causal=causal, n_layers=n_layers,
-        n_heads=n_heads, max_positions=max_pos,
+        name=name,
+        source=source,
+        model=model,
+        tokenizer=tokenizer,
+        causal=causal,
+        n_layers=n_layers,
+        n_heads=n_heads,
+        max_positions=max_pos,
     )
 
 
@@ -189,9 +195,7 @@ def _load_smollm2() -> LoadedModel:
     if _smollm2_cache_valid(cached, gguf):
         try:
             tok = AutoTokenizer.from_pretrained(str(cached))
-            model = AutoModelForCausalLM.from_pretrained(
-                str(cached), attn_implementation="eager", dtype=torch.float32
-            )
+            model = AutoModelForCausalLM.from_pretrained(str(cached), attn_implementation="eager", dtype=torch.float32)
             return _finish("smollm2", str(cached), model, tok, causal=True)
         except Exception as e:  # a damaged cache: rebuild it below
             warnings.warn(f"memviz: rebuilding the SmolLM2 cache at {cached} ({e})", stacklevel=2)
@@ -244,8 +248,10 @@ def _load_any(name: str) -> LoadedModel:
         config = AutoConfig.from_pretrained(name, local_files_only=True)
     except Exception as e:
         if is_dir or _offline() or not _hub_reachable():
-            where = "the folder has no loadable config" if is_dir else (
-                "it is not in the local Hugging Face cache and the hub cannot be reached (offline)"
+            where = (
+                "the folder has no loadable config"
+                if is_dir
+                else ("it is not in the local Hugging Face cache and the hub cannot be reached (offline)")
             )
             raise ModelNotAvailableError(
                 f"cannot load model {name!r}: not a built-in name ({', '.join(BUILTIN_MODELS)}), and {where}"

@@ -90,9 +90,12 @@ class PromptAttention:
             held.setdefault(seg, []).append(f"{r['token']!r}·{r['position']} {r['kind']} {r['layers']}")
         return [
             {
-                "segment": s, "tokens": int(self.n_segment_tokens[i]),
-                "mean_share": float(self.share[:, i].mean()), "max_share": float(self.share[:, i].max()),
-                "share_per_token": float(self.per_token[:, i].mean()), "sink_tokens": "; ".join(held.get(i, [])),
+                "segment": s,
+                "tokens": int(self.n_segment_tokens[i]),
+                "mean_share": float(self.share[:, i].mean()),
+                "max_share": float(self.share[:, i].max()),
+                "share_per_token": float(self.per_token[:, i].mean()),
+                "sink_tokens": "; ".join(held.get(i, [])),
             }
             for i, s in enumerate(self.segments)
         ]
@@ -151,6 +154,14 @@ def memory_prompt_attention(
     per_token = (share / np.maximum(counts, 1)[None, :]).astype(np.float32)
     sinks = analyze_sinks(cap.attentions, cap.causal, cap.tokens, hidden_norms=cap.hidden_norms).sinks
     return PromptAttention(
-        prompt=prompt, query=query, memories=list(memories), segments=names, share=share, per_token=per_token,
-        n_segment_tokens=counts, segment_of_token=seg.astype(np.int64), capture=cap, sinks=sinks,
+        prompt=prompt,
+        query=query,
+        memories=list(memories),
+        segments=names,
+        share=share,
+        per_token=per_token,
+        n_segment_tokens=counts,
+        segment_of_token=seg.astype(np.int64),
+        capture=cap,
+        sinks=sinks,
     )

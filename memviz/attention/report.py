@@ -45,9 +45,7 @@ class SinkReport:
             "heads_with_sink_share": [round(float(v), 6) for v in an.heads_with_sink_share],
             "gu_sink_metric_first_token": round(an.gu_first_token, 6),
             "capture_seconds": round(cap.seconds, 3),
-            "sinks": [
-                {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()} for row in an.sinks
-            ],
+            "sinks": [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()} for row in an.sinks],
         }
 
 
@@ -71,6 +69,11 @@ def analyze_capture(
 ) -> SinkAnalysis:
     """:func:`analyze_sinks` on a capture, with its token labels and hidden-state / MLP norms."""
     return analyze_sinks(
-        cap.attentions, cap.causal, cap.tokens, epsilon=epsilon, min_head_share=min_head_share,
-        hidden_norms=cap.hidden_norms, mlp_norms=cap.mlp_norms,
+        cap.attentions,
+        cap.causal,
+        cap.tokens,
+        epsilon=epsilon,
+        min_head_share=min_head_share,
+        hidden_norms=cap.hidden_norms,
+        mlp_norms=cap.mlp_norms,
     )

@@ -21,7 +21,24 @@ from memviz.bench.peers import bench_attention, bench_chroma, bench_large_ingest
 from memviz.bench.report import bench_group, markdown_tables, run
 
 __all__ = [
-    "FULL", "QUICK", "bench_attention", "bench_chroma", "bench_forgetting", "bench_group", "bench_ingest",
-    "bench_large_ingest", "bench_recall", "bench_recall_at", "chroma_available", "machine", "markdown_tables",
-    "numpy_brute", "peer_ratios", "real_items", "real_queries", "recall_store", "replicate", "run",
+    "FULL",
+    "QUICK",
+    "bench_attention",
+    "bench_chroma",
+    "bench_forgetting",
+    "bench_group",
+    "bench_ingest",
+    "bench_large_ingest",
+    "bench_recall",
+    "bench_recall_at",
+    "chroma_available",
+    "machine",
+    "markdown_tables",
+    "numpy_brute",
+    "peer_ratios",
+    "real_items",
+    "real_queries",
+    "recall_store",
+    "replicate",
+    "run",
 ]

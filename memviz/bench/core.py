@@ -64,13 +64,19 @@ def machine() -> dict[str, Any]:
 
     cpu = ""
     try:
-        cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                    if ln.startswith("model name")), "")
+        cpu = next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")
+            ),
+            "",
+        )
     except OSError:
         pass
     mem_gb = None
     try:
-        mem_gb = round(int(Path("/proc/meminfo").read_text().split()[1]) / 1024 ** 2, 1)
+        mem_gb = round(int(Path("/proc/meminfo").read_text().split()[1]) / 1024**2, 1)
     except (OSError, ValueError, IndexError):
         pass
     versions: dict[str, str | None] = {}
@@ -81,9 +87,15 @@ def machine() -> dict[str, Any]:
             versions[pkg] = version(pkg)
         except Exception:
             versions[pkg] = None
-    return {"cores": os.cpu_count(), "cpu": cpu, "ram_gb": mem_gb, "load_avg": [round(x, 2) for x in os.getloadavg()],
-            "python": platform.python_version(), "versions": versions,
-            "time_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())}
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gb": mem_gb,
+        "load_avg": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "versions": versions,
+        "time_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+    }
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -119,7 +131,9 @@ def real_queries(n: int) -> list[str]:
 
 
 # -- ingest ----------------------------------------------------------------------------------------
-def bench_ingest(items, embedder=None, batch_size: int = 256, queries: Sequence[str] = (), log: Log = _quiet) -> dict[str, Any]:
+def bench_ingest(
+    items, embedder=None, batch_size: int = 256, queries: Sequence[str] = (), log: Log = _quiet
+) -> dict[str, Any]:
     """Memories/s of the full write pipeline (``MemoryEngine.ingest``: normalise, keywords, importance,
     embeddings, links, LanceDB appends, events) against the raw ``SentenceTransformer.encode`` throughput
     of the same embedding texts, in the same run (raw first, then the pipeline into a new temporary store).
@@ -137,8 +151,19 @@ def bench_ingest(items, embedder=None, batch_size: int = 256, queries: Sequence[
     embedder = embedder or MiniLMEmbedder()
     texts = [embedding_text(normalise(i.text), i.speaker) for i in items]
     model = getattr(embedder, "model", None)
-    encode = (lambda xs: model.encode(xs, batch_size=embedder.batch_size, normalize_embeddings=True,
-                                      convert_to_numpy=True, show_progress_bar=False)) if model is not None else embedder.encode
+    encode = (
+        (
+            lambda xs: model.encode(
+                xs,
+                batch_size=embedder.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        )
+        if model is not None
+        else embedder.encode
+    )
     encode(texts[:64])  # warm-up
     log(f"ingest: raw encode of {len(texts)} texts")
     t = time.perf_counter()
@@ -156,8 +181,11 @@ def bench_ingest(items, embedder=None, batch_size: int = 256, queries: Sequence[
             for k, v in r.timings_ms.items():
                 stages[k] = stages.get(k, 0.0) + v / 1000
         out |= {
-            "pipeline_per_s": round(len(items) / pipe_s, 1), "raw_encode_per_s": round(len(items) / raw_s, 1),
-            "ratio": round(raw_s / pipe_s, 3), "pipeline_s": round(pipe_s, 2), "raw_encode_s": round(raw_s, 2),
+            "pipeline_per_s": round(len(items) / pipe_s, 1),
+            "raw_encode_per_s": round(len(items) / raw_s, 1),
+            "ratio": round(raw_s / pipe_s, 3),
+            "pipeline_s": round(pipe_s, 2),
+            "raw_encode_s": round(raw_s, 2),
             "stage_s": {k: round(v, 2) for k, v in stages.items()},
             "links": sum(r.n_links for r in reports),
         }
@@ -215,21 +243,41 @@ def recall_store(db: str, items, vectors: np.ndarray, n: int, now_s: float, chun
         imp = imp_real[s]
         batch = uuid.uuid4().hex
         k = len(rows)
-        tbl = pa.table({
-            "id": ids, "text": [items[j].text for j in s],
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs[rows].reshape(-1), pa.float32()), vecs.shape[1]),
-            "kind": [items[j].kind for j in s], "speaker": [items[j].speaker for j in s],
-            "session_id": [items[j].session_id + (f"#{c}" if c else "") for j, c in zip(s, copy)],
-            "source_id": [items[j].source_id for j in s], "dataset": [items[j].dataset for j in s],
-            "event_time_s": pa.array(et, pa.float64()), "created_time_s": [now_s] * k,
-            "importance": pa.array(imp, pa.float32()), "stability_days": initial_stability_days(imp),
-            "recall_count": pa.array([0] * k, pa.int32()), "last_recalled_s": pa.nulls(k, pa.float64()),
-            "forgotten_time_s": pa.nulls(k, pa.float64()), "keywords": pa.array([[]] * k, pa.list_(pa.string())),
-            "access_times_s": pa.array([[e if e is not None else now_s] for e in et], pa.list_(pa.float64())),
-            "batch_id": [batch] * k,
-        }, schema=MEMORIES_SCHEMA)
-        store.commit_batch(batch, tbl, LINKS_SCHEMA.empty_table(), [ImportEvent(
-            time_s=now_s, batch_id=batch, source={"path": "memviz.bench", "format": "benchmark"}, n_written=k)])
+        tbl = pa.table(
+            {
+                "id": ids,
+                "text": [items[j].text for j in s],
+                "vector": pa.FixedSizeListArray.from_arrays(
+                    pa.array(vecs[rows].reshape(-1), pa.float32()), vecs.shape[1]
+                ),
+                "kind": [items[j].kind for j in s],
+                "speaker": [items[j].speaker for j in s],
+                "session_id": [items[j].session_id + (f"#{c}" if c else "") for j, c in zip(s, copy)],
+                "source_id": [items[j].source_id for j in s],
+                "dataset": [items[j].dataset for j in s],
+                "event_time_s": pa.array(et, pa.float64()),
+                "created_time_s": [now_s] * k,
+                "importance": pa.array(imp, pa.float32()),
+                "stability_days": initial_stability_days(imp),
+                "recall_count": pa.array([0] * k, pa.int32()),
+                "last_recalled_s": pa.nulls(k, pa.float64()),
+                "forgotten_time_s": pa.nulls(k, pa.float64()),
+                "keywords": pa.array([[]] * k, pa.list_(pa.string())),
+                "access_times_s": pa.array([[e if e is not None else now_s] for e in et], pa.list_(pa.float64())),
+                "batch_id": [batch] * k,
+            },
+            schema=MEMORIES_SCHEMA,
+        )
+        store.commit_batch(
+            batch,
+            tbl,
+            LINKS_SCHEMA.empty_table(),
+            [
+                ImportEvent(
+                    time_s=now_s, batch_id=batch, source={"path": "memviz.bench", "format": "benchmark"}, n_written=k
+                )
+            ],
+        )
     store.refresh_text_index()
     return store
 
@@ -241,8 +289,16 @@ def numpy_brute(matrix: np.ndarray, q: np.ndarray, k: int = 10) -> np.ndarray:
     return part[np.argsort(-sims[part])]
 
 
-def bench_recall_at(n: int, items, vectors: np.ndarray, queries: Sequence[str], embedder, exact_queries: int = 20,
-                    forgetting: bool = False, log: Log = _quiet) -> dict[str, Any]:
+def bench_recall_at(
+    n: int,
+    items,
+    vectors: np.ndarray,
+    queries: Sequence[str],
+    embedder,
+    exact_queries: int = 20,
+    forgetting: bool = False,
+    log: Log = _quiet,
+) -> dict[str, Any]:
     """Recall latency on a store of ``n`` memories (:func:`recall_store`), default RecallConfig (k=10, 50
     candidates per retriever, vector + BM25 + RRF + scoring), no reinforcement.
 
@@ -305,17 +361,29 @@ def bench_recall_at(n: int, items, vectors: np.ndarray, queries: Sequence[str], 
             got, _ = store.vector_search(q, 10, LIVE)
             overlap.append(len(set(got) & set(exact)) / max(1, len(exact)))
         out: dict[str, Any] = {
-            "n": n, "queries": len(queries), "p50_ms": pct(totals, 50), "p95_ms": pct(totals, 95),
-            "embed_p50_ms": pct(embeds, 50), "search_scoring_p50_ms": pct(searches, 50),
-            "search_scoring_p95_ms": pct(searches, 95), "vector_p50_ms": pct(vstage, 50),
-            "numpy_brute_p50_ms": pct(brute, 50), "lancedb_brute_p50_ms": pct(lance, 50),
+            "n": n,
+            "queries": len(queries),
+            "p50_ms": pct(totals, 50),
+            "p95_ms": pct(totals, 95),
+            "embed_p50_ms": pct(embeds, 50),
+            "search_scoring_p50_ms": pct(searches, 50),
+            "search_scoring_p95_ms": pct(searches, 95),
+            "vector_p50_ms": pct(vstage, 50),
+            "numpy_brute_p50_ms": pct(brute, 50),
+            "lancedb_brute_p50_ms": pct(lance, 50),
             "recall_at_10_vs_exact": round(float(np.mean(overlap)), 4) if overlap else None,
-            "index": "exact in-memory numpy (memviz.vector_index)", "index_load_ms": round(index_load_ms, 1),
-            "replicated": max(0, n - len(items)), "store_build_s": round(build_s, 1),
+            "index": "exact in-memory numpy (memviz.vector_index)",
+            "index_load_ms": round(index_load_ms, 1),
+            "replicated": max(0, n - len(items)),
+            "store_build_s": round(build_s, 1),
             "stages_p50_ms": {k: pct(v, 50) for k, v in per_stage.items()},
         }
-        out["ratio"] = round(out["search_scoring_p50_ms"] / out["numpy_brute_p50_ms"], 2) if out["numpy_brute_p50_ms"] else None
-        out["vector_ratio"] = round(out["vector_p50_ms"] / out["numpy_brute_p50_ms"], 2) if out["numpy_brute_p50_ms"] else None
+        out["ratio"] = (
+            round(out["search_scoring_p50_ms"] / out["numpy_brute_p50_ms"], 2) if out["numpy_brute_p50_ms"] else None
+        )
+        out["vector_ratio"] = (
+            round(out["vector_p50_ms"] / out["numpy_brute_p50_ms"], 2) if out["numpy_brute_p50_ms"] else None
+        )
         if forgetting:
             out |= bench_forgetting(engine)
     return out
@@ -336,8 +404,14 @@ def bench_forgetting(engine, threshold: float = 0.3, repeats: int = 3) -> dict[s
     return {"forgetting_recompute_ms": pct(times, 50), "forgetting_n": int(len(frame))}
 
 
-def bench_recall(sizes: Sequence[int], n_queries: int, embedder=None, exact_queries: int = 20,
-                 forgetting_at: int | None = 100000, log: Log = _quiet) -> list[dict[str, Any]]:
+def bench_recall(
+    sizes: Sequence[int],
+    n_queries: int,
+    embedder=None,
+    exact_queries: int = 20,
+    forgetting_at: int | None = 100000,
+    log: Log = _quiet,
+) -> list[dict[str, Any]]:
     """:func:`bench_recall_at` for each store size in ``sizes`` on the real texts (LoCoMo dev, then
     LongMemEval_S, MemoryBank; replicated beyond their 20,112 memories) with ``n_queries`` real questions. One dict per size,
     in the order given."""
@@ -349,5 +423,7 @@ def bench_recall(sizes: Sequence[int], n_queries: int, embedder=None, exact_quer
     log(f"recall: embedding {len(items)} real memories")
     vectors = embedder.encode([embedding_text(i.text, i.speaker) for i in items])
     queries = real_queries(n_queries)
-    return [bench_recall_at(n, items, vectors, queries, embedder, exact_queries,
-                            forgetting=(n == forgetting_at), log=log) for n in sizes]
+    return [
+        bench_recall_at(n, items, vectors, queries, embedder, exact_queries, forgetting=(n == forgetting_at), log=log)
+        for n in sizes
+    ]

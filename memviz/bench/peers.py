@@ -11,12 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-
-from memviz.bench.core import LONGMEMEVAL_S, Log, _quiet, peak_rss_mb, pct, real_items
+from memviz.bench.core import LONGMEMEVAL_S, Log, _quiet, pct, peak_rss_mb, real_items
 
 if TYPE_CHECKING:
     from memviz.importers import Format
-
 
 
 # -- a peer ----------------------------------------------------------------------------------------
@@ -56,9 +54,12 @@ def bench_chroma(items, embedder, queries: Sequence[str], k: int = 10, batch_siz
         col = client.create_collection("bench", embedding_function=_Same(), configuration={"hnsw": {"space": "cosine"}})
         t = time.perf_counter()
         for s in range(0, len(items), batch_size):
-            part = items[s:s + batch_size]
-            col.add(ids=[i.id for i in part], documents=docs[s:s + batch_size],
-                    metadatas=[{"speaker": i.speaker or "", "session_id": i.session_id or ""} for i in part])
+            part = items[s : s + batch_size]
+            col.add(
+                ids=[i.id for i in part],
+                documents=docs[s : s + batch_size],
+                metadatas=[{"speaker": i.speaker or "", "session_id": i.session_id or ""} for i in part],
+            )
         ingest_s = time.perf_counter() - t
         col.query(query_texts=[queries[0]], n_results=k)
         totals, search = [], []
@@ -70,9 +71,15 @@ def bench_chroma(items, embedder, queries: Sequence[str], k: int = 10, batch_siz
             t = time.perf_counter()
             col.query(query_embeddings=[v], n_results=k)
             search.append((time.perf_counter() - t) * 1000)
-    return {"store": "chromadb", "version": chromadb.__version__, "n": len(items),
-            "ingest_per_s": round(len(items) / ingest_s, 1), "recall_p50_ms": pct(totals, 50),
-            "recall_p95_ms": pct(totals, 95), "search_p50_ms": pct(search, 50)}
+    return {
+        "store": "chromadb",
+        "version": chromadb.__version__,
+        "n": len(items),
+        "ingest_per_s": round(len(items) / ingest_s, 1),
+        "recall_p50_ms": pct(totals, 50),
+        "recall_p95_ms": pct(totals, 95),
+        "search_p50_ms": pct(search, 50),
+    }
 
 
 def peer_ratios(ingest: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
@@ -80,14 +87,22 @@ def peer_ratios(ingest: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
     faster) and ``recall_latency_ratio`` (memviz p50 / peer's; < 1 = memviz faster)."""
     return {
         "ingest_ratio": round(ingest["pipeline_per_s"] / peer["ingest_per_s"], 3),
-        "recall_latency_ratio": (round(ingest["recall_p50_ms"] / peer["recall_p50_ms"], 3)
-                                 if ingest.get("recall_p50_ms") and peer.get("recall_p50_ms") else None),
+        "recall_latency_ratio": (
+            round(ingest["recall_p50_ms"] / peer["recall_p50_ms"], 3)
+            if ingest.get("recall_p50_ms") and peer.get("recall_p50_ms")
+            else None
+        ),
     }
 
 
 # -- large streaming ingest ------------------------------------------------------------------------
-def bench_large_ingest(path: Path = LONGMEMEVAL_S, fmt: Format = "longmemeval", interrupt_after_s: float | None = 180.0,
-                       db: str | None = None, log: Log = _quiet) -> dict[str, Any]:
+def bench_large_ingest(
+    path: Path = LONGMEMEVAL_S,
+    fmt: Format = "longmemeval",
+    interrupt_after_s: float | None = 180.0,
+    db: str | None = None,
+    log: Log = _quiet,
+) -> dict[str, Any]:
     """``memviz ingest`` of a whole file in a child process, interrupted (SIGTERM) after
     ``interrupt_after_s`` (late enough for several committed batches: the first window of 2,048 long
     LongMemEval turns is embedded before its first batch is committed) and then resumed to the end. Returns the stored count against the file's distinct
@@ -123,8 +138,12 @@ def bench_large_ingest(path: Path = LONGMEMEVAL_S, fmt: Format = "longmemeval", 
         out["error"] = r.stderr.strip().splitlines()[-1:] or [f"exit {r.returncode}"]
     store = MemoryStore(db)
     ids = store.memories_table(columns=["id"]).column("id").to_pylist()
-    out |= {"stored": len(ids), "duplicates": len(ids) - len(set(ids)), "missing": expected - len(set(ids)),
-            "peak_rss_children_mb": peak_rss_mb(children=True)}
+    out |= {
+        "stored": len(ids),
+        "duplicates": len(ids) - len(set(ids)),
+        "missing": expected - len(set(ids)),
+        "peak_rss_children_mb": peak_rss_mb(children=True),
+    }
     if tmp is not None:
         import shutil
 
@@ -133,8 +152,12 @@ def bench_large_ingest(path: Path = LONGMEMEVAL_S, fmt: Format = "longmemeval", 
 
 
 # -- attention -------------------------------------------------------------------------------------
-def bench_attention(tokens: Sequence[int] = (128, 512), models: Sequence[str] = ("minilm", "smollm2"),
-                    repeats: int = 3, log: Log = _quiet) -> list[dict[str, Any]]:
+def bench_attention(
+    tokens: Sequence[int] = (128, 512),
+    models: Sequence[str] = ("minilm", "smollm2"),
+    repeats: int = 3,
+    log: Log = _quiet,
+) -> list[dict[str, Any]]:
     """Attention capture (``memviz.attention.capture_attention``: tokenise + forward pass with every layer's
     attention) on real LongMemEval text cut to each of ``tokens``, for each built-in model, warm (model
     loaded once; its load time is reported). One dict per (model, tokens): ``{"model", "tokens_asked",
@@ -159,7 +182,14 @@ def bench_attention(tokens: Sequence[int] = (128, 512), models: Sequence[str] = 
                 cap = capture_attention(text, loaded, max_tokens=n)
                 times.append(cap.seconds * 1000)
             assert cap is not None  # captured repeats + 1 times
-            out.append({"model": name, "tokens_asked": n, "tokens": len(cap.tokens), "load_s": round(load_s, 2),
-                        "capture_p50_ms": pct(times[1:], 50)})
+            out.append(
+                {
+                    "model": name,
+                    "tokens_asked": n,
+                    "tokens": len(cap.tokens),
+                    "load_s": round(load_s, 2),
+                    "capture_p50_ms": pct(times[1:], 50),
+                }
+            )
             log(f"attention: {name} {n} tokens {out[-1]['capture_p50_ms']} ms")
     return out

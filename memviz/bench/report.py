@@ -9,9 +9,16 @@ from typing import Any
 from memviz.bench.core import FULL, QUICK, Log, _quiet, bench_ingest, bench_recall, machine, real_items, real_queries
 from memviz.bench.peers import bench_attention, bench_chroma, bench_large_ingest, chroma_available, peer_ratios
 
+
 # -- everything ------------------------------------------------------------------------------------
-def run(parts: Sequence[str] = ("ingest", "recall"), quick: bool = False, ingest_n: int | None = None,
-        sizes: Sequence[int] | None = None, n_queries: int | None = None, log: Log = _quiet) -> dict[str, Any]:
+def run(
+    parts: Sequence[str] = ("ingest", "recall"),
+    quick: bool = False,
+    ingest_n: int | None = None,
+    sizes: Sequence[int] | None = None,
+    n_queries: int | None = None,
+    log: Log = _quiet,
+) -> dict[str, Any]:
     """Run the named ``parts`` (``ingest``, ``recall``, ``peer``, ``large``, ``attention``) and return one
     JSON-able dict: ``{"machine", "quick", "ingest": {...}, "recall": [{...} per store size], "peer": {...},
     "large": {...}, "attention": [...]}``
@@ -30,16 +37,23 @@ def run(parts: Sequence[str] = ("ingest", "recall"), quick: bool = False, ingest
         if "ingest" in parts:
             out["ingest"] = ingest
     if "recall" in parts:
-        out["recall"] = bench_recall(sizes or conf["sizes"], n_queries or conf["queries"], embedder,
-                                     conf["exact_queries"], log=log)
+        out["recall"] = bench_recall(
+            sizes or conf["sizes"], n_queries or conf["queries"], embedder, conf["exact_queries"], log=log
+        )
     if "peer" in parts:
         if chroma_available():
             assert ingest is not None  # measured above whenever "peer" is asked for
             peer = bench_chroma(real_items(n), embedder, queries)
-            out["peer"] = peer | {"memviz_ingest_per_s": ingest["pipeline_per_s"],
-                                  "memviz_recall_p50_ms": ingest.get("recall_p50_ms")} | peer_ratios(ingest, peer)
+            out["peer"] = (
+                peer
+                | {"memviz_ingest_per_s": ingest["pipeline_per_s"], "memviz_recall_p50_ms": ingest.get("recall_p50_ms")}
+                | peer_ratios(ingest, peer)
+            )
         else:
-            out["peer"] = {"store": "chromadb", "error": "chromadb is not installed (pip install -c constraints.txt -e '.[bench]')"}
+            out["peer"] = {
+                "store": "chromadb",
+                "error": "chromadb is not installed (pip install -c constraints.txt -e '.[bench]')",
+            }
     if "large" in parts:
         out["large"] = bench_large_ingest(log=log)
     if "attention" in parts:
@@ -61,7 +75,7 @@ def _bench_command(parts: tuple[str, ...], doc: str):
     def cmd(quick, ingest_n, sizes, n_queries, as_json):
         import json
 
-        log = (lambda m: click.echo(f"[bench] {m}", err=True))
+        log = lambda m: click.echo(f"[bench] {m}", err=True)
         size_list = [int(s) for s in sizes.split(",")] if sizes else None
         res = run(parts, quick=quick, ingest_n=ingest_n, sizes=size_list, n_queries=n_queries, log=log)
         if as_json:
@@ -76,39 +90,56 @@ def markdown_tables(res: dict[str, Any]) -> str:
     """The result of :func:`run` as Markdown tables (the ones in docs/performance.md)."""
     lines = []
     m = res.get("machine", {})
-    lines.append(f"Machine: {m.get('cores')} cores, {m.get('cpu')}, {m.get('ram_gb')} GB RAM; load average "
-                 f"{m.get('load_avg')} at start, {m.get('load_avg_end')} at end; {m.get('time_utc')} UTC.\n")
+    lines.append(
+        f"Machine: {m.get('cores')} cores, {m.get('cpu')}, {m.get('ram_gb')} GB RAM; load average "
+        f"{m.get('load_avg')} at start, {m.get('load_avg_end')} at end; {m.get('time_utc')} UTC.\n"
+    )
     if ing := res.get("ingest"):
-        lines += ["| memories | pipeline /s | raw encode /s | ratio (goal >= 0.85) | stage seconds |",
-                  "|---:|---:|---:|---:|---|",
-                  f"| {ing['n']} | {ing['pipeline_per_s']} | {ing['raw_encode_per_s']} | {ing['ratio']} | "
-                  + ", ".join(f"{k} {v}" for k, v in ing["stage_s"].items()) + " |", ""]
+        lines += [
+            "| memories | pipeline /s | raw encode /s | ratio (goal >= 0.85) | stage seconds |",
+            "|---:|---:|---:|---:|---|",
+            f"| {ing['n']} | {ing['pipeline_per_s']} | {ing['raw_encode_per_s']} | {ing['ratio']} | "
+            + ", ".join(f"{k} {v}" for k, v in ing["stage_s"].items())
+            + " |",
+            "",
+        ]
     if rec := res.get("recall"):
-        lines += ["| n | p50 ms | p95 ms | embed p50 | search+scoring p50 / p95 | vector stage p50 | numpy brute p50 |"
-                  " ratio (goal <= 2) | vector ratio | LanceDB brute p50 | recall@10 vs exact | forgetting ms |",
-                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "| n | p50 ms | p95 ms | embed p50 | search+scoring p50 / p95 | vector stage p50 | numpy brute p50 |"
+            " ratio (goal <= 2) | vector ratio | LanceDB brute p50 | recall@10 vs exact | forgetting ms |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in rec:
-            lines.append(f"| {r['n']} | {r['p50_ms']} | {r['p95_ms']} | {r['embed_p50_ms']} | {r['search_scoring_p50_ms']} / "
-                         f"{r['search_scoring_p95_ms']} | {r['vector_p50_ms']} | {r['numpy_brute_p50_ms']} | {r['ratio']} | "
-                         f"{r['vector_ratio']} | {r['lancedb_brute_p50_ms']} | {r['recall_at_10_vs_exact']} | "
-                         f"{r.get('forgetting_recompute_ms', '')} |")
+            lines.append(
+                f"| {r['n']} | {r['p50_ms']} | {r['p95_ms']} | {r['embed_p50_ms']} | {r['search_scoring_p50_ms']} / "
+                f"{r['search_scoring_p95_ms']} | {r['vector_p50_ms']} | {r['numpy_brute_p50_ms']} | {r['ratio']} | "
+                f"{r['vector_ratio']} | {r['lancedb_brute_p50_ms']} | {r['recall_at_10_vs_exact']} | "
+                f"{r.get('forgetting_recompute_ms', '')} |"
+            )
         lines.append("")
-        lines += [f"- n={r['n']}: stage p50 ms " + ", ".join(f"{k} {v}" for k, v in r.get("stages_p50_ms", {}).items())
-                  for r in rec]
+        lines += [
+            f"- n={r['n']}: stage p50 ms " + ", ".join(f"{k} {v}" for k, v in r.get("stages_p50_ms", {}).items())
+            for r in rec
+        ]
         lines.append("")
     if peer := res.get("peer"):
         if "error" in peer:
             lines.append(f"Peer: {peer['error']}\n")
         else:
-            lines += ["| store | memories | ingest /s | recall p50 ms | recall p95 ms |", "|---|---:|---:|---:|---:|",
-                      f"| memviz | {peer['n']} | {peer['memviz_ingest_per_s']} | {peer['memviz_recall_p50_ms']} | |",
-                      f"| {peer['store']} {peer['version']} | {peer['n']} | {peer['ingest_per_s']} | {peer['recall_p50_ms']} | "
-                      f"{peer['recall_p95_ms']} |",
-                      f"\nmemviz/peer: ingest rate x{peer['ingest_ratio']}, recall latency x{peer['recall_latency_ratio']}\n"]
+            lines += [
+                "| store | memories | ingest /s | recall p50 ms | recall p95 ms |",
+                "|---|---:|---:|---:|---:|",
+                f"| memviz | {peer['n']} | {peer['memviz_ingest_per_s']} | {peer['memviz_recall_p50_ms']} | |",
+                f"| {peer['store']} {peer['version']} | {peer['n']} | {peer['ingest_per_s']} | {peer['recall_p50_ms']} | "
+                f"{peer['recall_p95_ms']} |",
+                f"\nmemviz/peer: ingest rate x{peer['ingest_ratio']}, recall latency x{peer['recall_latency_ratio']}\n",
+            ]
     if att := res.get("attention"):
         lines += ["| model | tokens | capture p50 ms (warm) | model load s |", "|---|---:|---:|---:|"]
-        lines += [f"| {a['model']} | {a.get('tokens', '')} | {a.get('capture_p50_ms', a.get('error'))} | {a.get('load_s', '')} |"
-                  for a in att]
+        lines += [
+            f"| {a['model']} | {a.get('tokens', '')} | {a.get('capture_p50_ms', a.get('error'))} | {a.get('load_s', '')} |"
+            for a in att
+        ]
         lines.append("")
     if large := res.get("large"):
         lines.append("Large ingest: " + ", ".join(f"{k}={v}" for k, v in large.items()) + "\n")
@@ -122,12 +153,15 @@ def _bench_group():
     def group() -> None:
         """Benchmarks on the shared real data (not part of the tests). See docs/performance.md."""
 
-    group.add_command(_bench_command(("ingest",), "Ingest memories/s against the raw encoder (same texts, same run)."),
-                      name="ingest")
-    group.add_command(_bench_command(("recall",), "Recall latency p50/p95 per store size against numpy brute force."),
-                      name="recall")
-    group.add_command(_bench_command(("ingest", "recall", "peer"), "Ingest, recall and the peer (Chroma) side by side."),
-                      name="all")
+    group.add_command(
+        _bench_command(("ingest",), "Ingest memories/s against the raw encoder (same texts, same run)."), name="ingest"
+    )
+    group.add_command(
+        _bench_command(("recall",), "Recall latency p50/p95 per store size against numpy brute force."), name="recall"
+    )
+    group.add_command(
+        _bench_command(("ingest", "recall", "peer"), "Ingest, recall and the peer (Chroma) side by side."), name="all"
+    )
     return group
 
 

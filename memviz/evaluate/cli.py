@@ -17,10 +17,20 @@ from memviz.recall.presets import PRESET_NAMES
 if TYPE_CHECKING:
     from memviz.evaluate.longmemeval import Granularity
 
-PRESET_OPTION = click.option("--preset", default="default", show_default=True, type=click.Choice(PRESET_NAMES),
-                             help="Scoring preset (see docs/recall_and_evaluation.md).")
-DB_OPTION = click.option("--db", "db", required=True, type=click.Path(file_okay=False),
-                         help="Folder of the evaluation stores (one per conversation/haystack; reused when present).")
+PRESET_OPTION = click.option(
+    "--preset",
+    default="default",
+    show_default=True,
+    type=click.Choice(PRESET_NAMES),
+    help="Scoring preset (see docs/recall_and_evaluation.md).",
+)
+DB_OPTION = click.option(
+    "--db",
+    "db",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder of the evaluation stores (one per conversation/haystack; reused when present).",
+)
 LIMIT_OPTION = click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N questions.")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 TRACES_OPTION = click.option("--traces", is_flag=True, help="Include each question's full trace in the JSON.")
@@ -59,8 +69,10 @@ def _emit(result: dict[str, Any], as_json: bool) -> None:
         click.echo(json.dumps(result))
         return
     c = result["counts"]
-    click.echo(f"{result['benchmark']} · preset {result['preset']} · {c['evaluated']} questions evaluated "
-               f"of {c['questions']} · {result['timing']['total_s']} s")
+    click.echo(
+        f"{result['benchmark']} · preset {result['preset']} · {c['evaluated']} questions evaluated "
+        f"of {c['questions']} · {result['timing']['total_s']} s"
+    )
     click.echo("overall: " + "  ".join(f"{k}={v:.3f}" for k, v in result["overall"].items()))
     for cat, row in result["by_category"].items():
         values = "  ".join(f"{k}={v:.3f}" for k, v in row.items() if k not in ("name", "n"))
@@ -97,8 +109,9 @@ def locomo_cmd(path: str, db: str, ks: str, preset: str, limit: int | None, as_j
 @LIMIT_OPTION
 @JSON_OPTION
 @TRACES_OPTION
-def longmemeval_cmd(path: str, granularity: Granularity, db: str, ks: str, preset: str, limit: int | None,
-                    as_json: bool, traces: bool) -> None:
+def longmemeval_cmd(
+    path: str, granularity: Granularity, db: str, ks: str, preset: str, limit: int | None, as_json: bool, traces: bool
+) -> None:
     """LongMemEval recall_any@k, recall_all@k, ndcg_any@k (the official protocol; abstention skipped)."""
     from memviz.evaluate.common import parse_ks
     from memviz.evaluate.longmemeval import run_longmemeval

@@ -69,8 +69,13 @@ def group_engine(db: str | os.PathLike[str], group: str, embedder: Embedder) -> 
     return MemoryEngine(store, embedder, SimulatedClock(clock_start_for(store)))
 
 
-def ensure_ingested(engine: MemoryEngine, items: Sequence[MemoryInput], source: dict[str, Any],
-                    progress: Progress | None = None, label: str = "ingest") -> int:
+def ensure_ingested(
+    engine: MemoryEngine,
+    items: Sequence[MemoryInput],
+    source: dict[str, Any],
+    progress: Progress | None = None,
+    label: str = "ingest",
+) -> int:
     """Write the ``items`` the store does not hold yet (ids are stable). Returns how many were written."""
     have = engine.store.existing_ids([i.id for i in items if i.id])
     todo = [i for i in items if i.id not in have]
@@ -102,8 +107,9 @@ def config_dict(cfg: RecallConfig) -> dict[str, Any]:
     return out
 
 
-def aggregate(records: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None,
-              apart: Sequence[str] = ()) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+def aggregate(
+    records: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None, apart: Sequence[str] = ()
+) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
     """(overall, by_category) means of the evaluated records' ``metrics``; categories in ``apart`` are left
     out of ``overall``. Each category entry has ``name``, ``n`` and the metric means."""
     by_cat: dict[str, list[Mapping[str, float]]] = defaultdict(list)
@@ -121,8 +127,12 @@ def aggregate(records: Sequence[Mapping[str, Any]], names: Mapping[str, str] | N
 
 def timing(total_s: float, ingest_s: float, recall_s: float, n_recalls: int) -> dict[str, float]:
     """Run times in seconds, and the mean recall time per question in ms."""
-    return {"total_s": round(total_s, 2), "ingest_s": round(ingest_s, 2), "recall_s": round(recall_s, 2),
-            "recall_ms_per_question": round(1000 * recall_s / max(n_recalls, 1), 1)}
+    return {
+        "total_s": round(total_s, 2),
+        "ingest_s": round(ingest_s, 2),
+        "recall_s": round(recall_s, 2),
+        "recall_ms_per_question": round(1000 * recall_s / max(n_recalls, 1), 1),
+    }
 
 
 def parse_ks(text: str | Sequence[int]) -> tuple[int, ...]:
@@ -148,6 +158,16 @@ def find_trace(store_path: str | Path, trace_id: str) -> Trace | None:
 
 
 __all__ = [
-    "PrimedEmbedder", "Progress", "aggregate", "as_of", "config_dict", "ensure_ingested", "eval_config", "find_trace",
-    "group_engine", "parse_ks", "store_dir", "timing",
+    "PrimedEmbedder",
+    "Progress",
+    "aggregate",
+    "as_of",
+    "config_dict",
+    "ensure_ingested",
+    "eval_config",
+    "find_trace",
+    "group_engine",
+    "parse_ks",
+    "store_dir",
+    "timing",
 ]

@@ -21,14 +21,26 @@ from memviz.embed import Embedder
 from memviz.engine import clock_start_for
 from memviz.evaluate import metrics
 from memviz.evaluate.common import (
-    PrimedEmbedder, Progress, aggregate, as_of, config_dict, ensure_ingested, eval_config, group_engine, store_dir,
+    PrimedEmbedder,
+    Progress,
+    aggregate,
+    as_of,
+    config_dict,
+    ensure_ingested,
+    eval_config,
+    group_engine,
+    store_dir,
     timing,
 )
 from memviz.importers import load
 
 LOCOMO_KS: tuple[int, ...] = (1, 5, 10, 25, 50)
 CATEGORIES: dict[str, str] = {
-    "1": "multi-hop", "2": "temporal", "3": "open-domain", "4": "single-hop", "5": "adversarial",
+    "1": "multi-hop",
+    "2": "temporal",
+    "3": "open-domain",
+    "4": "single-hop",
+    "5": "adversarial",
 }
 ADVERSARIAL = "5"
 
@@ -66,8 +78,9 @@ def run_locomo(
     for group in groups:
         t = time.perf_counter()
         engine = group_engine(db, group, emb)
-        written += ensure_ingested(engine, data.groups[group], {"path": os.path.abspath(path), "format": "locomo"},
-                                   progress, f"ingest {group}")
+        written += ensure_ingested(
+            engine, data.groups[group], {"path": os.path.abspath(path), "format": "locomo"}, progress, f"ingest {group}"
+        )
         now = clock_start_for(engine.store)
         ingest_s += time.perf_counter() - t
         t = time.perf_counter()
@@ -75,9 +88,15 @@ def run_locomo(
         emb.prime([q.question for q in qs])
         for q in qs:
             rec: dict[str, Any] = {
-                "id": q.id, "group": q.group, "category": q.category, "category_name": CATEGORIES.get(q.category, q.category),
-                "question": q.question, "answer": q.answer, "evidence": list(q.evidence_ids),
-                "malformed_evidence": list(q.malformed_evidence), "store": str(store_dir(db, group)),
+                "id": q.id,
+                "group": q.group,
+                "category": q.category,
+                "category_name": CATEGORIES.get(q.category, q.category),
+                "question": q.question,
+                "answer": q.answer,
+                "evidence": list(q.evidence_ids),
+                "malformed_evidence": list(q.malformed_evidence),
+                "store": str(store_dir(db, group)),
             }
             if not q.evidence_ids:
                 rec |= {"status": "malformed" if q.malformed_evidence else "no_evidence", "metrics": None}
@@ -87,10 +106,12 @@ def run_locomo(
                 ranks = metrics.gold_ranks(ranked, q.evidence_ids)
                 values = metrics.recall_at(ranks, ks)
                 rec |= {
-                    "status": "evaluated", "retrieved": ranked,
+                    "status": "evaluated",
+                    "retrieved": ranked,
                     "gold_ranks": {g: (int(r) if r != float("inf") else None) for g, r in zip(q.evidence_ids, ranks)},
                     "metrics": {f"recall@{k}": float(v) for k, v in zip(ks, values)},
-                    "trace_id": res.trace.id, "as_of_s": now,
+                    "trace_id": res.trace.id,
+                    "as_of_s": now,
                 }
                 if keep_traces:
                     rec["trace"] = res.trace.to_dict()
@@ -99,8 +120,19 @@ def run_locomo(
             if progress:
                 progress("recall", done, len(questions))
         recall_s += time.perf_counter() - t
-    return _summary(records, ks, path, db, preset, cfg, emb.name, (written, data.skipped), ingest_s, recall_s,
-                    time.perf_counter() - t0)
+    return _summary(
+        records,
+        ks,
+        path,
+        db,
+        preset,
+        cfg,
+        emb.name,
+        (written, data.skipped),
+        ingest_s,
+        recall_s,
+        time.perf_counter() - t0,
+    )
 
 
 def _summary(records, ks, path, db, preset, cfg, embedder_name, written, ingest_s, recall_s, total_s) -> dict[str, Any]:

@@ -26,7 +26,15 @@ from memviz.embed import Embedder
 from memviz.errors import ConfigError
 from memviz.evaluate import metrics
 from memviz.evaluate.common import (
-    PrimedEmbedder, Progress, aggregate, as_of, config_dict, ensure_ingested, eval_config, group_engine, store_dir,
+    PrimedEmbedder,
+    Progress,
+    aggregate,
+    as_of,
+    config_dict,
+    ensure_ingested,
+    eval_config,
+    group_engine,
+    store_dir,
     timing,
 )
 from memviz.importers import load
@@ -65,8 +73,15 @@ def run_longmemeval(
     records: list[dict[str, Any]] = []
     times = {"ingest": 0.0, "recall": 0.0, "written": 0}
     for n, q in enumerate(questions, 1):
-        rec: dict[str, Any] = {"id": q.id, "group": q.group, "category": q.category, "category_name": q.category,
-                               "question": q.question, "answer": q.answer, "store": str(store_dir(db, q.group))}
+        rec: dict[str, Any] = {
+            "id": q.id,
+            "group": q.group,
+            "category": q.category,
+            "category_name": q.category,
+            "question": q.question,
+            "answer": q.answer,
+            "store": str(store_dir(db, q.group)),
+        }
         gold = q.evidence_session_ids if granularity == "session" else q.evidence_ids
         rec["evidence"] = list(gold)
         if q.id.endswith("_abs"):
@@ -110,8 +125,9 @@ def _evaluate(q, items, gold, granularity, ks, cfg, db, emb, path, progress, tim
     """Ingest one question's haystack (if needed), recall it and score the ranking; updates ``times``."""
     t = time.perf_counter()
     engine = group_engine(db, q.group, emb)
-    times["written"] += ensure_ingested(engine, items, {"path": os.path.abspath(path), "format": "longmemeval"},
-                                        progress, f"ingest {q.group}")
+    times["written"] += ensure_ingested(
+        engine, items, {"path": os.path.abspath(path), "format": "longmemeval"}, progress, f"ingest {q.group}"
+    )
     times["ingest"] += time.perf_counter() - t
     t = time.perf_counter()
     res = engine.recall(q.question, as_of(cfg, q.time_s) if q.time_s is not None else cfg)
@@ -123,14 +139,17 @@ def _evaluate(q, items, gold, granularity, ks, cfg, db, emb, path, progress, tim
         ranked = turns
     ranks = metrics.gold_ranks(ranked, gold)
     values = {
-        "recall_any": metrics.recall_any_at(ranks, ks), "recall_all": metrics.recall_all_at(ranks, ks),
+        "recall_any": metrics.recall_any_at(ranks, ks),
+        "recall_all": metrics.recall_all_at(ranks, ks),
         "ndcg_any": metrics.ndcg_any_at(ranks, ks),
     }
     rec = {
-        "status": "evaluated", "retrieved": ranked[: max(ks)],
+        "status": "evaluated",
+        "retrieved": ranked[: max(ks)],
         "gold_ranks": {g: (int(r) if r != float("inf") else None) for g, r in zip(gold, ranks)},
         "metrics": {f"{m}@{k}": float(v[j]) for m, v in values.items() for j, k in enumerate(ks)},
-        "trace_id": res.trace.id, "as_of_s": res.trace.time_s,
+        "trace_id": res.trace.id,
+        "as_of_s": res.trace.time_s,
     }
     if keep_traces:
         rec["trace"] = res.trace.to_dict()

@@ -62,7 +62,7 @@ def ndcg_any_at(ranks: np.ndarray, ks: Sequence[int]) -> np.ndarray:
     if ranks.size == 0:
         return np.zeros(len(k))
     found = np.where(np.isfinite(ranks), ranks, 0.0)
-    inside = (ranks[:, None] <= k[None, :])
+    inside = ranks[:, None] <= k[None, :]
     dcg = (inside * _discount(found)[:, None]).sum(axis=0)
     ideal_disc = np.cumsum(_discount(np.arange(1, ranks.size + 1)))
     ideal = ideal_disc[np.minimum(k, ranks.size).astype(int) - 1]
@@ -79,5 +79,11 @@ def mean_metrics(rows: Sequence[Mapping[str, float]]) -> dict[str, float]:
 
 
 __all__ = [
-    "dedupe", "gold_ranks", "mean_metrics", "ndcg_any_at", "recall_all_at", "recall_any_at", "recall_at",
+    "dedupe",
+    "gold_ranks",
+    "mean_metrics",
+    "ndcg_any_at",
+    "recall_all_at",
+    "recall_any_at",
+    "recall_at",
 ]

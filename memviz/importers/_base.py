@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ def parse_time(text: str) -> float:
     if first != second:
         raise ValueError(f"incomplete date (needs a year, month and day): {text!r}")
     if first.tzinfo is None:
-        first = first.replace(tzinfo=timezone.utc)
+        first = first.replace(tzinfo=UTC)
     return first.timestamp()
 
 
@@ -241,4 +241,3 @@ class Source:
                     f"memory {m.id}", f"text is {len(m.text):,} characters long; the limit is {MAX_MEMORY_CHARS:,}"
                 )
         return dataset
-

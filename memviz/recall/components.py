@@ -42,8 +42,9 @@ class ScoringContext:
     gated_ids: set[str] = field(default_factory=set)
 
     @classmethod
-    def build(cls, query: str, qvec: np.ndarray, now: float, cfg: RecallConfig, params: DecayParams,
-              bm25: dict[str, float]) -> ScoringContext:
+    def build(
+        cls, query: str, qvec: np.ndarray, now: float, cfg: RecallConfig, params: DecayParams, bm25: dict[str, float]
+    ) -> ScoringContext:
         keywords = text_mod.keywords(query) if cfg.weights["entity"] > 0 else []
         return cls(query, qvec, now, cfg, params, bm25, len(text_mod.content_words(query)), keywords)
 
@@ -64,15 +65,19 @@ class ScoringContext:
         return np.array([max((weight.get(k, 0.0) for k in kws), default=0.0) for kws in keyword_lists])
 
     def info(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"n_terms": self.n_terms, "query_keywords": self.query_keywords,
-                               "keyword_df": self.keyword_df}
+        out: dict[str, Any] = {
+            "n_terms": self.n_terms,
+            "query_keywords": self.query_keywords,
+            "keyword_df": self.keyword_df,
+        }
         if self.ranges:
             out["ranges"] = {c: list(v) for c, v in self.ranges.items()}
         return out
 
 
-def components(store: MemoryStore, ctx: ScoringContext, ids: Sequence[str]
-               ) -> tuple[list[str], pa.Table, dict[str, np.ndarray], np.ndarray]:
+def components(
+    store: MemoryStore, ctx: ScoringContext, ids: Sequence[str]
+) -> tuple[list[str], pa.Table, dict[str, np.ndarray], np.ndarray]:
     """Rows and raw components of the memories ``ids`` (those found, in the order given) for ``ctx``'s query.
     Returns (ids, rows (Arrow, every column but the vector), {component: array (n,)}, raw cosine (n,));
     ``graph`` is all zeros. The rows come from the store's in-memory index: no table scan."""

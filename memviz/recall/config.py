@@ -56,7 +56,13 @@ class RecallConfig:
     candidates: int = 50
     fusion: bool = True
     weights: Mapping[str, float] = field(
-        default_factory=lambda: {"relevance": 1.0, "lexical": 0.25, "recency": 0.05, "importance": 0.05, "retention": 0.1}
+        default_factory=lambda: {
+            "relevance": 1.0,
+            "lexical": 0.25,
+            "recency": 0.05,
+            "importance": 0.05,
+            "retention": 0.1,
+        }
     )
     decay_model: DecayModel = "exponential"
     include_forgotten: bool = False
@@ -109,5 +115,6 @@ class RecallConfig:
         if self.as_of_s is not None and self.reinforce:
             raise ConfigError("an 'as of' recall cannot reinforce (reinforcement happens at the engine clock)")
         record = self.reinforce if self.record is None else bool(self.record)
-        return replace(self, weights=weights, candidates=max(self.candidates, self.k), retrievers=retrievers,
-                       record=record)
+        return replace(
+            self, weights=weights, candidates=max(self.candidates, self.k), retrievers=retrievers, record=record
+        )

@@ -29,8 +29,9 @@ def config_of(trace: Trace) -> RecallConfig:
     return replace(cfg, reinforce=False, record=False).validated()
 
 
-def explain(store: MemoryStore, embedder: Embedder, params: DecayParams, trace: Trace,
-            ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def explain(
+    store: MemoryStore, embedder: Embedder, params: DecayParams, trace: Trace, ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
     """Score memories ``ids`` for the query of ``trace`` as its recall would have: the answer to "why was it
     not retrieved?" for memories no stage lists.
 
@@ -71,9 +72,13 @@ def explain(store: MemoryStore, embedder: Embedder, params: DecayParams, trace: 
     text_hits = {i: float(s) for i, s in zip(t_ids, t_scores, strict=True)}
     return {
         i: {
-            "cosine": float(cosine[n]), "bm25": text_hits.get(i), "forgotten": bool(forgotten[n]),
-            "components": {c: float(comps[c][n]) for c in scoring.COMPONENTS}, "graph": graph.get(i),
-            "score": float(score[n]), "gated": gated.get(i),
+            "cosine": float(cosine[n]),
+            "bm25": text_hits.get(i),
+            "forgotten": bool(forgotten[n]),
+            "components": {c: float(comps[c][n]) for c in scoring.COMPONENTS},
+            "graph": graph.get(i),
+            "score": float(score[n]),
+            "gated": gated.get(i),
         }
         for n, i in enumerate(found)
     }

@@ -21,8 +21,9 @@ from memviz.recall.config import RecallConfig
 from memviz.store import MemoryStore
 
 
-def spread(n: int, edges: Mapping[tuple[int, int], float], seeds: Sequence[int], a0: np.ndarray,
-           cfg: RecallConfig) -> np.ndarray:
+def spread(
+    n: int, edges: Mapping[tuple[int, int], float], seeds: Sequence[int], a0: np.ndarray, cfg: RecallConfig
+) -> np.ndarray:
     """Total activation (n,) in [0, 1] after ``cfg.graph_hops`` hops over undirected weighted ``edges``
     ({(i, j): weight}) from ``seeds`` with initial activations ``a0``."""
     a: np.ndarray = np.zeros(n)
@@ -46,8 +47,9 @@ def spread(n: int, edges: Mapping[tuple[int, int], float], seeds: Sequence[int],
     return np.clip(total, 0.0, 1.0)
 
 
-def graph_stage(store: MemoryStore, ctx: ScoringContext, scored: list[StageCandidate], where: MemoryFilter
-                ) -> tuple[list[StageCandidate], dict[str, Any], pa.Table]:
+def graph_stage(
+    store: MemoryStore, ctx: ScoringContext, scored: list[StageCandidate], where: MemoryFilter
+) -> tuple[list[StageCandidate], dict[str, Any], pa.Table]:
     """Spread activation from the best scored candidates over the links (treated as undirected, weighted).
 
     Seeds: the top ``graph_seeds`` of ``scored``, with activation a0 = score / best score. Each hop h passes
@@ -82,8 +84,13 @@ def graph_stage(store: MemoryStore, ctx: ScoringContext, scored: list[StageCandi
                 key = (min(index[s], index[d]), max(index[s], index[d]))
                 edges[key] = max(edges.get(key, 0.0), float(w))
         frontier = new
-    activation = spread(len(nodes), edges, [index[c.id] for c in seeds],
-                        np.array([c.scores["score"] / top if top > 0 else 0.0 for c in seeds]), cfg)
+    activation = spread(
+        len(nodes),
+        edges,
+        [index[c.id] for c in seeds],
+        np.array([c.scores["score"] / top if top > 0 else 0.0 for c in seeds]),
+        cfg,
+    )
 
     # Memories the spread reached outside the pool: score them like pool members (same gates and ranges).
     known = {c.id for c in scored}
@@ -100,7 +107,14 @@ def graph_stage(store: MemoryStore, ctx: ScoringContext, scored: list[StageCandi
     }
     all_comps["graph"] = np.array([activation[index[i]] if i in index else 0.0 for i in all_ids])
     score = scoring.combine(all_comps, cfg.weights)
-    info = {"seeds": [c.id for c in seeds], "hops": cfg.graph_hops, "decay": cfg.graph_decay,
-            "aggregate": cfg.graph_aggregate, "links": len(edges), "reached": len(nodes) - len(seeds),
-            "added": new_ids, "gated": gated}
+    info = {
+        "seeds": [c.id for c in seeds],
+        "hops": cfg.graph_hops,
+        "decay": cfg.graph_decay,
+        "aggregate": cfg.graph_aggregate,
+        "links": len(edges),
+        "reached": len(nodes) - len(seeds),
+        "added": new_ids,
+        "gated": gated,
+    }
     return ranked(all_ids, all_comps, score), info, rows.take(pa.array(keep, pa.int64()))

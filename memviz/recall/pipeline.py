@@ -38,8 +38,15 @@ def search_filter(cfg: RecallConfig, exclude_ids: Sequence[str] = ()) -> MemoryF
     return MemoryFilter(forgotten=None if cfg.include_forgotten else False, exclude_ids=tuple(exclude_ids) or None)
 
 
-def recall(store: MemoryStore, embedder: Embedder, cfg: RecallConfig, query: str, now_s: float,
-           params: DecayParams, exclude_ids: Sequence[str] = ()) -> RecallResult:
+def recall(
+    store: MemoryStore,
+    embedder: Embedder,
+    cfg: RecallConfig,
+    query: str,
+    now_s: float,
+    params: DecayParams,
+    exclude_ids: Sequence[str] = (),
+) -> RecallResult:
     """Recall the top ``cfg.k`` memories for ``query`` with the full trace of how they were chosen.
 
     ``cfg`` is a validated config; ``now_s`` the clock time (POSIX s) recency and retention are measured at
@@ -81,13 +88,20 @@ def recall(store: MemoryStore, embedder: Embedder, cfg: RecallConfig, query: str
         Hit(memory_from_row(r), c.scores["score"], {k: v for k, v in c.scores.items() if k != "score"}, c.rank)
         for c, r in zip(final.candidates, hit_rows, strict=True)
     ]
-    cfg_dict = asdict(cfg) | {"weights": dict(cfg.weights), "retrievers": list(cfg.retrievers),
-                              "excluded": len(set(exclude_ids))}
+    cfg_dict = asdict(cfg) | {
+        "weights": dict(cfg.weights),
+        "retrievers": list(cfg.retrievers),
+        "excluded": len(set(exclude_ids)),
+    }
     return RecallResult(hits, Trace(uuid.uuid4().hex, query, cfg.k, now, cfg_dict, stages, ms_since(t_start)), qvec)
 
 
 def recall_event(result: RecallResult) -> RecallEvent:
     """The ``recall`` event that records ``result`` (its hits and whole trace)."""
     trace = result.trace
-    return RecallEvent(time_s=trace.time_s, memory_ids=tuple(h.memory.id for h in result.hits), query=trace.query,
-                       trace=trace.to_dict())
+    return RecallEvent(
+        time_s=trace.time_s,
+        memory_ids=tuple(h.memory.id for h in result.hits),
+        query=trace.query,
+        trace=trace.to_dict(),
+    )

@@ -60,7 +60,10 @@ def generative_agents() -> RecallConfig:
     instead of an LLM's 1-10 rating, and the scored set is the 200 nearest memories (the paper scores the
     whole memory stream)."""
     return RecallConfig(
-        retrievers=("vector",), fusion=False, candidates=200, normalise="minmax",
+        retrievers=("vector",),
+        fusion=False,
+        candidates=200,
+        normalise="minmax",
         weights={"recency": 1.0, "importance": 1.0, "relevance": 1.0},
     )
 
@@ -74,7 +77,10 @@ def mem0() -> RecallConfig:
     exactly; an entity shared by n memories boosts them by 1 / (1 + 0.001 (n - 1)^2) as in mem0; the
     divisor stays 2.5 when no candidate matches a query term (mem0 then drops BM25's 1.0 from it)."""
     return RecallConfig(
-        retrievers=("vector",), fusion=False, lexical_norm="sigmoid", min_relevance=0.1,
+        retrievers=("vector",),
+        fusion=False,
+        lexical_norm="sigmoid",
+        min_relevance=0.1,
         weights={"relevance": 1.0, "lexical": 1.0, "entity": 0.5},
     )
 
@@ -87,7 +93,10 @@ def memorybank() -> RecallConfig:
     outcome). score = relevance. On old data with the clock at its end this gate can exclude almost
     everything: the trace shows every gated memory."""
     return RecallConfig(
-        retrievers=("vector",), fusion=False, min_retention=0.5, decay_model="exponential",
+        retrievers=("vector",),
+        fusion=False,
+        min_retention=0.5,
+        decay_model="exponential",
         weights={"relevance": 1.0},
     )
 
@@ -99,7 +108,12 @@ def amem() -> RecallConfig:
     its hit's activation times the link weight (the strongest such path), and score = (relevance + graph) / 2,
     so a hit's linked notes rank right after it unless they are more relevant themselves."""
     return RecallConfig(
-        retrievers=("vector",), fusion=False, graph_hops=1, graph_decay=1.0, graph_aggregate="max", graph_seeds=10,
+        retrievers=("vector",),
+        fusion=False,
+        graph_hops=1,
+        graph_decay=1.0,
+        graph_aggregate="max",
+        graph_seeds=10,
         weights={"relevance": 1.0, "graph": 1.0},
     )
 
@@ -112,7 +126,10 @@ def spreading() -> RecallConfig:
     total activation clipped at 1). score = (relevance + 0.25 lexical + 0.5 graph) / 1.75, so memories that
     several hits point to rise. The decay, hops and weights are modelling choices."""
     return RecallConfig(
-        graph_hops=2, graph_decay=0.5, graph_aggregate="sum", graph_seeds=10,
+        graph_hops=2,
+        graph_decay=0.5,
+        graph_aggregate="sum",
+        graph_seeds=10,
         weights={"relevance": 1.0, "lexical": 0.25, "graph": 0.5},
     )
 
@@ -135,22 +152,57 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("default", "memviz default (hybrid)",
-               "(rel + 0.25 lex + 0.05 rec + 0.05 imp + 0.1 ret) / 1.45 over the RRF pool", "memviz", default),
+        Preset(
+            "default",
+            "memviz default (hybrid)",
+            "(rel + 0.25 lex + 0.05 rec + 0.05 imp + 0.1 ret) / 1.45 over the RRF pool",
+            "memviz",
+            default,
+        ),
         Preset("vector", "Pure vector", "cosine similarity", "dense retrieval baseline", vector),
         Preset("bm25", "Pure BM25", "BM25 / best BM25", "Robertson & Zaragoza 2009", bm25),
-        Preset("rrf", "Reciprocal rank fusion (Graphiti)", "sum_r 1 / (60 + rank_r)",
-               "Cormack et al. 2009; Zep/Graphiti 2025", rrf),
-        Preset("generative_agents", "Generative Agents", "minmax(recency) + minmax(importance) + minmax(relevance)",
-               "Park et al. 2023", generative_agents),
-        Preset("mem0", "mem0 additive", "(semantic + sigmoid(BM25) + 0.5 entity) / 2.5, semantic >= 0.1",
-               "mem0 v3 scoring.py", mem0),
-        Preset("memorybank", "MemoryBank (retention-gated)", "relevance, if exp(-dt/S) >= 0.5",
-               "Zhong et al. 2024", memorybank),
-        Preset("amem", "A-MEM (hits + 1-hop links)", "(relevance + best hit activation x link weight) / 2",
-               "Xu et al. 2025", amem),
-        Preset("spreading", "Spreading activation", "(rel + 0.25 lex + 0.5 activation) / 1.75, 2 hops, decay 0.5",
-               "Collins & Loftus 1975; Crestani 1997", spreading),
+        Preset(
+            "rrf",
+            "Reciprocal rank fusion (Graphiti)",
+            "sum_r 1 / (60 + rank_r)",
+            "Cormack et al. 2009; Zep/Graphiti 2025",
+            rrf,
+        ),
+        Preset(
+            "generative_agents",
+            "Generative Agents",
+            "minmax(recency) + minmax(importance) + minmax(relevance)",
+            "Park et al. 2023",
+            generative_agents,
+        ),
+        Preset(
+            "mem0",
+            "mem0 additive",
+            "(semantic + sigmoid(BM25) + 0.5 entity) / 2.5, semantic >= 0.1",
+            "mem0 v3 scoring.py",
+            mem0,
+        ),
+        Preset(
+            "memorybank",
+            "MemoryBank (retention-gated)",
+            "relevance, if exp(-dt/S) >= 0.5",
+            "Zhong et al. 2024",
+            memorybank,
+        ),
+        Preset(
+            "amem",
+            "A-MEM (hits + 1-hop links)",
+            "(relevance + best hit activation x link weight) / 2",
+            "Xu et al. 2025",
+            amem,
+        ),
+        Preset(
+            "spreading",
+            "Spreading activation",
+            "(rel + 0.25 lex + 0.5 activation) / 1.75, 2 hops, decay 0.5",
+            "Collins & Loftus 1975; Crestani 1997",
+            spreading,
+        ),
     )
 }
 
@@ -164,8 +216,19 @@ def preset_config(name: str, **overrides: Any) -> RecallConfig:
 
 
 # Settings that define a preset's formula (k, candidates, clock, decay model and reinforcement do not).
-_FORMULA_FIELDS = ("retrievers", "fusion", "normalise", "lexical_norm", "min_relevance", "min_retention", "graph_hops",
-                   "graph_decay", "graph_aggregate", "graph_seeds", "rrf_k")
+_FORMULA_FIELDS = (
+    "retrievers",
+    "fusion",
+    "normalise",
+    "lexical_norm",
+    "min_relevance",
+    "min_retention",
+    "graph_hops",
+    "graph_decay",
+    "graph_aggregate",
+    "graph_seeds",
+    "rrf_k",
+)
 
 
 def preset_of(config: dict[str, Any]) -> str | None:

@@ -37,9 +37,12 @@ def vector_stage(store: MemoryStore, qvec: np.ndarray, cfg: RecallConfig, where:
     """The ``candidates`` nearest memories by exact cosine similarity (``relevance``)."""
     t = time.perf_counter()
     ids, sims = store.vector_search(qvec, cfg.candidates, where)
-    return TraceStage("vector", ms_since(t), [
-        StageCandidate(i, r, {"relevance": float(s)}) for r, (i, s) in enumerate(zip(ids, sims, strict=True), 1)
-    ], {"metric": "cosine", "limit": cfg.candidates})
+    return TraceStage(
+        "vector",
+        ms_since(t),
+        [StageCandidate(i, r, {"relevance": float(s)}) for r, (i, s) in enumerate(zip(ids, sims, strict=True), 1)],
+        {"metric": "cosine", "limit": cfg.candidates},
+    )
 
 
 def fulltext_stage(job: Future, ctx_of) -> tuple[TraceStage, ScoringContext]:
@@ -50,10 +53,15 @@ def fulltext_stage(job: Future, ctx_of) -> tuple[TraceStage, ScoringContext]:
     t = time.perf_counter()
     ctx = ctx_of(dict(zip(ids, scores.tolist(), strict=True)))
     lex = ctx.lexical(ids)
-    return TraceStage("fulltext", search_ms + ms_since(t), [
-        StageCandidate(i, r, {"bm25": float(s), "lexical": float(x)})
-        for r, (i, s, x) in enumerate(zip(ids, scores, lex, strict=True), 1)
-    ], {"index": "lancedb-fts", "limit": ctx.cfg.candidates, "concurrent_with": "vector"}), ctx
+    return TraceStage(
+        "fulltext",
+        search_ms + ms_since(t),
+        [
+            StageCandidate(i, r, {"bm25": float(s), "lexical": float(x)})
+            for r, (i, s, x) in enumerate(zip(ids, scores, lex, strict=True), 1)
+        ],
+        {"index": "lancedb-fts", "limit": ctx.cfg.candidates, "concurrent_with": "vector"},
+    ), ctx
 
 
 def fusion_stage(vector: TraceStage, fulltext: TraceStage, ctx: ScoringContext) -> tuple[TraceStage, list[str]]:
@@ -67,10 +75,16 @@ def fusion_stage(vector: TraceStage, fulltext: TraceStage, ctx: ScoringContext) 
     max_rrf = len(active) / (cfg.rrf_k + 1)
     ctx.rrf = {i: s / max_rrf for i, s in fused.items()}
     pool = sorted(fused, key=lambda i: -fused[i]) if cfg.fusion else list(active[0])
-    return TraceStage("fusion", ms_since(t), [
-        StageCandidate(i, r, {"rrf": ctx.rrf[i]}) for r, i in enumerate(pool, 1)
-    ], {"method": "rrf" if cfg.fusion else f"{cfg.retrievers[0]} only", "rrf_k": cfg.rrf_k,
-        "retrievers": list(cfg.retrievers)}), pool
+    return TraceStage(
+        "fusion",
+        ms_since(t),
+        [StageCandidate(i, r, {"rrf": ctx.rrf[i]}) for r, i in enumerate(pool, 1)],
+        {
+            "method": "rrf" if cfg.fusion else f"{cfg.retrievers[0]} only",
+            "rrf_k": cfg.rrf_k,
+            "retrievers": list(cfg.retrievers),
+        },
+    ), pool
 
 
 def scoring_stage(store: MemoryStore, ctx: ScoringContext, pool: list[str]) -> tuple[TraceStage, pa.Table]:
@@ -91,8 +105,13 @@ def scoring_stage(store: MemoryStore, ctx: ScoringContext, pool: list[str]) -> t
             comps[c], lo, hi = scoring.minmax(comps[c])
             ctx.ranges[c] = (lo, hi)
     score = scoring.combine(comps, cfg.weights)
-    info = {"weights": dict(cfg.weights), "decay_model": cfg.decay_model, "normalise": cfg.normalise,
-            "lexical_norm": cfg.lexical_norm, "gated": gated} | ctx.info()
+    info = {
+        "weights": dict(cfg.weights),
+        "decay_model": cfg.decay_model,
+        "normalise": cfg.normalise,
+        "lexical_norm": cfg.lexical_norm,
+        "gated": gated,
+    } | ctx.info()
     return TraceStage("scoring", ms_since(t), ranked(ids, comps, score), info), rows
 
 

@@ -13,6 +13,16 @@ from memviz.store.tables import (
 )
 
 __all__ = [
-    "DEFAULT_DB", "EVENTS_SCHEMA", "INFLIGHT_DIR", "LINKS_SCHEMA", "MEMORIES_SCHEMA", "MEMORY_COLUMNS", "SCHEMAS",
-    "MemoryStore", "default_db_uri", "default_storage_options", "memories_from_table", "memory_from_row",
+    "DEFAULT_DB",
+    "EVENTS_SCHEMA",
+    "INFLIGHT_DIR",
+    "LINKS_SCHEMA",
+    "MEMORIES_SCHEMA",
+    "MEMORY_COLUMNS",
+    "SCHEMAS",
+    "MemoryStore",
+    "default_db_uri",
+    "default_storage_options",
+    "memories_from_table",
+    "memory_from_row",
 ]

@@ -23,8 +23,13 @@ def memory_where(f: MemoryFilter | None) -> str | None:
     if f is None:
         return None
     conds: list[str] = []
-    for column, values in (("id", f.ids), ("speaker", f.speakers), ("session_id", f.sessions),
-                           ("dataset", f.datasets), ("kind", f.kinds)):
+    for column, values in (
+        ("id", f.ids),
+        ("speaker", f.speakers),
+        ("session_id", f.sessions),
+        ("dataset", f.datasets),
+        ("kind", f.kinds),
+    ):
         if values is not None:
             conds.append(in_list(column, values))
     if f.exclude_ids:

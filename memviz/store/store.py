@@ -24,10 +24,11 @@ import pyarrow.compute as pc
 from memviz.embed import EMBEDDING_DIM
 from memviz.errors import StoreError, UnknownMemoryError
 from memviz.events import Event, RestoreVersionEvent, event_from_row
-from memviz.filters import LIVE, LinkFilter, MemoryFilter
+from memviz.filters import LinkFilter, MemoryFilter
 from memviz.models import Link, Memory
 from memviz.store import sql
 from memviz.store.location import default_db_uri, default_storage_options
+from memviz.store.search import Search
 from memviz.store.tables import (
     EVENTS_SCHEMA,
     MEMORY_COLUMNS,
@@ -46,18 +47,19 @@ E = TypeVar("E", bound=Event)
 # Folder (inside a local store) of the markers of batches being written; see MemoryStore._mark_in_flight.
 INFLIGHT_DIR = "_inflight"
 
-# Up to this many forgotten memories, a "not forgotten" full-text search filters after searching (see text_search).
-FTS_POSTFILTER_MAX = 1000
 
-
-class MemoryStore:
+class MemoryStore(Search):
     """LanceDB tables of one memory store at ``uri`` (a folder, or an object-storage URI LanceDB supports).
 
     Raises StoreError when the location cannot be opened or a table has the wrong schema.
     """
 
-    def __init__(self, uri: str | os.PathLike | None = None, storage_options: dict[str, str] | None = None,
-                 vector_index: bool = True):
+    def __init__(
+        self,
+        uri: str | os.PathLike | None = None,
+        storage_options: dict[str, str] | None = None,
+        vector_index: bool = True,
+    ):
         import lancedb
 
         self.uri = str(uri or default_db_uri())
@@ -71,9 +73,7 @@ class MemoryStore:
             if "://" not in self.uri:
                 Path(self.uri).mkdir(parents=True, exist_ok=True)
             # read_consistency_interval=0: always see other writers' commits (two app tabs, CLI beside app).
-            self.db = lancedb.connect(
-                self.uri, read_consistency_interval=timedelta(0), storage_options=storage_options
-            )
+            self.db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0), storage_options=storage_options)
             existing = set(self.db.list_tables().tables)
             self.tables = {}
             for name, schema in SCHEMAS.items():
@@ -270,7 +270,14 @@ class MemoryStore:
         if self.count() == 0:
             return
         before = self.memories.version
-        self.memories.create_index("text", config=FTS(), replace=True)
+        for attempt in range(5):
+            try:
+                self.memories.create_index("text", config=FTS(), replace=True)
+                break
+            except RuntimeError as e:  # two writers rebuilt it at once: Lance asks the later one to retry
+                if "Retryable commit conflict" not in str(e) or attempt == 4:
+                    raise
+                time.sleep(0.05 * 2**attempt)
         if self._vindex is not None:  # an index build changes no rows
             self._vindex.note_append(before, self.memories.version)
 
@@ -283,15 +290,23 @@ class MemoryStore:
         # wall_time_s strictly increasing within one append, so replay order is the order they were given in.
         stored = [replace(e, id=uuid.uuid4().hex, wall_time_s=now + i * 1e-6) for i, e in enumerate(events)]
         rows = [
-            {"id": e.id, "op": e.op, "time_s": float(e.time_s), "wall_time_s": e.wall_time_s,
-             "memory_ids": list(e.memory_ids), "batch_id": e.batch_id, "payload": e.payload_json()}
+            {
+                "id": e.id,
+                "op": e.op,
+                "time_s": float(e.time_s),
+                "wall_time_s": e.wall_time_s,
+                "memory_ids": list(e.memory_ids),
+                "batch_id": e.batch_id,
+                "payload": e.payload_json(),
+            }
             for e in stored
         ]
         self.events.add(pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA))
         return stored
 
-    def list_events(self, memory_id: str | None = None, ops: Sequence[str] | None = None,
-                    limit: int | None = None) -> list[Event]:
+    def list_events(
+        self, memory_id: str | None = None, ops: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[Event]:
         """Typed events, oldest first (by ``wall_time_s``); optionally only those touching ``memory_id`` or of
         the given ops, and only the last ``limit``."""
         q = self.events.search()
@@ -310,8 +325,9 @@ class MemoryStore:
         return q.limit(None).to_arrow()
 
     # -- memories -----------------------------------------------------------------------------------
-    def memories_table(self, columns: Sequence[str] | None = None, where: MemoryFilter | None = None,
-                       limit: int | None = None) -> pa.Table:
+    def memories_table(
+        self, columns: Sequence[str] | None = None, where: MemoryFilter | None = None, limit: int | None = None
+    ) -> pa.Table:
         """Rows of the memories table matching ``where`` as Arrow (default: every column but the vector), in
         table order. A whole-table read of scalar columns is answered from the in-memory index (no scan) when
         it is loaded and current."""
@@ -325,8 +341,9 @@ class MemoryStore:
             q = q.where(clause)
         return q.limit(limit).to_arrow()
 
-    def memories_table_at(self, version: int, columns: Sequence[str] | None = None,
-                          where: MemoryFilter | None = None) -> pa.Table:
+    def memories_table_at(
+        self, version: int, columns: Sequence[str] | None = None, where: MemoryFilter | None = None
+    ) -> pa.Table:
         """Rows of the memories table as they were at LanceDB ``version`` (see :meth:`versions`).
 
         Reads through a separate, checked-out table handle that is never written to (LanceDB refuses writes on
@@ -414,74 +431,6 @@ class MemoryStore:
         from memviz.store.versions import restore_version
 
         return restore_version(self, version, time.time() if time_s is None else time_s)
-
-    # -- search -------------------------------------------------------------------------------------
-    def vector_search(self, vector: np.ndarray, limit: int,
-                      where: MemoryFilter | None = None) -> tuple[list[str], np.ndarray]:
-        """Exact cosine nearest neighbours among the memories matching ``where``: ids and cosine similarities
-        (shape (n,)), best first.
-
-        Without a filter or with only "not forgotten" it is answered by the in-memory numpy index
-        (:class:`memviz.vector_index.VectorIndex`, reloaded when the table version changes); other filters
-        go to LanceDB's exact (brute-force) search. Both are exact."""
-        where = where or MemoryFilter()
-        if (index := self.vector_index()) is not None and where.only_forgotten_flag:
-            return index.search(vector, limit, include_forgotten=where.forgotten is None)
-        if where.matches_nothing:
-            return [], np.zeros(0)
-        q = self.memories.search(vector.astype(np.float32)).metric("cosine").select(["id", "_distance"]).limit(limit)
-        if (clause := sql.memory_where(where)) is not None:
-            q = q.where(clause, prefilter=True)
-        tbl = q.to_arrow()
-        return tbl.column("id").to_pylist(), 1.0 - tbl.column("_distance").to_numpy().astype(np.float64)
-
-    def vector_index(self) -> VectorIndex | None:
-        """The store's in-memory :class:`memviz.vector_index.VectorIndex` (created on first use), or None
-        when the store was opened with ``vector_index=False``."""
-        if not self._use_vector_index:
-            return None
-        if self._vindex is None:
-            from memviz.vector_index import VectorIndex
-
-            self._vindex = VectorIndex(self.memories, EMBEDDING_DIM, MEMORY_COLUMNS)
-        return self._vindex
-
-    def text_search(self, query: str, limit: int,
-                    where: MemoryFilter | None = None) -> tuple[list[str], np.ndarray]:
-        """Native full-text (BM25) search: ids and BM25 scores, best first. Empty when nothing matches.
-
-        The query is a bag of terms (LanceDB's tokenizer drops punctuation): quotes, ``AND``/``OR``/``NOT``,
-        ``*``, ``(``, ``:`` have no query-syntax meaning, so any text can be searched."""
-        # A MatchQuery is matched term by term and never parsed: a plain string query wrapped in double
-        # quotes ('"hello"', '""') would be a phrase query, which the index (no positions) refuses.
-        from lancedb.query import MatchQuery
-
-        # "Not forgotten" with few forgotten memories: LanceDB's prefilter doubles the search time (8 vs 4 ms
-        # at 100k), so search unfiltered for limit + (number forgotten) and drop the forgotten ones after. Exact:
-        # at most that many of the results can be forgotten, and BM25 scores do not depend on the filter.
-        where = where or MemoryFilter()
-        forgotten = None
-        if where == LIVE and (index := self.vector_index()) is not None:
-            flags = index.forgotten_ids()
-            if len(flags) <= FTS_POSTFILTER_MAX:
-                forgotten, where, limit = flags, MemoryFilter(), limit + len(flags)
-        # lancedb gives MatchQuery's defaults positionally (pydantic.Field(1.0, kw_only=True)), which mypy's
-        # dataclass_transform does not read, so it thinks boost, fuzziness, ... are required.
-        match = MatchQuery(query, "text")  # type: ignore[call-arg]
-        q = self.memories.search(match, query_type="fts").select(["id", "_score"]).limit(limit)
-        if (clause := sql.memory_where(where)) is not None:
-            q = q.where(clause, prefilter=True)
-        if self.count() == 0 or where.matches_nothing:
-            return [], np.zeros(0)
-        try:
-            tbl = q.to_arrow()
-        except Exception as e:  # e.g. a query made only of operators
-            raise StoreError(f"full-text search failed for {query!r}: {e}") from e
-        ids, scores = tbl.column("id").to_pylist(), tbl.column("_score").to_numpy().astype(np.float64)
-        if forgotten:
-            keep = [n for n, i in enumerate(ids) if i not in forgotten][: limit - len(forgotten)]
-            ids, scores = [ids[n] for n in keep], scores[keep]
-        return ids, scores
 
     # -- links --------------------------------------------------------------------------------------
     def links_table(self, where: LinkFilter | None = None) -> pa.Table:

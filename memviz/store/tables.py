@@ -59,10 +59,13 @@ MEMORY_COLUMNS = [f.name for f in MEMORIES_SCHEMA if f.name != "vector"]
 
 def memory_from_row(r: dict[str, Any]) -> Memory:
     """A :class:`Memory` from one memories-table row (a dict; the vector, if present, is ignored)."""
-    return Memory(**{k: r.get(k) for k in Memory.__dataclass_fields__} | {
-        "keywords": list(r.get("keywords") or []),
-        "access_times_s": list(r.get("access_times_s") or []),
-    })
+    return Memory(
+        **{k: r.get(k) for k in Memory.__dataclass_fields__}
+        | {
+            "keywords": list(r.get("keywords") or []),
+            "access_times_s": list(r.get("access_times_s") or []),
+        }
+    )
 
 
 def memories_from_table(tbl: pa.Table) -> list[Memory]:

@@ -48,8 +48,13 @@ def restore_version(store: MemoryStore, version: int, time_s: float) -> RestoreV
         store.refresh_text_index()
     removed, restored = sorted(before - after), sorted(after - before)
     event = RestoreVersionEvent(
-        time_s=time_s, memory_ids=tuple(removed + restored), version=version, links_version=links_version,
-        from_version=before_version, removed_ids=removed, restored_ids=restored,
+        time_s=time_s,
+        memory_ids=tuple(removed + restored),
+        version=version,
+        links_version=links_version,
+        from_version=before_version,
+        removed_ids=removed,
+        restored_ids=restored,
         dangling_links_removed_for=dangling,
         store_versions={"memories": store.version(), "links": store.links.version},
     )

@@ -46,7 +46,12 @@ def kv(name: str, text: str, max_tokens: int, budget: int, n_sink: int, n_recent
     from memviz.attention.kvcache import run_kv_experiment
 
     return run_kv_experiment(
-        text, model(name), budget=budget, n_sink=n_sink, n_recent=n_recent, with_losses=losses,
+        text,
+        model(name),
+        budget=budget,
+        n_sink=n_sink,
+        n_recent=n_recent,
+        with_losses=losses,
         capture=capture(name, text, max_tokens),
     )
 
@@ -70,8 +75,9 @@ def store_text(key: str = "attn_store_pick", limit: int = STORE_LIMIT) -> str | 
         st.info("The store has no memories yet.")
         return None
     labels = va.store_memory_labels(df)
-    picked = st.multiselect("Memories (in store order)", list(labels), default=list(labels)[:5],
-                            format_func=lambda i: labels[i], key=key)
+    picked = st.multiselect(
+        "Memories (in store order)", list(labels), default=list(labels)[:5], format_func=lambda i: labels[i], key=key
+    )
     return va.memory_lines(df, picked)
 
 

@@ -71,8 +71,10 @@ class Job:
         except Exception as e:  # shown on the page, never lost in a thread
             if not isinstance(e, MemvizError):
                 log.exception("%s failed", self.label)
-            self.error = (f"{e if isinstance(e, MemvizError) else f'{type(e).__name__}: {e}'} "
-                          f"({self.done:,} of {self.total:,} done before it)")
+            self.error = (
+                f"{e if isinstance(e, MemvizError) else f'{type(e).__name__}: {e}'} "
+                f"({self.done:,} of {self.total:,} done before it)"
+            )
         finally:
             self.finished_s = time.monotonic()
 
@@ -82,8 +84,9 @@ def start(key: str, label: str, total: int, work: Callable[[Job], tuple[Any, str
     a background thread. Raises StoreError if a job on ``key`` is running in this process."""
     with _LOCK:
         if (job := _JOBS.get(key)) is not None and job.running:
-            raise StoreError(f"{job.label} is running on this store ({job.done:,} of {job.total:,} done); "
-                             "wait for it to finish")
+            raise StoreError(
+                f"{job.label} is running on this store ({job.done:,} of {job.total:,} done); wait for it to finish"
+            )
         job = Job(key=key, label=label, total=total)
         job._thread = threading.Thread(target=job._run, args=(work,), daemon=True, name=f"memviz {label}")
         _JOBS[key] = job
@@ -105,14 +108,17 @@ def start_ingest(engine: MemoryEngine, uri: str, data: Dataset, source: dict) ->
         written = sum(len(r.items) for r in reports)
         skipped = sum(len(r.skipped_ids) for r in reports)
         links = sum(r.n_links for r in reports)
-        return reports, (f"{data.path}: {written:,} memories written, {skipped:,} already stored, {links:,} links, "
-                         f"{len(data.questions):,} gold questions in the file ({job.elapsed_s:,.1f} s).")
+        return reports, (
+            f"{data.path}: {written:,} memories written, {skipped:,} already stored, {links:,} links, "
+            f"{len(data.questions):,} gold questions in the file ({job.elapsed_s:,.1f} s)."
+        )
 
     return start(uri, f"the ingest of {data.path}", len(data), work)
 
 
-def load_source(source: str, path: str = "", fmt: Format = "jsonl", upload: tuple[str, bytes] | None = None
-                ) -> tuple[Dataset, dict]:
+def load_source(
+    source: str, path: str = "", fmt: Format = "jsonl", upload: tuple[str, bytes] | None = None
+) -> tuple[Dataset, dict]:
     """Read the data set to ingest and describe where it came from: ``source`` ``"demo"`` (the built-in
     conversation), ``"upload"`` (``upload`` = (file name, bytes)) or ``"path"`` (``path`` on disk), in format
     ``fmt``. Returns (data, source dict for the import event). Raises ConfigError when no file or path is given,
@@ -150,8 +156,9 @@ def start_eval(bench: str, path: str, db: str, preset: str, limit: int, granular
         else:
             from memviz.evaluate.longmemeval import run_longmemeval
 
-            result = run_longmemeval(path, db, granularity, preset=preset, limit=int(limit), progress=progress,
-                                     keep_traces=True)
+            result = run_longmemeval(
+                path, db, granularity, preset=preset, limit=int(limit), progress=progress, keep_traces=True
+            )
         return result, f"{result_label(result)} in {result['timing']['total_s']} s ({path}, stores in {db})"
 
     return start(f"eval:{db}", f"the {bench} evaluation", int(limit), work)
@@ -165,8 +172,9 @@ def launch(job_start: Callable[[], Job], slot: str) -> None:
     st.rerun()
 
 
-def run_button(label: str, key: str, job_key: str, slot: str, job_start: Callable[[], Job],
-               help: str | None = None) -> Job | None:
+def run_button(
+    label: str, key: str, job_key: str, slot: str, job_start: Callable[[], Job], help: str | None = None
+) -> Job | None:
     """A page's "run" button for a background job on ``job_key``: the job's progress while it runs (the button
     disabled), its error or its one-line message once it ends (see :func:`status`), and a click starts
     ``job_start`` (see :func:`launch`; a MemvizError it raises is shown). Returns this session's job when it
@@ -205,5 +213,7 @@ def _progress(job: Job) -> None:
     if not job.running:
         st.rerun()  # the whole page: its counts, tables and the job's result
     stage = f" · {job.stage}" if job.stage else ""
-    st.progress(min(job.done / max(1, job.total), 1.0),
-                text=f"Running {job.label}: {job.done:,} of {job.total:,}{stage} ({job.elapsed_s:,.0f} s)")
+    st.progress(
+        min(job.done / max(1, job.total), 1.0),
+        text=f"Running {job.label}: {job.done:,} of {job.total:,}{stage} ({job.elapsed_s:,.0f} s)",
+    )

@@ -47,10 +47,14 @@ def sidebar() -> MemoryEngine:
         st.text_input("Store", value=db_uri(), key="db_uri", help="A folder (or object-storage URI) of a memviz store")
         engine = get_engine()
         s = engine.stats()
-        counts = [(s["memories"], "memory", "memories"), (sum(s["links"].values()), "link", "links"),
-                  (s["events"], "event", "events")]
-        st.caption(" · ".join(f"{n:,} {one if n == 1 else many}" for n, one, many in counts)
-                   + f" · version {s['version']}")
+        counts = [
+            (s["memories"], "memory", "memories"),
+            (sum(s["links"].values()), "link", "links"),
+            (s["events"], "event", "events"),
+        ]
+        st.caption(
+            " · ".join(f"{n:,} {one if n == 1 else many}" for n, one, many in counts) + f" · version {s['version']}"
+        )
         st.markdown(f"**Clock** (simulated): {fmt_time(engine.clock.now())} UTC")
         cols = st.columns(3)
         for col, (label, days) in zip(cols, [("+1 d", 1), ("+7 d", 7), ("+30 d", 30)]):

@@ -41,8 +41,13 @@ def picked_range_s(picked: Sequence[date], lo: date, hi: date) -> tuple[float, f
     return day_range_s(picked[0], picked[1])
 
 
-def date_range(label: str, bounds_s: tuple[float, float] | None, key: str | None = None,
-               help: str | None = None, container: Any = None) -> tuple[float, float] | None:
+def date_range(
+    label: str,
+    bounds_s: tuple[float, float] | None,
+    key: str | None = None,
+    help: str | None = None,
+    container: Any = None,
+) -> tuple[float, float] | None:
     """A date-range input over the UTC days of ``bounds_s`` (earliest, latest POSIX s; None: no input).
     Returns ``(start_s, end_s)`` (end exclusive) once the user narrows the range, else None (no filter)."""
     if bounds_s is None:
@@ -53,8 +58,9 @@ def date_range(label: str, bounds_s: tuple[float, float] | None, key: str | None
 
 
 # --------------------------------------------------------------------------------------------- memory picker
-def picker_options(ids: Sequence[str], current: str | None, known: Sequence[str] | set[str] = (),
-                   limit: int | None = None) -> list[str]:
+def picker_options(
+    ids: Sequence[str], current: str | None, known: Sequence[str] | set[str] = (), limit: int | None = None
+) -> list[str]:
     """The ids a memory picker offers: the first ``limit`` of ``ids``, with ``current`` (the one picked
     before) put first when it is not among them but still ``known`` (e.g. a memory hidden by a filter since)."""
     options = list(ids[:limit] if limit is not None else ids)
@@ -63,8 +69,14 @@ def picker_options(ids: Sequence[str], current: str | None, known: Sequence[str]
     return options
 
 
-def memory_picker(label: str, memories: pd.DataFrame, key: str, ids: Sequence[str] | None = None,
-                  help: str | None = None, max_chars: int = 60) -> str | None:
+def memory_picker(
+    label: str,
+    memories: pd.DataFrame,
+    key: str,
+    ids: Sequence[str] | None = None,
+    help: str | None = None,
+    max_chars: int = 60,
+) -> str | None:
     """A selectbox of memory ids labelled ``source · speaker: text`` (see :func:`memviz.viz.memories.memory_labels`;
     ``memories`` needs ``id``, ``text``, ``speaker``, ``source_id``). ``ids`` (default: every row) are the
     options, in order. A picked id no longer among them is dropped. Returns the picked id (None: no option)."""
@@ -91,7 +103,7 @@ def pop_flash(state: MutableMapping[str, Any] | Any, key: str = "flash") -> tupl
     value = state.pop(key, None)
     if value is None:
         return None
-    return (value if isinstance(value, tuple) else ("success", str(value)))
+    return value if isinstance(value, tuple) else ("success", str(value))
 
 
 def show_flash(key: str = "flash", container: Any = None) -> str | None:
@@ -107,8 +119,14 @@ def show_flash(key: str = "flash", container: Any = None) -> str | None:
 def number_columns(**formats: str | tuple[str, str]) -> dict[str, Any]:
     """``st.dataframe`` column configs of number columns: ``name=format`` (e.g. ``"%.3f"``) or
     ``name=(label, format)``."""
-    return {name: (st.column_config.NumberColumn(f[0], format=f[1]) if isinstance(f, tuple)
-                   else st.column_config.NumberColumn(format=f)) for name, f in formats.items()}
+    return {
+        name: (
+            st.column_config.NumberColumn(f[0], format=f[1])
+            if isinstance(f, tuple)
+            else st.column_config.NumberColumn(format=f)
+        )
+        for name, f in formats.items()
+    }
 
 
 def window_slider(label: str, n: int, default: int, key: str, container: Any = None) -> tuple[int, int]:
@@ -116,8 +134,9 @@ def window_slider(label: str, n: int, default: int, key: str, container: Any = N
     no slider (the whole ``(0, n)``) when ``n <= default``."""
     if n <= default:
         return 0, n
-    return (container or st).slider(label, 0, n, (0, default), key=key,
-                                    help="Token positions shown (long inputs stay readable)")
+    return (container or st).slider(
+        label, 0, n, (0, default), key=key, help="Token positions shown (long inputs stay readable)"
+    )
 
 
 def chart_with_exports(fig: Any, name: str, key: str) -> None:
@@ -127,20 +146,37 @@ def chart_with_exports(fig: Any, name: str, key: str) -> None:
 
     st.plotly_chart(fig, config=va.PLOTLY_CONFIG, key=f"{key}_chart")
     cols = st.columns([1, 1, 1, 5])
-    cols[0].download_button("HTML", lambda: va.figure_html(fig), file_name=f"{name}.html", mime="text/html",
-                            key=f"{key}_html", on_click="ignore", icon=":material/download:")
+    cols[0].download_button(
+        "HTML",
+        lambda: va.figure_html(fig),
+        file_name=f"{name}.html",
+        mime="text/html",
+        key=f"{key}_html",
+        on_click="ignore",
+        icon=":material/download:",
+    )
     if not va.image_export_available():
         cols[1].caption("PNG/SVG: camera icon in the chart toolbar")
         return
     for col, fmt, mime in ((cols[1], "png", "image/png"), (cols[2], "svg", "image/svg+xml")):
-        col.download_button(fmt.upper(), functools.partial(va.figure_image, fig, fmt), file_name=f"{name}.{fmt}",
-                            mime=mime, key=f"{key}_{fmt}", on_click="ignore", icon=":material/download:")
+        col.download_button(
+            fmt.upper(),
+            functools.partial(va.figure_image, fig, fmt),
+            file_name=f"{name}.{fmt}",
+            mime=mime,
+            key=f"{key}_{fmt}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
 
 
 # --------------------------------------------------------------------------------------------- memory table
 MEMORY_TABLE_COLUMNS: dict[str, Any] = {
     "text": st.column_config.TextColumn("Text", width="large"),
-    "speaker": "Speaker", "session_id": "Session", "source_id": "Source id", "kind": "Kind",
+    "speaker": "Speaker",
+    "session_id": "Session",
+    "source_id": "Source id",
+    "kind": "Kind",
     "event_time": st.column_config.DatetimeColumn("Event time (UTC)", format="YYYY-MM-DD HH:mm"),
     "importance": st.column_config.NumberColumn("Importance", format="%.2f"),
     "stability_days": st.column_config.NumberColumn("Stability (days)", format="%.1f"),
@@ -158,9 +194,16 @@ def table_height_px(n_rows: int, max_px: int = 423) -> int:
 def memory_table_select(shown: pd.DataFrame, key: str, max_height_px: int = 423) -> str | None:
     """A memory table (:func:`memviz.viz.memories.memory_table`; ``id`` hidden) where a row can be clicked;
     returns the id of the clicked row, if any."""
-    event = st.dataframe(shown, hide_index=True, height=table_height_px(len(shown), max_height_px), key=key,
-                         on_select="rerun", selection_mode="single-row",
-                         column_order=[c for c in shown.columns if c != "id"], column_config=MEMORY_TABLE_COLUMNS)
+    event = st.dataframe(
+        shown,
+        hide_index=True,
+        height=table_height_px(len(shown), max_height_px),
+        key=key,
+        on_select="rerun",
+        selection_mode="single-row",
+        column_order=[c for c in shown.columns if c != "id"],
+        column_config=MEMORY_TABLE_COLUMNS,
+    )
     rows = event.selection.rows
     return str(shown["id"].iat[rows[0]]) if rows and rows[0] < len(shown) else None
 
@@ -171,12 +214,18 @@ def metrics_row(items: Sequence[tuple], container: Any = None) -> None:
     ``help``, ``delta`` and ``delta_color`` (as pure helpers such as :func:`memviz.viz.trace.why_metrics` give them)."""
     for col, (label, value, *rest) in zip((container or st).columns(len(items)), items):
         opts = dict(zip(("help", "delta", "delta_color"), rest))
-        col.metric(label, value, help=opts.get("help"), delta=opts.get("delta"),
-                   delta_color=opts.get("delta_color") or "normal")
+        col.metric(
+            label,
+            value,
+            help=opts.get("help"),
+            delta=opts.get("delta"),
+            delta_color=opts.get("delta_color") or "normal",
+        )
 
 
-def query_row(key: str, button: str, button_key: str, placeholder: str = "", primary: bool = False,
-              k_max: int = 50) -> tuple[str, int, bool]:
+def query_row(
+    key: str, button: str, button_key: str, placeholder: str = "", primary: bool = False, k_max: int = 50
+) -> tuple[str, int, bool]:
     """A query, a k (1..``k_max``, default 10) and a button in one row; keys ``<key>_query``, ``<key>_k`` and
     ``button_key``. Returns ``(query, k, clicked)``."""
     c = st.columns([4, 1, 1])
@@ -193,8 +242,14 @@ def done(message: str, key: str = "flash", kind: str = "success") -> None:
     st.rerun()
 
 
-def memory_search(memories: pd.DataFrame, label: str, key: str, search_key: str, limit: int = 2000,
-                  columns: Sequence[Any] | None = None) -> str | None:
+def memory_search(
+    memories: pd.DataFrame,
+    label: str,
+    key: str,
+    search_key: str,
+    limit: int = 2000,
+    columns: Sequence[Any] | None = None,
+) -> str | None:
     """A search box (words of a memory's text or its source id, :func:`memviz.viz.memories.filter_memories`) and a
     :func:`memory_picker` over the first ``limit`` matching rows of ``memories``, in their order, in two ``columns``
     (default: new ones). Returns the picked id, None when nothing matches."""
@@ -220,8 +275,11 @@ def table_grid(tables: Sequence[tuple[str, pd.DataFrame, Mapping[str, str] | Non
     cols = st.columns(n_columns)
     for n, (title, frame, formats) in enumerate(tables):
         cols[n % n_columns].markdown(title)
-        cols[n % n_columns].dataframe(frame, hide_index=True, column_config={
-            c: st.column_config.NumberColumn(format=f) for c, f in (formats or {}).items()})
+        cols[n % n_columns].dataframe(
+            frame,
+            hide_index=True,
+            column_config={c: st.column_config.NumberColumn(format=f) for c, f in (formats or {}).items()},
+        )
 
 
 def utc_timestamp(day: date, at: time) -> float:

@@ -67,8 +67,14 @@ def _token_axis(fig: go.Figure, positions: np.ndarray, tokens: Sequence[str], ro
     kw = {"row": row, "col": col} if row is not None else {}
     if len(positions) <= _MAX_TICK_LABELS:
         text = [token_label(tokens[p]) if axis == "x" else f"{token_label(tokens[p])} ·{p}" for p in positions.tolist()]
-        update(tickmode="array", tickvals=positions.tolist(), ticktext=text, tickangle=-60 if axis == "x" else 0,
-               tickfont={"size": 10}, **kw)
+        update(
+            tickmode="array",
+            tickvals=positions.tolist(),
+            ticktext=text,
+            tickangle=-60 if axis == "x" else 0,
+            tickfont={"size": 10},
+            **kw,
+        )
     else:
         update(title_text=("key" if axis == "x" else "query") + " position", **kw)
 
@@ -93,28 +99,53 @@ def sink_map_figure(
     pos = _window(k, window)
     z = rm[:, pos]
     labels = np.broadcast_to(np.array(_labels(tokens, pos), dtype=object), z.shape)
-    fig = go.Figure(go.Heatmap(
-        z=z, x=pos, y=np.arange(n_layers), colorscale="Viridis", zmin=0, zmax=max(float(z.max()), 1e-6),
-        colorbar={"title": {"text": "received"}}, customdata=labels,
-        hovertemplate="layer %{y} · token %{x}: %{customdata}<br>received %{z:.3f}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=pos,
+            y=np.arange(n_layers),
+            colorscale="Viridis",
+            zmin=0,
+            zmax=max(float(z.max()), 1e-6),
+            colorbar={"title": {"text": "received"}},
+            customdata=labels,
+            hovertemplate="layer %{y} · token %{x}: %{customdata}<br>received %{z:.3f}<extra></extra>",
+        )
+    )
     if sink_mask is not None:
         sm = np.asarray(sink_mask, dtype=bool)[:, pos]
         ly, cx = np.nonzero(sm)
         if ly.size:
-            fig.add_trace(go.Scatter(
-                x=pos[cx], y=ly, mode="markers", name="sink (Gu et al., epsilon)",
-                marker={"symbol": "circle-open", "size": 7, "color": "#ff4136", "line": {"width": 1.5}},
-                hoverinfo="skip",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=pos[cx],
+                    y=ly,
+                    mode="markers",
+                    name="sink (Gu et al., epsilon)",
+                    marker={"symbol": "circle-open", "size": 7, "color": "#ff4136", "line": {"width": 1.5}},
+                    hoverinfo="skip",
+                )
+            )
             counts = sm.sum(axis=0)
-            top = np.argsort(-counts, kind="stable")[: max_sink_labels]
+            top = np.argsort(-counts, kind="stable")[:max_sink_labels]
             for c in top[counts[top] > 0].tolist():
-                fig.add_annotation(x=int(pos[c]), y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-                                   text=f"{token_label(tokens[int(pos[c])])} ·{int(pos[c])}",
-                                   font={"size": 11, "color": "#c0392b"}, textangle=-30)
-    fig.update_layout(title=title, yaxis_title="layer", height=max(340, 16 * n_layers + 190),
-                      margin={"l": 60, "r": 20, "t": 80, "b": 90}, showlegend=False)
+                fig.add_annotation(
+                    x=int(pos[c]),
+                    y=1.0,
+                    yref="paper",
+                    yanchor="bottom",
+                    showarrow=False,
+                    text=f"{token_label(tokens[int(pos[c])])} ·{int(pos[c])}",
+                    font={"size": 11, "color": "#c0392b"},
+                    textangle=-30,
+                )
+    fig.update_layout(
+        title=title,
+        yaxis_title="layer",
+        height=max(340, 16 * n_layers + 190),
+        margin={"l": 60, "r": 20, "t": 80, "b": 90},
+        showlegend=False,
+    )
     _token_axis(fig, pos, tokens)
     fig.update_yaxes(autorange=True)
     return fig
@@ -133,14 +164,34 @@ def first_token_share_figure(
     name = f"first token ({token_label(first_token)})" if first_token else "first token"
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=layers, y=f, mode="lines+markers", name=name, line={"color": "#d62728"}))
-    fig.add_trace(go.Scatter(x=layers, y=np.asarray(uniform_share, dtype=float), mode="lines",
-                             name="uniform attention", line={"dash": "dash", "color": "#7f7f7f"}))
+    fig.add_trace(
+        go.Scatter(
+            x=layers,
+            y=np.asarray(uniform_share, dtype=float),
+            mode="lines",
+            name="uniform attention",
+            line={"dash": "dash", "color": "#7f7f7f"},
+        )
+    )
     if heads_with_sink_share is not None:
-        fig.add_trace(go.Scatter(x=layers, y=np.asarray(heads_with_sink_share, dtype=float), mode="lines",
-                                 name="share of heads with a sink", line={"dash": "dot", "color": "#1f77b4"}))
-    fig.update_layout(title="First token's attention share per layer vs uniform", xaxis_title="layer",
-                      yaxis_title="share", yaxis_range=[0, 1.02], height=360,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.25})
+        fig.add_trace(
+            go.Scatter(
+                x=layers,
+                y=np.asarray(heads_with_sink_share, dtype=float),
+                mode="lines",
+                name="share of heads with a sink",
+                line={"dash": "dot", "color": "#1f77b4"},
+            )
+        )
+    fig.update_layout(
+        title="First token's attention share per layer vs uniform",
+        xaxis_title="layer",
+        yaxis_title="share",
+        yaxis_range=[0, 1.02],
+        height=360,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        legend={"orientation": "h", "y": -0.25},
+    )
     return fig
 
 
@@ -164,27 +215,51 @@ def head_view_figure(
     qp, kp = _window(q, query_window), _window(k, key_window)
     cols = min(n_cols, len(heads))
     rows = int(np.ceil(len(heads) / cols))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"head {h}" for h in heads], shared_yaxes=True,
-                        horizontal_spacing=0.02,
-                        vertical_spacing=min(0.12, 0.5 / rows) if rows > 1 else 0.1)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[f"head {h}" for h in heads],
+        shared_yaxes=True,
+        horizontal_spacing=0.02,
+        vertical_spacing=min(0.12, 0.5 / rows) if rows > 1 else 0.1,
+    )
     shape = (len(qp), len(kp))
-    hover = np.stack([np.broadcast_to(np.array(_labels(tokens, qp), dtype=object)[:, None], shape),
-                      np.broadcast_to(np.array(_labels(tokens, kp), dtype=object)[None, :], shape)], axis=-1)
+    hover = np.stack(
+        [
+            np.broadcast_to(np.array(_labels(tokens, qp), dtype=object)[:, None], shape),
+            np.broadcast_to(np.array(_labels(tokens, kp), dtype=object)[None, :], shape),
+        ],
+        axis=-1,
+    )
     zmax = max(float(att[np.ix_(np.asarray(heads, dtype=np.intp), qp, kp)].max()), 1e-6)
     for n, h in enumerate(heads):
         r, c = n // cols + 1, n % cols + 1
-        fig.add_trace(go.Heatmap(
-            z=att[h][np.ix_(qp, kp)], x=kp, y=qp, colorscale="Blues", zmin=0, zmax=zmax, showscale=(n == 0),
-            colorbar={"title": {"text": "attention"}}, customdata=hover,
-            hovertemplate="query %{y} %{customdata[0]} → key %{x} %{customdata[1]}<br>%{z:.3f}<extra></extra>",
-        ), row=r, col=c)
+        fig.add_trace(
+            go.Heatmap(
+                z=att[h][np.ix_(qp, kp)],
+                x=kp,
+                y=qp,
+                colorscale="Blues",
+                zmin=0,
+                zmax=zmax,
+                showscale=(n == 0),
+                colorbar={"title": {"text": "attention"}},
+                customdata=hover,
+                hovertemplate="query %{y} %{customdata[0]} → key %{x} %{customdata[1]}<br>%{z:.3f}<extra></extra>",
+            ),
+            row=r,
+            col=c,
+        )
         _token_axis(fig, kp, tokens, row=r, col=c, axis="x")
         if c == 1:
             _token_axis(fig, qp, tokens, row=r, col=c, axis="y")
         fig.update_yaxes(autorange="reversed", row=r, col=c)
     side = int(np.clip(12 * len(qp) + 60, 300, 900))  # ~12 px per query row keeps the labels readable
-    fig.update_layout(title=f"Layer {layer}: query x key attention", height=rows * side + 120,
-                      margin={"l": 70, "r": 20, "t": 70, "b": 60})
+    fig.update_layout(
+        title=f"Layer {layer}: query x key attention",
+        height=rows * side + 120,
+        margin={"l": 70, "r": 20, "t": 70, "b": 60},
+    )
     return fig
 
 
@@ -203,13 +278,26 @@ def kv_timeline_figure(
     pos = _window(t.shape[0], window)
     z = t[np.ix_(pos, pos)]
     z = np.where(np.arange(z.shape[0])[:, None] >= np.arange(z.shape[1])[None, :], z, np.nan)  # future: blank
-    fig = go.Figure(go.Heatmap(
-        z=z, x=pos, y=pos, colorscale=[[0, "#f0f0f0"], [1, "#08519c"]], zmin=0, zmax=1,
-        colorbar={"title": {"text": "kept"}}, hovertemplate="step %{y} · key %{x}: %{z:.2f}<extra></extra>",
-    ))
-    fig.update_layout(title=f"{html.escape(policy_label)}: KV entries kept (budget {budget})",
-                      xaxis_title="key position (cache entry)", yaxis_title="step (query position)",
-                      yaxis_autorange="reversed", height=420, margin={"l": 60, "r": 20, "t": 50, "b": 50})
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=pos,
+            y=pos,
+            colorscale=[[0, "#f0f0f0"], [1, "#08519c"]],
+            zmin=0,
+            zmax=1,
+            colorbar={"title": {"text": "kept"}},
+            hovertemplate="step %{y} · key %{x}: %{z:.2f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"{html.escape(policy_label)}: KV entries kept (budget {budget})",
+        xaxis_title="key position (cache entry)",
+        yaxis_title="step (query position)",
+        yaxis_autorange="reversed",
+        height=420,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+    )
     return fig
 
 
@@ -218,16 +306,32 @@ def retained_share_figure(retained: Mapping[str, np.ndarray], labels: Mapping[st
     fig = go.Figure()
     for p, v in retained.items():
         v = np.asarray(v, dtype=float)
-        fig.add_trace(go.Scatter(x=np.arange(v.size), y=v, mode="lines+markers",
-                                 name=html.escape((labels or {}).get(p, p)), line={"color": POLICY_COLORS.get(p)}))
-    fig.update_layout(title="Attention mass retained per layer (queries past the budget)", xaxis_title="layer",
-                      yaxis_title="retained share", yaxis_range=[0, 1.02], height=360,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.25})
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(v.size),
+                y=v,
+                mode="lines+markers",
+                name=html.escape((labels or {}).get(p, p)),
+                line={"color": POLICY_COLORS.get(p)},
+            )
+        )
+    fig.update_layout(
+        title="Attention mass retained per layer (queries past the budget)",
+        xaxis_title="layer",
+        yaxis_title="retained share",
+        yaxis_range=[0, 1.02],
+        height=360,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        legend={"orientation": "h", "y": -0.25},
+    )
     return fig
 
 
 def policy_loss_figure(
-    nll: Mapping[str, np.ndarray], budget: int, smooth: int = 16, labels: Mapping[str, str] | None = None,
+    nll: Mapping[str, np.ndarray],
+    budget: int,
+    smooth: int = 16,
+    labels: Mapping[str, str] | None = None,
     ppl: Mapping[str, float] | None = None,
 ) -> go.Figure:
     """Per-token next-token loss (nats) under each policy, as a trailing mean over ``smooth`` tokens.
@@ -249,14 +353,22 @@ def policy_loss_figure(
         name = (labels or {}).get(p, p)
         if ppl and p in ppl:
             name += f" (ppl {ppl[p]:.1f})"
-        fig.add_trace(go.Scatter(x=np.arange(v.size), y=y, mode="lines", name=html.escape(name),
-                                 line={"color": POLICY_COLORS.get(p)}))
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(v.size), y=y, mode="lines", name=html.escape(name), line={"color": POLICY_COLORS.get(p)}
+            )
+        )
     fig.add_vline(x=budget, line_dash="dot", line_color="#888", annotation_text="cache full")
     if top > 0:
         fig.update_yaxes(range=[0, 1.1 * top])
-    fig.update_layout(title=f"Next-token loss per position (trailing mean of {w})", xaxis_title="position",
-                      yaxis_title="loss (nats)", height=380, margin={"l": 60, "r": 20, "t": 50, "b": 50},
-                      legend={"orientation": "h", "y": -0.25})
+    fig.update_layout(
+        title=f"Next-token loss per position (trailing mean of {w})",
+        xaxis_title="position",
+        yaxis_title="loss (nats)",
+        height=380,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        legend={"orientation": "h", "y": -0.25},
+    )
     return fig
 
 
@@ -277,15 +389,30 @@ def memory_attention_figure(share: np.ndarray, segments: Sequence[str]) -> go.Fi
             mi += 1
         else:
             color = {"query": "#d62728", "template": "#bbbbbb"}.get(name, "#222222")
-        fig.add_trace(go.Bar(x=layers, y=s[:, i], name=html.escape(name), marker_color=color,
-                             hovertemplate=f"{html.escape(name)} · layer %{{x}}: %{{y:.3f}}<extra></extra>"))
-    fig.update_layout(barmode="stack", title="Where the query's attention goes, per layer", xaxis_title="layer",
-                      yaxis_title="share of the query's attention", yaxis_range=[0, 1], height=400,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.25})
+        fig.add_trace(
+            go.Bar(
+                x=layers,
+                y=s[:, i],
+                name=html.escape(name),
+                marker_color=color,
+                hovertemplate=f"{html.escape(name)} · layer %{{x}}: %{{y:.3f}}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        title="Where the query's attention goes, per layer",
+        xaxis_title="layer",
+        yaxis_title="share of the query's attention",
+        yaxis_range=[0, 1],
+        height=400,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        legend={"orientation": "h", "y": -0.25},
+    )
     return fig
 
 
 # ---------------------------------------------------------------- export
+
 
 def figure_html(fig: go.Figure) -> str:
     """A self-contained HTML page of ``fig`` (plotly.js inlined, ~4.5 MB, no network needed)."""
@@ -297,8 +424,13 @@ _kaleido_started = False
 
 
 def _browser_path() -> str | None:
-    for cand in (os.environ.get("BROWSER_PATH"), shutil.which("chromium"), shutil.which("chromium-browser"),
-                 shutil.which("google-chrome"), shutil.which("chrome")):
+    for cand in (
+        os.environ.get("BROWSER_PATH"),
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        shutil.which("google-chrome"),
+        shutil.which("chrome"),
+    ):
         if cand and os.path.exists(cand):
             return cand
     return None
@@ -345,19 +477,29 @@ def figure_image(fig: go.Figure, fmt: str = "png", scale: float = 2.0) -> bytes:
 # -- tables and captions of the thin Attention page (plain text: streamlit shows them escaped) ----------------
 # Number formats of the page's tables: column -> printf format, or (label, format).
 SINK_TABLE_FORMATS: dict[str, str | tuple[str, str]] = {
-    "score": "%.3f", "peak_score": "%.3f", "head_share": "%.2f", "hidden_norm": "%.1f",
-    "hidden_norm_ratio": ("norm ×", "%.1f"), "mlp_norm_ratio": ("MLP norm ×", "%.1f"),
+    "score": "%.3f",
+    "peak_score": "%.3f",
+    "head_share": "%.2f",
+    "hidden_norm": "%.1f",
+    "hidden_norm_ratio": ("norm ×", "%.1f"),
+    "mlp_norm_ratio": ("MLP norm ×", "%.1f"),
 }
 KV_TABLE_FORMATS: dict[str, str | tuple[str, str]] = {
-    "retained_share": "%.3f", "ppl": ("ppl (all)", "%.2f"), "ppl_evicted": ("ppl (after the cache is full)", "%.2f"),
+    "retained_share": "%.3f",
+    "ppl": ("ppl (all)", "%.2f"),
+    "ppl_evicted": ("ppl (after the cache is full)", "%.2f"),
 }
 
 
 def losses_figure(losses: Mapping[str, Any], budget: int, labels: Mapping[str, str] | None = None) -> go.Figure:
     """:func:`policy_loss_figure` of a KV experiment's ``losses`` (policy -> an object with ``nll``, ``ppl``,
     ``ppl_evicted``): the per-token loss, and the perplexity after the cache is full (else over all tokens)."""
-    return policy_loss_figure({p: v.nll for p, v in losses.items()}, budget, labels=labels,
-                              ppl={p: v.ppl_evicted or v.ppl for p, v in losses.items()})
+    return policy_loss_figure(
+        {p: v.nll for p, v in losses.items()},
+        budget,
+        labels=labels,
+        ppl={p: v.ppl_evicted or v.ppl for p, v in losses.items()},
+    )
 
 
 def sink_table(sinks: Sequence[Sequence], columns: Sequence[str]) -> pd.DataFrame:
@@ -380,24 +522,37 @@ def tokens_note(n_tokens: int, n_input_tokens: int, truncated: bool) -> str:
     return f"{n_tokens} tokens" + (f" (cut from {n_input_tokens})" if truncated else "")
 
 
-def capture_caption(n_tokens: int, n_input_tokens: int, truncated: bool, n_layers: int, n_heads: int,
-                    seconds: float, gu_first_token: float) -> str:
+def capture_caption(
+    n_tokens: int,
+    n_input_tokens: int,
+    truncated: bool,
+    n_layers: int,
+    n_heads: int,
+    seconds: float,
+    gu_first_token: float,
+) -> str:
     """The line above the sink map / head view: tokens, model shape, capture time and the first token's metric."""
-    return (f"{tokens_note(n_tokens, n_input_tokens, truncated)} · {n_layers} layers × {n_heads} heads · "
-            f"captured in {seconds:.2f} s · first token's Gu et al. sink metric {gu_first_token:.2f}")
+    return (
+        f"{tokens_note(n_tokens, n_input_tokens, truncated)} · {n_layers} layers × {n_heads} heads · "
+        f"captured in {seconds:.2f} s · first token's Gu et al. sink metric {gu_first_token:.2f}"
+    )
 
 
 def kv_caption(n_tokens: int, n_input_tokens: int, truncated: bool, budget: int) -> str:
     """The line above the KV-cache table."""
-    return (f"{tokens_note(n_tokens, n_input_tokens, truncated)}, budget {budget}. H2O keeps entries per layer "
-            "and head: its timeline shows the share of heads keeping each entry.")
+    return (
+        f"{tokens_note(n_tokens, n_input_tokens, truncated)}, budget {budget}. H2O keeps entries per layer "
+        "and head: its timeline shows the share of heads keeping each entry."
+    )
 
 
 def store_memory_labels(memories: pd.DataFrame, max_chars: int = 90) -> dict[str, str]:
     """``{id: "speaker: text"}`` (text cut to ``max_chars``; no speaker: the text alone) of memories
     (``id``, ``text``, ``speaker``), in their order."""
-    return {str(r.id): f"{r.speaker}: {str(r.text)[:max_chars]}" if r.speaker else str(r.text)[:max_chars]
-            for r in memories[["id", "text", "speaker"]].itertuples(index=False)}
+    return {
+        str(r.id): f"{r.speaker}: {str(r.text)[:max_chars]}" if r.speaker else str(r.text)[:max_chars]
+        for r in memories[["id", "text", "speaker"]].itertuples(index=False)
+    }
 
 
 def memory_lines(memories: pd.DataFrame, ids: Sequence[str]) -> str | None:

@@ -44,40 +44,87 @@ def embedding_map_figure(
     hover = _hover(points)
     fig = go.Figure()
     if colour_by == "retention":
-        fig.add_trace(go.Scattergl(
-            x=points["x"], y=points["y"], mode="markers", name="memories", text=hover, hoverinfo="text",
-            marker={"size": 6, "color": points["retention"], "colorscale": RETENTION_SCALE, "cmin": 0, "cmax": 1,
-                    "colorbar": {"title": {"text": "retention"}, "thickness": 12}, "opacity": 0.8},
-        ))
+        fig.add_trace(
+            go.Scattergl(
+                x=points["x"],
+                y=points["y"],
+                mode="markers",
+                name="memories",
+                text=hover,
+                hoverinfo="text",
+                marker={
+                    "size": 6,
+                    "color": points["retention"],
+                    "colorscale": RETENTION_SCALE,
+                    "cmin": 0,
+                    "cmax": 1,
+                    "colorbar": {"title": {"text": "retention"}, "thickness": 12},
+                    "opacity": 0.8,
+                },
+            )
+        )
     else:
         colours, legend = category_colours(points[col])
         colours = pd.Series(colours, index=points.index)
         for label, colour in legend:
             mask = (colours == colour).to_numpy()
-            fig.add_trace(go.Scattergl(
-                x=points["x"][mask], y=points["y"][mask], mode="markers", name=html.escape(label),
-                text=np.asarray(hover)[mask], hoverinfo="text", marker={"size": 6, "color": colour, "opacity": 0.75},
-            ))
+            fig.add_trace(
+                go.Scattergl(
+                    x=points["x"][mask],
+                    y=points["y"][mask],
+                    mode="markers",
+                    name=html.escape(label),
+                    text=np.asarray(hover)[mask],
+                    hoverinfo="text",
+                    marker={"size": 6, "color": colour, "opacity": 0.75},
+                )
+            )
     if hits is not None and len(hits):
         if query_xy is not None:
             xs = np.column_stack([np.full(len(hits), query_xy[0]), hits["x"], np.full(len(hits), np.nan)]).ravel()
             ys = np.column_stack([np.full(len(hits), query_xy[1]), hits["y"], np.full(len(hits), np.nan)]).ravel()
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#333", "width": 1, "dash": "dot"},
-                                     hoverinfo="skip", showlegend=False))
-        fig.add_trace(go.Scatter(
-            x=hits["x"], y=hits["y"], mode="markers+text", name="recall hits", text=[f"#{r}" for r in hits["rank"]],
-            textposition="top center", hovertext=[f"#{r}: {html.escape(_cut(t))}" for r, t in zip(hits["rank"], hits["text"])],
-            hoverinfo="text", marker={"size": 14, "color": "rgba(0,0,0,0)", "line": {"color": "#111", "width": 2}},
-        ))
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    line={"color": "#333", "width": 1, "dash": "dot"},
+                    hoverinfo="skip",
+                    showlegend=False,
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=hits["x"],
+                y=hits["y"],
+                mode="markers+text",
+                name="recall hits",
+                text=[f"#{r}" for r in hits["rank"]],
+                textposition="top center",
+                hovertext=[f"#{r}: {html.escape(_cut(t))}" for r, t in zip(hits["rank"], hits["text"])],
+                hoverinfo="text",
+                marker={"size": 14, "color": "rgba(0,0,0,0)", "line": {"color": "#111", "width": 2}},
+            )
+        )
     if query_xy is not None:
-        fig.add_trace(go.Scatter(
-            x=[query_xy[0]], y=[query_xy[1]], mode="markers+text", name="query", text=[html.escape(_cut(query, 40))],
-            textposition="bottom center", hovertext=[html.escape(query)], hoverinfo="text",
-            marker={"size": 16, "color": "#000", "symbol": "x"},
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[query_xy[0]],
+                y=[query_xy[1]],
+                mode="markers+text",
+                name="query",
+                text=[html.escape(_cut(query, 40))],
+                textposition="bottom center",
+                hovertext=[html.escape(query)],
+                hoverinfo="text",
+                marker={"size": 16, "color": "#000", "symbol": "x"},
+            )
+        )
     ex = explained or (float("nan"), float("nan"))
     fig.update_layout(
-        height=height_px, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"itemsizing": "constant"},
+        height=height_px,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"itemsizing": "constant"},
         xaxis={"title": {"text": f"PC 1 ({ex[0]:.1%} of variance)"}, "showticklabels": False, "zeroline": False},
         yaxis={"title": {"text": f"PC 2 ({ex[1]:.1%} of variance)"}, "showticklabels": False, "zeroline": False},
         plot_bgcolor="#fafafa",
@@ -85,8 +132,9 @@ def embedding_map_figure(
     return fig
 
 
-def recall_overlay(points: pd.DataFrame, projection, hits: Mapping[str, int], query_vector: np.ndarray | None = None
-                   ) -> tuple[np.ndarray | None, pd.DataFrame]:
+def recall_overlay(
+    points: pd.DataFrame, projection, hits: Mapping[str, int], query_vector: np.ndarray | None = None
+) -> tuple[np.ndarray | None, pd.DataFrame]:
     """What :func:`embedding_map_figure` overlays for a recall: the query's map position (shape (2,); None without
     ``query_vector``), placed by ``projection`` (:class:`memviz.projection.Projection`), and the rows of ``points``
     that are ``hits`` (``{id: rank}``) with their ``rank``, best first (a hit not among ``points`` is left out)."""
@@ -97,16 +145,28 @@ def recall_overlay(points: pd.DataFrame, projection, hits: Mapping[str, int], qu
 
 def map_caption(n_points: int, explained: tuple[float, float], overlaid: bool) -> str:
     """The caption under the map: how many memories, the variance its axes explain, whether a recall is overlaid."""
-    return (f"{n_points:,} memories (the filtered ones) projected by PCA of their 384-d vectors; the two axes explain "
-            f"{sum(explained):.1%} of the variance. " + ("The query and its hits are overlaid." if overlaid else
-                                                         "Run a recall in the query view to place a query and its hits on the map."))
+    return (
+        f"{n_points:,} memories (the filtered ones) projected by PCA of their 384-d vectors; the two axes explain "
+        f"{sum(explained):.1%} of the variance. "
+        + (
+            "The query and its hits are overlaid."
+            if overlaid
+            else "Run a recall in the query view to place a query and its hits on the map."
+        )
+    )
 
 
 def _hover(points: pd.DataFrame) -> list[str]:
     cut = points["text"].map(_cut)
     return (
-        "<b>" + points["speaker"].fillna("").map(html.escape) + "</b> · " + points["session_id"].fillna("").map(html.escape)
-        + " · retention " + points["retention"].map("{:.2f}".format) + "<br>" + cut.map(html.escape)
+        "<b>"
+        + points["speaker"].fillna("").map(html.escape)
+        + "</b> · "
+        + points["session_id"].fillna("").map(html.escape)
+        + " · retention "
+        + points["retention"].map("{:.2f}".format)
+        + "<br>"
+        + cut.map(html.escape)
     ).tolist()
 
 

@@ -35,8 +35,10 @@ def metrics_table(results: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         for cat, row in r["by_category"].items():
             name = row.get("name", cat)
             cat_label = f"{cat} {name}" if name != cat else cat
-            rows.append({"run": label, "category": cat_label, "n": row["n"]}
-                        | {k: v for k, v in row.items() if k not in ("name", "n")})
+            rows.append(
+                {"run": label, "category": cat_label, "n": row["n"]}
+                | {k: v for k, v in row.items() if k not in ("name", "n")}
+            )
     return pd.DataFrame(rows)
 
 
@@ -54,14 +56,21 @@ def metric_curve_figure(results: Sequence[Mapping[str, Any]]) -> go.Figure:
         for fam, points in families.items():
             points.sort()
             fig.add_scatter(
-                x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers",
-                name=f"{result_label(r)} · {fam}", line={"dash": dashes.get(fam, "solid")},
+                x=[p[0] for p in points],
+                y=[p[1] for p in points],
+                mode="lines+markers",
+                name=f"{result_label(r)} · {fam}",
+                line={"dash": dashes.get(fam, "solid")},
                 hovertemplate=f"{fam}@%{{x}} = %{{y:.3f}}<extra>{result_label(r)}</extra>",
             )
     ks = sorted({int(m["k"]) for r in results for key in r["overall"] if (m := _METRIC.fullmatch(key))})
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      xaxis={"title": "k", "type": "log", "tickvals": ks, "ticktext": [str(k) for k in ks]},
-                      yaxis={"title": "value", "range": [0, 1.02]}, legend={"orientation": "h", "y": -0.2})
+    fig.update_layout(
+        height=380,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis={"title": "k", "type": "log", "tickvals": ks, "ticktext": [str(k) for k in ks]},
+        yaxis={"title": "value", "range": [0, 1.02]},
+        legend={"orientation": "h", "y": -0.2},
+    )
     return fig
 
 
@@ -69,13 +78,23 @@ def category_figure(results: Sequence[Mapping[str, Any]], metric: str) -> go.Fig
     """Grouped bars: ``metric`` per category (and overall), one bar group per run."""
     fig = go.Figure()
     for r in results:
-        cats = ["overall"] + [f"{c} {row.get('name', c)}" if row.get("name", c) != c else c
-                              for c, row in r["by_category"].items()]
+        cats = ["overall"] + [
+            f"{c} {row.get('name', c)}" if row.get("name", c) != c else c for c, row in r["by_category"].items()
+        ]
         values = [r["overall"].get(metric)] + [row.get(metric) for row in r["by_category"].values()]
-        fig.add_bar(x=cats, y=values, name=result_label(r),
-                    hovertemplate=f"%{{x}}: {metric} = %{{y:.3f}}<extra>{result_label(r)}</extra>")
-    fig.update_layout(barmode="group", height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      yaxis={"title": metric, "range": [0, 1.02]}, legend={"orientation": "h", "y": -0.25})
+        fig.add_bar(
+            x=cats,
+            y=values,
+            name=result_label(r),
+            hovertemplate=f"%{{x}}: {metric} = %{{y:.3f}}<extra>{result_label(r)}</extra>",
+        )
+    fig.update_layout(
+        barmode="group",
+        height=360,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis={"title": metric, "range": [0, 1.02]},
+        legend={"orientation": "h", "y": -0.25},
+    )
     return fig
 
 
@@ -85,40 +104,61 @@ def questions_frame(result: Mapping[str, Any], metric: str) -> pd.DataFrame:
     rows = []
     for q in result["questions"]:
         ranks = [r for r in (q.get("gold_ranks") or {}).values() if r is not None]
-        rows.append({
-            "id": q["id"], "category": q.get("category_name", q["category"]), "status": q["status"],
-            "question": q["question"], "gold": len(q.get("evidence", [])), "best_rank": min(ranks) if ranks else None,
-            metric: (q.get("metrics") or {}).get(metric),
-        })
+        rows.append(
+            {
+                "id": q["id"],
+                "category": q.get("category_name", q["category"]),
+                "status": q["status"],
+                "question": q["question"],
+                "gold": len(q.get("evidence", [])),
+                "best_rank": min(ranks) if ranks else None,
+                metric: (q.get("metrics") or {}).get(metric),
+            }
+        )
     df = pd.DataFrame(rows, columns=["id", "category", "status", "question", "gold", "best_rank", metric])
     df["best_rank"] = df["best_rank"].astype("Int64")
     return df
 
 
-def gold_table(question: Mapping[str, Any], memories: Mapping[str, Memory],
-               session_texts: Mapping[str, str] | None = None) -> pd.DataFrame:
+def gold_table(
+    question: Mapping[str, Any], memories: Mapping[str, Memory], session_texts: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """The question's gold items: ``gold`` id, ``rank`` where it was retrieved (<NA>: not in the retrieved
     list), ``speaker`` and ``text`` (for a session: ``session_texts`` gives a preview)."""
     ranks = question.get("gold_ranks") or {}
     rows = []
     for g in question.get("evidence", []):
         m = memories.get(g)
-        rows.append({"gold": g, "rank": ranks.get(g), "speaker": m.speaker if m else "",
-                     "text": m.text if m else (session_texts or {}).get(g, "")})
+        rows.append(
+            {
+                "gold": g,
+                "rank": ranks.get(g),
+                "speaker": m.speaker if m else "",
+                "text": m.text if m else (session_texts or {}).get(g, ""),
+            }
+        )
     df = pd.DataFrame(rows, columns=["gold", "rank", "speaker", "text"])
     df["rank"] = df["rank"].astype("Int64")
     return df
 
 
-def retrieved_table(question: Mapping[str, Any], memories: Mapping[str, Memory], k: int,
-                    session_texts: Mapping[str, str] | None = None) -> pd.DataFrame:
+def retrieved_table(
+    question: Mapping[str, Any], memories: Mapping[str, Memory], k: int, session_texts: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """The top ``k`` retrieved items: ``rank``, ``gold`` (is it gold evidence), ``id``, ``speaker``, ``text``."""
     gold = set(question.get("evidence", []))
     rows = []
     for rank, i in enumerate((question.get("retrieved") or [])[:k], 1):
         m = memories.get(i)
-        rows.append({"rank": rank, "gold": i in gold, "id": i, "speaker": m.speaker if m else "",
-                     "text": m.text if m else (session_texts or {}).get(i, "")})
+        rows.append(
+            {
+                "rank": rank,
+                "gold": i in gold,
+                "id": i,
+                "speaker": m.speaker if m else "",
+                "text": m.text if m else (session_texts or {}).get(i, ""),
+            }
+        )
     return pd.DataFrame(rows, columns=["rank", "gold", "id", "speaker", "text"])
 
 
@@ -161,8 +201,10 @@ def session_previews(turns: pd.DataFrame, n_turns: int = 3, max_chars: int = 90)
     if turns.empty:
         return {}
     df = turns.sort_values("source_id", kind="stable")
-    return {s: " / ".join(f"{r.speaker}: {r.text[:max_chars]}" for r in g.head(n_turns).itertuples())
-            for s, g in df.groupby("session_id")}
+    return {
+        s: " / ".join(f"{r.speaker}: {r.text[:max_chars]}" for r in g.head(n_turns).itertuples())
+        for s, g in df.groupby("session_id")
+    }
 
 
 def question_trace(question: Mapping[str, Any], find: Callable[[str, str], Trace | None]) -> Trace | None:

@@ -24,33 +24,69 @@ from memviz.forgetting import (
 )
 
 MODEL_COLOURS = {"exponential": "#1f77b4", "power": "#ff7f0e", "actr": "#2ca02c"}
-MODEL_NAMES = {"exponential": "exponential (Ebbinghaus)", "power": "power law (Wixted & Ebbesen)",
-               "actr": "ACT-R base level (Anderson & Lebiere)"}
-OP_ORDER: tuple[str, ...] = ("write", "link", "import", "recall", "reinforce", "forget", "restore", "prune",
-                             "clock", "restore_version")
+MODEL_NAMES = {
+    "exponential": "exponential (Ebbinghaus)",
+    "power": "power law (Wixted & Ebbesen)",
+    "actr": "ACT-R base level (Anderson & Lebiere)",
+}
+OP_ORDER: tuple[str, ...] = (
+    "write",
+    "link",
+    "import",
+    "recall",
+    "reinforce",
+    "forget",
+    "restore",
+    "prune",
+    "clock",
+    "restore_version",
+)
 _FAINT = "rgba(120,120,120,0.35)"
 
 
 # The Forgetting page's decay-parameter sliders: (DecayParams field, label, min, max, step, help).
 PARAM_SLIDERS: tuple[tuple[str, str, float, float, float, str | None], ...] = (
     ("power_d", "Power law d", 0.05, 2.0, 0.05, "R = (1 + Δt/S)^(-d), Wixted & Ebbesen 1991"),
-    ("actr_d", "ACT-R decay d", 0.05, 1.0, 0.05,
-     "B = ln Σ_j (t - t_j)^(-d), Anderson & Lebiere 1998 (0.5 is ACT-R's default)"),
+    (
+        "actr_d",
+        "ACT-R decay d",
+        0.05,
+        1.0,
+        0.05,
+        "B = ln Σ_j (t - t_j)^(-d), Anderson & Lebiere 1998 (0.5 is ACT-R's default)",
+    ),
     ("actr_tau", "ACT-R threshold τ", -3.0, 3.0, 0.1, "Retrieval probability P = 1 / (1 + exp(-(B - τ) / s))"),
     ("actr_s", "ACT-R noise s", 0.05, 1.0, 0.05, None),
 )
-EXPONENTIAL_NOTE = ("The exponential model, R = exp(-Δt/S) (Ebbinghaus; MemoryBank, Zhong et al. 2024), has no "
-                    "parameter besides each memory's stability S, which every recall raises.")
+EXPONENTIAL_NOTE = (
+    "The exponential model, R = exp(-Δt/S) (Ebbinghaus; MemoryBank, Zhong et al. 2024), has no "
+    "parameter besides each memory's stability S, which every recall raises."
+)
 
 
-SUPPRESSED_COLUMNS = ["text", "speaker", "session_id", "retention", "recall_count", "stability_days", "elapsed_days",
-                      "id"]
-CHANGE_HEADING = ("**How a recall would change** if these memories were suppressed (no reinforcement; scored as of "
-                  "the same time; soft-forgotten memories included in both)")
+SUPPRESSED_COLUMNS = [
+    "text",
+    "speaker",
+    "session_id",
+    "retention",
+    "recall_count",
+    "stability_days",
+    "elapsed_days",
+    "id",
+]
+CHANGE_HEADING = (
+    "**How a recall would change** if these memories were suppressed (no reinforcement; scored as of "
+    "the same time; soft-forgotten memories included in both)"
+)
 
 
-def retention_curves(history: MemoryHistory, now_s: float, horizon_days: float, models: Sequence[DecayModel],
-                     params: DecayParams = DEFAULT_PARAMS) -> list[Curve]:
+def retention_curves(
+    history: MemoryHistory,
+    now_s: float,
+    horizon_days: float,
+    models: Sequence[DecayModel],
+    params: DecayParams = DEFAULT_PARAMS,
+) -> list[Curve]:
     """One :class:`Curve` per decay model of ``history``'s memory, from its write to ``horizon_days`` after
     ``now_s`` (at :func:`memviz.forgetting.curve_times`), labelled with :data:`MODEL_NAMES`."""
     times = curve_times(history, now_s, horizon_days)
@@ -59,14 +95,17 @@ def retention_curves(history: MemoryHistory, now_s: float, horizon_days: float, 
 
 def suppress_heading(threshold: float, n_below: int, max_list: int) -> str:
     """The markdown heading of the list of what a forget at ``threshold`` would suppress."""
-    return (f"**What decay would suppress** at threshold {threshold:.2f}: {n_below:,} memories"
-            + (f" (the weakest {max_list} listed)" if n_below > max_list else ""))
+    return f"**What decay would suppress** at threshold {threshold:.2f}: {n_below:,} memories" + (
+        f" (the weakest {max_list} listed)" if n_below > max_list else ""
+    )
 
 
 def timeline_caption(n_events: int, n_versions: int) -> str:
     """The caption under the timeline of events and versions."""
-    return (f"{n_events:,} events and {n_versions:,} versions of the memories table, by when they were recorded. A "
-            "version is read through a separate, read-only LanceDB handle (checkout); nothing is written.")
+    return (
+        f"{n_events:,} events and {n_versions:,} versions of the memories table, by when they were recorded. A "
+        "version is read through a separate, read-only LanceDB handle (checkout); nothing is written."
+    )
 
 
 @dataclass(frozen=True)
@@ -82,12 +121,14 @@ class Curve:
 def history_table(history: MemoryHistory, fmt_time=str) -> pd.DataFrame:
     """One row per reinforcement of ``history``: ``clock time`` (formatted by ``fmt_time``), ``reason`` and the
     stability before and after (days). Empty (with those columns) when it was never reinforced."""
-    return pd.DataFrame({
-        "clock time": [fmt_time(t) for t in history.access_times_s[1:]],
-        "reason": list(history.reasons[1:]),
-        "stability before (days)": history.stability_days[:-1],
-        "stability after (days)": history.stability_days[1:],
-    })
+    return pd.DataFrame(
+        {
+            "clock time": [fmt_time(t) for t in history.access_times_s[1:]],
+            "reason": list(history.reasons[1:]),
+            "stability before (days)": history.stability_days[:-1],
+            "stability after (days)": history.stability_days[1:],
+        }
+    )
 
 
 def _dates(t_s) -> pd.DatetimeIndex:
@@ -101,7 +142,10 @@ def _utc(values) -> pd.DatetimeIndex:
 
 
 def curve_figure(
-    curves: Sequence[Curve], history: MemoryHistory, now_s: float, threshold: float | None = None,
+    curves: Sequence[Curve],
+    history: MemoryHistory,
+    now_s: float,
+    threshold: float | None = None,
     title: str = "",
 ) -> go.Figure:
     """Retention over time of one memory under one or more models (``curves``, drawn in model colours).
@@ -117,31 +161,52 @@ def curve_figure(
         past = c.times_s <= now_s
         for part, dash, show in ((past, "solid", True), (c.times_s >= now_s, "dot", False)):
             if part.any():
-                fig.add_trace(go.Scatter(
-                    x=_dates(c.times_s[part]), y=c.retention[part], mode="lines", name=html.escape(c.label),
-                    legendgroup=c.label, showlegend=show, line={"color": colour, "dash": dash, "width": 2.5 - 0.8 * n},
-                    hovertemplate="%{x|%Y-%m-%d %H:%M}<br>R = %{y:.3f}<extra>" + html.escape(c.label) + "</extra>",
-                ))
+                fig.add_trace(
+                    go.Scatter(
+                        x=_dates(c.times_s[part]),
+                        y=c.retention[part],
+                        mode="lines",
+                        name=html.escape(c.label),
+                        legendgroup=c.label,
+                        showlegend=show,
+                        line={"color": colour, "dash": dash, "width": 2.5 - 0.8 * n},
+                        hovertemplate="%{x|%Y-%m-%d %H:%M}<br>R = %{y:.3f}<extra>" + html.escape(c.label) + "</extra>",
+                    )
+                )
     if curves and len(history.access_times_s) > 1:
         first = curves[0]
         t = history.access_times_s[1:]
         r = np.interp(t - 1.0, first.times_s, np.nan_to_num(first.retention))  # just before the jump
         s_before, s_after = history.stability_days[:-1], history.stability_days[1:]
-        fig.add_trace(go.Scatter(
-            x=_dates(t), y=r, mode="markers", name="reinforcements", marker={"size": 9, "symbol": "triangle-up",
-                                                                            "color": "#d62728"},
-            hovertext=[f"{html.escape(reason)}: S {a:.1f} → {b:.1f} days"
-                       for reason, a, b in zip(history.reasons[1:], s_before, s_after)],
-            hoverinfo="text+x",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=_dates(t),
+                y=r,
+                mode="markers",
+                name="reinforcements",
+                marker={"size": 9, "symbol": "triangle-up", "color": "#d62728"},
+                hovertext=[
+                    f"{html.escape(reason)}: S {a:.1f} → {b:.1f} days"
+                    for reason, a, b in zip(history.reasons[1:], s_before, s_after)
+                ],
+                hoverinfo="text+x",
+            )
+        )
     if threshold is not None:
-        fig.add_hline(y=threshold, line={"color": "#d62728", "dash": "dash", "width": 1},
-                      annotation_text=f"forget threshold {threshold:.2f}", annotation_position="top left")
+        fig.add_hline(
+            y=threshold,
+            line={"color": "#d62728", "dash": "dash", "width": 1},
+            annotation_text=f"forget threshold {threshold:.2f}",
+            annotation_position="top left",
+        )
     fig.add_vline(x=_dates([now_s])[0], line={"color": "#555", "width": 1})
     fig.add_annotation(x=_dates([now_s])[0], y=1.04, text="now", showarrow=False, yref="y")
     fig.update_layout(
-        title={"text": html.escape(title)} if title else None, height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        yaxis={"title": {"text": "retention R"}, "range": [0, 1.08]}, xaxis={"title": {"text": "clock time (UTC)"}},
+        title={"text": html.escape(title)} if title else None,
+        height=380,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        yaxis={"title": {"text": "retention R"}, "range": [0, 1.08]},
+        xaxis={"title": {"text": "clock time (UTC)"}},
         legend={"orientation": "h", "y": -0.2},
     )
     return fig
@@ -156,22 +221,32 @@ def distribution_figure(retention: np.ndarray, threshold: float, bins: int = 40,
     counts, edges = np.histogram(r[~np.isnan(r)], bins=bins, range=(0.0, 1.0))
     mids = (edges[:-1] + edges[1:]) / 2
     below = edges[1:] <= threshold
-    fig = go.Figure(go.Bar(
-        x=mids, y=counts, width=np.diff(edges), marker={"color": np.where(below, "#d62728", "#1f77b4")},
-        customdata=np.column_stack([edges[:-1], edges[1:]]),
-        hovertemplate="R in [%{customdata[0]:.3f}, %{customdata[1]:.3f}): %{y:,} memories<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=mids,
+            y=counts,
+            width=np.diff(edges),
+            marker={"color": np.where(below, "#d62728", "#1f77b4")},
+            customdata=np.column_stack([edges[:-1], edges[1:]]),
+            hovertemplate="R in [%{customdata[0]:.3f}, %{customdata[1]:.3f}): %{y:,} memories<extra></extra>",
+        )
+    )
     fig.add_vline(x=threshold, line={"color": "#d62728", "dash": "dash"})
     fig.update_layout(
-        title={"text": html.escape(label)} if label else None, height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        title={"text": html.escape(label)} if label else None,
+        height=320,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
         xaxis={"title": {"text": "retention R"}, "range": [0, 1]},
-        yaxis={"title": {"text": "memories (log scale)"}, "type": "log"}, bargap=0.05,
+        yaxis={"title": {"text": "memories (log scale)"}, "type": "log"},
+        bargap=0.05,
         showlegend=False,
     )
     return fig
 
 
-def timeline_figure(versions: Sequence[dict[str, Any]], events: pd.DataFrame, selected_version: int | None = None) -> go.Figure:
+def timeline_figure(
+    versions: Sequence[dict[str, Any]], events: pd.DataFrame, selected_version: int | None = None
+) -> go.Figure:
     """The event log and the memories table's versions on one time axis (real time of recording, UTC).
 
     ``versions``: :meth:`MemoryStore.versions` (``version``, ``timestamp``, ``rows``). ``events``: columns
@@ -182,32 +257,49 @@ def timeline_figure(versions: Sequence[dict[str, Any]], events: pd.DataFrame, se
     if len(events):
         ops = [o for o in OP_ORDER if o in set(events["op"])] + sorted(set(events["op"]) - set(OP_ORDER))
         clock = _dates(events["time_s"]).strftime("%Y-%m-%d %H:%M")
-        fig.add_trace(go.Scattergl(
-            x=_dates(events["wall_time_s"]), y=events["op"], mode="markers", name="events",
-            marker={"size": 7, "color": events["op"].map({o: i for i, o in enumerate(ops)}), "colorscale": "Turbo",
-                    "opacity": 0.6},
-            customdata=np.column_stack([clock, events["n_memories"]]),
-            hovertemplate="%{y} at %{x|%Y-%m-%d %H:%M:%S}<br>clock %{customdata[0]}<br>%{customdata[1]} memories"
-                          "<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scattergl(
+                x=_dates(events["wall_time_s"]),
+                y=events["op"],
+                mode="markers",
+                name="events",
+                marker={
+                    "size": 7,
+                    "color": events["op"].map({o: i for i, o in enumerate(ops)}),
+                    "colorscale": "Turbo",
+                    "opacity": 0.6,
+                },
+                customdata=np.column_stack([clock, events["n_memories"]]),
+                hovertemplate="%{y} at %{x|%Y-%m-%d %H:%M:%S}<br>clock %{customdata[0]}<br>%{customdata[1]} memories"
+                "<extra></extra>",
+            )
+        )
         order = ops
     else:
         order = []
     if versions:
         v = pd.DataFrame(versions)
-        fig.add_trace(go.Scatter(
-            x=_utc(v["timestamp"]),
-            y=["memories version"] * len(v), mode="markers", name="versions",
-            marker={"size": 9, "symbol": "line-ns-open", "color": "#444"},
-            customdata=np.column_stack([v["version"], v["rows"].fillna(-1).astype(int)]),
-            hovertemplate="version %{customdata[0]} at %{x|%Y-%m-%d %H:%M:%S}<br>%{customdata[1]} rows<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=_utc(v["timestamp"]),
+                y=["memories version"] * len(v),
+                mode="markers",
+                name="versions",
+                marker={"size": 9, "symbol": "line-ns-open", "color": "#444"},
+                customdata=np.column_stack([v["version"], v["rows"].fillna(-1).astype(int)]),
+                hovertemplate="version %{customdata[0]} at %{x|%Y-%m-%d %H:%M:%S}<br>%{customdata[1]} rows<extra></extra>",
+            )
+        )
         order = ["memories version", *order]
         if selected_version is not None and (v["version"] == selected_version).any():
-            fig.add_vline(x=_utc(v.loc[v["version"] == selected_version, "timestamp"])[0],
-                          line={"color": "#d62728", "dash": "dash"})
+            fig.add_vline(
+                x=_utc(v.loc[v["version"] == selected_version, "timestamp"])[0],
+                line={"color": "#d62728", "dash": "dash"},
+            )
     fig.update_layout(
-        height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False,
+        height=300,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        showlegend=False,
         xaxis={"title": {"text": "recorded at (UTC)"}},
         yaxis={"categoryorder": "array", "categoryarray": list(reversed(order)), "gridcolor": _FAINT},
     )

@@ -43,7 +43,9 @@ LINK_STYLES: dict[str, dict[str, Any]] = {
 _ATTR_OF = {"kind": "kind", "speaker": "speaker", "session": "session_id", "community": "community"}
 _LABEL_ALL_MAX = 60  # label every memory node when the graph has at most this many
 _TOOLTIP_CHARS = 600
-_CDN_TAG = re.compile(r"<(?:link|script)\b[^>]*\b(?:href|src)\s*=\s*\"https?://[^\"]*\"[^>]*>(?:\s*</script>)?", re.IGNORECASE)
+_CDN_TAG = re.compile(
+    r"<(?:link|script)\b[^>]*\b(?:href|src)\s*=\s*\"https?://[^\"]*\"[^>]*>(?:\s*</script>)?", re.IGNORECASE
+)
 _EMPTY_HEADING = re.compile(r"<center>\s*<h1>\s*</h1>\s*</center>", re.IGNORECASE)
 
 
@@ -98,10 +100,14 @@ def tooltip_html(d: Mapping[str, Any], rank: int | None = None, max_chars: int =
         head = f"<b>Community {e(str(d.get('community')))}</b> · {int(d.get('size', 0)):,} memories"
         facts = f"mean retention {float(d.get('retention', 0)):.2f} · recalls {int(d.get('recall_count', 0)):,}"
     else:
-        head = (f"<b>{e(str(d.get('speaker') or '—'))}</b> · {e(str(d.get('session_id') or ''))} · "
-                f"{e(str(d.get('kind') or ''))} · {e(fmt_utc(d.get('time_s')))}")
-        facts = (f"retention {float(d.get('retention', 0)):.2f} · importance {float(d.get('importance', 0)):.2f}"
-                 f" · recalled {int(d.get('recall_count', 0))}×" + (" · <i>forgotten</i>" if d.get("forgotten") else ""))
+        head = (
+            f"<b>{e(str(d.get('speaker') or '—'))}</b> · {e(str(d.get('session_id') or ''))} · "
+            f"{e(str(d.get('kind') or ''))} · {e(fmt_utc(d.get('time_s')))}"
+        )
+        facts = (
+            f"retention {float(d.get('retention', 0)):.2f} · importance {float(d.get('importance', 0)):.2f}"
+            f" · recalled {int(d.get('recall_count', 0))}×" + (" · <i>forgotten</i>" if d.get("forgotten") else "")
+        )
         if d.get("community") is not None:
             facts += f" · community {e(str(d.get('community')))}"
     hit = f"<br><b>recall hit #{rank}</b>" if rank is not None else ""
@@ -146,9 +152,14 @@ def vis_data(
     for i, node_id in enumerate(ids):
         d = g.nodes[node_id]
         rank = highlight.get(node_id)
-        node = {"id": node_id, "title": tooltip_html(d, rank), "color": colours[i], "size": float(sizes[i]),
-                "shape": "star" if rank is not None else "diamond" if node_id in centre_ids else "dot",
-                "borderWidth": 3 if rank is not None or node_id in centre_ids else 1}
+        node = {
+            "id": node_id,
+            "title": tooltip_html(d, rank),
+            "color": colours[i],
+            "size": float(sizes[i]),
+            "shape": "star" if rank is not None else "diamond" if node_id in centre_ids else "dot",
+            "borderWidth": 3 if rank is not None or node_id in centre_ids else 1,
+        }
         if summary:
             node["label"] = f"C{d.get('community')} ({int(d.get('size', 0))})"
         elif rank is not None:
@@ -173,8 +184,16 @@ def vis_data(
         else:
             width = 0.5 + 3.0 * float(d.get("weight", 0.0))
             title = f"{html.escape(str(kind))} link · weight {float(d.get('weight', 0.0)):.2f}"
-        edges.append({"from": u, "to": v, "color": style["color"], "dashes": style["dashes"], "width": round(width, 2),
-                      "title": title})
+        edges.append(
+            {
+                "from": u,
+                "to": v,
+                "color": style["color"],
+                "dashes": style["dashes"],
+                "width": round(width, 2),
+                "title": title,
+            }
+        )
         kinds.append(kind)
     return VisData(nodes, edges, legend, sorted(set(kinds)))
 
@@ -199,13 +218,24 @@ def graph_html(data: VisData, height_px: int = 650, note: str = "") -> str:
         "physics": {
             "enabled": True,
             "solver": "forceAtlas2Based",
-            "forceAtlas2Based": {"gravitationalConstant": -40, "centralGravity": 0.01, "springLength": 60,
-                                 "springConstant": 0.06, "avoidOverlap": 0.3},
+            "forceAtlas2Based": {
+                "gravitationalConstant": -40,
+                "centralGravity": 0.01,
+                "springLength": 60,
+                "springConstant": 0.06,
+                "avoidOverlap": 0.3,
+            },
             "stabilization": {"enabled": True, "iterations": 200, "updateInterval": 20, "fit": True},
             "minVelocity": 1.0,
         },
-        "interaction": {"hover": True, "tooltipDelay": 120, "hideEdgesOnDrag": True, "hideEdgesOnZoom": many,
-                        "multiselect": True, "keyboard": False},
+        "interaction": {
+            "hover": True,
+            "tooltipDelay": 120,
+            "hideEdgesOnDrag": True,
+            "hideEdgesOnZoom": many,
+            "multiselect": True,
+            "keyboard": False,
+        },
         "edges": {"smooth": False, "selectionWidth": 2, "hoverWidth": 1},
         "nodes": {"font": {"size": 12, "face": "sans-serif", "strokeWidth": 3}},
         "layout": {"improvedLayout": False, "randomSeed": 7},
@@ -268,28 +298,38 @@ SIZE_LABELS: dict[str, str] = {"importance": "importance", "recall_count": "reca
 
 def filter_note(n_nodes: int, all_nodes: int, n_links: int, all_links: int) -> str:
     """The caption under the graph: what the filters keep, and how to read and move the drawing."""
-    return (f"The filters keep {n_nodes:,} of {all_nodes:,} memories and {n_links:,} of {all_links:,} links. Positions "
-            "start from the embedding map and are relaxed by the layout; hover a node for its text, scroll to zoom, "
-            "drag to pan.")
+    return (
+        f"The filters keep {n_nodes:,} of {all_nodes:,} memories and {n_links:,} of {all_links:,} links. Positions "
+        "start from the embedding map and are relaxed by the layout; hover a node for its text, scroll to zoom, "
+        "drag to pan."
+    )
 
 
 def analysis_metrics(n_nodes: int, n_links: int, community: pd.Series, analysis: Any) -> list[tuple]:
     """The Graph page's headline as ``(label, value[, help])``: memories, links, communities, isolated memories
     and cross-session links of a :class:`memviz.graph.GraphAnalysis`."""
-    return [("Memories", f"{n_nodes:,}"), ("Links", f"{n_links:,}"),
-            ("Communities", f"{int(community.max()) + 1:,}" if len(community) else "0"),
-            ("Isolated memories", f"{len(analysis.isolated):,}"),
-            ("Cross-session links", f"{analysis.cross_session_links:,}",
-             f"Links between memories of different sessions; they join {analysis.session_pairs:,} pairs of sessions")]
+    return [
+        ("Memories", f"{n_nodes:,}"),
+        ("Links", f"{n_links:,}"),
+        ("Communities", f"{int(community.max()) + 1:,}" if len(community) else "0"),
+        ("Isolated memories", f"{len(analysis.isolated):,}"),
+        (
+            "Cross-session links",
+            f"{analysis.cross_session_links:,}",
+            f"Links between memories of different sessions; they join {analysis.session_pairs:,} pairs of sessions",
+        ),
+    ]
 
 
 def analysis_tables(analysis: Any) -> list[tuple[str, pd.DataFrame, dict[str, str] | None]]:
     """The Graph page's analysis tables as ``(markdown title, frame, number formats)``, in reading order:
     central memories, communities, session bridges, bridge memories."""
-    return [("**Most central memories** (PageRank over the weighted links)", analysis.central, {"pagerank": "%.4f"}),
-            ("**Largest communities** (Louvain)", analysis.communities, None),
-            ("**Sessions joined by the most links**", analysis.session_bridges, None),
-            ("**Bridge memories** (linked into the most other sessions)", analysis.bridge_memories, None)]
+    return [
+        ("**Most central memories** (PageRank over the weighted links)", analysis.central, {"pagerank": "%.4f"}),
+        ("**Largest communities** (Louvain)", analysis.communities, None),
+        ("**Sessions joined by the most links**", analysis.session_bridges, None),
+        ("**Bridge memories** (linked into the most other sessions)", analysis.bridge_memories, None),
+    ]
 
 
 def _sizes(g: nx.Graph, attrs: pd.DataFrame, size_by: SizeBy) -> np.ndarray:
@@ -323,4 +363,3 @@ def _positions(attrs: pd.DataFrame, n: int) -> np.ndarray | None:
 def _snippet(text: str, n: int = 28) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
-

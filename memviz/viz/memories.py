@@ -20,8 +20,18 @@ from memviz.events import Event
 
 # Columns of the memory table on the Memories page, in display order (``id`` is kept for selection).
 TABLE_COLUMNS: tuple[str, ...] = (
-    "id", "text", "speaker", "session_id", "source_id", "event_time", "kind", "importance", "stability_days",
-    "recall_count", "retention", "forgotten",
+    "id",
+    "text",
+    "speaker",
+    "session_id",
+    "source_id",
+    "event_time",
+    "kind",
+    "importance",
+    "stability_days",
+    "recall_count",
+    "retention",
+    "forgotten",
 )
 LINK_COLUMNS: tuple[str, ...] = ("direction", "kind", "weight", "other_id", "other_speaker", "other_text", "why")
 EVENT_COLUMNS: tuple[str, ...] = ("op", "clock_time", "recorded", "details")
@@ -177,8 +187,10 @@ def links_frame(
 def _event_details(e: Event, memory_id: str | None) -> str:
     p = e.payload
     if e.op == "write":
-        return (f"importance {p.get('importance', 0):.2f}, stability {p.get('stability_days', 0):.1f} d, "
-                f"{p.get('n_links', 0)} links, keywords: {', '.join(p.get('keywords', []))}")
+        return (
+            f"importance {p.get('importance', 0):.2f}, stability {p.get('stability_days', 0):.1f} d, "
+            f"{p.get('n_links', 0)} links, keywords: {', '.join(p.get('keywords', []))}"
+        )
     if e.op == "link":
         links = p.get("links", [])
         mine = sum(memory_id in lk[:2] for lk in links) if memory_id is not None else None
@@ -187,8 +199,10 @@ def _event_details(e: Event, memory_id: str | None) -> str:
     if e.op == "recall":
         return f"recalled by query: {p.get('query', '')}"
     if e.op == "reinforce":
-        return (f"stability {p.get('stability_before', 0):.1f} → {p.get('stability_after', 0):.1f} d "
-                f"(retention was {p.get('retention_before', 0):.2f}; {p.get('reason', '')})")
+        return (
+            f"stability {p.get('stability_before', 0):.1f} → {p.get('stability_after', 0):.1f} d "
+            f"(retention was {p.get('retention_before', 0):.2f}; {p.get('reason', '')})"
+        )
     if e.op in ("forget", "restore"):
         return f"reason: {p.get('reason', '')}"
     text = json.dumps(p, default=str)
@@ -218,14 +232,20 @@ def importance_parts_figure(parts: Mapping[str, float], importance: float) -> go
     values = [float(parts[n]) for n in names]
     fig = go.Figure(
         go.Bar(
-            x=values, y=[n.replace("_", " ") for n in names], orientation="h", text=[f"{v:.2f}" for v in values],
-            textposition="outside", marker_color="#636efa", hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+            x=values,
+            y=[n.replace("_", " ") for n in names],
+            orientation="h",
+            text=[f"{v:.2f}" for v in values],
+            textposition="outside",
+            marker_color="#636efa",
+            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
         )
     )
     fig.update_layout(
-        title=f"Importance {importance:.2f}: the sum of these parts, at most 1", height=260,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10}, xaxis={"range": [0, max(0.35, max(values, default=0) * 1.25)],
-                                                       "title": "contribution"},
+        title=f"Importance {importance:.2f}: the sum of these parts, at most 1",
+        height=260,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis={"range": [0, max(0.35, max(values, default=0) * 1.25)], "title": "contribution"},
         yaxis={"autorange": "reversed"},
     )
     return fig
@@ -251,19 +271,36 @@ def neighbours_figure(neighbours: pd.DataFrame, threshold: float, max_chars: int
     linked = neighbours["linked"].to_numpy(bool)
     fig = go.Figure(
         [
-            go.Bar(x=similarity[sel], y=labels[sel], orientation="h", name=name, marker_color=colour,
-                   text=[f"{s:.2f}" for s in similarity[sel]], textposition="outside",
-                   hovertemplate="%{y}<br>similarity %{x:.3f}<extra></extra>")
+            go.Bar(
+                x=similarity[sel],
+                y=labels[sel],
+                orientation="h",
+                name=name,
+                marker_color=colour,
+                text=[f"{s:.2f}" for s in similarity[sel]],
+                textposition="outside",
+                hovertemplate="%{y}<br>similarity %{x:.3f}<extra></extra>",
+            )
             for name, sel, colour in (("linked", linked, "#00a676"), ("not linked", ~linked, "#b0b0b0"))
         ]
     )
     fig.add_vline(x=threshold, line_dash="dash", line_color="#ef553b")
-    fig.add_annotation(x=threshold, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-                       text=f"link threshold {threshold:.2f}", font={"color": "#ef553b"})
+    fig.add_annotation(
+        x=threshold,
+        y=1.0,
+        yref="paper",
+        yanchor="bottom",
+        showarrow=False,
+        text=f"link threshold {threshold:.2f}",
+        font={"color": "#ef553b"},
+    )
     fig.update_layout(
-        title="Nearest earlier memories (green: linked)", height=100 + 30 * max(len(labels), 1), barmode="stack",
+        title="Nearest earlier memories (green: linked)",
+        height=100 + 30 * max(len(labels), 1),
+        barmode="stack",
         showlegend=False,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10}, xaxis={"range": [0, 1.1], "title": "cosine similarity"},
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        xaxis={"range": [0, 1.1], "title": "cosine similarity"},
         yaxis={"categoryorder": "array", "categoryarray": labels.tolist(), "autorange": "reversed"},
     )
     return fig
@@ -271,8 +308,12 @@ def neighbours_figure(neighbours: pd.DataFrame, threshold: float, max_chars: int
 
 def timings_frame(timings_ms: Mapping[str, float]) -> pd.DataFrame:
     """The write's stage timings: ``stage`` (without the ``_ms`` suffix) and ``ms``, total last."""
-    return pd.DataFrame({"stage": [k.removesuffix("_ms").replace("_", " ") for k in timings_ms],
-                         "ms": [float(v) for v in timings_ms.values()]})
+    return pd.DataFrame(
+        {
+            "stage": [k.removesuffix("_ms").replace("_", " ") for k in timings_ms],
+            "ms": [float(v) for v in timings_ms.values()],
+        }
+    )
 
 
 # -- added for the thin Memories and Write pages ----------------------------------------------------------
@@ -280,12 +321,18 @@ def store_metrics(stats: Mapping[str, Any], fmt_time=None) -> list[tuple[str, st
     """The Memories page's metrics of :meth:`MemoryEngine.stats`: ``(label, value, help)``, the six store
     counts, then the three link kinds and the clock (formatted by ``fmt_time``, default ``str``)."""
     links = stats.get("links", {})
-    counts = [("Memories", stats["memories"]), ("Forgotten", stats["forgotten"]), ("Sessions", stats["sessions"]),
-              ("Speakers", stats["speakers"]), ("Events", stats["events"])]
+    counts = [
+        ("Memories", stats["memories"]),
+        ("Forgotten", stats["forgotten"]),
+        ("Sessions", stats["sessions"]),
+        ("Speakers", stats["speakers"]),
+        ("Events", stats["events"]),
+    ]
     out: list[tuple[str, str, str | None]] = [(label, f"{n:,}", None) for label, n in counts]
     out.append(("Version", str(stats["version"]), "The memories table's LanceDB version"))
-    out += [(f"{kind.capitalize()} links", f"{links.get(kind, 0):,}", None)
-            for kind in ("semantic", "temporal", "keyword")]
+    out += [
+        (f"{kind.capitalize()} links", f"{links.get(kind, 0):,}", None) for kind in ("semantic", "temporal", "keyword")
+    ]
     out.append(("Clock (UTC)", (fmt_time or str)(stats["now_s"]), "The simulated clock that retention is computed at"))
     return out
 
@@ -296,16 +343,22 @@ def event_time_bounds(df: pd.DataFrame) -> tuple[float, float] | None:
     return (float(times.min()), float(times.max())) if len(times) else None
 
 
-def links_frame_of(memory_id: str, keywords: Collection[str], links: Sequence[Any], others: Sequence[Any],
-                   semantic_threshold: float) -> pd.DataFrame:
+def links_frame_of(
+    memory_id: str, keywords: Collection[str], links: Sequence[Any], others: Sequence[Any], semantic_threshold: float
+) -> pd.DataFrame:
     """:func:`links_frame` from typed objects: ``links`` are :class:`memviz.models.Link`, ``others`` the
     :class:`memviz.models.Memory` at their other ends (as :meth:`memviz.reads.Reads.links_around` gives them)."""
-    link_df = pd.DataFrame([{"source_id": lk.source_id, "target_id": lk.target_id, "kind": lk.kind,
-                             "weight": lk.weight} for lk in links],
-                           columns=["source_id", "target_id", "kind", "weight"])
-    other_df = pd.DataFrame([{"id": m.id, "text": m.text, "speaker": m.speaker, "session_id": m.session_id,
-                              "keywords": list(m.keywords)} for m in others],
-                            columns=["id", "text", "speaker", "session_id", "keywords"])
+    link_df = pd.DataFrame(
+        [{"source_id": lk.source_id, "target_id": lk.target_id, "kind": lk.kind, "weight": lk.weight} for lk in links],
+        columns=["source_id", "target_id", "kind", "weight"],
+    )
+    other_df = pd.DataFrame(
+        [
+            {"id": m.id, "text": m.text, "speaker": m.speaker, "session_id": m.session_id, "keywords": list(m.keywords)}
+            for m in others
+        ],
+        columns=["id", "text", "speaker", "session_id", "keywords"],
+    )
     return links_frame(memory_id, keywords, link_df, other_df.drop_duplicates("id"), semantic_threshold)
 
 
@@ -314,8 +367,9 @@ def fields_frame(memory: Any, fmt_time=None) -> pd.DataFrame:
     (default ``str``), importance and stability rounded, the number of ``accesses``; text, keywords and
     access times left out (shown elsewhere)."""
     fmt = fmt_time or str
-    fields = {k: getattr(memory, k) for k in memory.__dataclass_fields__
-              if k not in ("text", "keywords", "access_times_s")}
+    fields = {
+        k: getattr(memory, k) for k in memory.__dataclass_fields__ if k not in ("text", "keywords", "access_times_s")
+    }
     for k in ("event_time_s", "created_time_s", "last_recalled_s", "forgotten_time_s"):
         if k in fields:
             fields[k] = fmt(fields[k])
@@ -333,9 +387,13 @@ def reinforce_message(event: Any) -> str:
 def detail_metrics(memory: Any, retention: float | None) -> list[tuple[str, str]]:
     """The metrics of one memory's detail: importance, stability, retention now ("—" when unknown), recalls
     and state (``active`` / ``forgotten``), as ``(label, value)``."""
-    return [("Importance", f"{memory.importance:.2f}"), ("Stability (days)", f"{memory.stability_days:.1f}"),
-            ("Retention now", "—" if retention is None else f"{retention:.2f}"),
-            ("Recalls", str(memory.recall_count)), ("State", "forgotten" if memory.forgotten else "active")]
+    return [
+        ("Importance", f"{memory.importance:.2f}"),
+        ("Stability (days)", f"{memory.stability_days:.1f}"),
+        ("Retention now", "—" if retention is None else f"{retention:.2f}"),
+        ("Recalls", str(memory.recall_count)),
+        ("State", "forgotten" if memory.forgotten else "active"),
+    ]
 
 
 __all__ = [

@@ -11,8 +11,9 @@ import pandas as pd
 from memviz.models import MemoryInput, WriteReport
 
 
-def turn_sources(demo: tuple[str, str], locomo: tuple[str, Sequence[str]] | None = None
-                 ) -> dict[str, tuple[str, str, str]]:
+def turn_sources(
+    demo: tuple[str, str], locomo: tuple[str, Sequence[str]] | None = None
+) -> dict[str, tuple[str, str, str]]:
     """``{label: (path, format, group)}`` of the conversations one can pick turns from: the demo
     (``demo`` = (path, format), all of it) and, when ``locomo`` = (path, its groups) is given, each LoCoMo
     conversation."""
@@ -37,8 +38,9 @@ def session_turns(turns: Sequence[MemoryInput], session: str) -> pd.DataFrame:
     return df
 
 
-def picked_turns(turns: Sequence[MemoryInput], session: str, chosen: Collection[str], copies: bool
-                 ) -> tuple[list[MemoryInput], Literal["error", "skip"]]:
+def picked_turns(
+    turns: Sequence[MemoryInput], session: str, chosen: Collection[str], copies: bool
+) -> tuple[list[MemoryInput], Literal["error", "skip"]]:
     """The turns of ``session`` at the positions ``chosen`` (as :func:`session_turns` numbers them), in session
     order, and how to write them: as new copies (ids dropped; ``"error"`` on a duplicate) or under their data
     set ids (``"skip"`` those already stored)."""
@@ -49,15 +51,19 @@ def picked_turns(turns: Sequence[MemoryInput], session: str, chosen: Collection[
 def skipped_message(skipped_ids: Sequence[str], shown: int = 5) -> str:
     """The warning about turns skipped because their ids are stored (the first ``shown`` ids listed)."""
     more = " ..." if len(skipped_ids) > shown else ""
-    return (f"{len(skipped_ids)} turn(s) already stored were skipped: {', '.join(skipped_ids[:shown])}{more}. "
-            "Tick “Write as new copies” to write them again.")
+    return (
+        f"{len(skipped_ids)} turn(s) already stored were skipped: {', '.join(skipped_ids[:shown])}{more}. "
+        "Tick “Write as new copies” to write them again."
+    )
 
 
 def report_caption(report: WriteReport) -> str:
     """One line about a batch write: its id, how many memories, links and milliseconds."""
     n = len(report.items)
-    return (f"Batch {report.batch_id}: {n} memor{'y' if n == 1 else 'ies'} written with {report.n_links} link(s) "
-            f"in {report.timings_ms.get('total_ms', 0.0):.0f} ms.")
+    return (
+        f"Batch {report.batch_id}: {n} memor{'y' if n == 1 else 'ies'} written with {report.n_links} link(s) "
+        f"in {report.timings_ms.get('total_ms', 0.0):.0f} ms."
+    )
 
 
 def item_labels(report: WriteReport, max_chars: int = 100) -> Mapping[str, str]:
@@ -65,5 +71,12 @@ def item_labels(report: WriteReport, max_chars: int = 100) -> Mapping[str, str]:
     return {i.id: i.text[:max_chars] for i in report.items}
 
 
-__all__ = ["item_labels", "picked_turns", "report_caption", "session_turns", "sessions_of", "skipped_message",
-           "turn_sources"]
+__all__ = [
+    "item_labels",
+    "picked_turns",
+    "report_caption",
+    "session_turns",
+    "sessions_of",
+    "skipped_message",
+    "turn_sources",
+]

@@ -12,10 +12,23 @@ def make_tiny_llama(attn: str = "eager", n_layers: int = 3, n_heads: int = 4, n_
 
     torch.manual_seed(0)
     cfg = LlamaConfig(
-        vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=n_layers,
-        num_attention_heads=n_heads, num_key_value_heads=n_kv_heads, max_position_embeddings=128,
+        vocab_size=64,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=n_layers,
+        num_attention_heads=n_heads,
+        num_key_value_heads=n_kv_heads,
+        max_position_embeddings=128,
     )
     cfg._attn_implementation = attn
     model = LlamaForCausalLM(cfg).eval()
-    return LoadedModel(name=f"tiny-llama-{attn}", source="random", model=model, tokenizer=None, causal=True,
-                       n_layers=n_layers, n_heads=n_heads, max_positions=128)
+    return LoadedModel(
+        name=f"tiny-llama-{attn}",
+        source="random",
+        model=model,
+        tokenizer=None,
+        causal=True,
+        n_layers=n_layers,
+        n_heads=n_heads,
+        max_positions=128,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from attention_support import make_tiny_llama
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from attention_support import make_tiny_llama
 
 from memviz.attention.capture import capture_token_ids, layer_modules, token_limit
 from memviz.attention.metrics import analyze_sinks
 from memviz.attention.models import resolve_model_name
 from memviz.errors import ConfigError, EmptyTextError
+
+from attention_support import make_tiny_llama
 
 
 def test_shapes_and_row_sums(tiny_llama):

@@ -91,7 +91,7 @@ def test_h2o_keeps_a_heavy_hitter_and_the_recent_tokens():
     n = 12
     att = np.tril(np.ones((n, n)))
     att[:, 3] *= 50  # every query that sees token 3 attends to it heavily
-    att = (att * np.tril(np.ones((n, n))))
+    att = att * np.tril(np.ones((n, n)))
     att = (att / att.sum(-1, keepdims=True))[None, None]
     m = h2o_keep_mask(att, budget=4, n_recent=2)[0, 0]
     # two heavy-hitter slots: token 3, and token 0, which the first queries gave everything before token 3
@@ -150,9 +150,7 @@ def test_per_head_mask_matches_shared_mask(tiny_llama):
     ids = np.arange(3, 23) % 60
     shared = keep_mask("streaming", 20, 6, n_sink=2)
     per_head = np.broadcast_to(shared, (3, 4, 20, 20))
-    np.testing.assert_allclose(
-        masked_nll(tiny_llama, ids, per_head), masked_nll(tiny_llama, ids, shared), atol=1e-5
-    )
+    np.testing.assert_allclose(masked_nll(tiny_llama, ids, per_head), masked_nll(tiny_llama, ids, shared), atol=1e-5)
     with pytest.raises(ConfigError):
         masked_nll(tiny_llama, ids, np.ones((5, 5), dtype=bool))
 

@@ -137,8 +137,9 @@ def test_cli_table_and_file(minilm, tmp_path):
     assert "first-token share" in res.output and "[CLS]" in res.output and "primary" in res.output
 
 
-@pytest.mark.parametrize("args,needle", [(["   ", "--model", "minilm"], "empty"),
-                                         (["hello", "--model", "./nope/none"], "no such folder")])
+@pytest.mark.parametrize(
+    "args,needle", [(["   ", "--model", "minilm"], "empty"), (["hello", "--model", "./nope/none"], "no such folder")]
+)
 def test_cli_errors_exit_2_with_one_line(args, needle):
     res = CliRunner().invoke(sinks, args)
     assert res.exit_code == 2

@@ -29,7 +29,9 @@ def test_recall_any_and_all():
 
 def test_ndcg_any_hand_computed():
     # One gold item at rank 3: DCG = 1 / log2(3), ideal DCG = 1.
-    assert metrics.ndcg_any_at(np.array([3.0]), (1, 3, 10)).tolist() == pytest.approx([0.0, 1 / math.log2(3), 1 / math.log2(3)])
+    assert metrics.ndcg_any_at(np.array([3.0]), (1, 3, 10)).tolist() == pytest.approx(
+        [0.0, 1 / math.log2(3), 1 / math.log2(3)]
+    )
     # Two gold items at ranks 2 and never: DCG@5 = 1 / log2(2) = 1 (LongMemEval does not discount rank 2),
     # ideal = 1 + 1 = 2.
     assert metrics.ndcg_any_at(np.array([2.0, math.inf]), (1, 5)).tolist() == pytest.approx([0.0, 0.5])
@@ -39,6 +41,7 @@ def test_ndcg_any_hand_computed():
 
 def _official(rankings, correct, corpus, k):
     """LongMemEval's src/retrieval/eval_utils.py (dcg, ndcg, evaluate_retrieval), restated as the reference."""
+
     def dcg(rel, k):
         rel = np.asarray(rel, dtype=float)[:k]
         return rel[0] + np.sum(rel[1:] / np.log2(np.arange(2, rel.size + 1))) if rel.size else 0.0
@@ -47,8 +50,11 @@ def _official(rankings, correct, corpus, k):
     ideal = dcg(sorted(relevances, reverse=True), k)
     actual = dcg([relevances[i] for i in rankings[:k]], k)
     recalled = {corpus[i] for i in rankings[:k]}
-    return (float(any(d in recalled for d in correct)), float(all(d in recalled for d in correct)),
-            actual / ideal if ideal else 0.0)
+    return (
+        float(any(d in recalled for d in correct)),
+        float(all(d in recalled for d in correct)),
+        actual / ideal if ideal else 0.0,
+    )
 
 
 def test_metrics_match_the_official_implementation_on_random_rankings():
@@ -60,8 +66,9 @@ def test_metrics_match_the_official_implementation_on_random_rankings():
         order = rng.permutation(len(corpus))
         ranked = [corpus[i] for i in order]
         ranks = metrics.gold_ranks(ranked, gold)
-        got = np.stack([metrics.recall_any_at(ranks, ks), metrics.recall_all_at(ranks, ks),
-                        metrics.ndcg_any_at(ranks, ks)], axis=1)
+        got = np.stack(
+            [metrics.recall_any_at(ranks, ks), metrics.recall_all_at(ranks, ks), metrics.ndcg_any_at(ranks, ks)], axis=1
+        )
         want = np.array([_official(list(order), gold, corpus, k) for k in ks])
         assert got == pytest.approx(want)
 

@@ -15,6 +15,7 @@ from memviz.evaluate.common import find_trace, store_dir
 from memviz.evaluate.locomo import run_locomo
 from memviz.evaluate.longmemeval import run_longmemeval
 from memviz.store import MemoryStore
+
 from support import shared_file
 
 
@@ -75,8 +76,14 @@ def test_locomo_limit_and_presets(tiny_files, tmp_path, embedder):
 def test_longmemeval_runner(tiny_files, tmp_path, embedder, granularity):
     res = run_longmemeval(tiny_files["longmemeval"], tmp_path / "lme", granularity, ks=(1, 2, 3), embedder=embedder)
     assert list(res["overall"]) == [f"{m}@{k}" for m in ("recall_any", "recall_all", "ndcg_any") for k in (1, 2, 3)]
-    assert res["counts"] == {"questions": 3, "evaluated": 2, "abstention_skipped": 1, "no_evidence": 0,
-                             "memories_written": 12, "memories_left_out_empty": 1}
+    assert res["counts"] == {
+        "questions": 3,
+        "evaluated": 2,
+        "abstention_skipped": 1,
+        "no_evidence": 0,
+        "memories_written": 12,
+        "memories_left_out_empty": 1,
+    }
     by_id = {q["id"]: q for q in res["questions"]}
     assert by_id["q2_abs"]["status"] == "abstention"
     q3 = by_id["q3"]
@@ -97,17 +104,31 @@ def test_longmemeval_runner(tiny_files, tmp_path, embedder, granularity):
 
 def test_eval_cli_json_contract(tiny_files, tmp_path):
     runner = CliRunner()
-    out = runner.invoke(main, ["eval", "locomo", str(tiny_files["locomo"]), "--db", str(tmp_path / "s"), "--k", "1,5",
-                               "--limit", "3", "--json"])
+    out = runner.invoke(
+        main,
+        [
+            "eval",
+            "locomo",
+            str(tiny_files["locomo"]),
+            "--db",
+            str(tmp_path / "s"),
+            "--k",
+            "1,5",
+            "--limit",
+            "3",
+            "--json",
+        ],
+    )
     assert out.exit_code == 0, out.output
     result = json.loads(out.stdout)
     assert list(result["overall"]) == ["recall@1", "recall@5"]
     assert {"by_category", "counts", "questions", "timing", "config"} <= set(result)
-    bad = runner.invoke(main, ["eval", "locomo", str(tiny_files["locomo"]), "--db", str(tmp_path / "s"),
-                               "--k", "0,5"])
+    bad = runner.invoke(main, ["eval", "locomo", str(tiny_files["locomo"]), "--db", str(tmp_path / "s"), "--k", "0,5"])
     assert bad.exit_code == 2 and "k values" in bad.stderr
-    out = runner.invoke(main, ["eval", "longmemeval", str(tiny_files["longmemeval"]), "--db", str(tmp_path / "l"),
-                               "--granularity", "turn"])
+    out = runner.invoke(
+        main,
+        ["eval", "longmemeval", str(tiny_files["longmemeval"]), "--db", str(tmp_path / "l"), "--granularity", "turn"],
+    )
     assert out.exit_code == 0 and "recall_any@5=" in out.stdout
 
 

@@ -27,12 +27,19 @@ def _locomo() -> Any:
 
 
 def _longmemeval() -> Any:
-    return [{
-        "question_id": "q1", "question_type": "single-session-user", "question": "Where?", "answer": "here",
-        "question_date": "2023/05/30 (Tue) 10:18", "haystack_session_ids": ["s1"],
-        "haystack_dates": ["2023/05/20 (Sat) 09:00"], "haystack_sessions": [[{"role": "user", "content": "hi"}]],
-        "answer_session_ids": ["s1"],
-    }]
+    return [
+        {
+            "question_id": "q1",
+            "question_type": "single-session-user",
+            "question": "Where?",
+            "answer": "here",
+            "question_date": "2023/05/30 (Tue) 10:18",
+            "haystack_session_ids": ["s1"],
+            "haystack_dates": ["2023/05/20 (Sat) 09:00"],
+            "haystack_sessions": [[{"role": "user", "content": "hi"}]],
+            "answer_session_ids": ["s1"],
+        }
+    ]
 
 
 def _memorybank() -> Any:
@@ -45,12 +52,27 @@ def _jsonl() -> Any:
 
 # format -> (valid document, its first turn, the turn's text key, the turn's location, a wrong top-level value)
 SPECS: dict[str, tuple[Callable[[], Any], Callable[[Any], dict[str, Any]], str, str, Any]] = {
-    "locomo": (_locomo, lambda d: d[0]["conversation"]["session_1"][0], "text", "[0].conversation.session_1[0]",
-               {"c1": {}}),
-    "longmemeval": (_longmemeval, lambda d: d[0]["haystack_sessions"][0][0], "content", "[0].haystack_sessions[0][0]",
-                    {"q1": {}}),
-    "memorybank": (_memorybank, lambda d: d["Amy"]["history"]["2023-04-27"][0], "query", "Amy.history.2023-04-27[0]",
-                   ["Amy"]),
+    "locomo": (
+        _locomo,
+        lambda d: d[0]["conversation"]["session_1"][0],
+        "text",
+        "[0].conversation.session_1[0]",
+        {"c1": {}},
+    ),
+    "longmemeval": (
+        _longmemeval,
+        lambda d: d[0]["haystack_sessions"][0][0],
+        "content",
+        "[0].haystack_sessions[0][0]",
+        {"q1": {}},
+    ),
+    "memorybank": (
+        _memorybank,
+        lambda d: d["Amy"]["history"]["2023-04-27"][0],
+        "query",
+        "Amy.history.2023-04-27[0]",
+        ["Amy"],
+    ),
     "jsonl": (_jsonl, lambda d: d[0], "text", "line 1", ["hi"]),
 }
 
@@ -82,8 +104,10 @@ def _case(fmt: str, case: str) -> tuple[bytes, str]:
         "truncated": (valid[: len(valid) - 7], f"{top}: invalid JSON at "),
         "wrong_top_level": (_encode(fmt, wrong_top if fmt != "jsonl" else [wrong_top]), f"{top}: expected "),
         "missing_field": (_with_turn(fmt, lambda t, k: t.pop(k)), f'{where}: missing "{key}"'),
-        "wrong_field_type": (_with_turn(fmt, lambda t, k: t.update({k: 5})),
-                             f'{where}: "{key}" must be a string, got an integer'),
+        "wrong_field_type": (
+            _with_turn(fmt, lambda t, k: t.update({k: 5})),
+            f'{where}: "{key}" must be a string, got an integer',
+        ),
         "empty_text": (_with_turn(fmt, lambda t, k: t.update({k: " "})), f'{where}: "{key}" is empty'),
         "deeply_nested": (DEEP, f"{top}: invalid JSON: nested too deeply"),
         "deeply_nested_field": (valid.replace(b'"hi"', DEEP, 1), f"{top}: invalid JSON: nested too deeply"),
@@ -91,8 +115,20 @@ def _case(fmt: str, case: str) -> tuple[bytes, str]:
     return cases[case]
 
 
-CASES = ["empty", "blank", "binary", "utf16", "invalid_utf8", "truncated", "wrong_top_level", "missing_field",
-         "wrong_field_type", "empty_text", "deeply_nested", "deeply_nested_field"]
+CASES = [
+    "empty",
+    "blank",
+    "binary",
+    "utf16",
+    "invalid_utf8",
+    "truncated",
+    "wrong_top_level",
+    "missing_field",
+    "wrong_field_type",
+    "empty_text",
+    "deeply_nested",
+    "deeply_nested_field",
+]
 PARAMS = [
     pytest.param(fmt, case, id=f"{fmt}-{case}")
     for fmt in FORMATS

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,15 +13,23 @@ from memviz.importers import load, load_bytes
 
 
 def _utc(*args: int) -> float:
-    return datetime(*args, tzinfo=timezone.utc).timestamp()
+    return datetime(*args, tzinfo=UTC).timestamp()
 
 
 LINES = [
     {"text": "I moved to Lyon", "speaker": "ana", "session": "s1", "time": "2024-03-01T10:00:00"},
     None,  # a blank line
     {"text": "Nice!", "speaker": "bot", "session": "s1", "time": "2024-03-01T10:01:00+02:00", "kind": "episodic"},
-    {"text": "Ana lives in Lyon", "speaker": "", "session": "s1", "time": None, "kind": "semantic",
-     "id": "fact-1", "source_id": "notes#1", "extra": {"ignored": True}},
+    {
+        "text": "Ana lives in Lyon",
+        "speaker": "",
+        "session": "s1",
+        "time": None,
+        "kind": "semantic",
+        "id": "fact-1",
+        "source_id": "notes#1",
+        "extra": {"ignored": True},
+    },
     {"text": "no time at all", "speaker": "ana", "session": "s2"},
     {"text": "a date only", "speaker": "ana", "session": "s2", "time": "1 March 2024"},
 ]
@@ -39,7 +47,11 @@ def test_small_file(tmp_path: Path) -> None:
     assert [m.text for m in items] == [line["text"] for line in LINES if line]
     assert [m.source_id for m in items] == ["s1#1", "s1#3", "notes#1", "s2#5", "s2#6"]
     assert [m.event_time_s for m in items] == [
-        _utc(2024, 3, 1, 10), _utc(2024, 3, 1, 8, 1), None, None, _utc(2024, 3, 1)
+        _utc(2024, 3, 1, 10),
+        _utc(2024, 3, 1, 8, 1),
+        None,
+        None,
+        _utc(2024, 3, 1),
     ]
     assert [m.kind for m in items] == ["episodic", "episodic", "semantic", "episodic", "episodic"]
     assert [m.id for m in items] == ["chat:1", "chat:3", "fact-1", "chat:5", "chat:6"]  # stable default ids

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from memviz.importers import Dataset, load_bytes
 
 
 def _utc(*args: int) -> float:
-    return datetime(*args, tzinfo=timezone.utc).timestamp()
+    return datetime(*args, tzinfo=UTC).timestamp()
 
 
 def _turn_sessions(conversation: dict[str, Any]) -> list[tuple[int, list[dict[str, Any]]]]:
@@ -47,7 +47,10 @@ def test_memory_fields(locomo: tuple[Path, Any, Dataset]) -> None:
             for turn in turns:
                 m = by_id[f"{sample_id}:{turn['dia_id']}"]
                 assert (m.speaker, m.session_id, m.dataset, m.kind) == (
-                    turn["speaker"], f"{sample_id}:S{n}", "locomo", "episodic"
+                    turn["speaker"],
+                    f"{sample_id}:S{n}",
+                    "locomo",
+                    "episodic",
                 )
                 if turn.get("blip_caption"):
                     assert m.text == f"{turn['text']} [shares an image: {turn['blip_caption']}]"
@@ -96,7 +99,10 @@ def test_questions(locomo: tuple[Path, Any, Dataset]) -> None:
         for k, item in enumerate(conv["qa"]):
             q = by_id[f"{conv['sample_id']}:q{k}"]
             assert (q.group, q.question, q.category, q.time_s) == (
-                conv["sample_id"], item["question"], str(item["category"]), None
+                conv["sample_id"],
+                item["question"],
+                str(item["category"]),
+                None,
             )
             assert q.answer == str(item["answer"] if "answer" in item else item["adversarial_answer"])
     assert by_id["conv-26:q1"].answer == "2022"  # an int in the data
@@ -129,8 +135,13 @@ def test_evidence_quirks(locomo: tuple[Path, Any, Dataset]) -> None:
 
 def _tiny_locomo(evidence: list[str]) -> bytes:
     turns = [{"speaker": "A", "dia_id": f"D1:{j}", "text": f"turn {j}"} for j in range(1, 4)]
-    conversation = {"speaker_a": "A", "session_1": turns, "session_1_date_time": "9:00 am on 1 June, 2023",
-                    "session_2": [], "session_2_date_time": "not a date, but unused"}
+    conversation = {
+        "speaker_a": "A",
+        "session_1": turns,
+        "session_1_date_time": "9:00 am on 1 June, 2023",
+        "session_2": [],
+        "session_2_date_time": "not a date, but unused",
+    }
     qa = [{"question": "q?", "answer": "a", "evidence": evidence, "category": 4}]
     return json.dumps([{"sample_id": "c1", "conversation": conversation, "qa": qa}]).encode()
 

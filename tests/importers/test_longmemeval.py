@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from memviz.importers import Dataset, load_bytes
 
 
 def _utc(*args: int) -> float:
-    return datetime(*args, tzinfo=timezone.utc).timestamp()
+    return datetime(*args, tzinfo=UTC).timestamp()
 
 
 @pytest.mark.slow  # parses the real LongMemEval files (~10 s)
@@ -130,8 +130,10 @@ def _tiny(**changes: Any) -> dict[str, Any]:
         "haystack_dates": ["2023/05/20 (Sat) 09:00", "2023/05/21 (Sun) 09:00"],
         "haystack_sessions": [
             [{"role": "user", "content": "hello"}],
-            [{"role": "user", "content": "I live in Paris", "has_answer": True},
-             {"role": "assistant", "content": "nice", "has_answer": False}],
+            [
+                {"role": "user", "content": "I live in Paris", "has_answer": True},
+                {"role": "assistant", "content": "nice", "has_answer": False},
+            ],
         ],
         "answer_session_ids": ["answer_x2"],
     }
@@ -150,12 +152,16 @@ def test_tiny_file() -> None:
     ("changes", "problem"),
     [
         ({"haystack_dates": ["2023/05/20 (Sat) 09:00"]}, r"\[0\]: haystack lists differ in length"),
-        ({"answer_session_ids": ["answer_zz"]},
-         r'\[0\]\.answer_session_ids\[0\]: not one of the "haystack_session_ids"'),
+        (
+            {"answer_session_ids": ["answer_zz"]},
+            r'\[0\]\.answer_session_ids\[0\]: not one of the "haystack_session_ids"',
+        ),
         ({"question_date": "soon"}, r'\[0\]: "question_date": not a date/time'),
         ({"haystack_dates": ["2023/05/20 (Sat) 09:00", 5]}, r"\[0\]\.haystack_dates\[1\]: expected a date string"),
-        ({"haystack_sessions": [[], [{"role": "user", "content": "x", "has_answer": "yes"}]]},
-         r'\[0\]\.haystack_sessions\[1\]\[0\]: "has_answer" must be a boolean'),
+        (
+            {"haystack_sessions": [[], [{"role": "user", "content": "x", "has_answer": "yes"}]]},
+            r'\[0\]\.haystack_sessions\[1\]\[0\]: "has_answer" must be a boolean',
+        ),
     ],
 )
 def test_inconsistent_question_is_rejected(changes: dict[str, Any], problem: str) -> None:
@@ -172,10 +178,17 @@ def test_turns_without_visible_text_are_skipped_and_counted(tmp_path):
     """LongMemEval_S has turns made of one zero-width space: they cannot be written, so they are left out."""
     import json
 
-    item = {"question_id": "q1", "question_type": "multi-session", "question": "?", "answer": "a",
-            "question_date": "2023/05/30 (Tue) 10:18", "answer_session_ids": ["x"],
-            "haystack_session_ids": ["x"], "haystack_dates": ["2023/05/20 (Sat) 10:00"],
-            "haystack_sessions": [[{"role": "user", "content": "\u200b"}, {"role": "assistant", "content": "hi"}]]}
+    item = {
+        "question_id": "q1",
+        "question_type": "multi-session",
+        "question": "?",
+        "answer": "a",
+        "question_date": "2023/05/30 (Tue) 10:18",
+        "answer_session_ids": ["x"],
+        "haystack_session_ids": ["x"],
+        "haystack_dates": ["2023/05/20 (Sat) 10:00"],
+        "haystack_sessions": [[{"role": "user", "content": "\u200b"}, {"role": "assistant", "content": "hi"}]],
+    }
     path = tmp_path / "lme.json"
     path.write_text(json.dumps([item]))
     ds = load_bytes(path.read_bytes(), "longmemeval", path.name)

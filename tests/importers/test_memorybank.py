@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from memviz.importers.memorybank import PROBING_FILE
 
 
 def _utc(*args: int) -> float:
-    return datetime(*args, tzinfo=timezone.utc).timestamp()
+    return datetime(*args, tzinfo=UTC).timestamp()
 
 
 def test_two_memories_per_exchange(memorybank: tuple[Path, Any, Dataset]) -> None:
@@ -41,8 +41,12 @@ def test_memory_fields(memorybank: tuple[Path, Any, Dataset]) -> None:
     _, raw, ds = memorybank
     emily = ds.groups["Emily"]
     first_day = raw["Emily"]["history"]["2023-04-27"]
-    assert [m.text for m in emily[:4]] == [first_day[0]["query"], first_day[0]["response"],
-                                           first_day[1]["query"], first_day[1]["response"]]
+    assert [m.text for m in emily[:4]] == [
+        first_day[0]["query"],
+        first_day[0]["response"],
+        first_day[1]["query"],
+        first_day[1]["response"],
+    ]
     assert [m.id for m in emily[:3]] == ["Emily:2023-04-27:00:q", "Emily:2023-04-27:00:r", "Emily:2023-04-27:01:q"]
     assert [m.source_id for m in emily[:2]] == ["2023-04-27#0q", "2023-04-27#0r"]
     assert [m.speaker for m in emily[:2]] == ["Emily", "AI"]
@@ -66,8 +70,9 @@ def test_probing_questions(memorybank: tuple[Path, Any, Dataset]) -> None:
     assert [(q.group, q.question) for q in ds.questions] == expected
     assert ds.questions[0].id == "Emily:q0" and ds.questions[6].id == "Emily:q6"
     assert len({q.id for q in ds.questions}) == 100
-    assert {(q.category, q.answer, q.time_s, q.evidence_ids, q.evidence_session_ids)
-            for q in ds.questions} == {("probing", "", None, (), ())}
+    assert {(q.category, q.answer, q.time_s, q.evidence_ids, q.evidence_session_ids) for q in ds.questions} == {
+        ("probing", "", None, (), ())
+    }
 
 
 def test_no_probing_questions_without_sibling_file(memorybank: tuple[Path, Any, Dataset]) -> None:

@@ -11,9 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from fakes import uses_real_models
+from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from support import chart, values
-
 from memviz.store import MemoryStore
+
+from support import chart, values
 
 
 def open_tab(page, name: str):

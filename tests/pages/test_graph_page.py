@@ -7,9 +7,10 @@ import json
 import re
 
 import pytest
-from support import chart, values
 
 from memviz.store import MemoryStore
+
+from support import chart, values
 
 
 def drawn_ids(at) -> list[str]:
@@ -21,8 +22,6 @@ def drawn_ids(at) -> list[str]:
 def drawn_nodes(at) -> list[dict]:
     page = at.get("iframe")[0].proto.srcdoc
     return json.loads(re.search(r"nodes = new vis\.DataSet\((\[.*?\])\);", page, re.DOTALL).group(1))
-
-
 
 
 def captions(at) -> str:
@@ -104,7 +103,9 @@ def test_query_view_highlights_the_hits_without_reinforcing(open_page, demo_db):
     store = MemoryStore(demo_db)
     assert store.version() == version  # recall without reinforcement
     # the recall focus is a pure read: no recall event either
-    assert all(e.payload["query"] != "What does Maya make in her pottery class?" for e in store.list_events(ops=["recall"]))
+    assert all(
+        e.payload["query"] != "What does Maya make in her pottery class?" for e in store.list_events(ops=["recall"])
+    )
     # The embedding map places the query and its hits.
     at.session_state["graph_tab"] = "Embedding map"
     at.run()

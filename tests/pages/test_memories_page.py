@@ -133,8 +133,9 @@ def test_ingest_goes_on_while_the_user_opens_other_pages(open_page, tmp_path, de
 
 def test_bad_file_shows_the_importer_error_and_writes_nothing(open_page, tmp_path, demo_db):
     data = tmp_path / "broken.jsonl"
-    data.write_text('{"session": "n1", "speaker": "Ada", "text": "fine"}\n{"session": "n1", "speaker": "Ada"}\n',
-                    encoding="utf-8")
+    data.write_text(
+        '{"session": "n1", "speaker": "Ada", "text": "fine"}\n{"session": "n1", "speaker": "Ada"}\n', encoding="utf-8"
+    )
     page = open_page("memories")
     at = page.at
     at.radio(key="ingest_source").set_value("path").run()

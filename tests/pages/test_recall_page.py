@@ -37,7 +37,13 @@ def test_recall_shows_hits_breakdown_and_trace(open_page, demo_db):
     assert hits["id"].tolist() == [h.memory.id for h in want.hits]
     assert hits["score"].tolist() == pytest.approx([h.score for h in want.hits])
     summary = page.frame_with("stage", "candidates", "ms")
-    assert summary["stage"].tolist()[1:] == ["vector search", "full-text (BM25)", "after fusion", "after scoring", "final"]
+    assert summary["stage"].tolist()[1:] == [
+        "vector search",
+        "full-text (BM25)",
+        "after fusion",
+        "after scoring",
+        "final",
+    ]
     table = page.frame_with("vector search", "final", "text")
     assert table.loc[table["final"].notna(), "id"].tolist() == hits["id"].tolist()
     # exploring does not reinforce: the hits' recall counts are unchanged
@@ -72,8 +78,11 @@ def test_why_not_retrieved_and_near_misses(open_page, demo_db):
     assert any("below the cut-off" in m.value for m in at.markdown)
     # a memory that no retriever returned: its scores are computed directly
     seen = {c.id for s in want.trace.stages for c in s.candidates}
-    outsider = next(i for i in open_engine(str(demo_db)).store.memories_table(columns=["id"]).column("id").to_pylist()
-                    if i not in seen)
+    outsider = next(
+        i
+        for i in open_engine(str(demo_db)).store.memories_table(columns=["id"]).column("id").to_pylist()
+        if i not in seen
+    )
     at.text_input(key="rc_why_id").set_value(outsider).run()
     page.check()
     assert page.metric("Rank in the ranking") == "not scored"
@@ -95,7 +104,9 @@ def test_two_presets_side_by_side(open_page, demo_db):
     assert page.metric("Overlap of the top k") == f"{overlap} / 10"
     assert side_tables(page)[1]["text"].tolist() == [h.memory.text for h in b.hits]
     table = page.frame_with("status", "driver")
-    assert set(table.loc[table["status"] == "entered", "id"]) == {h.memory.id for h in b.hits} - {h.memory.id for h in a.hits}
+    assert set(table.loc[table["status"] == "entered", "id"]) == {h.memory.id for h in b.hits} - {
+        h.memory.id for h in a.hits
+    }
 
 
 def test_past_traces_compared_after_advancing_the_clock(open_page, demo_db):
@@ -131,4 +142,6 @@ def test_past_traces_compared_after_advancing_the_clock(open_page, demo_db):
     at.selectbox(key="rc_past_pick").set_value(traces[0].id)
     at.button(key="rc_reopen").click().run()
     page.check()
-    assert page.frame_with("session", "source", "date")["id"].tolist() == [c.id for c in traces[0].stage("final").candidates]
+    assert page.frame_with("session", "source", "date")["id"].tolist() == [
+        c.id for c in traces[0].stage("final").candidates
+    ]

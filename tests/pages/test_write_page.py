@@ -82,7 +82,6 @@ def test_write_copies_of_turns_picked_from_the_demo(open_page, demo_db):
     assert (links.loc[links["kind"] == "semantic", "weight"] > 0.99).any()
 
 
-
 def test_locomo_turns_are_skipped_once_stored_unless_copied(open_page, demo_db):
     if not LOCOMO.is_file():
         pytest.skip(f"shared data file missing: {LOCOMO}")

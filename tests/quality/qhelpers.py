@@ -29,8 +29,17 @@ FACTS = [
 
 
 def facts(session: str = "s1", start_s: float = 1.7e9, texts: list[str] = FACTS) -> list[MemoryInput]:
-    return [MemoryInput(text=t, speaker="Maya", session_id=session, source_id=f"{session}:{n}",
-                        event_time_s=start_s + 60 * n, id=f"{session}:{n}") for n, t in enumerate(texts)]
+    return [
+        MemoryInput(
+            text=t,
+            speaker="Maya",
+            session_id=session,
+            source_id=f"{session}:{n}",
+            event_time_s=start_s + 60 * n,
+            id=f"{session}:{n}",
+        )
+        for n, t in enumerate(texts)
+    ]
 
 
 def snapshot(store: MemoryStore) -> tuple[int, int, int, int]:

@@ -19,11 +19,11 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from qhelpers import REPO, check_consistency, events_reader, write_jsonl
-
-from memviz.filters import LinkFilter
 from memviz.demo import DEMO_PATH
+from memviz.filters import LinkFilter
 from memviz.store import MemoryStore
+
+from qhelpers import REPO, check_consistency, events_reader, write_jsonl
 
 
 def _split_demo(tmp_path: Path) -> tuple[Path, Path, int]:
@@ -35,9 +35,17 @@ def _split_demo(tmp_path: Path) -> tuple[Path, Path, int]:
 
 def _read(conn) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]]:
     """(write ids by batch before, memory ids by batch, write ids by batch after): events, memories, events."""
+
     def writes():
         out: dict[str, set[str]] = defaultdict(set)
-        tbl = conn.open_table("events").search().where("op = 'write'").select(["batch_id", "memory_ids"]).limit(None).to_arrow()
+        tbl = (
+            conn.open_table("events")
+            .search()
+            .where("op = 'write'")
+            .select(["batch_id", "memory_ids"])
+            .limit(None)
+            .to_arrow()
+        )
         for b, ids in zip(tbl.column("batch_id").to_pylist(), tbl.column("memory_ids").to_pylist()):
             out[b].update(ids)
         return out
@@ -54,8 +62,16 @@ def test_two_ingests_at_once_lose_nothing_and_reads_are_consistent(tmp_path: Pat
     db = tmp_path / "db"
     MemoryStore(db)  # create the tables first so that both writers open them
     a, b, total = _split_demo(tmp_path)
-    procs = [subprocess.Popen([*memviz_cmd, "ingest", str(p), "--format", "jsonl", "--db", str(db), "--batch-size", "4"],
-                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in (a, b)]
+    procs = [
+        subprocess.Popen(
+            [*memviz_cmd, "ingest", str(p), "--format", "jsonl", "--db", str(db), "--batch-size", "4"],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for p in (a, b)
+    ]
     conn = events_reader(str(db))
     reads = in_flight_seen = 0
     deadline = time.monotonic() + 300

@@ -11,11 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from qhelpers import MEMVIZ_FAKE, REPO, check_consistency, events_reader, facts, kill_self_on_batch, run_cli
 
 from memviz.demo import DEMO_PATH
 from memviz.models import MemoryInput
 from memviz.store import INFLIGHT_DIR, MemoryStore
+
+from qhelpers import MEMVIZ_FAKE, REPO, check_consistency, events_reader, facts, kill_self_on_batch, run_cli
 
 # The first 210 turns of the demo conversation: 70 batches of 3. An ingest embeds its whole window (2,048)
 # before the first commit and then commits quickly, so it needs many batches for the kill to land mid-ingest.
@@ -32,8 +33,12 @@ def test_sigkill_mid_ingest_then_resume(tmp_path: Path, memviz_cmd: list[str]):
     db = tmp_path / "db"
     data = tmp_path / "demo_head.jsonl"
     data.write_text("\n".join(DEMO_PATH.read_text().splitlines()[:N_DEMO]) + "\n")
-    proc = subprocess.Popen([*memviz_cmd, "ingest", str(data), "--format", "jsonl", "--db", str(db),
-                             "--batch-size", "3"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*memviz_cmd, "ingest", str(data), "--format", "jsonl", "--db", str(db), "--batch-size", "3"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         conn, deadline = None, time.monotonic() + 240
         while time.monotonic() < deadline and proc.poll() is None:
@@ -100,13 +105,20 @@ def _links(store):
 
 def test_restore_version_roundtrip_and_event(seeded):
     store = seeded.store
-    v0, ids0, links0 = store.version(), sorted(store.existing_ids(["s1:0"]) | set(
-        store.memories_table(columns=["id"]).column("id").to_pylist())), _links(store)
+    v0, ids0, links0 = (
+        store.version(),
+        sorted(store.existing_ids(["s1:0"]) | set(store.memories_table(columns=["id"]).column("id").to_pylist())),
+        _links(store),
+    )
     events0 = store.count("events")
     seeded.write(facts("s3", texts=["My dog Mango chased a heron at the canal.", "Ines loves pottery too."]))
     seeded.forget(["s1:2"])
     seeded.prune(["s1:4"])
-    v1, ids1, links1 = store.version(), sorted(store.memories_table(columns=["id"]).column("id").to_pylist()), _links(store)
+    v1, ids1, links1 = (
+        store.version(),
+        sorted(store.memories_table(columns=["id"]).column("id").to_pylist()),
+        _links(store),
+    )
     assert ids1 != ids0 and links1 != links0
 
     payload = seeded.restore_version(v0).payload

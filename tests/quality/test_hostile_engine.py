@@ -13,18 +13,46 @@ import json
 import pytest
 from click.testing import CliRunner
 from conftest import HOSTILE_TEXTS
-from qhelpers import snapshot
 
 from memviz.cli import main
 from memviz.errors import ConfigError, EmptyTextError, MemvizError, UnknownMemoryError
 from memviz.store import MemoryStore
 from memviz.text import MAX_MEMORY_CHARS, TextTooLongError
 
+from qhelpers import snapshot
+
 HOSTILE_IDS = {f"s2:{n}": t for n, t in enumerate(HOSTILE_TEXTS)}
 
-FTS_HOSTILE = ['"', '""', '"Mango"', '" dog "', '"canal walks', "AND OR NOT", "NOT", "*", "(", ")", ":", "title:dog",
-               "dog~2", "^", "[", "{", "\\", "'", "it's", "`rm -rf /`", "a AND (b OR", "+-!?", "dog*", "d?g",
-               "<script>alert(1)</script>", "Mango\x00peanuts", "🙂 emoji 🐕", "1 OR 1=1; DROP TABLE memories --"]
+FTS_HOSTILE = [
+    '"',
+    '""',
+    '"Mango"',
+    '" dog "',
+    '"canal walks',
+    "AND OR NOT",
+    "NOT",
+    "*",
+    "(",
+    ")",
+    ":",
+    "title:dog",
+    "dog~2",
+    "^",
+    "[",
+    "{",
+    "\\",
+    "'",
+    "it's",
+    "`rm -rf /`",
+    "a AND (b OR",
+    "+-!?",
+    "dog*",
+    "d?g",
+    "<script>alert(1)</script>",
+    "Mango\x00peanuts",
+    "🙂 emoji 🐕",
+    "1 OR 1=1; DROP TABLE memories --",
+]
 
 
 def test_hostile_texts_stored_and_returned_byte_exact(seeded):
@@ -37,8 +65,9 @@ def test_hostile_texts_stored_and_returned_byte_exact(seeded):
 
 
 def test_cli_recall_json_keeps_texts_byte_exact(seeded_db):
-    res = CliRunner().invoke(main, ["recall", "<script>alert(1)</script>", "--db", str(seeded_db), "-k", "9",
-                                    "--json", "--no-reinforce"])
+    res = CliRunner().invoke(
+        main, ["recall", "<script>alert(1)</script>", "--db", str(seeded_db), "-k", "9", "--json", "--no-reinforce"]
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     got = {h["id"]: h["text"] for h in out["hits"]}
@@ -53,8 +82,10 @@ def test_fts_hostile_queries_do_not_crash_recall(seeded, query):
     assert seeded.store.count("memories") == before
 
 
-@pytest.mark.parametrize(("query", "expected"), [('"Mango"', "s1:1"), ('"canal walks"', "s1:1"),
-                                                  ('"peanuts" AND EpiPen', "s1:3"), ("(pottery)", "s1:4")])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [('"Mango"', "s1:1"), ('"canal walks"', "s1:1"), ('"peanuts" AND EpiPen', "s1:3"), ("(pottery)", "s1:4")],
+)
 def test_quoted_and_operator_queries_match_their_terms(seeded, query, expected):
     """Quotes and operators are not query syntax: the terms still match (the store sends a MatchQuery)."""
     ids, scores = seeded.store.text_search(query, 10, None)
@@ -114,7 +145,7 @@ def test_unknown_and_injection_ids_change_nothing(seeded, bad_id):
 def test_ids_with_quotes_work(seeded):
     from memviz.models import MemoryInput
 
-    mid = "it's \"quoted\" `id`"
+    mid = 'it\'s "quoted" `id`'
     seeded.write([MemoryInput(text="Quoted id memory <b>x</b>", id=mid)])
     assert seeded.get(mid).text == "Quoted id memory <b>x</b>"
     assert seeded.forget([mid]) == [mid] and seeded.restore([mid]) == [mid]

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from qhelpers import check_consistency, facts, run_cli, snapshot
 
 from memviz.cli import main
 from memviz.errors import ConfigError, EmptyTextError, MemvizError, SchemaError
@@ -25,21 +24,36 @@ from memviz.models import MemoryInput
 from memviz.store import MemoryStore
 from memviz.text import MAX_MEMORY_CHARS, TextTooLongError
 
+from qhelpers import check_consistency, facts, run_cli, snapshot
+
 BIG = 50_000_000  # a 50 MB text field
 
 
 def _locomo(text: str = "hi there") -> Any:
     turns = [{"speaker": "A", "dia_id": "D1:1", "text": text}, {"speaker": "B", "dia_id": "D1:2", "text": "ok"}]
-    return [{"sample_id": "c1", "conversation": {"session_1": turns, "session_1_date_time": "9:00 am on 1 June, 2023"},
-             "qa": [{"question": "What?", "answer": "hi", "category": 1, "evidence": ["D1:1"]}]}]
+    return [
+        {
+            "sample_id": "c1",
+            "conversation": {"session_1": turns, "session_1_date_time": "9:00 am on 1 June, 2023"},
+            "qa": [{"question": "What?", "answer": "hi", "category": 1, "evidence": ["D1:1"]}],
+        }
+    ]
 
 
 def _longmemeval(text: str = "hi there") -> Any:
-    return [{"question_id": "q1", "question_type": "single-session-user", "question": "Where?", "answer": "here",
-             "question_date": "2023/05/30 (Tue) 10:18", "haystack_session_ids": ["s1"],
-             "haystack_dates": ["2023/05/20 (Sat) 09:00"],
-             "haystack_sessions": [[{"role": "user", "content": text}, {"role": "assistant", "content": "ok"}]],
-             "answer_session_ids": ["s1"]}]
+    return [
+        {
+            "question_id": "q1",
+            "question_type": "single-session-user",
+            "question": "Where?",
+            "answer": "here",
+            "question_date": "2023/05/30 (Tue) 10:18",
+            "haystack_session_ids": ["s1"],
+            "haystack_dates": ["2023/05/20 (Sat) 09:00"],
+            "haystack_sessions": [[{"role": "user", "content": text}, {"role": "assistant", "content": "ok"}]],
+            "answer_session_ids": ["s1"],
+        }
+    ]
 
 
 def _memorybank(text: str = "hi there") -> Any:
@@ -50,8 +64,12 @@ def _jsonl(text: str = "hi there") -> Any:
     return [{"text": text, "speaker": "A", "session": "s1"}, {"text": "ok", "speaker": "B", "session": "s1"}]
 
 
-DOCS: dict[str, Callable[..., Any]] = {"locomo": _locomo, "longmemeval": _longmemeval, "memorybank": _memorybank,
-                                       "jsonl": _jsonl}
+DOCS: dict[str, Callable[..., Any]] = {
+    "locomo": _locomo,
+    "longmemeval": _longmemeval,
+    "memorybank": _memorybank,
+    "jsonl": _jsonl,
+}
 TEXT_KEY = {"locomo": "text", "longmemeval": "content", "memorybank": "query", "jsonl": "text"}
 
 
@@ -63,8 +81,12 @@ def encode(fmt: str, doc: Any) -> bytes:
 
 def _missing_top(fmt: str) -> bytes:
     doc = DOCS[fmt]()
-    {"locomo": lambda: doc[0].pop("conversation"), "longmemeval": lambda: doc[0].pop("haystack_sessions"),
-     "memorybank": lambda: doc["Amy"].pop("history"), "jsonl": lambda: doc[1].pop("speaker")}[fmt]()
+    {
+        "locomo": lambda: doc[0].pop("conversation"),
+        "longmemeval": lambda: doc[0].pop("haystack_sessions"),
+        "memorybank": lambda: doc["Amy"].pop("history"),
+        "jsonl": lambda: doc[1].pop("speaker"),
+    }[fmt]()
     return encode(fmt, doc)
 
 
@@ -100,7 +122,10 @@ def _case(fmt: str, case: str) -> tuple[bytes, str | None]:
         return encode(other, DOCS[other]()), ": "  # the first mismatch: a missing key or a wrong type
     return {
         "json_null": (b"null", f"{top}: expected "),
-        "bom_only": (b"\xef\xbb\xbf", "top level: no memories found" if fmt == "jsonl" else "top level: invalid JSON at "),
+        "bom_only": (
+            b"\xef\xbb\xbf",
+            "top level: no memories found" if fmt == "jsonl" else "top level: invalid JSON at ",
+        ),
         "truncated_in_string": (valid[: valid.index(b"hi there") + 3], ": invalid JSON at "),
         "invalid_utf8_mid": (valid.replace(b"hi there", b"hi \xff\xfe there", 1), "not valid UTF-8 (byte offset"),
         "text_nan": (valid.replace(b'"hi there"', b"NaN", 1), f'"{key}" must be a string, got a number'),
@@ -114,10 +139,25 @@ def _case(fmt: str, case: str) -> tuple[bytes, str | None]:
     }[case]
 
 
-CASES = ["json_null", "bom_only", "truncated_in_string", "invalid_utf8_mid", "text_nan", "text_object",
-         "lone_surrogate", "missing_top_field", "nested_wrong_type", "text_50mb", "extra_fields", "text_at_limit"]
-PARAMS = [pytest.param(fmt, case, id=f"{fmt}-{case}") for fmt in FORMATS
-          for case in CASES + [f"as_{o}" for o in FORMATS if o != fmt]]
+CASES = [
+    "json_null",
+    "bom_only",
+    "truncated_in_string",
+    "invalid_utf8_mid",
+    "text_nan",
+    "text_object",
+    "lone_surrogate",
+    "missing_top_field",
+    "nested_wrong_type",
+    "text_50mb",
+    "extra_fields",
+    "text_at_limit",
+]
+PARAMS = [
+    pytest.param(fmt, case, id=f"{fmt}-{case}")
+    for fmt in FORMATS
+    for case in CASES + [f"as_{o}" for o in FORMATS if o != fmt]
+]
 # Inputs that must be refused (the two accepted ones are checked to import whole instead).
 REFUSED = [p for p in PARAMS if p.values[1] not in ("extra_fields", "text_at_limit")]
 
@@ -146,9 +186,24 @@ def cli():
     return lambda *a: runner.invoke(main, [str(x) for x in a])
 
 
-@pytest.mark.parametrize(("fmt", "case"), [p for p in REFUSED if p.values[1] in (
-    "truncated_in_string", "invalid_utf8_mid", "lone_surrogate", "missing_top_field", "nested_wrong_type",
-    "text_50mb", "json_null") or p.values[1].startswith("as_")])
+@pytest.mark.parametrize(
+    ("fmt", "case"),
+    [
+        p
+        for p in REFUSED
+        if p.values[1]
+        in (
+            "truncated_in_string",
+            "invalid_utf8_mid",
+            "lone_surrogate",
+            "missing_top_field",
+            "nested_wrong_type",
+            "text_50mb",
+            "json_null",
+        )
+        or p.values[1].startswith("as_")
+    ],
+)
 def test_cli_ingest_refuses_and_store_unchanged(seeded_db: Path, tmp_path: Path, cli, fmt: str, case: str) -> None:
     data, expected = _case(fmt, case)
     bad = tmp_path / f"bad_{case}.json"
@@ -190,9 +245,15 @@ def _bad_items(case: str) -> list[MemoryInput]:
     return items[:4] + [bad] + items[4:]
 
 
-ENGINE_CASES = {"empty_text": EmptyTextError, "text_too_long": TextTooLongError, "text_50mb": TextTooLongError,
-                "not_a_string": EmptyTextError, "unknown_kind": ConfigError, "surrogate_id": ConfigError,
-                "surrogate_speaker": ConfigError}
+ENGINE_CASES = {
+    "empty_text": EmptyTextError,
+    "text_too_long": TextTooLongError,
+    "text_50mb": TextTooLongError,
+    "not_a_string": EmptyTextError,
+    "unknown_kind": ConfigError,
+    "surrogate_id": ConfigError,
+    "surrogate_speaker": ConfigError,
+}
 
 
 @pytest.mark.parametrize("case", ENGINE_CASES)

@@ -12,8 +12,10 @@ def test_quote_doubles_single_quotes():
 
 def test_memory_filter_fields_are_anded():
     f = MemoryFilter(ids=["a", "b"], speakers=["Maya"], forgotten=False, time_from_s=1.5, exclude_ids=["c"])
-    assert memory_where(f) == ("id IN ('a', 'b') AND speaker IN ('Maya') AND NOT (id IN ('c')) AND "
-                               "COALESCE(event_time_s, created_time_s) >= 1.5 AND forgotten_time_s IS NULL")
+    assert memory_where(f) == (
+        "id IN ('a', 'b') AND speaker IN ('Maya') AND NOT (id IN ('c')) AND "
+        "COALESCE(event_time_s, created_time_s) >= 1.5 AND forgotten_time_s IS NULL"
+    )
     assert memory_where(MemoryFilter(forgotten=True)) == "forgotten_time_s IS NOT NULL"
     assert memory_where(MemoryFilter()) is None and memory_where(None) is None
 
@@ -34,5 +36,6 @@ def test_the_index_answers_only_the_forgotten_flag():
 
 def test_link_filter():
     assert link_where(LinkFilter(touching=["a"], kinds=["semantic"])) == (
-        "(source_id IN ('a') OR target_id IN ('a')) AND kind IN ('semantic')")
+        "(source_id IN ('a') OR target_id IN ('a')) AND kind IN ('semantic')"
+    )
     assert link_where(LinkFilter()) is None

@@ -12,8 +12,15 @@ from memviz.ui import jobs
 
 
 def notes(n: int, prefix: str = "n") -> Dataset:
-    return Dataset("jsonl", f"{prefix}.jsonl", {"s": [MemoryInput(text=f"Note {k} about the bee hives.", speaker="Ada",
-                                                                  id=f"{prefix}:{k}") for k in range(n)]})
+    return Dataset(
+        "jsonl",
+        f"{prefix}.jsonl",
+        {
+            "s": [
+                MemoryInput(text=f"Note {k} about the bee hives.", speaker="Ada", id=f"{prefix}:{k}") for k in range(n)
+            ]
+        },
+    )
 
 
 def test_a_job_ingests_in_the_background_and_reports(engine, tmp_path):

@@ -14,8 +14,12 @@ def _script():
     other = st.session_state["other"]
     app_engine, a, b = get_engine(), get_engine(other), get_engine(other)
     st.session_state["result"] = {
-        "same_other": a is b, "distinct": a is not app_engine, "app_again": get_engine() is app_engine,
-        "app_count": app_engine.read.count(), "other_count": a.read.count(), "other_uri": str(a.store.uri),
+        "same_other": a is b,
+        "distinct": a is not app_engine,
+        "app_again": get_engine() is app_engine,
+        "app_count": app_engine.read.count(),
+        "other_count": a.read.count(),
+        "other_uri": str(a.store.uri),
     }
 
 

@@ -50,8 +50,14 @@ def _script():
 
     from memviz.ui import widgets as w
 
-    frame = pd.DataFrame({"id": ["a", "b", "c"], "text": ["Ann's cello <b>", "Bob's dog", "Cy's kayak"],
-                          "speaker": ["Ann", "Bob", ""], "source_id": ["D1:1", "", "D1:3"]})
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "text": ["Ann's cello <b>", "Bob's dog", "Cy's kayak"],
+            "speaker": ["Ann", "Bob", ""],
+            "source_id": ["D1:1", "", "D1:3"],
+        }
+    )
     ids = st.session_state.get("offered", ["a", "b", "c"])
     picked = w.memory_picker("Memory", frame, "pick", ids)
     st.write(f"picked={picked}")

@@ -39,9 +39,15 @@ def _script():
     query, k, clicked = w.query_row("q", "Go", "q_go", placeholder="ask")
     st.write(f"query={query!r} k={k} clicked={clicked}")
     st.write(f"as_of={w.as_of_input(1704067200.0 + 3600 * 5.5, 'asof')}")
-    frame = pd.DataFrame({"id": ["a", "b", "c"], "text": ["Ann's cello", "Bob's dog", "Cy's kayak"],
-                          "speaker": ["Ann", "Bob", "Cy"], "source_id": ["D1:1", "D1:2", "D1:3"],
-                          "forgotten_time_s": [None, 1.0, None]})
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "text": ["Ann's cello", "Bob's dog", "Cy's kayak"],
+            "speaker": ["Ann", "Bob", "Cy"],
+            "source_id": ["D1:1", "D1:2", "D1:3"],
+            "forgotten_time_s": [None, 1.0, None],
+        }
+    )
     st.write(f"picked={w.memory_search(frame, 'Memory', 'pick', 'search', limit=2)}")
     w.download_row([("Text", lambda: "hello", "hello.txt", "text/plain", "dl_text")])
     w.table_grid([("**One**", frame[["id"]], None), ("**Two**", frame[["id", "text"]], {"id": "%s"})])

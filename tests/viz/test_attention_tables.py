@@ -25,13 +25,15 @@ def test_captions():
     assert va.tokens_note(256, 300, True) == "256 tokens (cut from 300)"
     assert va.tokens_note(40, 40, False) == "40 tokens"
     assert va.capture_caption(40, 40, False, 30, 9, 1.234, 0.5) == (
-        "40 tokens · 30 layers × 9 heads · captured in 1.23 s · first token's Gu et al. sink metric 0.50")
+        "40 tokens · 30 layers × 9 heads · captured in 1.23 s · first token's Gu et al. sink metric 0.50"
+    )
     assert va.kv_caption(256, 300, True, 32).startswith("256 tokens (cut from 300), budget 32. H2O keeps")
 
 
 def test_store_memory_labels_and_lines_keep_store_order():
-    df = pd.DataFrame({"id": ["a", "b", "c"], "speaker": ["Ann", "", "Bob"],
-                       "text": ["x" * 100, "no speaker", "<b>bold</b>"]})
+    df = pd.DataFrame(
+        {"id": ["a", "b", "c"], "speaker": ["Ann", "", "Bob"], "text": ["x" * 100, "no speaker", "<b>bold</b>"]}
+    )
     labels = va.store_memory_labels(df)
     assert list(labels) == ["a", "b", "c"]
     assert labels["a"] == "Ann: " + "x" * 90 and labels["b"] == "no speaker" and labels["c"] == "Bob: <b>bold</b>"
@@ -41,10 +43,13 @@ def test_store_memory_labels_and_lines_keep_store_order():
 
 def test_numbered_and_losses_figure():
     assert va.numbered("Recalled:", ["one", "two"]) == "Recalled:\n1. one\n2. two"
-    losses = {"full": SimpleNamespace(nll=np.array([1.0, 2.0]), ppl=3.0, ppl_evicted=None),
-              "window": SimpleNamespace(nll=np.array([1.5, 4.0]), ppl=9.0, ppl_evicted=12.0)}
+    losses = {
+        "full": SimpleNamespace(nll=np.array([1.0, 2.0]), ppl=3.0, ppl_evicted=None),
+        "window": SimpleNamespace(nll=np.array([1.5, 4.0]), ppl=9.0, ppl_evicted=12.0),
+    }
     fig = va.losses_figure(losses, 8, {"full": "Full cache", "window": "Window"})
     labels = {"full": "Full cache", "window": "Window"}
-    want = va.policy_loss_figure({p: v.nll for p, v in losses.items()}, 8, labels=labels,
-                                 ppl={"full": 3.0, "window": 12.0})
+    want = va.policy_loss_figure(
+        {p: v.nll for p, v in losses.items()}, 8, labels=labels, ppl={"full": 3.0, "window": 12.0}
+    )
     assert fig.to_dict() == want.to_dict()

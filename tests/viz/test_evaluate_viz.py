@@ -11,13 +11,28 @@ import pytest
 from memviz.models import StageCandidate, Trace, TraceStage
 from memviz.viz import evaluate as ve
 
-RESULT = {"benchmark": "locomo", "preset": "hybrid", "counts": {"evaluated": 3}, "by_category": {},
-          "overall": {"recall@5": 0.5, "recall@10": 0.7}, "questions": []}
+RESULT = {
+    "benchmark": "locomo",
+    "preset": "hybrid",
+    "counts": {"evaluated": 3},
+    "by_category": {},
+    "overall": {"recall@5": 0.5, "recall@10": 0.7},
+    "questions": [],
+}
 
 
 def trace(*stages: tuple[str, list[str]]) -> Trace:
-    return Trace(id="t1", query="q", k=2, time_s=0.0, config={}, total_ms=1.0, stages=[
-        TraceStage(name, 1.0, [StageCandidate(i, n, {}) for n, i in enumerate(ids, 1)]) for name, ids in stages])
+    return Trace(
+        id="t1",
+        query="q",
+        k=2,
+        time_s=0.0,
+        config={},
+        total_ms=1.0,
+        stages=[
+            TraceStage(name, 1.0, [StageCandidate(i, n, {}) for n, i in enumerate(ids, 1)]) for name, ids in stages
+        ],
+    )
 
 
 def test_check_and_parse_result():
@@ -40,8 +55,13 @@ def test_default_metric_run_labels_and_metric_names():
 
 
 def test_filter_questions():
-    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "status": ["evaluated", "no_evidence", "evaluated", "evaluated"],
-                          "recall@10": [1.0, None, 0.0, 0.0]})
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "status": ["evaluated", "no_evidence", "evaluated", "evaluated"],
+            "recall@10": [1.0, None, 0.0, 0.0],
+        }
+    )
     assert ve.filter_questions(frame, "all", "recall@10")["id"].tolist() == ["a", "b", "c", "d"]
     assert ve.filter_questions(frame, "evaluated only", "recall@10")["id"].tolist() == ["a", "c", "d"]
     assert ve.filter_questions(frame, "misses first", "recall@10")["id"].tolist() == ["c", "d", "a"]  # stable
@@ -49,8 +69,14 @@ def test_filter_questions():
 
 
 def test_session_previews_first_turns_by_source_id():
-    turns = pd.DataFrame({"session_id": ["s1", "s1", "s2", "s1", "s1"], "source_id": ["3", "1", "1", "2", "4"],
-                          "speaker": ["A", "B", "C", "A", "B"], "text": ["three", "one", "x" * 100, "two", "four"]})
+    turns = pd.DataFrame(
+        {
+            "session_id": ["s1", "s1", "s2", "s1", "s1"],
+            "source_id": ["3", "1", "1", "2", "4"],
+            "speaker": ["A", "B", "C", "A", "B"],
+            "text": ["three", "one", "x" * 100, "two", "four"],
+        }
+    )
     previews = ve.session_previews(turns, n_turns=3, max_chars=90)
     assert previews == {"s1": "B: one / A: two / A: three", "s2": "C: " + "x" * 90}
     assert ve.session_previews(pd.DataFrame(columns=list(ve.PREVIEW_COLUMNS))) == {}
@@ -58,9 +84,17 @@ def test_session_previews_first_turns_by_source_id():
 
 def test_question_trace_kept_else_found_in_its_store():
     t = trace(("scoring", ["a"]))
-    kept = {"trace": {"id": "t1", "query": "q", "k": 2, "time_s": 0.0, "config": {}, "total_ms": 1.0,
-                      "stages": [{"name": "scoring", "duration_ms": 1.0,
-                                  "candidates": [{"id": "a", "rank": 1, "scores": {}}]}]}}
+    kept = {
+        "trace": {
+            "id": "t1",
+            "query": "q",
+            "k": 2,
+            "time_s": 0.0,
+            "config": {},
+            "total_ms": 1.0,
+            "stages": [{"name": "scoring", "duration_ms": 1.0, "candidates": [{"id": "a", "rank": 1, "scores": {}}]}],
+        }
+    }
     assert ve.question_trace(kept, lambda store, tid: None).stages[0].candidates[0].id == "a"
     asked = []
     found = ve.question_trace({"store": "/s", "trace_id": "t1"}, lambda store, tid: asked.append((store, tid)) or t)

@@ -7,7 +7,6 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
-from support import DAY, T0
 
 from memviz.forgetting import MemoryHistory
 from memviz.viz.forgetting import (
@@ -23,6 +22,8 @@ from memviz.viz.forgetting import (
     timeline_figure,
 )
 
+from support import DAY, T0
+
 HISTORY = MemoryHistory("m", np.array([T0, T0 + 2 * DAY]), np.array([2.0, 5.0]), ("write", "recall"))
 
 
@@ -33,8 +34,12 @@ def _ts(t_s) -> list[float]:
 def test_curve_is_solid_until_now_dotted_after_with_reinforcement_markers():
     t = np.array([T0, T0 + DAY, T0 + 2 * DAY - 1, T0 + 2 * DAY, T0 + 3 * DAY, T0 + 4 * DAY])
     r = np.array([1.0, 0.6, 0.37, 1.0, 0.8, 0.67])
-    fig = curve_figure([Curve("exp <b>", "exponential", t, r), Curve("power", "power", t, r / 2)], HISTORY,
-                       now_s=T0 + 3 * DAY, threshold=0.3)
+    fig = curve_figure(
+        [Curve("exp <b>", "exponential", t, r), Curve("power", "power", t, r / 2)],
+        HISTORY,
+        now_s=T0 + 3 * DAY,
+        threshold=0.3,
+    )
     lines = [d for d in fig.data if d.mode == "lines"]
     past, future = lines[0], lines[1]
     assert _ts(past.x) == list(t[:5]) and list(past.y) == list(r[:5])
@@ -59,11 +64,19 @@ def test_distribution_counts_and_colours_the_bins_below_the_threshold():
 
 
 def test_timeline_puts_events_on_their_op_rows_and_versions_on_theirs():
-    events = pd.DataFrame({"op": ["write", "write", "recall", "forget"], "time_s": [T0] * 4,
-                           "wall_time_s": [T0, T0 + 1, T0 + 60, T0 + 120], "n_memories": [1, 1, 5, 2]})
+    events = pd.DataFrame(
+        {
+            "op": ["write", "write", "recall", "forget"],
+            "time_s": [T0] * 4,
+            "wall_time_s": [T0, T0 + 1, T0 + 60, T0 + 120],
+            "n_memories": [1, 1, 5, 2],
+        }
+    )
     # naive, as LanceDB gives version timestamps (taken to be UTC)
-    versions = [{"version": 1, "timestamp": datetime(2024, 1, 1, 0, 0, 30), "rows": 2},  # noqa: DTZ001
-                {"version": 2, "timestamp": datetime(2024, 1, 1, 0, 2, 0), "rows": 2}]  # noqa: DTZ001
+    versions = [
+        {"version": 1, "timestamp": datetime(2024, 1, 1, 0, 0, 30), "rows": 2},  # noqa: DTZ001
+        {"version": 2, "timestamp": datetime(2024, 1, 1, 0, 2, 0), "rows": 2},
+    ]  # noqa: DTZ001
     fig = timeline_figure(versions, events, selected_version=2)
     ev, ver = fig.data
     assert list(ev.y) == ["write", "write", "recall", "forget"] and _ts(ev.x) == [T0, T0 + 1, T0 + 60, T0 + 120]
@@ -86,8 +99,9 @@ def test_timeline_reads_the_event_timeline_of_a_real_store(engine):
 
 def _history(n_reinforcements: int = 2):
     times = np.array([T0 + n * DAY for n in range(n_reinforcements + 1)], dtype=np.float64)
-    return MemoryHistory("m", times, np.array([1.0 + n for n in range(n_reinforcements + 1)]),
-                         ("write", *["recall"] * n_reinforcements))
+    return MemoryHistory(
+        "m", times, np.array([1.0 + n for n in range(n_reinforcements + 1)]), ("write", *["recall"] * n_reinforcements)
+    )
 
 
 def test_history_table_lists_each_reinforcement_with_its_stability():

@@ -27,12 +27,51 @@ XSS = "<script>window.__xss = 1</script><img src=x onerror=alert(1)>"
 @pytest.fixture
 def small() -> nx.MultiGraph:
     g = nx.MultiGraph()
-    g.add_node("a", text=XSS, speaker="Ann", session_id="s1", kind="episodic", community=0, retention=1.0,
-               importance=1.0, recall_count=4, time_s=0.0, forgotten=False, x=0.0, y=0.0)
-    g.add_node("b", text="Bob likes tea", speaker="Bob", session_id="s1", kind="semantic", community=0, retention=0.0,
-               importance=0.0, recall_count=0, time_s=0.0, forgotten=True, x=1.0, y=0.0)
-    g.add_node("c", text="Cy", speaker="Ann", session_id="s2", kind="episodic", community=1, retention=0.5,
-               importance=0.5, recall_count=1, time_s=0.0, forgotten=False, x=0.0, y=2.0)
+    g.add_node(
+        "a",
+        text=XSS,
+        speaker="Ann",
+        session_id="s1",
+        kind="episodic",
+        community=0,
+        retention=1.0,
+        importance=1.0,
+        recall_count=4,
+        time_s=0.0,
+        forgotten=False,
+        x=0.0,
+        y=0.0,
+    )
+    g.add_node(
+        "b",
+        text="Bob likes tea",
+        speaker="Bob",
+        session_id="s1",
+        kind="semantic",
+        community=0,
+        retention=0.0,
+        importance=0.0,
+        recall_count=0,
+        time_s=0.0,
+        forgotten=True,
+        x=1.0,
+        y=0.0,
+    )
+    g.add_node(
+        "c",
+        text="Cy",
+        speaker="Ann",
+        session_id="s2",
+        kind="episodic",
+        community=1,
+        retention=0.5,
+        importance=0.5,
+        recall_count=1,
+        time_s=0.0,
+        forgotten=False,
+        x=0.0,
+        y=2.0,
+    )
     g.add_edge("b", "a", key="semantic", kind="semantic", weight=1.0)
     g.add_edge("b", "a", key="keyword", kind="keyword", weight=0.0)
     g.add_edge("c", "a", key="temporal", kind="temporal", weight=0.5)
@@ -104,10 +143,26 @@ def test_page_works_offline(small):
 
 def test_summary_graph_nodes_are_labelled_with_their_size():
     g = nx.Graph()
-    g.add_node("community:0", community=0, size=40, text="Community 0: 40 memories", kind="community",
-               retention=0.2, importance=0.3, recall_count=2)
-    g.add_node("community:1", community=1, size=10, text="Community 1: 10 memories", kind="community",
-               retention=0.9, importance=0.3, recall_count=0)
+    g.add_node(
+        "community:0",
+        community=0,
+        size=40,
+        text="Community 0: 40 memories",
+        kind="community",
+        retention=0.2,
+        importance=0.3,
+        recall_count=2,
+    )
+    g.add_node(
+        "community:1",
+        community=1,
+        size=10,
+        text="Community 1: 10 memories",
+        kind="community",
+        retention=0.9,
+        importance=0.3,
+        recall_count=0,
+    )
     g.add_edge("community:0", "community:1", links=7, weight=3.0, kind="aggregate")
     d = vis_data(g, "community", "size")
     assert [n["label"] for n in d.nodes] == ["C0 (40)", "C1 (10)"]
@@ -124,9 +179,17 @@ def test_category_colours_group_the_rare_ones():
 
 
 def test_embedding_map_points_query_and_hits():
-    points = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [0.0, 1.0, 0.0, 1.0], "text": [XSS, "b", "c", "d"],
-                           "speaker": ["Ann", "Bob", "Ann", "Ann"], "session_id": ["s1"] * 4,
-                           "kind": ["episodic"] * 4, "retention": [0.1, 0.2, 0.3, 0.4]})
+    points = pd.DataFrame(
+        {
+            "x": [0.0, 1.0, 2.0, 3.0],
+            "y": [0.0, 1.0, 0.0, 1.0],
+            "text": [XSS, "b", "c", "d"],
+            "speaker": ["Ann", "Bob", "Ann", "Ann"],
+            "session_id": ["s1"] * 4,
+            "kind": ["episodic"] * 4,
+            "retention": [0.1, 0.2, 0.3, 0.4],
+        }
+    )
     hits = points.iloc[[2, 0]].assign(rank=[1, 2])
     fig = embedding_map_figure(points, "speaker", np.array([5.0, 5.0]), "my <query>", hits, (0.3, 0.2))
     by_name = {t.name: t for t in fig.data if t.name}
@@ -146,20 +209,47 @@ def test_analysis_metrics_tables_and_notes():
     from memviz.viz.graph import SIZE_LABELS, analysis_metrics, analysis_tables, filter_note
 
     nodes = pd.DataFrame({c: [] for c in mg.NODE_COLUMNS})
-    nodes = pd.concat([nodes, pd.DataFrame({"id": ["a", "b", "c"], "text": ["x", "y", "z"], "kind": "episodic",
-                                            "speaker": "A", "session_id": ["s1", "s1", "s2"], "source_id": "",
-                                            "time_s": 0.0, "importance": 0.5, "recall_count": 0, "retention": 1.0,
-                                            "forgotten": False, "keywords": ""})], ignore_index=True)
+    nodes = pd.concat(
+        [
+            nodes,
+            pd.DataFrame(
+                {
+                    "id": ["a", "b", "c"],
+                    "text": ["x", "y", "z"],
+                    "kind": "episodic",
+                    "speaker": "A",
+                    "session_id": ["s1", "s1", "s2"],
+                    "source_id": "",
+                    "time_s": 0.0,
+                    "importance": 0.5,
+                    "recall_count": 0,
+                    "retention": 1.0,
+                    "forgotten": False,
+                    "keywords": "",
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     links = pd.DataFrame({"source_id": ["b"], "target_id": ["a"], "kind": ["semantic"], "weight": [0.8]})
     g, comm, cent, analysis = mg.analyse_graph(nodes, links)
     metrics = analysis_metrics(1234, len(links), comm, analysis)
-    assert [m[:2] for m in metrics] == [("Memories", "1,234"), ("Links", "1"), ("Communities", "2"),
-                                        ("Isolated memories", "1"), ("Cross-session links", "0")]
+    assert [m[:2] for m in metrics] == [
+        ("Memories", "1,234"),
+        ("Links", "1"),
+        ("Communities", "2"),
+        ("Isolated memories", "1"),
+        ("Cross-session links", "0"),
+    ]
     assert metrics[-1][2].endswith("they join 0 pairs of sessions")
     assert analysis_metrics(0, 0, comm.iloc[:0], analysis)[2] == ("Communities", "0")
     tables = analysis_tables(analysis)
-    assert [t[1] is f for t, f in zip(tables, (analysis.central, analysis.communities, analysis.session_bridges,
-                                                analysis.bridge_memories))] == [True] * 4
+    assert [
+        t[1] is f
+        for t, f in zip(
+            tables, (analysis.central, analysis.communities, analysis.session_bridges, analysis.bridge_memories)
+        )
+    ] == [True] * 4
     assert tables[0][2] == {"pagerank": "%.4f"} and "degree" in SIZE_LABELS
     assert filter_note(3, 10, 1, 1374).startswith("The filters keep 3 of 10 memories and 1 of 1,374 links.")
 
@@ -176,8 +266,14 @@ def test_recall_overlay_places_the_query_and_orders_the_hits():
     assert query_xy == pytest.approx(proj.coords[3])  # the query lands where its vector projects
     assert hits["id"].tolist() == ["d", "b"] and hits["rank"].tolist() == [1, 3]  # a hit not on the map is left out
     assert recall_overlay(points, proj, {"a": 1})[0] is None
-    fig = embedding_map_figure(points.assign(speaker="A", session_id="s", kind="k", retention=1.0), "speaker",
-                               query_xy, "q", hits, proj.explained)
+    fig = embedding_map_figure(
+        points.assign(speaker="A", session_id="s", kind="k", retention=1.0),
+        "speaker",
+        query_xy,
+        "q",
+        hits,
+        proj.explained,
+    )
     assert {"query", "recall hits"} <= {t.name for t in fig.data}
     assert map_caption(1234, (0.1, 0.05), False).startswith("1,234 memories (the filtered ones)")
     assert "15.0% of the variance. The query and its hits are overlaid." in map_caption(5, (0.1, 0.05), True)

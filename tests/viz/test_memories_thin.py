@@ -16,19 +16,52 @@ DAY = 86_400.0
 
 
 def memory(id_: str, text: str = "t", speaker: str = "Ann", session: str = "s1", keywords=(), **kw) -> Memory:
-    fields = {"id": id_, "text": text, "kind": "episodic", "speaker": speaker, "session_id": session,
-              "source_id": f"src-{id_}", "dataset": "demo", "event_time_s": 0.0, "created_time_s": DAY,
-              "importance": 0.41234, "stability_days": 3.14159, "recall_count": 2, "last_recalled_s": None,
-              "forgotten_time_s": None, "keywords": list(keywords), "access_times_s": [1.0, 2.0], "batch_id": "b"}
+    fields = {
+        "id": id_,
+        "text": text,
+        "kind": "episodic",
+        "speaker": speaker,
+        "session_id": session,
+        "source_id": f"src-{id_}",
+        "dataset": "demo",
+        "event_time_s": 0.0,
+        "created_time_s": DAY,
+        "importance": 0.41234,
+        "stability_days": 3.14159,
+        "recall_count": 2,
+        "last_recalled_s": None,
+        "forgotten_time_s": None,
+        "keywords": list(keywords),
+        "access_times_s": [1.0, 2.0],
+        "batch_id": "b",
+    }
     return Memory(**(fields | kw))
 
 
 def test_store_metrics_labels_values_and_clock():
-    stats = {"memories": 1234, "forgotten": 1, "sessions": 9, "speakers": 2, "events": 40, "version": 7,
-             "links": {"semantic": 10, "temporal": 2005}, "now_s": 0.0}
+    stats = {
+        "memories": 1234,
+        "forgotten": 1,
+        "sessions": 9,
+        "speakers": 2,
+        "events": 40,
+        "version": 7,
+        "links": {"semantic": 10, "temporal": 2005},
+        "now_s": 0.0,
+    }
     metrics = vm.store_metrics(stats, fmt_time=lambda t: f"T{t:.0f}")
-    assert [m[0] for m in metrics] == ["Memories", "Forgotten", "Sessions", "Speakers", "Events", "Version",
-                                       "Semantic links", "Temporal links", "Keyword links", "Clock (UTC)"]
+    assert [m[0] for m in metrics] == [
+        "Memories",
+        "Forgotten",
+        "Sessions",
+        "Speakers",
+        "Events",
+        "Version",
+        "Semantic links",
+        "Temporal links",
+        "Keyword links",
+        "Clock (UTC)",
+    ]
     values = {label: value for label, value, _ in metrics}
     assert values["Memories"] == "1,234" and values["Temporal links"] == "2,005" and values["Keyword links"] == "0"
     assert values["Version"] == "7" and values["Clock (UTC)"] == "T0"
@@ -44,10 +77,16 @@ def test_event_time_bounds():
 
 def test_links_frame_of_typed_links_and_memories():
     me = memory("m", keywords=["cello", "march"], session="s1")
-    links = [Link("m", "old", "keyword", 0.5, 0.0), Link("new", "m", "temporal", 1.0, 0.0),
-             Link("m", "gone", "semantic", 0.8, 0.0)]
-    others = [memory("old", "Cello lessons", "Bob", keywords=["cello"]), memory("new", "Next turn", "Ann", "s1"),
-              memory("old", "Cello lessons", "Bob", keywords=["cello"])]  # a repeat is harmless
+    links = [
+        Link("m", "old", "keyword", 0.5, 0.0),
+        Link("new", "m", "temporal", 1.0, 0.0),
+        Link("m", "gone", "semantic", 0.8, 0.0),
+    ]
+    others = [
+        memory("old", "Cello lessons", "Bob", keywords=["cello"]),
+        memory("new", "Next turn", "Ann", "s1"),
+        memory("old", "Cello lessons", "Bob", keywords=["cello"]),
+    ]  # a repeat is harmless
     df = vm.links_frame_of("m", me.keywords, links, others, 0.55)
     assert list(df.columns) == list(vm.LINK_COLUMNS)
     rows = df.set_index("other_id")
@@ -58,8 +97,9 @@ def test_links_frame_of_typed_links_and_memories():
 
 
 def test_fields_frame_formats_times_and_rounds():
-    df = vm.fields_frame(memory("m", forgotten_time_s=DAY),
-                         fmt_time=lambda t: "" if t is None else f"day {t / DAY:.0f}")
+    df = vm.fields_frame(
+        memory("m", forgotten_time_s=DAY), fmt_time=lambda t: "" if t is None else f"day {t / DAY:.0f}"
+    )
     fields = dict(zip(df["field"], df["value"]))
     assert "text" not in fields and "keywords" not in fields and "access_times_s" not in fields
     assert fields["importance"] == "0.412" and fields["stability_days"] == "3.142"
@@ -69,16 +109,27 @@ def test_fields_frame_formats_times_and_rounds():
 
 def test_detail_metrics_and_reinforce_message():
     assert vm.detail_metrics(memory("m"), None) == [
-        ("Importance", "0.41"), ("Stability (days)", "3.1"), ("Retention now", "—"), ("Recalls", "2"),
-        ("State", "active")]
+        ("Importance", "0.41"),
+        ("Stability (days)", "3.1"),
+        ("Retention now", "—"),
+        ("Recalls", "2"),
+        ("State", "active"),
+    ]
     assert vm.detail_metrics(memory("m", forgotten_time_s=1.0), 0.456)[2:] == [
-        ("Retention now", "0.46"), ("Recalls", "2"), ("State", "forgotten")]
+        ("Retention now", "0.46"),
+        ("Recalls", "2"),
+        ("State", "forgotten"),
+    ]
     event = ReinforceEvent(time_s=0.0, memory_ids=("m",), stability_before=2.0, stability_after=5.25)
     assert vm.reinforce_message(event) == "Reinforced: stability 2.0 → 5.2 days."
 
 
-TURNS = [MemoryInput("a1", "Ann", "s1", id="d:1"), MemoryInput("b1", "Bob", "s2", id="d:2"),
-         MemoryInput("a2", "Ann", "s1", id="d:3"), MemoryInput("a3", "Ann", "s1", id="d:4")]
+TURNS = [
+    MemoryInput("a1", "Ann", "s1", id="d:1"),
+    MemoryInput("b1", "Bob", "s2", id="d:2"),
+    MemoryInput("a2", "Ann", "s1", id="d:3"),
+    MemoryInput("a3", "Ann", "s1", id="d:4"),
+]
 
 
 def test_turn_sources():
@@ -100,8 +151,9 @@ def test_session_turns_and_picked_turns():
 
 
 def test_write_report_messages():
-    assert vw.skipped_message(["a", "b"]) == ("2 turn(s) already stored were skipped: a, b. "
-                                              "Tick “Write as new copies” to write them again.")
+    assert vw.skipped_message(["a", "b"]) == (
+        "2 turn(s) already stored were skipped: a, b. Tick “Write as new copies” to write them again."
+    )
     seven = vw.skipped_message([str(n) for n in range(7)])
     assert seven.startswith("7 turn(s) already stored were skipped: 0, 1, 2, 3, 4 ...")
     item = WriteItemReport("x", "y" * 150, [], 0.5, {}, 3.0, [], [Link("x", "o", "semantic", 0.9, 0.0)])

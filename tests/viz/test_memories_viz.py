@@ -34,8 +34,13 @@ def memories() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "id": ["a", "b", "c", "d", "e"],
-            "text": ["Maya moved to Manchester", "Leon's cat is Olive", "rent is £1,150 (a month)",
-                     "Pottery at Clay Corner", "<script>alert(1)</script>"],
+            "text": [
+                "Maya moved to Manchester",
+                "Leon's cat is Olive",
+                "rent is £1,150 (a month)",
+                "Pottery at Clay Corner",
+                "<script>alert(1)</script>",
+            ],
             "kind": ["episodic", "semantic", "episodic", "episodic", "episodic"],
             "speaker": ["Maya", "Leon", "Maya", "Maya", "Leon"],
             "session_id": ["s1", "s1", "s2", "s2", "s3"],
@@ -56,8 +61,17 @@ def ids(df: pd.DataFrame) -> list[str]:
 
 
 def _event(id_, op, time_s, wall_time_s, memory_ids, batch_id, payload):
-    return event_from_row({"id": id_, "op": op, "time_s": time_s, "wall_time_s": wall_time_s, "memory_ids": memory_ids,
-                           "batch_id": batch_id, "payload": json.dumps(payload)})
+    return event_from_row(
+        {
+            "id": id_,
+            "op": op,
+            "time_s": time_s,
+            "wall_time_s": wall_time_s,
+            "memory_ids": memory_ids,
+            "batch_id": batch_id,
+            "payload": json.dumps(payload),
+        }
+    )
 
 
 def test_no_filter_keeps_every_memory_not_forgotten(memories):
@@ -107,8 +121,9 @@ def test_memory_table_columns_and_types(memories):
 
 
 def test_memory_labels_truncate_and_fall_back_to_the_id():
-    df = pd.DataFrame({"id": ["0123456789abcdef", "x"], "text": ["a" * 70, "short"], "speaker": ["", "Bo"],
-                       "source_id": ["", "D1:2"]})
+    df = pd.DataFrame(
+        {"id": ["0123456789abcdef", "x"], "text": ["a" * 70, "short"], "speaker": ["", "Bo"], "source_id": ["", "D1:2"]}
+    )
     labels = memory_labels(df, max_chars=60)
     assert labels["0123456789abcdef"] == "01234567 · —: " + "a" * 60 + "…"
     assert labels["x"] == "D1:2 · Bo: short"
@@ -152,8 +167,9 @@ def test_links_frame_directions_and_reasons():
 
 
 def test_links_frame_incoming_temporal_and_missing_other():
-    links = pd.DataFrame({"source_id": ["n", "m"], "target_id": ["m", "gone"], "kind": ["temporal", "semantic"],
-                          "weight": [1.0, 0.6]})
+    links = pd.DataFrame(
+        {"source_id": ["n", "m"], "target_id": ["m", "gone"], "kind": ["temporal", "semantic"], "weight": [1.0, 0.6]}
+    )
     others = pd.DataFrame({"id": ["n"], "text": ["N"], "speaker": ["Ned"], "session_id": ["s1"], "keywords": [[]]})
     out = links_frame("m", [], links, others, 0.55).set_index("other_id")
     assert out.loc["n", "why"] == "next turn of session s1"
@@ -167,14 +183,34 @@ def test_links_frame_empty():
 
 def test_events_frame_summarises_each_op():
     events = [
-        _event("1", "write", 10.0, 20.0, ["m"], "b", {"importance": 0.5, "stability_days": 6.0, "n_links": 3,
-                                                      "keywords": ["rent", "leeds"]}),
-        _event("2", "reinforce", 11.0, 21.0, ["m"], "", {"stability_before": 6.0, "stability_after": 8.5,
-                                                         "retention_before": 0.4, "reason": "recall"}),
+        _event(
+            "1",
+            "write",
+            10.0,
+            20.0,
+            ["m"],
+            "b",
+            {"importance": 0.5, "stability_days": 6.0, "n_links": 3, "keywords": ["rent", "leeds"]},
+        ),
+        _event(
+            "2",
+            "reinforce",
+            11.0,
+            21.0,
+            ["m"],
+            "",
+            {"stability_before": 6.0, "stability_after": 8.5, "retention_before": 0.4, "reason": "recall"},
+        ),
         _event("3", "forget", 12.0, 22.0, ["m"], "", {"reason": "manual"}),
-        _event("5", "link", 12.5, 22.5, ["m", "n"], "b", {"links": [["m", "a", "semantic", 0.7],
-                                                                    ["n", "m", "temporal", 1.0],
-                                                                    ["n", "a", "keyword", 0.2]]}),
+        _event(
+            "5",
+            "link",
+            12.5,
+            22.5,
+            ["m", "n"],
+            "b",
+            {"links": [["m", "a", "semantic", 0.7], ["n", "m", "temporal", 1.0], ["n", "a", "keyword", 0.2]]},
+        ),
         _event("4", "prune", 13.0, 23.0, ["m"], "", {"memories": [{"id": "m", "text": "x" * 300}]}),
     ]
     out = events_frame(events, "m")
@@ -201,8 +237,10 @@ def test_importance_parts_figure_shows_each_part():
 
 
 def test_neighbours_frame_marks_linked_ids():
-    nb = [{"id": "a", "text": "A", "similarity": 0.8, "linked": True},
-          {"id": "b", "text": "B", "similarity": 0.5, "linked": False}]
+    nb = [
+        {"id": "a", "text": "A", "similarity": 0.8, "linked": True},
+        {"id": "b", "text": "B", "similarity": 0.5, "linked": False},
+    ]
     out = neighbours_frame(nb, linked_ids={"a"})
     assert out.columns.tolist() == ["id", "text", "similarity", "linked"]
     assert out["linked"].tolist() == [True, False]
@@ -211,8 +249,9 @@ def test_neighbours_frame_marks_linked_ids():
 
 def test_neighbours_figure_threshold_traces_and_escaped_labels():
     texts = ["<b>bold</b> claim " + "x" * 80, 'a "quoted" & plain', "also linked"]
-    nb = pd.DataFrame({"id": ["a", "b", "c"], "text": texts,
-                       "similarity": [0.8, 0.6, 0.4], "linked": [True, False, True]})
+    nb = pd.DataFrame(
+        {"id": ["a", "b", "c"], "text": texts, "similarity": [0.8, 0.6, 0.4], "linked": [True, False, True]}
+    )
     fig = neighbours_figure(nb, threshold=0.55)
     linked, other = fig.data
     assert (linked.name, other.name) == ("linked", "not linked")

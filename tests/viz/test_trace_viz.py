@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from support import DAY, T0
 
 from memviz import tracing
 from memviz.models import MemoryInput
@@ -20,6 +19,8 @@ from memviz.viz.trace import (
     why_not_figure,
 )
 
+from support import DAY, T0
+
 TEXTS = [
     "Maya moved to Lisbon last spring.",
     "<script>alert('x')</script> Maya loves Lisbon's tiled streets.",
@@ -32,7 +33,9 @@ TEXTS = [
 
 @pytest.fixture
 def traced(engine):
-    engine.write([MemoryInput(t, "Maya", "s1", id=f"m{n}", event_time_s=T0 - (6 - n) * DAY) for n, t in enumerate(TEXTS)])
+    engine.write(
+        [MemoryInput(t, "Maya", "s1", id=f"m{n}", event_time_s=T0 - (6 - n) * DAY) for n, t in enumerate(TEXTS)]
+    )
     engine.store.refresh_text_index()
     a = engine.recall("Where does Maya live?", preset_config("default", k=3, reinforce=False))
     b = engine.recall("Where does Maya live?", preset_config("bm25", k=3, reinforce=False))
@@ -45,8 +48,16 @@ def test_score_breakdown_segments_add_up_to_each_score(traced):
     fig = score_breakdown_figure(a.trace, mems)
     weights = tracing.weights_of(a.trace)
     assert [t.name for t in fig.data] == [
-        {"relevance": "relevance (cosine)", "lexical": "lexical (BM25)", "recency": "recency",
-         "importance": "importance", "retention": "retention"}[c] for c in weights if weights[c] > 0]
+        {
+            "relevance": "relevance (cosine)",
+            "lexical": "lexical (BM25)",
+            "recency": "recency",
+            "importance": "importance",
+            "retention": "retention",
+        }[c]
+        for c in weights
+        if weights[c] > 0
+    ]
     for n, hit in enumerate(a.hits):
         assert sum(t.x[n] for t in fig.data) == pytest.approx(hit.score)
     labels = " ".join(fig.data[0].y)
@@ -76,8 +87,9 @@ def test_why_not_and_compare_figures(traced, engine):
     below = tracing.last_ranking(a.trace).candidates[3].id
     why = tracing.why_not(a.trace, below)
     fig = why_not_figure(why, tracing.weights_of(a.trace))
-    assert list(fig.data[0].x) == pytest.approx([why.gap[c] for c in ("relevance", "lexical", "recency", "importance",
-                                                                      "retention")])
+    assert list(fig.data[0].x) == pytest.approx(
+        [why.gap[c] for c in ("relevance", "lexical", "recency", "importance", "retention")]
+    )
     diff = tracing.compare(a.trace, b.trace)
     fig = compare_figure(diff, mems, 3, "A: default", "B: bm25")
     assert len(fig.data) == len(diff.table)
@@ -96,15 +108,32 @@ def test_tables(traced):
 
 def test_evaluation_tables():
     result = {
-        "benchmark": "locomo", "preset": "vector", "counts": {"evaluated": 2},
+        "benchmark": "locomo",
+        "preset": "vector",
+        "counts": {"evaluated": 2},
         "overall": {"recall@1": 0.5, "recall@5": 1.0},
         "by_category": {"4": {"name": "single-hop", "n": 2, "recall@1": 0.5, "recall@5": 1.0}},
         "questions": [
-            {"id": "q1", "category": "4", "category_name": "single-hop", "status": "evaluated", "question": "?",
-             "evidence": ["a", "b"], "retrieved": ["b", "x", "a"], "gold_ranks": {"a": 3, "b": 1},
-             "metrics": {"recall@1": 0.5, "recall@5": 1.0}},
-            {"id": "q2", "category": "4", "category_name": "single-hop", "status": "no_evidence", "question": "?",
-             "evidence": [], "metrics": None},
+            {
+                "id": "q1",
+                "category": "4",
+                "category_name": "single-hop",
+                "status": "evaluated",
+                "question": "?",
+                "evidence": ["a", "b"],
+                "retrieved": ["b", "x", "a"],
+                "gold_ranks": {"a": 3, "b": 1},
+                "metrics": {"recall@1": 0.5, "recall@5": 1.0},
+            },
+            {
+                "id": "q2",
+                "category": "4",
+                "category_name": "single-hop",
+                "status": "no_evidence",
+                "question": "?",
+                "evidence": [],
+                "metrics": None,
+            },
         ],
     }
     t = metrics_table([result])
@@ -150,7 +179,13 @@ def test_stage_summary_gates_and_no_hits(traced, engine):
     a, _, _ = traced
     summary = stage_summary(a.trace)
     assert list(summary.columns) == ["stage", "candidates", "ms", "details"]
-    assert summary["stage"].tolist()[1:] == ["vector search", "full-text (BM25)", "after fusion", "after scoring", "final"]
+    assert summary["stage"].tolist()[1:] == [
+        "vector search",
+        "full-text (BM25)",
+        "after fusion",
+        "after scoring",
+        "final",
+    ]
     assert gated_caption(a.trace) is None and no_hits_message(a.trace) == "No memory was retrieved."
     gated = engine.recall("Where does Maya live?", preset_config("default", k=3, reinforce=False, min_relevance=0.99))
     assert not gated.hits
@@ -202,7 +237,11 @@ def test_why_not_and_diff_metrics(traced):
     stages = why_stages_table(why)
     assert 4 in stages["rank"].tolist() and list(stages.columns)[:3] == ["stage", "rank", "of"]
     diff = tracing.compare(a.trace, b.trace)
-    assert diff_metrics(diff, 3) == [("Overlap of the top k", f"{diff.overlap} / 3"), ("Jaccard", f"{diff.jaccard:.2f}"),
-                                     ("Entered", str(len(diff.entered))), ("Left", str(len(diff.left)))]
+    assert diff_metrics(diff, 3) == [
+        ("Overlap of the top k", f"{diff.overlap} / 3"),
+        ("Jaccard", f"{diff.jaccard:.2f}"),
+        ("Entered", str(len(diff.entered))),
+        ("Left", str(len(diff.left))),
+    ]
     final = final_table(a.trace, mems)
     assert final["rank"].tolist() == [1, 2, 3] and final["text"].tolist() == [h.memory.text for h in a.hits]
