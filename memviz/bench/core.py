@@ -1,5 +1,5 @@
-"""Benchmark core: machine, real data, ingest and recall. Benchmarks as importable functions (no streamlit): ingest against the raw encoder, recall latency against a
-numpy brute force, a peer store (Chroma) side by side, forgetting recompute, and a large streaming ingest.
+"""Benchmark core: the machine, the real data, ingest against the raw encoder, recall latency against a numpy
+brute force, and forgetting recompute (the peer store and the large ingest are in :mod:`memviz.bench.peers`).
 
 Every function returns plain JSON-able dicts; ``memviz bench`` and ``benchmarks/run_all.py`` print them.
 Times are wall-clock milliseconds (``*_ms``) or seconds (``*_s``); rates are memories per second
@@ -304,8 +304,8 @@ def bench_recall_at(
 
     Returns ``{"n", "queries", "p50_ms"/"p95_ms" (end to end, query embedding included), "embed_p50_ms",
     "search_scoring_p50_ms"/"_p95_ms" (the recall's wall time after the query embedding: vector and
-    full-text search, which run concurrently, fusion and scoring; the event log write excluded), "vector_p50_ms" (the vector stage
-    alone), "numpy_brute_p50_ms" (dot product + top-10 over the same vectors), "ratio" (search+scoring p50 /
+    full-text search, which run concurrently, fusion and scoring; the event log write excluded),
+    "vector_p50_ms" (the vector stage alone), "numpy_brute_p50_ms" (dot product + top-10 over the same vectors), "ratio" (search+scoring p50 /
     numpy p50; goal <= 2), "vector_ratio" (vector stage p50 / numpy p50), "lancedb_brute_p50_ms" (LanceDB's
     exact search for the same queries, no in-memory index), "recall_at_10_vs_exact" (the vector search's
     top 10 against LanceDB's exact top 10, mean overlap), "index_load_ms", "replicated" (memories made by
@@ -413,8 +413,8 @@ def bench_recall(
     log: Log = _quiet,
 ) -> list[dict[str, Any]]:
     """:func:`bench_recall_at` for each store size in ``sizes`` on the real texts (LoCoMo dev, then
-    LongMemEval_S, MemoryBank; replicated beyond their 20,112 memories) with ``n_queries`` real questions. One dict per size,
-    in the order given."""
+    LongMemEval_S, MemoryBank; replicated beyond their 20,112 memories) with ``n_queries`` real questions. One
+    dict per size, in the order given."""
     from memviz.embed import MiniLMEmbedder
     from memviz.engine import embedding_text
 

@@ -105,8 +105,9 @@ def bench_large_ingest(
 ) -> dict[str, Any]:
     """``memviz ingest`` of a whole file in a child process, interrupted (SIGTERM) after
     ``interrupt_after_s`` (late enough for several committed batches: the first window of 2,048 long
-    LongMemEval turns is embedded before its first batch is committed) and then resumed to the end. Returns the stored count against the file's distinct
-    ids (no duplicates, nothing lost), each run's seconds, and the peak RSS of the child processes (MB)."""
+    LongMemEval turns is embedded before its first batch is committed) and then resumed to the end. Returns the
+    stored count against the file's distinct ids (no duplicates, nothing lost), each run's seconds, and the peak
+    RSS of the child processes (MB)."""
     import signal
 
     from memviz.importers import load

@@ -75,7 +75,9 @@ def _bench_command(parts: tuple[str, ...], doc: str):
     def cmd(quick, ingest_n, sizes, n_queries, as_json):
         import json
 
-        log = lambda m: click.echo(f"[bench] {m}", err=True)
+        def log(m: str) -> None:
+            click.echo(f"[bench] {m}", err=True)
+
         size_list = [int(s) for s in sizes.split(",")] if sizes else None
         res = run(parts, quick=quick, ingest_n=ingest_n, sizes=size_list, n_queries=n_queries, log=log)
         if as_json:
@@ -130,14 +132,15 @@ def markdown_tables(res: dict[str, Any]) -> str:
                 "| store | memories | ingest /s | recall p50 ms | recall p95 ms |",
                 "|---|---:|---:|---:|---:|",
                 f"| memviz | {peer['n']} | {peer['memviz_ingest_per_s']} | {peer['memviz_recall_p50_ms']} | |",
-                f"| {peer['store']} {peer['version']} | {peer['n']} | {peer['ingest_per_s']} | {peer['recall_p50_ms']} | "
-                f"{peer['recall_p95_ms']} |",
+                f"| {peer['store']} {peer['version']} | {peer['n']} | {peer['ingest_per_s']} | "
+                f"{peer['recall_p50_ms']} | {peer['recall_p95_ms']} |",
                 f"\nmemviz/peer: ingest rate x{peer['ingest_ratio']}, recall latency x{peer['recall_latency_ratio']}\n",
             ]
     if att := res.get("attention"):
         lines += ["| model | tokens | capture p50 ms (warm) | model load s |", "|---|---:|---:|---:|"]
         lines += [
-            f"| {a['model']} | {a.get('tokens', '')} | {a.get('capture_p50_ms', a.get('error'))} | {a.get('load_s', '')} |"
+            f"| {a['model']} | {a.get('tokens', '')} | {a.get('capture_p50_ms', a.get('error'))} | "
+            f"{a.get('load_s', '')} |"
             for a in att
         ]
         lines.append("")

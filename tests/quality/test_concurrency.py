@@ -90,7 +90,7 @@ def test_two_ingests_at_once_lose_nothing_and_reads_are_consistent(tmp_path: Pat
             time.sleep(0.01)
     finally:
         outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs):
         assert p.returncode == 0, err[-2000:]
     assert reads >= 3, "the reader did not overlap the writers"
 
