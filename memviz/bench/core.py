@@ -305,13 +305,13 @@ def bench_recall_at(
     Returns ``{"n", "queries", "p50_ms"/"p95_ms" (end to end, query embedding included), "embed_p50_ms",
     "search_scoring_p50_ms"/"_p95_ms" (the recall's wall time after the query embedding: vector and
     full-text search, which run concurrently, fusion and scoring; the event log write excluded),
-    "vector_p50_ms" (the vector stage alone), "numpy_brute_p50_ms" (dot product + top-10 over the same vectors), "ratio" (search+scoring p50 /
-    numpy p50; goal <= 2), "vector_ratio" (vector stage p50 / numpy p50), "lancedb_brute_p50_ms" (LanceDB's
-    exact search for the same queries, no in-memory index), "recall_at_10_vs_exact" (the vector search's
-    top 10 against LanceDB's exact top 10, mean overlap), "index_load_ms", "replicated" (memories made by
-    noisy replication), "stages_p50_ms" (p50 of each trace stage)}``; with ``forgetting``,
-    ``"forgetting_recompute_ms"`` (retention of every memory and
-    the threshold's suppressed list, as the forgetting page recomputes it).
+    "vector_p50_ms" (the vector stage alone), "numpy_brute_p50_ms" (dot product + top-10 over the same
+    vectors), "ratio" (search+scoring p50 / numpy p50; goal <= 2), "vector_ratio" (vector stage p50 / numpy
+    p50), "lancedb_brute_p50_ms" (LanceDB's exact search for the same queries, no in-memory index),
+    "recall_at_10_vs_exact" (the vector search's top 10 against LanceDB's exact top 10, mean overlap),
+    "index_load_ms", "replicated" (memories made by noisy replication), "stages_p50_ms" (p50 of each trace
+    stage)}``; with ``forgetting``, ``"forgetting_recompute_ms"`` (retention of every memory and the
+    threshold's suppressed list, as the forgetting page recomputes it).
     """
     from memviz.clock import SimulatedClock
     from memviz.engine import MemoryEngine, RecallConfig
