@@ -70,16 +70,21 @@ def use_store(pg, app_url: str, db) -> None:
 
 
 def away_and_back_until_ended(pg, start, away: tuple[str, str], back: tuple[str, str]) -> list[dict]:
-    """Click ``start`` (a button that starts a background job), open the page ``away[0]`` (until its textbox
-    ``away[1]`` shows), return to ``back[0]`` (until its textbox ``back[1]`` shows), and wait until the job has
-    said how it ended: its success, or whatever went wrong instead (so that a failure says what it was).
-    Returns the alerts shown since the click ({"kind", "text"}, see browser_helpers.alerts).
+    """Click ``start`` (a button that starts a background job) and wait until the job has started (its progress
+    bar shows, or it has already said how it ended); open the page ``away[0]`` (until its textbox ``away[1]``
+    shows), return to ``back[0]`` (until its textbox ``back[1]`` shows), and wait until the job has said how it
+    ended: its success, or whatever went wrong instead (so that a failure says what it was). Returns the alerts
+    shown since the click ({"kind", "text"}, see browser_helpers.alerts).
 
-    The job says how it ended once, on its page, whenever that is: a small job may end (and say so) before
-    the test has left the page, a large one only after it came back. The alerts are recorded as they appear,
-    so the test sees the announcement in either case."""
+    Leaving the page before the click's rerun has started the job would stop that rerun, and the job would
+    never start (a busy machine made that likely). The job says how it ended once, on its page, whenever that
+    is: a small job may end (and say so) before the test has left the page, a large one only after it came
+    back; the alerts are recorded as they appear, so the test sees the announcement in either case."""
     before = len(alerts(pg))
     start.click()
+    wait_until(pg, "n => window.__alerts.length > n || !!document.querySelector("
+                   "'[data-testid=stProgress], [data-testid=stException]')",
+               "the background job to start (its progress bar) after the click", arg=before)
     nav = pg.get_by_test_id("stSidebarNav")
     nav.get_by_role("link", name=away[0]).click()  # a rerun of another page does not stop the job
     # the job shares the two cores with this page's script: the page may take a while, but it comes
