@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import ARTIFACTS
+from browser_helpers import ARTIFACTS, LONG_MS, RECORD_ALERTS
 from support import REPO, SHARED_DATA, T0
 
 CHROMIUM = "/usr/bin/chromium"
@@ -83,20 +83,31 @@ def app_url(browser_store):
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
+    deadline = time.monotonic() + LONG_MS / 1000
+    while True:  # poll the health endpoint until it answers (or the server has died, or the bound has passed)
         try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=5).status == 200:
                 break
         except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not become healthy within 120 s")
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            pytest.fail(f"streamlit did not answer /_stcore/health within {LONG_MS // 1000} s (exit code "
+                        f"{proc.poll()}); its log:\n{(ARTIFACTS / 'streamlit.log').read_text()[-3000:]}")
+        time.sleep(0.25)
     yield url
     proc.terminate()
     proc.wait(timeout=20)
     log.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _long_expect_timeout():
+    """``expect(...)`` waits up to the long bound too (its default is 5 s)."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=LONG_MS)
 
 
 @pytest.fixture(scope="session")
@@ -118,6 +129,10 @@ def browser():
 def page(browser):
     """A fresh page that fails the test if any JavaScript dialog (an injected alert) opens."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    # Every implicit wait (an action waiting for its element, a navigation) gets the long bound too.
+    ctx.set_default_timeout(LONG_MS)
+    ctx.set_default_navigation_timeout(LONG_MS)
+    ctx.add_init_script(RECORD_ALERTS)
     pg = ctx.new_page()
     dialogs: list[str] = []
     pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

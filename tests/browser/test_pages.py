@@ -7,16 +7,20 @@ import re
 
 import pytest
 
+from playwright.sync_api import expect
+
 from browser_helpers import (
-    PLOTS, grid_rows, metrics, page_paths, plot_traces, screenshot, wait_for_trace, wait_rendered,
+    LONG_MS, PLOTS, alerts, grid_rows, metrics, page_paths, plot_traces, screenshot, wait_for_trace, wait_rendered,
+    wait_shown, wait_until,
 )
 
 pytestmark = pytest.mark.browser
 
 QUERY = "When did Caroline go to the LGBTQ support group?"
-# The pyvis graph is drawn: vis-network's layout has stabilised and its progress bar is gone.
-GRAPH_STABLE = ("() => document.body.dataset.stabilised === '1' && (!document.getElementById('loadingBar') || "
-                "getComputedStyle(document.getElementById('loadingBar')).display === 'none')")
+# The Memories page's "Showing N of M memories" caption, as [N, M] (null while it is not shown).
+SHOWING = ("() => { const m = document.querySelector('[data-testid=stMainBlockContainer]')?.innerText"
+           ".match(/Showing ([\\d,]+) of ([\\d,]+) memories/); "
+           "return m ? [m[1], m[2]].map(s => Number(s.replaceAll(',', ''))) : null; }")
 
 
 def assert_clean(pg) -> None:
@@ -45,9 +49,13 @@ def test_page_loads_clean(page, app_url, name, path):
 def test_hostile_memory_text_is_shown_as_text(page, app_url):
     page.goto(app_url)
     wait_rendered(page)
+    wait_until(page, f"() => ({SHOWING})() !== null", "the Memories page's 'Showing N of M memories' caption")
     search = page.get_by_label("Search text")
     search.fill("script")
     search.press("Enter")
+    # the search has run: fewer memories shown than stored, the hostile ones among them
+    wait_until(page, f"() => {{ const s = ({SHOWING})(); return s !== null && 0 < s[0] && s[0] < s[1]; }}",
+               "the search for 'script' to narrow the memory table")
     settled(page, "memories-hostile-search")
 
 
@@ -58,19 +66,34 @@ def use_store(pg, app_url: str, db) -> None:
     store = pg.get_by_role("textbox", name="Store")
     store.fill(str(db))
     store.press("Enter")
-    pg.get_by_test_id("stSidebar").get_by_text("1 memory ·").wait_for()
+    wait_shown(pg.get_by_test_id("stSidebar").get_by_text("1 memory ·"), f"the sidebar to count the 1 memory of {db}")
 
 
-def away_and_back_until_ended(pg, away: tuple[str, str], back: str) -> None:
-    """Just after starting a background job: open the page ``away[0]`` (until its textbox ``away[1]`` shows),
-    return to ``back``, and wait until the job has ended there: its success, or whatever went wrong instead
-    (so that a failure says what it was)."""
+def away_and_back_until_ended(pg, start, away: tuple[str, str], back: tuple[str, str]) -> list[dict]:
+    """Click ``start`` (a button that starts a background job) and wait until the job has started (its progress
+    bar shows, or it has already said how it ended); open the page ``away[0]`` (until its textbox ``away[1]``
+    shows), return to ``back[0]`` (until its textbox ``back[1]`` shows), and wait until the job has said how it
+    ended: its success, or whatever went wrong instead (so that a failure says what it was). Returns the alerts
+    shown since the click ({"kind", "text"}, see browser_helpers.alerts).
+
+    Leaving the page before the click's rerun has started the job would stop that rerun, and the job would
+    never start (a busy machine made that likely). The job says how it ended once, on its page, whenever that
+    is: a small job may end (and say so) before the test has left the page, a large one only after it came
+    back; the alerts are recorded as they appear, so the test sees the announcement in either case."""
+    before = len(alerts(pg))
+    start.click()
+    wait_until(pg, "n => window.__alerts.length > n || !!document.querySelector("
+                   "'[data-testid=stProgress], [data-testid=stException]')",
+               "the background job to start (its progress bar) after the click", arg=before)
     nav = pg.get_by_test_id("stSidebarNav")
     nav.get_by_role("link", name=away[0]).click()  # a rerun of another page does not stop the job
-    pg.get_by_role("textbox", name=away[1]).wait_for()
-    nav.get_by_role("link", name=back).click()
-    pg.locator('[data-testid="stAlertContentSuccess"], [data-testid="stAlertContentError"], '
-               '[data-testid="stException"]').first.wait_for(timeout=120_000)
+    # the job shares the two cores with this page's script: the page may take a while, but it comes
+    wait_shown(pg.get_by_role("textbox", name=away[1]), f"the {away[0]} page's {away[1]!r} box (a job runs meanwhile)")
+    nav.get_by_role("link", name=back[0]).click()
+    wait_shown(pg.get_by_role("textbox", name=back[1]), f"the {back[0]} page's {back[1]!r} box")
+    wait_until(pg, "n => window.__alerts.length > n || !!document.querySelector('[data-testid=stException]')",
+               f"the background job to say how it ended (back on the {back[0]} page)", arg=before)
+    return alerts(pg)[before:]
 
 
 def test_memories_ingest_demo(page, app_url, fresh_store):
@@ -85,12 +108,12 @@ def test_memories_ingest_demo(page, app_url, fresh_store):
 
     page.get_by_test_id("stExpander").filter(has_text="Add data to the store").locator("summary").click()
     page.get_by_role("radio", name="Built-in demo").check()
-    page.get_by_role("button", name="Ingest").click()
-    away_and_back_until_ended(page, ("Write", "Memory text"), "Memories")
+    said = away_and_back_until_ended(page, page.get_by_role("button", name="Ingest"), ("Write", "Memory text"),
+                                     ("Memories", "Search text or source id"))
     settled(page, "memories-ingested")
-    done = page.get_by_test_id("stAlertContentSuccess")
     n_demo = len(load(DEMO_PATH, DEMO_FORMAT))
-    assert f"{n_demo:,} memories written" in done.inner_text()
+    assert [a["kind"] for a in said] == ["success"], said  # said once
+    assert f"{n_demo:,} memories written" in said[0]["text"]
     assert metrics(page)["Memories"] == f"{1 + n_demo:,}"
     assert grid_rows(page.get_by_test_id("stDataFrame").first) == 1 + n_demo
     screenshot(page, "memories-table", at=page.get_by_role("heading", name="Memory table"))
@@ -106,8 +129,8 @@ def test_write_reports_a_hostile_memory_as_text(page, app_url, fresh_store):
     page.get_by_role("textbox", name="Memory text").fill(text)
     page.get_by_role("textbox", name="Speaker").fill("Caroline")
     page.get_by_role("button", name="Write", exact=True).click()
-    page.get_by_role("heading", name="Write report").wait_for(timeout=60_000)
-    page.get_by_test_id("stSidebar").get_by_text("2 memories ·").wait_for()
+    wait_shown(page.get_by_role("heading", name="Write report"), "the write report")
+    wait_shown(page.get_by_test_id("stSidebar").get_by_text("2 memories ·"), "the sidebar to count 2 memories")
     settled(page, "write-report", at=page.get_by_role("heading", name="Write report"))
     assert page.get_by_text(re.compile(r"1 memory written with \d+ link")).count() == 1
     assert page.get_by_text(text, exact=False).count() >= 1  # the markup is visible as characters
@@ -120,7 +143,7 @@ def test_recall_shows_hits_and_why_not(page, app_url):
     page.get_by_role("textbox", name="Query").fill(QUERY)
     page.get_by_role("button", name="Recall", exact=True).click()
     hits = page.get_by_role("tabpanel", name="Hits")
-    hits.get_by_test_id("stDataFrame").wait_for()
+    wait_shown(hits.get_by_test_id("stDataFrame"), "the table of hits")
     settled(page, "recall-hits", at=page.get_by_text(QUERY, exact=True))
     assert grid_rows(hits.get_by_test_id("stDataFrame")) == 10
     bars = plot_traces(page.locator(".st-key-rc_breakdown"))[0]
@@ -130,10 +153,11 @@ def test_recall_shows_hits_and_why_not(page, app_url):
     page.get_by_role("tab", name="Why not?").click()
     page.get_by_role("combobox", name=re.compile(r"^Memory \(a near miss")).click()
     near_miss = page.get_by_role("option").first
-    assert near_miss.inner_text().startswith("near miss #11:")
+    expect(near_miss, "the first option of the near-miss list").to_have_text(re.compile(r"^near miss #11:"),
+                                                                                timeout=LONG_MS)
     near_miss.click()
     why = page.get_by_role("tabpanel", name="Why not?")
-    why.get_by_text(re.compile(r"^Ranked 11 of \d+ after scoring")).wait_for()
+    wait_shown(why.get_by_text(re.compile(r"^Ranked 11 of \d+ after scoring")), "the why-not of near miss #11")
     settled(page, "recall-why-not", at=why)
     shown = metrics(page)
     assert shown["Rank in the ranking"] == "11" and shown["Margin to the cut-off"].startswith("-")
@@ -146,7 +170,7 @@ def test_forgetting_threshold_slider_moves_the_count(page, app_url):
     page.goto(f"{app_url}/forgetting")
     wait_rendered(page)
     page.get_by_role("tab", name="Population").click()
-    page.get_by_text("What decay would suppress at threshold 0.10").wait_for()
+    wait_shown(page.get_by_text("What decay would suppress at threshold 0.10"), "the Population tab at threshold 0.10")
     settled(page, "forgetting-population")
     before = int(metrics(page)["Below threshold"].replace(",", ""))
     distribution = page.locator(f".st-key-fg_distribution {PLOTS}")
@@ -156,9 +180,9 @@ def test_forgetting_threshold_slider_moves_the_count(page, app_url):
     threshold.focus()
     for _ in range(10):
         threshold.press("ArrowRight")
-    page.get_by_text("What decay would suppress at threshold 0.20").wait_for()
+    wait_shown(page.get_by_text("What decay would suppress at threshold 0.20"), "the Population tab at threshold 0.20")
     settled(page, "forgetting-threshold", at=page.get_by_test_id("stSlider").first)
-    assert threshold.get_attribute("aria-valuetext") == "0.20"
+    expect(threshold).to_have_attribute("aria-valuetext", "0.20")
     assert distribution.evaluate("e => e.layout.shapes[0].x0") == pytest.approx(0.20)
     assert int(metrics(page)["Below threshold"].replace(",", "")) > before
 
@@ -166,7 +190,7 @@ def test_forgetting_threshold_slider_moves_the_count(page, app_url):
 def test_attention_draws_the_sink_heatmap(page, app_url):
     """The default model's attention is captured and drawn as a heatmap (the sink map)."""
     page.goto(f"{app_url}/attention")
-    wait_for_trace(page, "heatmap", timeout_ms=180_000)
+    wait_for_trace(page, "heatmap")  # after the model is loaded and its attention captured
     settled(page, "attention-sink-map", at=page.get_by_text(re.compile(r"^\d+ tokens · \d+ layers")))
     sink_map = plot_traces(page.locator(".st-key-attn_map_chart"))[0]
     assert sink_map[0]["type"] == "heatmap"
@@ -177,12 +201,18 @@ def test_graph_draws_nodes_inside_its_frame(page, app_url):
     """What AppTest cannot see: the pyvis graph (vis-network, inlined, no CDN) draws nodes in its iframe."""
     page.goto(f"{app_url}/graph")
     wait_rendered(page)
-    frames = [f for f in page.frames if f is not page.main_frame]
+    iframes = page.locator("iframe")
+    wait_shown(iframes, "the graph's iframe")
     drawn = []
-    for f in frames:
-        if f.locator("canvas").count():
-            f.wait_for_function(GRAPH_STABLE, timeout=120_000)
-            drawn.append(f.evaluate("() => (typeof nodes !== 'undefined') ? nodes.length : 0"))
+    for i in range(iframes.count()):
+        doc = iframes.nth(i).content_frame
+        expect(doc.locator("body"), f"the document of iframe {i + 1}").to_be_attached(timeout=LONG_MS)
+        if doc.locator("#mynetwork").count():  # pyvis's page: wait until vis-network has laid the graph out
+            expect(doc.locator("body"), "vis-network to stabilise the graph's layout").to_have_attribute(
+                "data-stabilised", "1", timeout=LONG_MS)
+            expect(doc.locator("#loadingBar"), "vis-network's progress bar to go").to_be_hidden(timeout=LONG_MS)
+            expect(doc.locator("canvas").first, "the graph's canvas").to_be_visible(timeout=LONG_MS)
+            drawn.append(doc.locator("body").evaluate("() => (typeof nodes !== 'undefined') ? nodes.length : 0"))
     assert drawn and max(drawn) > 0, "no vis-network canvas with nodes in any frame"
     settled(page, "graph-drawn", at=page.get_by_text(re.compile(r"^Showing [\d,]+ of [\d,]+ memories")))
 
@@ -203,9 +233,10 @@ def test_evaluate_runs_in_the_background_and_shows_its_metrics(page, app_url, tm
         box.fill(value)
         box.press("Enter")
         wait_rendered(page)
-    page.get_by_role("button", name="Run evaluation").click()
-    away_and_back_until_ended(page, ("Recall", "Query"), "Evaluate")
+    said = away_and_back_until_ended(page, page.get_by_role("button", name="Run evaluation"), ("Recall", "Query"),
+                                     ("Evaluate", "Data file"))
     settled(page, "evaluate-run")
     assert page.get_by_role("textbox", name="Data file").input_value() == str(data)  # kept across pages
-    assert page.get_by_test_id("stAlertContentSuccess").inner_text().startswith("locomo · default · 3 q in ")
+    assert [a["kind"] for a in said] == ["success"], said  # said once
+    assert said[0]["text"].startswith("locomo · default · 3 q in ")
     assert grid_rows(page.get_by_test_id("stDataFrame").first) == 3  # overall, 1 multi-hop, 4 single-hop
