@@ -42,7 +42,8 @@ RECORD_ALERTS = """
 window.__alerts = [];
 const seen = new WeakSet();
 new MutationObserver(() => {
-    for (const e of document.querySelectorAll('[data-testid=stAlertContentSuccess], [data-testid=stAlertContentError]')) {
+    const sel = '[data-testid=stAlertContentSuccess], [data-testid=stAlertContentError]';
+    for (const e of document.querySelectorAll(sel)) {
         if (!seen.has(e)) { seen.add(e); window.__alerts.push(e); }
     }
 }).observe(document, {childList: true, subtree: true});
@@ -51,8 +52,10 @@ new MutationObserver(() => {
 
 def alerts(pg) -> list[dict]:
     """Every success or error alert added to the page so far, in order: {"kind": "success"|"error", "text"}."""
-    return pg.evaluate("() => window.__alerts.map(e => ({kind: e.dataset.testid === 'stAlertContentSuccess' ? "
-                       "'success' : 'error', text: e.textContent.trim()}))")
+    return pg.evaluate(
+        "() => window.__alerts.map(e => ({kind: e.dataset.testid === 'stAlertContentSuccess' ? "
+        "'success' : 'error', text: e.textContent.trim()}))"
+    )
 
 
 def page_paths() -> list[tuple[str, str]]:
@@ -75,7 +78,9 @@ def wait_until(pg, js: str, what: str, arg=None, timeout_ms: int = LONG_MS) -> N
         pg.wait_for_function(js, arg=arg, timeout=timeout_ms)
     except PlaywrightTimeoutError:
         page = getattr(pg, "page", pg)  # a frame's page
-        raise AssertionError(f"waited {timeout_ms / 1000:.0f} s for {what}; the page shows:\n{shown_text(page)}") from None
+        raise AssertionError(
+            f"waited {timeout_ms / 1000:.0f} s for {what}; the page shows:\n{shown_text(page)}"
+        ) from None
 
 
 def wait_shown(locator, what: str, timeout_ms: int = LONG_MS) -> None:
@@ -94,8 +99,9 @@ def screenshot(pg, name: str, at=None) -> Path:
     Streamlit's header)."""
     ARTIFACTS.mkdir(exist_ok=True)
     if at is not None:
-        at.first.evaluate("e => { e.style.scrollMarginTop = '72px'; e.scrollIntoView({block: 'start'}); }",
-                          timeout=LONG_MS)
+        at.first.evaluate(
+            "e => { e.style.scrollMarginTop = '72px'; e.scrollIntoView({block: 'start'}); }", timeout=LONG_MS
+        )
     path = ARTIFACTS / f"{name}.png"
     pg.screenshot(path=str(path), full_page=True, timeout=LONG_MS)
     return path
@@ -112,8 +118,9 @@ def metrics(pg) -> dict[str, str]:
 def grid_rows(frame) -> int:
     """The number of data rows of an ``st.dataframe`` (its grid's aria-rowcount counts the header too)."""
     grid = frame.locator("[role=grid]").first
-    expect(grid, "waited for the dataframe's grid").to_have_attribute("aria-rowcount", re.compile(r"^\d+$"),
-                                                                       timeout=LONG_MS)
+    expect(grid, "waited for the dataframe's grid").to_have_attribute(
+        "aria-rowcount", re.compile(r"^\d+$"), timeout=LONG_MS
+    )
     return int(grid.get_attribute("aria-rowcount")) - 1
 
 
@@ -124,8 +131,9 @@ def plot_traces(scope) -> list[list[dict]]:
     expect(plots.first, "waited for a plotly chart").to_be_attached(timeout=LONG_MS)
     n = plots.count()
     for i in range(n):
-        expect(plots.nth(i).locator(".main-svg").first, f"waited for plotly chart {i + 1} of {n} to be drawn"
-               ).to_be_attached(timeout=LONG_MS)
+        expect(
+            plots.nth(i).locator(".main-svg").first, f"waited for plotly chart {i + 1} of {n} to be drawn"
+        ).to_be_attached(timeout=LONG_MS)
     return plots.evaluate_all(
         "els => els.map(e => (e._fullData || []).map(t => ({type: t.type, name: t.name, "
         "y: Array.isArray(t.y) ? t.y : null})))"
@@ -135,6 +143,9 @@ def plot_traces(scope) -> list[list[dict]]:
 def wait_for_trace(pg, trace_type: str, timeout_ms: int = LONG_MS) -> None:
     """Wait until a plotly chart with a trace of ``trace_type`` (e.g. "heatmap") is drawn."""
     wait_until(
-        pg, f"t => [...document.querySelectorAll('{PLOTS}')].some(e => (e._fullData || []).some(d => d.type === t))",
-        f"a plotly chart with a {trace_type} trace", arg=trace_type, timeout_ms=timeout_ms,
+        pg,
+        f"t => [...document.querySelectorAll('{PLOTS}')].some(e => (e._fullData || []).some(d => d.type === t))",
+        f"a plotly chart with a {trace_type} trace",
+        arg=trace_type,
+        timeout_ms=timeout_ms,
     )

@@ -21,7 +21,7 @@ CHROMIUM = "/usr/bin/chromium"
 XSS_TEXTS = [
     "<script>window.__xss = 1; alert('xss')</script> I keep my notes in a script tag",
     "<img src=x onerror=\"window.__xss = 1; alert('xss')\"> my avatar image",
-    "She said \"it's `rm -rf` time\" & left </div><b>bold</b>",
+    'She said "it\'s `rm -rf` time" & left </div><b>bold</b>',
 ]
 
 
@@ -49,8 +49,12 @@ def browser_store(tmp_path_factory, real_embedder):
         first = next(iter(load(locomo, "locomo").groups.values()))
         engine.ingest(first)
     engine.clock.set(clock_start_for(store))
-    engine.write([MemoryInput(text=t, speaker="Mallory", session_id="xss", id=f"xss:{n}", dataset="hostile")
-                  for n, t in enumerate(XSS_TEXTS)])
+    engine.write(
+        [
+            MemoryInput(text=t, speaker="Mallory", session_id="xss", id=f"xss:{n}", dataset="hostile")
+            for n, t in enumerate(XSS_TEXTS)
+        ]
+    )
     return db
 
 
@@ -65,8 +69,16 @@ def fresh_store(tmp_path_factory, real_embedder):
 
     db = tmp_path_factory.mktemp("fresh_store")
     engine = MemoryEngine(MemoryStore(db), real_embedder, SimulatedClock(T0))
-    engine.write([MemoryInput(text="A note written before the demo was imported.", speaker="Tester",
-                              session_id="before", id="before:0")])
+    engine.write(
+        [
+            MemoryInput(
+                text="A note written before the demo was imported.",
+                speaker="Tester",
+                session_id="before",
+                id="before:0",
+            )
+        ]
+    )
     return db
 
 
@@ -77,10 +89,27 @@ def app_url(browser_store):
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "streamlit.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + LONG_MS / 1000
@@ -93,8 +122,10 @@ def app_url(browser_store):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             log.close()
-            pytest.fail(f"streamlit did not answer /_stcore/health within {LONG_MS // 1000} s (exit code "
-                        f"{proc.poll()}); its log:\n{(ARTIFACTS / 'streamlit.log').read_text()[-3000:]}")
+            pytest.fail(
+                f"streamlit did not answer /_stcore/health within {LONG_MS // 1000} s (exit code "
+                f"{proc.poll()}); its log:\n{(ARTIFACTS / 'streamlit.log').read_text()[-3000:]}"
+            )
         time.sleep(0.25)
     yield url
     proc.terminate()
@@ -117,10 +148,20 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        ])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield b
         b.close()
 

@@ -6,25 +6,38 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from playwright.sync_api import expect
 
 from browser_helpers import (
-    LONG_MS, PLOTS, alerts, grid_rows, metrics, page_paths, plot_traces, screenshot, wait_for_trace, wait_rendered,
-    wait_shown, wait_until,
+    LONG_MS,
+    PLOTS,
+    alerts,
+    grid_rows,
+    metrics,
+    page_paths,
+    plot_traces,
+    screenshot,
+    wait_for_trace,
+    wait_rendered,
+    wait_shown,
+    wait_until,
 )
 
 pytestmark = pytest.mark.browser
 
 QUERY = "When did Caroline go to the LGBTQ support group?"
 # The Memories page's "Showing N of M memories" caption, as [N, M] (null while it is not shown).
-SHOWING = ("() => { const m = document.querySelector('[data-testid=stMainBlockContainer]')?.innerText"
-           ".match(/Showing ([\\d,]+) of ([\\d,]+) memories/); "
-           "return m ? [m[1], m[2]].map(s => Number(s.replaceAll(',', ''))) : null; }")
+SHOWING = (
+    "() => { const m = document.querySelector('[data-testid=stMainBlockContainer]')?.innerText"
+    ".match(/Showing ([\\d,]+) of ([\\d,]+) memories/); "
+    "return m ? [m[1], m[2]].map(s => Number(s.replaceAll(',', ''))) : null; }"
+)
 
 
 def assert_clean(pg) -> None:
-    assert pg.locator('[data-testid="stException"]').count() == 0, pg.locator('[data-testid="stException"]').first.inner_text()
+    assert pg.locator('[data-testid="stException"]').count() == 0, pg.locator(
+        '[data-testid="stException"]'
+    ).first.inner_text()
     errors = pg.locator('[data-testid="stAlertContentError"]')
     assert errors.count() == 0, errors.first.inner_text()
     assert pg.evaluate("() => window.__xss") is None
@@ -54,8 +67,11 @@ def test_hostile_memory_text_is_shown_as_text(page, app_url):
     search.fill("script")
     search.press("Enter")
     # the search has run: fewer memories shown than stored, the hostile ones among them
-    wait_until(page, f"() => {{ const s = ({SHOWING})(); return s !== null && 0 < s[0] && s[0] < s[1]; }}",
-               "the search for 'script' to narrow the memory table")
+    wait_until(
+        page,
+        f"() => {{ const s = ({SHOWING})(); return s !== null && 0 < s[0] && s[0] < s[1]; }}",
+        "the search for 'script' to narrow the memory table",
+    )
     settled(page, "memories-hostile-search")
 
 
@@ -82,17 +98,25 @@ def away_and_back_until_ended(pg, start, away: tuple[str, str], back: tuple[str,
     back; the alerts are recorded as they appear, so the test sees the announcement in either case."""
     before = len(alerts(pg))
     start.click()
-    wait_until(pg, "n => window.__alerts.length > n || !!document.querySelector("
-                   "'[data-testid=stProgress], [data-testid=stException]')",
-               "the background job to start (its progress bar) after the click", arg=before)
+    wait_until(
+        pg,
+        "n => window.__alerts.length > n || !!document.querySelector("
+        "'[data-testid=stProgress], [data-testid=stException]')",
+        "the background job to start (its progress bar) after the click",
+        arg=before,
+    )
     nav = pg.get_by_test_id("stSidebarNav")
     nav.get_by_role("link", name=away[0]).click()  # a rerun of another page does not stop the job
     # the job shares the two cores with this page's script: the page may take a while, but it comes
     wait_shown(pg.get_by_role("textbox", name=away[1]), f"the {away[0]} page's {away[1]!r} box (a job runs meanwhile)")
     nav.get_by_role("link", name=back[0]).click()
     wait_shown(pg.get_by_role("textbox", name=back[1]), f"the {back[0]} page's {back[1]!r} box")
-    wait_until(pg, "n => window.__alerts.length > n || !!document.querySelector('[data-testid=stException]')",
-               f"the background job to say how it ended (back on the {back[0]} page)", arg=before)
+    wait_until(
+        pg,
+        "n => window.__alerts.length > n || !!document.querySelector('[data-testid=stException]')",
+        f"the background job to say how it ended (back on the {back[0]} page)",
+        arg=before,
+    )
     return alerts(pg)[before:]
 
 
@@ -108,8 +132,12 @@ def test_memories_ingest_demo(page, app_url, fresh_store):
 
     page.get_by_test_id("stExpander").filter(has_text="Add data to the store").locator("summary").click()
     page.get_by_role("radio", name="Built-in demo").check()
-    said = away_and_back_until_ended(page, page.get_by_role("button", name="Ingest"), ("Write", "Memory text"),
-                                     ("Memories", "Search text or source id"))
+    said = away_and_back_until_ended(
+        page,
+        page.get_by_role("button", name="Ingest"),
+        ("Write", "Memory text"),
+        ("Memories", "Search text or source id"),
+    )
     settled(page, "memories-ingested")
     n_demo = len(load(DEMO_PATH, DEMO_FORMAT))
     assert [a["kind"] for a in said] == ["success"], said  # said once
@@ -153,8 +181,9 @@ def test_recall_shows_hits_and_why_not(page, app_url):
     page.get_by_role("tab", name="Why not?").click()
     page.get_by_role("combobox", name=re.compile(r"^Memory \(a near miss")).click()
     near_miss = page.get_by_role("option").first
-    expect(near_miss, "the first option of the near-miss list").to_have_text(re.compile(r"^near miss #11:"),
-                                                                                timeout=LONG_MS)
+    expect(near_miss, "the first option of the near-miss list").to_have_text(
+        re.compile(r"^near miss #11:"), timeout=LONG_MS
+    )
     near_miss.click()
     why = page.get_by_role("tabpanel", name="Why not?")
     wait_shown(why.get_by_text(re.compile(r"^Ranked 11 of \d+ after scoring")), "the why-not of near miss #11")
@@ -209,7 +238,8 @@ def test_graph_draws_nodes_inside_its_frame(page, app_url):
         expect(doc.locator("body"), f"the document of iframe {i + 1}").to_be_attached(timeout=LONG_MS)
         if doc.locator("#mynetwork").count():  # pyvis's page: wait until vis-network has laid the graph out
             expect(doc.locator("body"), "vis-network to stabilise the graph's layout").to_have_attribute(
-                "data-stabilised", "1", timeout=LONG_MS)
+                "data-stabilised", "1", timeout=LONG_MS
+            )
             expect(doc.locator("#loadingBar"), "vis-network's progress bar to go").to_be_hidden(timeout=LONG_MS)
             expect(doc.locator("canvas").first, "the graph's canvas").to_be_visible(timeout=LONG_MS)
             drawn.append(doc.locator("body").evaluate("() => (typeof nodes !== 'undefined') ? nodes.length : 0"))
@@ -228,13 +258,17 @@ def test_evaluate_runs_in_the_background_and_shows_its_metrics(page, app_url, tm
     data.write_text(json.dumps(TINY_LOCOMO), encoding="utf-8")
     page.goto(f"{app_url}/evaluate")
     wait_rendered(page)
-    for label, value in (("Data file", str(data)), ("Store folder (reused: a second run only recalls)", str(tmp_path / "ev"))):
+    for label, value in (
+        ("Data file", str(data)),
+        ("Store folder (reused: a second run only recalls)", str(tmp_path / "ev")),
+    ):
         box = page.get_by_role("textbox", name=label)
         box.fill(value)
         box.press("Enter")
         wait_rendered(page)
-    said = away_and_back_until_ended(page, page.get_by_role("button", name="Run evaluation"), ("Recall", "Query"),
-                                     ("Evaluate", "Data file"))
+    said = away_and_back_until_ended(
+        page, page.get_by_role("button", name="Run evaluation"), ("Recall", "Query"), ("Evaluate", "Data file")
+    )
     settled(page, "evaluate-run")
     assert page.get_by_role("textbox", name="Data file").input_value() == str(data)  # kept across pages
     assert [a["kind"] for a in said] == ["success"], said  # said once
