@@ -1,5 +1,6 @@
 """Forgetting: a memory's retention curve and reinforcements, the population's retention and what a threshold would
-suppress, the actions changing them, the store's versions. Layout only: memviz.forgetting, memviz.viz.forgetting."""
+suppress, the actions changing them, the store's versions. Layout only: memviz.forgetting, memviz.ui.forgetting,
+memviz.viz.forgetting."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import streamlit as st
 from memviz import forgetting as fg
 from memviz.decay import DECAY_MODELS, SECONDS_PER_DAY, DecayParams
 from memviz.engine import MemoryEngine
-from memviz.errors import MemvizError
+from memviz.ui import forgetting as uf
 from memviz.ui import widgets as w
 from memviz.ui.state import db_uri, fmt_time, get_engine
 from memviz.viz import forgetting as vf
@@ -31,18 +32,6 @@ def retention_at(
 ) -> pd.DataFrame:
     """Every memory's retention at ``as_of_s`` (of the store now, or at ``at_version``); cached per inputs."""
     return _engine.retention_frame(model, as_of_s, params=params, version=at_version)
-
-
-def param_widgets(engine: MemoryEngine) -> DecayParams:
-    """Sliders for the decay parameters (defaults: the engine's); the curves and counts follow them at once."""
-    values = {
-        field: col.slider(
-            label, lo, hi, float(getattr(engine.decay_params, field)), step, key=f"fg_{field}", help=help_
-        )
-        for col, (field, label, lo, hi, step, help_) in zip(st.columns(4), vf.PARAM_SLIDERS)
-    }
-    st.caption(vf.EXPONENTIAL_NOTE)
-    return DecayParams(**values)
 
 
 def one_memory(
@@ -73,7 +62,7 @@ def one_memory(
         key="fg_reinforce",
         help="As a recall would: stability rises (more when retention has fallen), elapsed time resets",
     ):
-        w.done(fg.reinforce_message(engine.reinforce([mid], reason="manual")[0]), key="fg_msg")
+        w.done(fg.reinforce_message(engine.reinforce([mid], reason="manual")[0]), key=uf.MESSAGE_KEY)
 
 
 def population(
@@ -84,7 +73,7 @@ def population(
     w.metrics_row(fg.population_metrics(frame, below))
     st.plotly_chart(
         vf.distribution_figure(
-            frame.loc[frame["forgotten_time_s"].isna(), "retention"].to_numpy(),
+            fg.live_retention(frame),
             threshold,
             label=f"{vf.MODEL_NAMES[model]} as of {fmt_time(as_of_s)} UTC",
         ),
@@ -103,62 +92,8 @@ def population(
                 "elapsed_days": DAYS,
             },
         )
-    st.markdown(vf.CHANGE_HEADING)
-    query, k, clicked = w.query_row(
-        "fg", "Compare", "fg_compare", placeholder="e.g. When did Caroline go to the support group?"
-    )
-    inputs = (db_uri(), engine.read.version(), query, k, model, params, as_of_s, threshold)
-    if clicked:
-        try:  # two pure reads: nothing is reinforced or recorded
-            st.session_state["fg_change"] = (
-                inputs,
-                fg.recall_change(engine, query, below["id"].tolist(), k, model, as_of_s).table,
-            )
-        except MemvizError as e:
-            st.error(str(e))
-    shown_for, change = st.session_state.get("fg_change", (None, None))
-    if change is not None and shown_for != inputs:
-        st.caption("The settings changed since the last comparison: press Compare again.")
-    elif change is not None:
-        st.caption(fg.change_summary(change, k))
-        st.dataframe(change, hide_index=True, key="fg_change_table")
-    st.markdown("**Actions** (recorded in the event log)")
-    c = st.columns(3)
-    with c[0].container(border=True):
-        days = st.number_input("Days", 1, 3650, 30, key="fg_advance_days")
-        if st.button("Advance the clock", key="fg_advance"):
-            engine.advance_clock(days=float(days))
-            w.done(f"Clock advanced by {days} days to {fmt_time(engine.clock.now())} UTC.", key="fg_msg")
-    with c[1].container(border=True):
-        st.caption(f"Soft-forget the {len(below):,} memories below {threshold:.2f}: they leave recall but stay stored.")
-        # What is listed above (at the "as of" time, under the parameters shown), not engine.forget_below (now).
-        if st.button(f"Soft-forget {len(below):,}", key="fg_forget", disabled=below.empty):
-            reason = f"retention < {threshold:.2f} ({model}) as of {fmt_time(as_of_s)}"
-            st.session_state["fg_undo"] = ids = engine.forget(below["id"].tolist(), reason=reason)
-            w.done(f"Soft-forgot {len(ids):,} memories.", key="fg_msg")
-        if (undo := st.session_state.get("fg_undo")) and st.button(
-            f"Undo: restore {len(undo):,}", key="fg_undo_button"
-        ):
-            engine.restore(undo)
-            st.session_state.pop("fg_undo")
-            w.done(f"Restored {len(undo):,} memories.", key="fg_msg")
-    with c[2].container(border=True):
-        forgotten = fg.forgotten_ids(frame)
-        sure = st.checkbox(
-            f"Delete the {len(forgotten):,} soft-forgotten memories for good",
-            key="fg_prune_confirm",
-            disabled=not forgotten,
-        )
-        if st.button(
-            "Hard prune",
-            key="fg_prune",
-            type="primary",
-            disabled=not (sure and forgotten),
-            help="Deletes them and their links from the current version (older versions still hold them)",
-        ):
-            n = engine.prune(forgotten)
-            st.session_state.pop("fg_undo", None)
-            w.done(f"Pruned {n:,} memories.", key="fg_msg")
+    uf.recall_change(engine, below, model, params, as_of_s, threshold)
+    uf.actions(engine, frame, below, model, as_of_s, threshold)
 
 
 def time_travel(engine: MemoryEngine, now_frame: pd.DataFrame, model: str, params: DecayParams, as_of_s: float) -> None:
@@ -183,7 +118,7 @@ def time_travel(engine: MemoryEngine, now_frame: pd.DataFrame, model: str, param
 
 engine = get_engine()
 st.title("Forgetting curves")
-w.show_flash("fg_msg")
+w.show_flash(uf.MESSAGE_KEY)
 if engine.read.count() == 0:
     st.info("The store is empty: add memories on the Memories page.")
     st.stop()
@@ -206,8 +141,8 @@ threshold = c[3].slider("Forget threshold", 0.0, 1.0, 0.1, 0.01, key="fg_thresho
 as_of_s = now + as_of_days * SECONDS_PER_DAY
 st.caption(f"Clock {fmt_time(now)} UTC · as of {fmt_time(as_of_s)} UTC")
 with st.expander("Decay parameters"):
-    params = param_widgets(engine)
-models = [model] + ([other] if other not in ("none", model) else [])
+    params = uf.param_widgets(engine)
+models = fg.compared_models(model, other)
 frame = retention_at(db_uri(), engine.read.version(), as_of_s, model, params, engine)
 tab_one, tab_pop, tab_time = st.tabs(
     ["One memory", "Population", "Time travel"], key="fg_tab", on_change="rerun"

@@ -1,5 +1,6 @@
 """Recall: a query under a scoring preset; each hit's score breakdown, the stage-by-stage trace, why a memory was
-not retrieved, two presets side by side, past traces reopened or compared. Tables, figures: memviz.viz.trace."""
+not retrieved, two presets side by side, past traces reopened or compared. Tables, figures: memviz.viz.trace;
+widgets: memviz.ui.recall, memviz.ui.recall_form."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from memviz import tracing
 from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
 from memviz.models import Memory, Trace
-from memviz.recall.presets import PRESET_NAMES, PRESETS, preset_config
+from memviz.recall.presets import preset_config
+from memviz.ui import recall as ur
 from memviz.ui.recall_form import recall_form
 from memviz.ui.state import db_uri, fmt_time, get_engine
 from memviz.ui.widgets import metrics_row
 from memviz.viz import trace as vt
 
-MAX_PICK = 200  # memories listed by the why-not search
 SCORE, MARGIN = st.column_config.NumberColumn(format="%.3f"), st.column_config.NumberColumn(format="%+.4f")
 
 
@@ -51,41 +52,15 @@ def show_trace(trace: Trace, mems: dict[str, Memory], highlight: str | None = No
 def show_why_not(engine: MemoryEngine, trace: Trace, mems: dict[str, Memory]) -> str | None:
     """The why-not view; returns the id of the memory looked at (to highlight it in the rank flow)."""
     misses = tracing.near_misses(trace, 10)
-    c = st.columns([2, 2, 1])
-    search = c[0].text_input("Find a memory (text or id)", key="rc_why_search")
-    found = (
-        vt.search_index(memory_index(db_uri(), engine.read.version(), engine), search, MAX_PICK)
-        if search.strip()
-        else None
-    )
-    options = vt.why_not_options(misses, mems, found)
-    typed = c[2].text_input("…or its exact id", key="rc_why_id").strip()
-    pick = c[1].selectbox(
-        "Memory (a near miss, or one found by the search)",
-        list(options),
-        format_func=options.get,
-        key="rc_why_pick",
-        index=None,
-        placeholder="pick a memory",
-    )
-    target = typed or pick
+    target = ur.why_not_picker(misses, mems, lambda: memory_index(db_uri(), engine.read.version(), engine))
     try:
         explained = engine.explain(trace, [target])[target] if target else None
     except MemvizError as e:
         st.error(str(e))
         target = None
     if target:
-        why = tracing.why_not(trace, target, explained)
         mem = engine.read.memories_by_id([target]).get(target)
-        st.markdown(f"**{target}** · {mem.speaker if mem else ''} · {fmt_time(mem.event_time_s) if mem else ''}")
-        st.text(mem.text if mem else "")
-        metrics_row(vt.why_metrics(why))
-        for r in why.reasons:
-            st.markdown(f"- {r}")
-        left, right = st.columns([3, 2])
-        left.dataframe(vt.why_stages_table(why), hide_index=True, width="stretch", key="rc_why_stages")
-        if not why.retrieved:
-            right.plotly_chart(vt.why_not_figure(why, tracing.weights_of(trace)), key="rc_why_fig", width="stretch")
+        ur.show_why(tracing.why_not(trace, target, explained), mem, tracing.weights_of(trace))
     st.markdown("**Near misses**: the ten memories just below the cut-off, and what kept each out")
     st.dataframe(
         vt.near_misses_table(misses, mems),
@@ -113,13 +88,8 @@ def show_diff(a: Trace, b: Trace, name_a: str, name_b: str, engine: MemoryEngine
 
 def show_side_by_side(engine: MemoryEngine, trace: Trace) -> None:
     name_a = vt.preset_name(trace)
-    b = st.selectbox(
-        "Compare with preset",
-        [n for n in PRESET_NAMES if n != name_a],
-        key="rc_cmp_preset",
-        format_func=lambda n: PRESETS[n].label,
-    )
-    if st.button("Run both on this query", key="rc_cmp_run"):
+    b, run = ur.preset_picker(name_a)
+    if run:
         try:  # a pure read: neither reinforced nor recorded
             cfg_b = preset_config(b, k=trace.k, as_of_s=trace.time_s, reinforce=False)
             st.session_state["rc_cmp_trace"] = engine.recall(trace.query, cfg_b).trace.to_dict()
@@ -147,25 +117,14 @@ def show_past(engine: MemoryEngine) -> None:
     if not by_id:
         st.caption("No recall recorded yet.")
         return
-    label = lambda i: vt.trace_label(by_id[i], fmt_time)
-    c = st.columns([4, 1])
-    pick = c[0].selectbox("A past trace", list(by_id), key="rc_past_pick", format_func=label)
-    if c[1].button("Reopen", key="rc_reopen"):
-        st.session_state["rc_trace"] = by_id[pick].to_dict()
+    reopen, a, b, compare = ur.past_pickers(by_id)
+    if reopen is not None:
+        st.session_state["rc_trace"] = by_id[reopen].to_dict()
         st.rerun()
-    st.markdown("**Compare two traces** (e.g. one query before and after advancing the clock)")
-    c = st.columns(2)
-    a = c[0].selectbox("Trace A", list(by_id), index=min(1, len(by_id) - 1), key="rc_past_a", format_func=label)
-    b = c[1].selectbox("Trace B", list(by_id), index=0, key="rc_past_b", format_func=label)
-    if st.button("Compare traces", key="rc_past_cmp") or st.session_state.get("rc_past_shown") == (a, b):
+    if compare or st.session_state.get("rc_past_shown") == (a, b):
         st.session_state["rc_past_shown"] = (a, b)
-        show_diff(
-            by_id[a],
-            by_id[b],
-            *(f"{n}: {fmt_time(by_id[i].time_s)}" for n, i in (("A", a), ("B", b))),
-            engine,
-            "rc_past",
-        )
+        name_a, name_b = (f"{n}: {fmt_time(by_id[i].time_s)}" for n, i in (("A", a), ("B", b)))
+        show_diff(by_id[a], by_id[b], name_a, name_b, engine, "rc_past")
 
 
 engine = get_engine()

@@ -67,6 +67,7 @@ def graph_costs(engine, max_nodes: int) -> dict:
     import pandas as pd
 
     from memviz import graph as mg
+    from memviz import graph_views as gv
     from memviz.projection import fit_projection
     from memviz.viz.graph import graph_html, vis_data
 
@@ -83,12 +84,12 @@ def graph_costs(engine, max_nodes: int) -> dict:
     def lod():
         xy = pd.DataFrame(proj.coords, index=pd.Index(proj.ids, name="id"), columns=["x", "y"])
         placed = nodes.assign(community=nodes["id"].map(comm)).join(xy, on="id")
-        return placed, mg.build_graph(placed[placed["id"].isin(mg.top_ids(cent["pagerank"], max_nodes))], links)
+        return placed, mg.build_graph(placed[placed["id"].isin(gv.top_ids(cent["pagerank"], max_nodes))], links)
 
     (placed, shown), s["level_of_detail"] = _timed(lod)
     page, s["html"] = _timed(lambda: graph_html(vis_data(shown, "community", "importance")))
     summary, s["summary_graph"] = _timed(
-        lambda: graph_html(vis_data(mg.summary_graph(placed, links, comm, cent), "community", "size"))
+        lambda: graph_html(vis_data(gv.summary_graph(placed, links, comm, cent), "community", "size"))
     )
     cold = [k for k in s if k != "summary_graph"]
     return {

@@ -269,3 +269,19 @@ def version_metrics(diff: dict[str, int], then: pd.DataFrame) -> list[Metric]:
             "Of the memories as they were then (stability, recalls), at the same 'as of' time",
         ),
     ]
+
+
+def compared_models(model: str, other: str) -> list[str]:
+    """The decay models to draw: ``model``, and ``other`` when it is one ("none": no overlay) and differs."""
+    return [model] + ([other] if other not in ("none", model) else [])
+
+
+def live_retention(frame: pd.DataFrame) -> np.ndarray:
+    """The retention of the memories of a retention frame that are not soft-forgotten."""
+    return frame.loc[frame["forgotten_time_s"].isna(), "retention"].to_numpy()
+
+
+def forget_reason(threshold: float, model: str, as_of_s: float, fmt_time=str) -> str:
+    """The reason recorded with a soft-forget of what the page lists below ``threshold`` (by ``model``, as of
+    ``as_of_s``, formatted by ``fmt_time``)."""
+    return f"retention < {threshold:.2f} ({model}) as of {fmt_time(as_of_s)}"

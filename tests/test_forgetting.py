@@ -15,7 +15,10 @@ from memviz.errors import ConfigError
 from memviz.events import Event, event_from_row
 from memviz.forgetting import (
     MemoryHistory,
+    compared_models,
     curve_times,
+    forget_reason,
+    live_retention,
     memory_history,
     recall_change,
     retention_curve,
@@ -272,3 +275,14 @@ def test_recall_change_is_a_pure_read(engine):
     n_events, version = len(engine.read.events()), engine.read.version()
     recall_change(engine, "Who is Miso?", ["m0"], k=1)
     assert len(engine.read.events()) == n_events and engine.read.version() == version  # nothing recorded
+
+
+def test_compared_models_live_retention_and_forget_reason():
+    assert compared_models("power", "none") == ["power"]
+    assert compared_models("power", "power") == ["power"]
+    assert compared_models("power", "actr") == ["power", "actr"]
+    frame = pd.DataFrame({"retention": [0.9, 0.1, 0.5], "forgotten_time_s": [None, T0, None]})
+    assert live_retention(frame).tolist() == [0.9, 0.5]
+    assert (
+        forget_reason(0.1, "power", T0, fmt_time=lambda t: f"t={t:.0f}") == f"retention < 0.10 (power) as of t={T0:.0f}"
+    )

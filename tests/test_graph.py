@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from memviz import graph as mg
+from memviz import graph_views as gv
 from memviz.errors import ConfigError, UnknownMemoryError
 from memviz.models import MemoryInput
 
@@ -151,18 +152,18 @@ def test_ego_ids_reach_radius_links(two_cliques):
 
 def test_top_ids_keep_the_hits_and_fill_with_the_best():
     score = pd.Series({"a": 0.5, "b": 0.9, "c": 0.1, "d": 0.7})
-    assert mg.top_ids(score, 2) == ["b", "d"]
-    assert mg.top_ids(score, 2, keep=["c", "zz"]) == ["c", "b"]
-    assert mg.top_ids(score, 10) == ["b", "d", "a", "c"]
+    assert gv.top_ids(score, 2) == ["b", "d"]
+    assert gv.top_ids(score, 2, keep=["c", "zz"]) == ["c", "b"]
+    assert gv.top_ids(score, 10) == ["b", "d", "a", "c"]
     with pytest.raises(ConfigError):
-        mg.top_ids(score, 0)
+        gv.top_ids(score, 0)
 
 
 def test_summary_graph_has_one_node_per_community(two_cliques):
     nodes, links = two_cliques
     g = mg.analysis_graph(nodes, links)
     comm, cent = mg.communities(g), mg.centrality(g)
-    s = mg.summary_graph(nodes.assign(x=range(9), y=0.0), links, comm, cent)
+    s = gv.summary_graph(nodes.assign(x=range(9), y=0.0), links, comm, cent)
     assert s.number_of_nodes() == 3
     a = f"community:{comm['a0']}"
     b = f"community:{comm['b0']}"
@@ -176,11 +177,11 @@ def test_export_graphml_and_json_round_trip(two_cliques):
     nodes, links = two_cliques
     nodes.loc[0, "text"] = 'a <b>bold</b> & "quoted" text'
     d = mg.build_graph(nodes.assign(time_s=[float("nan")] + [T0] * 8), links)
-    back = nx.parse_graphml(mg.to_graphml(d), force_multigraph=True)
+    back = nx.parse_graphml(gv.to_graphml(d), force_multigraph=True)
     assert back.number_of_nodes() == 9 and back.number_of_edges() == 14
     assert back.nodes["a0"]["text"] == 'a <b>bold</b> & "quoted" text'
     assert "time_s" not in back.nodes["a0"] and back.nodes["a1"]["time_s"] == T0  # NaN is left out
-    data = json.loads(mg.to_json(d))
+    data = json.loads(gv.to_json(d))
     assert len(data["nodes"]) == 9 and len(data["edges"]) == 14
     assert {e["kind"] for e in data["edges"]} == {"semantic", "keyword", "temporal"}
 
@@ -209,13 +210,13 @@ def test_analyse_graph_place_nodes_and_by_pagerank(two_cliques):
     nodes, links = two_cliques
     g, comm, cent, analysis = mg.analyse_graph(nodes, links)
     assert set(g.nodes) == set(nodes["id"]) and len(analysis.isolated) == 1
-    placed = mg.place_nodes(nodes, comm)
+    placed = gv.place_nodes(nodes, comm)
     assert placed["community"].dtype == "int64" and "x" not in placed
     ids = ["a0", "b0", "zz"]  # zz is on the map but not a node; the other nodes are not on the map
-    placed = mg.place_nodes(nodes, comm, ids, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    placed = gv.place_nodes(nodes, comm, ids, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
     assert placed.set_index("id").loc["b0", ["x", "y"]].tolist() == [3.0, 4.0]
     assert placed.set_index("id")["x"].isna().sum() == len(nodes) - 2 and len(placed) == len(nodes)
-    ranked = mg.by_pagerank(nodes, cent)
+    ranked = gv.by_pagerank(nodes, cent)
     assert ranked["id"].map(cent["pagerank"]).is_monotonic_decreasing and len(ranked) == len(nodes)
 
 
@@ -223,25 +224,25 @@ def test_level_of_detail_all_top_or_communities(two_cliques):
     nodes, links = two_cliques
     _g, comm, cent, _ = mg.analyse_graph(nodes, links)
     ids = nodes["id"].tolist()
-    small = mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=20)
+    small = gv.level_of_detail(nodes, links, comm, cent, ids, max_nodes=20)
     assert not small.summarised and small.graph.number_of_nodes() == 9
     assert small.note == f"Showing 9 of 9 memories and {small.graph.number_of_edges()} links."
-    top = mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=3, rank_by="degree", keep=["lone"])
+    top = gv.level_of_detail(nodes, links, comm, cent, ids, max_nodes=3, rank_by="degree", keep=["lone"])
     assert "lone" in top.graph and top.graph.number_of_nodes() == 3
     assert top.note.startswith("Showing 3 of 9 memories (level of detail: the top 3 by links)")
-    summary = mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=3, lod="communities")
+    summary = gv.level_of_detail(nodes, links, comm, cent, ids, max_nodes=3, lod="communities")
     assert summary.summarised and all(n.startswith("community:") for n in summary.graph)
     assert summary.note.startswith(f"Level of detail: 9 memories summarised as {summary.graph.number_of_nodes()} ")
-    ego = mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=3, lod="communities", can_summarise=False)
+    ego = gv.level_of_detail(nodes, links, comm, cent, ids, max_nodes=3, lod="communities", can_summarise=False)
     assert not ego.summarised and ego.graph.number_of_nodes() == 3  # focus views are never summarised
-    by_importance = mg.level_of_detail(
+    by_importance = gv.level_of_detail(
         nodes.assign(importance=[0.1] * 8 + [0.9]), links, comm, cent, ids, max_nodes=1, rank_by="importance"
     )
     assert list(by_importance.graph) == ["lone"]
     with pytest.raises(ConfigError):
-        mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=0)
+        gv.level_of_detail(nodes, links, comm, cent, ids, max_nodes=0)
     with pytest.raises(ConfigError):
-        mg.level_of_detail(nodes, links, comm, cent, ids, max_nodes=3, rank_by="text")
+        gv.level_of_detail(nodes, links, comm, cent, ids, max_nodes=3, rank_by="text")
 
 
 def test_recall_focus_takes_hits_and_vector_from_the_recall(engine):
@@ -253,7 +254,7 @@ def test_recall_focus_takes_hits_and_vector_from_the_recall(engine):
         ]
     )
     result = engine.recall("Tell me about Miso the cat", k=2, reinforce=False)
-    focus = mg.RecallFocus.of(result)
+    focus = gv.RecallFocus.of(result)
     assert focus.query == "Tell me about Miso the cat"
     assert focus.hits == {h.memory.id: h.rank for h in result.hits} and list(focus.hits.values()) == [1, 2]
     assert focus.vector is not None and focus.vector.shape == (engine.embedder.dim,)
@@ -267,7 +268,7 @@ def test_recall_focus_takes_hits_and_vector_from_the_recall(engine):
 def test_export_files_build_their_text_only_when_asked(two_cliques):
     nodes, links = two_cliques
     shown = mg.build_graph(nodes.head(2), links)
-    files = mg.export_files(shown, nodes, links)
+    files = gv.export_files(shown, nodes, links)
     assert [f[2] for f in files] == [
         "memviz_graph.graphml",
         "memviz_graph.json",
@@ -278,4 +279,29 @@ def test_export_files_build_their_text_only_when_asked(two_cliques):
     assert files[2][0] == "All 9 filtered (GraphML)"
     assert len(json.loads(files[1][1]())["nodes"]) == 2 and len(json.loads(files[3][1]())["nodes"]) == 9
     assert files[0][1]().startswith("<graphml")
-    assert mg.EXPORT_NOTE.startswith("GraphML opens in Gephi")
+    assert gv.EXPORT_NOTE.startswith("GraphML opens in Gephi")
+
+
+# -- what the Graph page's widgets build (memviz.ui.graph passes their values here) --------------------------
+def test_filter_of_makes_the_date_range_inclusive_and_the_picks_tuples():
+    f = mg.filter_of((T0, T0 + DAY), ["s1"], ["Ann"], ["episodic"], ["keyword"], 0.3, 0.2, False)
+    assert (f.start_s, f.end_s) == (T0, T0 + DAY - 1)  # the date input's end is exclusive, the filter's inclusive
+    assert (f.sessions, f.speakers, f.kinds, f.link_kinds) == (("s1",), ("Ann",), ("episodic",), ("keyword",))
+    assert (f.min_weight, f.min_retention, f.include_forgotten) == (0.3, 0.2, False)
+    assert mg.filter_of(None) == mg.GraphFilter()
+    with pytest.raises(ConfigError):
+        mg.filter_of(None, link_kinds=["nope"])
+
+
+def test_display_options_detail_and_styles(two_cliques):
+    nodes, links = two_cliques
+    _g, comm, cent, _ = mg.analyse_graph(nodes, links)
+    ids = nodes["id"].tolist()
+    store = gv.DisplayOptions("store", "speaker", "degree", "communities", 3, "pagerank")
+    summary = store.detail(nodes, links, comm, cent, ids)
+    assert summary.summarised and store.styles(summary) == ("community", "size")
+    ego = gv.DisplayOptions("memory", "speaker", "degree", "communities", 3, "degree")
+    top = ego.detail(nodes, links, comm, cent, ids, keep=["lone"])  # a focus view is never summarised
+    assert not top.summarised and "lone" in top.graph and top.graph.number_of_nodes() == 3
+    assert ego.styles(top) == ("speaker", "degree")
+    assert gv.DisplayOptions().detail(nodes, links, comm, cent, ids).graph.number_of_nodes() == 9

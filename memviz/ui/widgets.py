@@ -208,7 +208,7 @@ def memory_table_select(shown: pd.DataFrame, key: str, max_height_px: int = 423)
     return str(shown["id"].iat[rows[0]]) if rows and rows[0] < len(shown) else None
 
 
-# --------------------------------------------------------------------------------------------- metrics, query row, "as of"
+# ------------------------------------------------------------------------------ metrics, query row, "as of"
 def metrics_row(items: Sequence[tuple], container: Any = None) -> None:
     """One row of ``st.metric``s, one column each. An item is ``(label, value)`` and optionally, in this order,
     ``help``, ``delta`` and ``delta_color`` (as pure helpers such as :func:`memviz.viz.trace.why_metrics` give them)."""

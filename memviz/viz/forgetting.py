@@ -152,8 +152,8 @@ def curve_figure(
 
     The part up to ``now_s`` is solid, the projection after it dotted; a vertical line marks now. Each
     reinforcement of ``history`` is a marker on the first curve, its hover giving the reason and the stability
-    before and after, placed at the retention the recall found. ``threshold`` draws the forget threshold as a horizontal line. ``title`` is plain text
-    (escaped).
+    before and after, placed at the retention the recall found. ``threshold`` draws the forget threshold as a
+    horizontal line. ``title`` is plain text (escaped).
     """
     fig = go.Figure()
     for n, c in enumerate(curves):
@@ -251,7 +251,8 @@ def timeline_figure(
 
     ``versions``: :meth:`MemoryStore.versions` (``version``, ``timestamp``, ``rows``). ``events``: columns
     ``op``, ``time_s`` (the engine clock), ``wall_time_s`` (recorded) and ``n_memories`` (memories touched), as
-    :meth:`memviz.reads.Reads.event_timeline` gives them; one marker per event on its op's row. ``selected_version`` is drawn as a vertical line.
+    :meth:`memviz.reads.Reads.event_timeline` gives them; one marker per event on its op's row.
+    ``selected_version`` is drawn as a vertical line.
     """
     fig = go.Figure()
     if len(events):
@@ -287,7 +288,9 @@ def timeline_figure(
                 name="versions",
                 marker={"size": 9, "symbol": "line-ns-open", "color": "#444"},
                 customdata=np.column_stack([v["version"], v["rows"].fillna(-1).astype(int)]),
-                hovertemplate="version %{customdata[0]} at %{x|%Y-%m-%d %H:%M:%S}<br>%{customdata[1]} rows<extra></extra>",
+                hovertemplate=(
+                    "version %{customdata[0]} at %{x|%Y-%m-%d %H:%M:%S}<br>%{customdata[1]} rows<extra></extra>"
+                ),
             )
         )
         order = ["memories version", *order]

@@ -332,6 +332,12 @@ def analysis_tables(analysis: Any) -> list[tuple[str, pd.DataFrame, dict[str, st
     ]
 
 
+def isolated_table(analysis: Any, limit: int = 500) -> tuple[str, pd.DataFrame, None]:
+    """The isolated memories as a :func:`analysis_tables` entry: their count in the title, the first ``limit``."""
+    n = len(analysis.isolated)
+    return f"**Isolated memories** ({n:,}: no link passes the filters)", analysis.isolated.head(limit), None
+
+
 def _sizes(g: nx.Graph, attrs: pd.DataFrame, size_by: SizeBy) -> np.ndarray:
     if size_by not in SIZE_BY:
         raise KeyError(size_by)

@@ -206,7 +206,7 @@ def test_embedding_map_points_query_and_hits():
 # -- the Graph page's texts and the embedding map's recall overlay ----------------------------------------------
 def test_analysis_metrics_tables_and_notes():
     from memviz import graph as mg
-    from memviz.viz.graph import SIZE_LABELS, analysis_metrics, analysis_tables, filter_note
+    from memviz.viz.graph import SIZE_LABELS, analysis_metrics, analysis_tables, filter_note, isolated_table
 
     nodes = pd.DataFrame({c: [] for c in mg.NODE_COLUMNS})
     nodes = pd.concat(
@@ -251,6 +251,9 @@ def test_analysis_metrics_tables_and_notes():
         )
     ] == [True] * 4
     assert tables[0][2] == {"pagerank": "%.4f"} and "degree" in SIZE_LABELS
+    title, isolated, formats = isolated_table(analysis)
+    assert title == "**Isolated memories** (1: no link passes the filters)" and formats is None
+    assert isolated["id"].tolist() == ["c"] and isolated_table(analysis, limit=0)[1].empty
     assert filter_note(3, 10, 1, 1374).startswith("The filters keep 3 of 10 memories and 1 of 1,374 links.")
 
 

@@ -1,0 +1,108 @@
+"""The widgets of the Graph page: the filters, the display settings and the two focus views (around a memory,
+around a query's recall). What they compute is in :mod:`memviz.graph` and :mod:`memviz.graph_views` (pure,
+tested without streamlit); keys are ``graph_*``."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import networkx as nx
+import pandas as pd
+import streamlit as st
+
+from memviz import graph as mg
+from memviz import graph_views as gv
+from memviz.decay import DECAY_MODELS
+from memviz.engine import MemoryEngine
+from memviz.errors import MemvizError
+from memviz.models import LINK_KINDS
+from memviz.ui import widgets as w
+from memviz.viz import graph as vg
+
+MAX_PICK = 2000  # options of the memory picker
+
+
+def filter_widgets(nodes: pd.DataFrame) -> tuple[mg.GraphFilter, str]:
+    """The filter widgets over the values of ``nodes``; returns the filter and the decay model."""
+    c = st.columns([2, 2, 2, 2])
+    sessions = c[0].multiselect("Session", sorted(nodes["session_id"].unique()), key="graph_sessions")
+    speakers = c[1].multiselect("Speaker", sorted(nodes["speaker"].unique()), key="graph_speakers")
+    kinds = c[2].multiselect("Memory kind", sorted(nodes["kind"].unique()), key="graph_kinds")
+    link_kinds = c[3].multiselect("Link kinds", LINK_KINDS, default=list(LINK_KINDS), key="graph_link_kinds")
+    c = st.columns([2, 2, 2, 1, 1])
+    span = w.date_range("Time range", (nodes["time_s"].min(), nodes["time_s"].max()), key="graph_dates", container=c[0])
+    min_weight = c[1].slider("Min link weight", 0.0, 1.0, 0.0, 0.05, key="graph_min_weight")
+    min_retention = c[2].slider("Min retention", 0.0, 1.0, 0.0, 0.01, key="graph_min_retention")
+    model = c[3].selectbox("Decay model", DECAY_MODELS, key="graph_decay")
+    forgotten = c[4].checkbox("Forgotten too", value=True, key="graph_forgotten")
+    flt = mg.filter_of(span, sessions, speakers, kinds, link_kinds, min_weight, min_retention, forgotten)
+    return flt, model
+
+
+def display_options() -> gv.DisplayOptions:
+    """One row of display settings: view, colour, size and the level of detail of large graphs."""
+    c = st.columns([2, 1, 1, 2, 1, 1])
+    view = c[0].radio("View", list(gv.VIEWS), format_func=lambda v: gv.VIEWS[v], key="graph_view")
+    colour_by = c[1].selectbox("Colour by", vg.COLOUR_BY, index=vg.COLOUR_BY.index("community"), key="graph_colour")
+    size_by = c[2].selectbox("Size by", list(vg.SIZE_LABELS), format_func=lambda s: vg.SIZE_LABELS[s], key="graph_size")
+    lod = c[3].radio(
+        "Level of detail (large graphs)",
+        list(gv.LODS),
+        format_func=lambda d: gv.LODS[d],
+        key="graph_lod",
+        horizontal=True,
+    )
+    max_nodes = c[4].number_input(
+        "Max nodes",
+        20,
+        3000,
+        300,
+        step=50,
+        key="graph_max_nodes",
+        help="Above this many memories, the level of detail applies",
+    )
+    rank_by = c[5].selectbox("Top by", gv.RANK_BY, format_func=lambda r: gv.RANK_LABELS[r], key="graph_rank_by")
+    return gv.DisplayOptions(str(view), str(colour_by), str(size_by), cast(gv.Lod, lod), int(max_nodes), str(rank_by))
+
+
+def memory_view(g: nx.Graph, nodes: pd.DataFrame, cent: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Around a memory: a search, a picker (most central first) and a radius; returns the memories and the centre.
+    Stops the page until a memory is picked."""
+    c = st.columns([2, 3, 1])
+    picked = w.memory_search(gv.by_pagerank(nodes, cent), "Memory", "graph_memory", "graph_mem_search", MAX_PICK, c[:2])
+    radius = c[2].slider("Radius (links)", 1, 3, 1, key="graph_radius")
+    if picked is None:
+        st.stop()
+    return mg.ego_ids(g, [picked], radius), [picked]
+
+
+def query_view(
+    engine: MemoryEngine, model: str, g: nx.Graph, uri: str
+) -> tuple[list[str], dict[str, int], gv.RecallFocus]:
+    """Around a query's recall (a pure read) on store ``uri``: returns the hits and neighbours, the hits shown and
+    the focus. Stops the page until a query is recalled."""
+    query, k, clicked = w.query_row(
+        "graph", "Recall", "graph_recall_button", primary=True, placeholder="e.g. What does Caroline do for fun?"
+    )
+    if clicked:
+        try:
+            focus = gv.RecallFocus.of(engine.recall(query, k=k, reinforce=False, decay_model=model))
+            st.session_state["graph_recall"] = (uri, focus)
+        except MemvizError as e:
+            st.session_state.pop("graph_recall", None)
+            st.error(str(e))
+    radius = st.slider("Radius around the hits (links)", 0, 2, 1, key="graph_query_radius")
+    db, focus = st.session_state.get("graph_recall", (None, None))
+    if focus is None or db != uri:
+        st.info(
+            "Type a query and press Recall: the graph shows its hits (stars, by rank) and their neighbours. "
+            "The recall does not reinforce anything."
+        )
+        st.stop()
+    highlight, missing = focus.shown_hits(g)
+    if missing:
+        st.caption(f"{missing} of the {len(focus.hits)} hits are hidden by the filters.")
+    return mg.ego_ids(g, list(highlight), radius), highlight, focus
+
+
+__all__ = ["MAX_PICK", "display_options", "filter_widgets", "memory_view", "query_view"]
