@@ -9,15 +9,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from memviz.attention.capture import HARD_MAX_TOKENS, AttentionCapture
+from memviz.attention.capture import AttentionCapture
 from memviz.attention.kvcache import POLICIES, POLICY_LABELS
-from memviz.attention.metrics import SINK_COLUMNS
-from memviz.attention.samples import default_passage, long_passage, recall_example
+from memviz.attention.samples import recall_example
 from memviz.errors import MemvizError
 from memviz.ui import attention as ua
 from memviz.ui import widgets as w
 from memviz.ui.widgets import chart_with_exports as chart
 from memviz.viz import attention as va
+from memviz.viz import attention_tables as vt
 
 VIEWS = ["Sink map", "Head view", "KV cache", "Memories in the prompt"]
 
@@ -33,17 +33,7 @@ def sink_map_view(rep) -> None:
         "first-token-share",
         "attn_first",
     )
-    st.subheader("Sink table")
-    st.caption(va.sink_caption(an.epsilon, an.min_head_share))
-    if an.sinks:
-        st.dataframe(
-            va.sink_table(an.sinks, SINK_COLUMNS),
-            hide_index=True,
-            key="attn_sink_table",
-            column_config=w.number_columns(**va.SINK_TABLE_FORMATS),
-        )
-    else:
-        st.info("No sink at this threshold.")
+    ua.sink_table(an)
 
 
 def head_view(cap: AttentionCapture) -> None:
@@ -63,37 +53,20 @@ def head_view(cap: AttentionCapture) -> None:
 
 
 def kv_view(name: str, text: str, max_tokens: int) -> None:
-    long = long_passage(2)
-    src = st.radio(
-        "Text",
-        ["LoCoMo conv-26, sessions 1-2", "The text above"],
-        horizontal=True,
-        key="attn_kv_src",
-        help="StreamingLLM's effect needs a few hundred tokens",
-    )
-    kv_text = long if src.startswith("LoCoMo") else text
+    kv_text = ua.kv_text(text)
     cap = ua.capture(name, kv_text, max_tokens)
     n = cap.n_tokens
     if n < 8:
         st.info("The text is too short for a cache simulation.")
         return
-    c1, c2, c3, c4 = st.columns(4)
-    budget = c1.slider("Cache budget (tokens)", 4, max(5, n - 1), min(64, max(4, n // 4)), key="attn_budget")
-    n_sink = c2.number_input("StreamingLLM sink tokens", 0, max(0, budget - 1), min(4, budget - 1), key="attn_nsink")
-    n_recent = c3.slider("H2O recent tokens", 1, budget, max(1, budget // 2), key="attn_nrecent")
-    losses = c4.toggle(
-        "Perplexity with the real weights",
-        value=True,
-        key="attn_losses",
-        help="One forward pass per policy with its cache as the attention mask",
-    )
-    exp = ua.kv(name, kv_text, max_tokens, int(budget), int(n_sink), int(n_recent), bool(losses))
-    st.caption(va.kv_caption(n, cap.n_input_tokens, cap.truncated, budget))
+    budget, n_sink, n_recent, losses = ua.kv_controls(n)
+    exp = ua.kv(name, kv_text, max_tokens, budget, n_sink, n_recent, losses)
+    st.caption(vt.kv_caption(n, cap.n_input_tokens, cap.truncated, budget))
     st.dataframe(
         pd.DataFrame(exp.summary()),
         hide_index=True,
         key="attn_kv_table",
-        column_config=w.number_columns(**va.KV_TABLE_FORMATS),
+        column_config=w.number_columns(**vt.KV_TABLE_FORMATS),
     )
     policy = st.radio(
         "Timeline of", list(POLICIES), format_func=POLICY_LABELS.get, horizontal=True, key="attn_kv_policy", index=2
@@ -115,16 +88,7 @@ def kv_view(name: str, text: str, max_tokens: int) -> None:
 def prompt_view(name: str) -> None:
     ex_memories, ex_query = recall_example()
     query = st.text_input("Query", value=ex_query, key="attn_query")
-    src = st.radio(
-        "Memories", ["Paste (one per line)", "Recall from the store (k = 5)"], horizontal=True, key="attn_mem_src"
-    )
-    if src.startswith("Recall"):
-        memories = ua.recall_texts(query) if query.strip() else None
-        if memories:
-            st.text(va.numbered("Recalled:", memories))
-    else:
-        pasted = st.text_area("Memories, one per line", value="\n".join(ex_memories), height=150, key="attn_memories")
-        memories = [m for m in pasted.splitlines() if m.strip()]
+    memories = ua.prompt_memories(query, ex_memories)
     if not memories:
         st.info("No memories to put in the prompt.")
         return
@@ -150,42 +114,8 @@ st.caption(
     "much attention recalled memories get once they are in a prompt. Real weights, CPU, eager attention."
 )
 
-c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
-model_name = c1.selectbox("Model", list(ua.MODELS), format_func=ua.MODELS.get, key="attn_model")
-if model_name == "custom":
-    model_name = st.text_input("Model folder or Hugging Face id", key="attn_custom_model").strip()
-max_tokens = int(
-    c2.number_input(
-        "Max tokens",
-        16,
-        HARD_MAX_TOKENS,
-        512,
-        step=32,
-        key="attn_max_tokens",
-        help=f"Longer inputs are cut (at most {HARD_MAX_TOKENS})",
-    )
-)
-epsilon = c3.slider("ε (sink threshold)", 0.05, 0.95, 0.3, 0.05, key="attn_eps", help="Gu et al. 2024 use 0.3")
-min_head_share = c4.slider(
-    "Min share of heads",
-    0.05,
-    1.0,
-    0.25,
-    0.05,
-    key="attn_mhs",
-    help="A token is a sink in a layer when this share of its heads exceed ε",
-)
-
-source = st.radio("Input", ["Text", "Memories from the store"], horizontal=True, key="attn_source")
-text = ua.store_text() if source == "Memories from the store" else None
-if text is None:
-    text = st.text_area(
-        "Text",
-        value=default_passage(),
-        height=140,
-        key="attn_text",
-        help="Default: the first turns of LoCoMo conv-26 (CC BY-NC 4.0)",
-    )
+model_name, max_tokens, epsilon, min_head_share = ua.settings()
+text = ua.input_text()
 
 view = st.radio("View", VIEWS, horizontal=True, key="attn_view", label_visibility="collapsed")
 
@@ -201,19 +131,10 @@ try:
     elif view == "Memories in the prompt":
         prompt_view(model_name)
     else:
-        rep = ua.report(model_name, text, max_tokens, float(epsilon), float(min_head_share))
+        rep = ua.report(model_name, text, max_tokens, epsilon, min_head_share)
         cap = rep.capture
-        st.caption(
-            va.capture_caption(
-                cap.n_tokens,
-                cap.n_input_tokens,
-                cap.truncated,
-                cap.n_layers,
-                cap.n_heads,
-                cap.seconds,
-                rep.analysis.gu_first_token,
-            )
-        )
+        meta = (cap.n_tokens, cap.n_input_tokens, cap.truncated, cap.n_layers, cap.n_heads, cap.seconds)
+        st.caption(vt.capture_caption(*meta, rep.analysis.gu_first_token))
         if view == "Sink map":
             sink_map_view(rep)
         else:

@@ -10,18 +10,12 @@ from typing import Any
 
 import streamlit as st
 
-from memviz import tracing
-from memviz.engine import MemoryEngine
-from memviz.errors import MemvizError
-from memviz.evaluate.common import find_trace
-from memviz.filters import MemoryFilter
 from memviz.paths import LOCOMO_DEV, LONGMEMEVAL_S_DEV
 from memviz.recall.presets import PRESET_NAMES, PRESETS
+from memviz.ui import evaluate as ue
 from memviz.ui import jobs
 from memviz.ui import widgets as w
-from memviz.ui.state import get_engine
 from memviz.viz import evaluate as ve
-from memviz.viz.trace import rank_flow_figure, trace_table, why_not_figure
 
 DEFAULT_FILES = {"locomo": LOCOMO_DEV, "longmemeval": LONGMEMEVAL_S_DEV}
 DEFAULT_DB = Path(tempfile.gettempdir()) / "memviz_eval"
@@ -69,75 +63,6 @@ def load_form() -> dict[str, Any] | None:
     except (OSError, ValueError, UnicodeDecodeError) as e:
         st.error(f"Cannot load it: {e}")
     return None
-
-
-def browse(result: dict[str, Any]) -> None:
-    metrics = list(result["overall"])
-    c = st.columns([1, 1, 2])
-    metric = c[0].selectbox("Metric", metrics, index=ve.default_metric(metrics), key="ev_q_metric")
-    show = c[1].selectbox("Show", ve.QUESTION_FILTERS, key="ev_q_filter")
-    frame = ve.filter_questions(ve.questions_frame(result, metric), show, metric)
-    st.dataframe(frame, hide_index=True, width="stretch", key="ev_q_table", height=280)
-    by_id = {q["id"]: q for q in result["questions"]}
-    qid = st.selectbox(
-        "Question", frame["id"].tolist(), key="ev_q_pick", format_func=lambda i: f"{i}: {by_id[i]['question'][:90]}"
-    )
-    if qid is None:
-        return
-    q = by_id[qid]
-    st.markdown(f"**{q['question']}**")
-    for line in ve.question_header(q):
-        st.caption(line)
-    if q["status"] != "evaluated":
-        return
-    gold, engine = q.get("evidence", []), get_engine(q["store"]) if Path(q["store"]).is_dir() else None
-    sessions = result.get("granularity") == "session"
-    k = int(st.number_input("Show the top", 1, 50, 10, key="ev_q_k"))
-    shown = list(dict.fromkeys(gold + (q.get("retrieved") or [])[:k]))
-    mems = engine.read.memories_by_id(shown) if engine and not sessions else {}
-    previews = (
-        ve.session_previews(engine.read.table(ve.PREVIEW_COLUMNS, MemoryFilter(sessions=tuple(shown))))
-        if engine and sessions
-        else None
-    )
-    left, right = st.columns(2)
-    left.markdown("**Gold evidence** and where it ranked")
-    left.dataframe(ve.gold_table(q, mems, previews), hide_index=True, width="stretch", key="ev_gold")
-    right.markdown(f"**Retrieved** (top {k}; gold marked)")
-    right.dataframe(ve.retrieved_table(q, mems, k, previews), hide_index=True, width="stretch", key="ev_retrieved")
-    show_question_trace(q, gold, sessions, engine)
-
-
-def show_question_trace(q: dict[str, Any], gold: list[str], sessions: bool, engine: MemoryEngine | None) -> None:
-    trace = ve.question_trace(q, find_trace)
-    if trace is None:
-        st.caption("The trace is not available (its store is gone); run the evaluation again to record it.")
-        return
-    if engine is None:
-        st.caption(f"The store {q['store']} is gone: the trace is shown without the memories' texts.")
-    mems = engine.read.memories_by_id(ve.trace_memory_ids(trace)) if engine else {}
-    st.markdown("**Why was the gold evidence (not) retrieved?**")
-    turns = (
-        ve.by_final_rank(trace, engine.read.table(["id"], MemoryFilter(sessions=tuple(gold)))["id"].tolist())
-        if sessions and engine
-        else gold
-    )
-    target = st.selectbox(
-        "Gold item" + (" (a turn of a gold session, best ranked first)" if sessions else ""), turns, key="ev_why_pick"
-    )
-    if target and engine is not None:
-        try:
-            why = tracing.why_not(trace, target, engine.explain(trace, [target])[target])
-        except MemvizError as e:
-            st.error(str(e))
-        else:
-            for r in why.reasons:
-                st.markdown(f"- {r}")
-            if not why.retrieved:
-                st.plotly_chart(why_not_figure(why, tracing.weights_of(trace)), key="ev_why_fig", width="stretch")
-    with st.expander("Full trace of this question", expanded=False):
-        st.plotly_chart(rank_flow_figure(trace, mems, highlight=target), key="ev_rank_flow", width="stretch")
-        st.dataframe(trace_table(trace, mems).head(200), hide_index=True, width="stretch", key="ev_trace_table")
 
 
 st.title("Evaluate")
@@ -189,4 +114,4 @@ if picked:
     right.plotly_chart(ve.category_figure(picked, cat_metric), key="ev_cat", width="stretch")
     st.subheader("Browse the questions")
     run_pick = st.selectbox("Run", shown, key="ev_browse_run", format_func=lambda n: labels[n])
-    browse(runs[run_pick])
+    ue.browse(runs[run_pick])

@@ -11,6 +11,7 @@ from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
 from memviz.importers import FORMATS
 from memviz.ui import jobs
+from memviz.ui import memories as um
 from memviz.ui import widgets as w
 from memviz.ui.state import db_uri, fmt_time, get_engine
 from memviz.viz import memories as vm
@@ -64,89 +65,6 @@ def add_data(engine: MemoryEngine, running: bool) -> None:
         st.error(str(e))
 
 
-def filters(df: pd.DataFrame) -> dict:
-    """The filter widgets; returns the keyword arguments of :func:`filter_memories`."""
-    c = st.columns([3, 2, 2, 2])
-    search = c[0].text_input("Search text or source id", key="mem_search")
-    speakers = c[1].multiselect("Speaker", sorted(df["speaker"].unique()), key="mem_speakers")
-    sessions = c[2].multiselect("Session", sorted(df["session_id"].unique()), key="mem_sessions")
-    kinds = c[3].multiselect("Kind", sorted(df["kind"].unique()), key="mem_kinds")
-    c = st.columns([3, 2, 2, 2])
-    time_range_s = w.date_range(
-        "Event time",
-        vm.event_time_bounds(df),
-        container=c[0],
-        help="Memories without an event time are hidden once the range is narrowed",
-    )
-    min_retention = c[1].slider("Min retention now", 0.0, 1.0, 0.0, 0.01, key="mem_min_retention")
-    c[2].selectbox("Decay model", DECAY_MODELS, key="mem_decay", help="The model retention is computed with")
-    show_forgotten = c[3].toggle("Show forgotten", key="mem_show_forgotten")
-    return {
-        "search": search,
-        "kinds": kinds,
-        "speakers": speakers,
-        "sessions": sessions,
-        "time_range_s": time_range_s,
-        "min_retention": min_retention,
-        "show_forgotten": show_forgotten,
-    }
-
-
-def detail(engine: MemoryEngine, memory_id: str, retention: float | None) -> None:
-    """One memory: its fields, links and event history, with forget / restore / reinforce."""
-    m = engine.get(memory_id)
-    meta = [m.speaker, m.session_id, m.source_id, fmt_time(m.event_time_s), m.dataset]
-    st.html(vm.memory_card_html(m.text, meta, m.keywords))
-    for col, (label, value) in zip(st.columns(5), vm.detail_metrics(m, retention)):
-        col.metric(label, value)
-
-    b = st.columns([1, 1, 4])
-    if m.forgotten:
-        if b[0].button("Restore", key="mem_restore", icon=":material/undo:", width="stretch"):
-            engine.restore([m.id])
-            w.flash("Restored: the memory is back in recall.", key="detail_msg")
-            st.rerun()
-    elif b[0].button("Forget", key="mem_forget", icon=":material/visibility_off:", width="stretch"):
-        engine.forget([m.id])
-        w.flash("Forgotten (soft): it leaves recall but stays stored; restore undoes it.", key="detail_msg")
-        st.rerun()
-    if b[1].button("Reinforce", key="mem_reinforce", icon=":material/fitness_center:", width="stretch"):
-        w.flash(vm.reinforce_message(engine.reinforce([m.id])[0]), key="detail_msg")
-        st.rerun()
-    w.show_flash("detail_msg", b[2])
-
-    left, right = st.columns(2)
-    left.markdown("**Fields**")
-    left.dataframe(vm.fields_frame(m, fmt_time), hide_index=True, width="stretch")
-    links, others = engine.read.links_around(m.id)
-    right.markdown(f"**Links** ({len(links)})")
-    if not links:
-        right.caption("No links.")
-    else:
-        right.dataframe(
-            vm.links_frame_of(m.id, m.keywords, links, others, engine.link_config.semantic_threshold),
-            hide_index=True,
-            width="stretch",
-            column_order=["direction", "kind", "weight", "other_speaker", "other_text", "why"],
-            column_config={
-                "weight": st.column_config.NumberColumn(format="%.2f"),
-                "other_speaker": "Speaker",
-                "other_text": "Other memory",
-            },
-        )
-    events = engine.read.events(memory_id=m.id)
-    right.markdown(f"**Event history** ({len(events)})")
-    right.dataframe(
-        vm.events_frame(events, m.id),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "clock_time": st.column_config.DatetimeColumn("Clock time", format="YYYY-MM-DD HH:mm"),
-            "recorded": st.column_config.DatetimeColumn("Recorded", format="YYYY-MM-DD HH:mm:ss"),
-        },
-    )
-
-
 engine = get_engine()
 st.title("Memories")
 st.caption(
@@ -168,7 +86,7 @@ if frame.empty:
     st.stop()
 
 st.subheader("Memory table")
-shown = vm.memory_table(vm.filter_memories(frame, **filters(frame)))
+shown = vm.memory_table(vm.filter_memories(frame, **um.filters(frame)))
 st.caption(
     f"Showing {len(shown):,} of {len(frame):,} memories · retention at {fmt_time(engine.clock.now())} UTC "
     f"({model}). Click a row to open it below."
@@ -193,4 +111,4 @@ picked = w.memory_picker(
 if picked is None:
     st.stop()
 retention = frame.loc[frame["id"] == picked, "retention"]
-detail(engine, picked, float(retention.iat[0]) if len(retention) else None)
+um.detail(engine, picked, float(retention.iat[0]) if len(retention) else None)

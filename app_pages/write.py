@@ -5,12 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from memviz.demo import DEMO_FORMAT, DEMO_PATH
-from memviz.engine import MemoryEngine, OnDuplicate
+from memviz.engine import OnDuplicate
 from memviz.errors import MemvizError
 from memviz.importers import Dataset, load
-from memviz.models import MEMORY_KINDS, MemoryInput, WriteItemReport, WriteReport
+from memviz.models import MEMORY_KINDS, MemoryInput
 from memviz.paths import LOCOMO_DEV
-from memviz.ui.state import fmt_time, get_engine
+from memviz.ui import write as uw
+from memviz.ui.state import get_engine
 from memviz.viz import memories as vm
 from memviz.viz import write as vw
 
@@ -73,81 +74,6 @@ def picked_input() -> tuple[list[MemoryInput], OnDuplicate] | None:
     return vw.picked_turns(turns, session, chosen, copies)
 
 
-def show_item(engine: MemoryEngine, item: WriteItemReport) -> None:
-    """The report of one written memory: keywords, importance, stability, neighbours, links and why."""
-    threshold = engine.link_config.semantic_threshold
-    m = engine.get(item.id)
-    meta = [m.speaker, m.session_id, m.source_id, fmt_time(m.event_time_s), item.id]
-    st.html(vm.memory_card_html(item.text, meta, item.keywords))
-    c = st.columns(4)
-    c[0].metric("Keywords", len(item.keywords), help="YAKE keywords (Campos et al. 2020), used for keyword links")
-    c[1].metric("Importance", f"{item.importance:.2f}", help="Heuristic in [0, 1]; its parts are charted below")
-    c[2].metric(
-        "Initial stability (days)",
-        f"{item.stability_days:.1f}",
-        help="S0 = 2 days × (1 + 4 × importance): important memories decay more slowly",
-    )
-    c[3].metric("Links created", len(item.links))
-    left, right = st.columns([2, 3])
-    left.plotly_chart(vm.importance_parts_figure(item.importance_parts, item.importance), key=f"imp_{item.id}")
-    semantic = {lk.target_id for lk in item.links if lk.kind == "semantic"}
-    nb = vm.neighbours_frame(item.neighbours, semantic)
-    with right:
-        if nb.empty:
-            st.caption("No earlier memory to compare with: the store was empty.")
-        else:
-            st.plotly_chart(vm.neighbours_figure(nb, threshold), key=f"nb_{item.id}")
-    st.markdown(
-        f"**Links created** ({len(item.links)}): semantic when the cosine similarity ≥ {threshold:.2f} "
-        f"(up to {engine.link_config.semantic_top_n}), temporal to the previous turn of the session, "
-        f"keyword to up to {engine.link_config.keyword_top_n} memories sharing a keyword (Jaccard weight)."
-    )
-    if item.links:
-        others = engine.read.memories([lk.target_id for lk in item.links])
-        st.dataframe(
-            vm.links_frame_of(item.id, item.keywords, item.links, others, threshold),
-            hide_index=True,
-            width="stretch",
-            column_order=["kind", "weight", "other_speaker", "other_text", "why"],
-            column_config={
-                "weight": st.column_config.NumberColumn("Weight", format="%.2f"),
-                "other_speaker": "Speaker",
-                "other_text": "Linked memory",
-            },
-        )
-    else:
-        st.caption("No link: no earlier memory was similar enough, shared a keyword or came before it in its session.")
-    with st.expander("Nearest neighbours as a table"):
-        st.dataframe(
-            nb,
-            hide_index=True,
-            width="stretch",
-            column_order=["text", "similarity", "linked"],
-            column_config={"similarity": st.column_config.NumberColumn(format="%.3f")},
-        )
-
-
-def show_report(engine: MemoryEngine, report: WriteReport) -> None:
-    st.subheader("Write report")
-    if report.skipped_ids:
-        st.warning(vw.skipped_message(report.skipped_ids))
-    if not report.items:
-        return
-    st.caption(vw.report_caption(report))
-    item = report.items[0]
-    if len(report.items) > 1:
-        by_id = {i.id: i for i in report.items}
-        labels = vw.item_labels(report)
-        item = by_id[st.selectbox("Written memory", list(by_id), format_func=labels.get, key="write_report_item")]
-    show_item(engine, item)
-    with st.expander("Timings"):
-        st.dataframe(
-            vm.timings_frame(report.timings_ms),
-            hide_index=True,
-            column_config={"ms": st.column_config.NumberColumn("ms", format="%.1f")},
-        )
-
-
 engine = get_engine()
 st.title("Write")
 st.caption(
@@ -171,4 +97,4 @@ if to_write is not None:
         st.rerun()  # the sidebar's counts were drawn before the write
 
 if report := st.session_state.get("write_report"):
-    show_report(engine, report)
+    uw.show_report(engine, report)

@@ -1,15 +1,19 @@
 """Streamlit glue of the Attention sinks page: its cached calls into :mod:`memviz.attention` (one model, capture,
-report, KV experiment and prompt per set of inputs and process) and its two reads of the memory store."""
+report, KV experiment and prompt per set of inputs and process), its two reads of the memory store and its input
+rows (model and thresholds, input text, KV-cache controls, the prompt's memories) and sink table."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from memviz.attention.capture import AttentionCapture
+from memviz.attention.capture import HARD_MAX_TOKENS, AttentionCapture
 from memviz.attention.kvcache import KVExperiment
+from memviz.attention.metrics import SINK_COLUMNS
+from memviz.attention.samples import default_passage, long_passage
 from memviz.errors import MemvizError
+from memviz.ui import widgets as w
 from memviz.ui.state import get_engine
-from memviz.viz import attention as va
+from memviz.viz import attention_tables as vt
 
 STORE_LIMIT = 500  # the store memories offered as input
 MODELS = {  # the page's model choices
@@ -74,11 +78,11 @@ def store_text(key: str = "attn_store_pick", limit: int = STORE_LIMIT) -> str | 
     if df.empty:
         st.info("The store has no memories yet.")
         return None
-    labels = va.store_memory_labels(df)
+    labels = vt.store_memory_labels(df)
     picked = st.multiselect(
         "Memories (in store order)", list(labels), default=list(labels)[:5], format_func=lambda i: labels[i], key=key
     )
-    return va.memory_lines(df, picked)
+    return vt.memory_lines(df, picked)
 
 
 def recall_texts(query: str, k: int = 5) -> list[str] | None:
@@ -90,3 +94,115 @@ def recall_texts(query: str, k: int = 5) -> list[str] | None:
         st.warning(f"Recall failed: {e}")
         return None
     return [h.memory.text for h in result.hits]
+
+
+# ------------------------------------------------------------------ input rows of the page
+
+
+def settings() -> tuple[str, int, float, float]:
+    """The model row: model (a folder or id when "custom"; empty until one is typed), max tokens, ε and the min
+    share of heads. Returns ``(model_name, max_tokens, epsilon, min_head_share)``."""
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+    name = c1.selectbox("Model", list(MODELS), format_func=lambda m: MODELS[m], key="attn_model")
+    if name == "custom":
+        name = st.text_input("Model folder or Hugging Face id", key="attn_custom_model").strip()
+    max_tokens = c2.number_input(
+        "Max tokens",
+        16,
+        HARD_MAX_TOKENS,
+        512,
+        step=32,
+        key="attn_max_tokens",
+        help=f"Longer inputs are cut (at most {HARD_MAX_TOKENS})",
+    )
+    epsilon = c3.slider("ε (sink threshold)", 0.05, 0.95, 0.3, 0.05, key="attn_eps", help="Gu et al. 2024 use 0.3")
+    min_head_share = c4.slider(
+        "Min share of heads",
+        0.05,
+        1.0,
+        0.25,
+        0.05,
+        key="attn_mhs",
+        help="A token is a sink in a layer when this share of its heads exceed ε",
+    )
+    return str(name or ""), int(max_tokens), float(epsilon), float(min_head_share)
+
+
+def input_text() -> str:
+    """The text to analyse: memories picked from the store (:func:`store_text`) or a text area (default: the
+    first turns of LoCoMo conv-26), the latter also when the store gives nothing."""
+    source = st.radio("Input", ["Text", "Memories from the store"], horizontal=True, key="attn_source")
+    text = store_text() if source == "Memories from the store" else None
+    if text is None:
+        text = st.text_area(
+            "Text",
+            value=default_passage(),
+            height=140,
+            key="attn_text",
+            help="Default: the first turns of LoCoMo conv-26 (CC BY-NC 4.0)",
+        )
+    return text
+
+
+def kv_text(text: str) -> str:
+    """The KV-cache view's text: LoCoMo conv-26 sessions 1-2 (long enough for StreamingLLM's effect) or ``text``."""
+    src = st.radio(
+        "Text",
+        ["LoCoMo conv-26, sessions 1-2", "The text above"],
+        horizontal=True,
+        key="attn_kv_src",
+        help="StreamingLLM's effect needs a few hundred tokens",
+    )
+    return long_passage(2) if src.startswith("LoCoMo") else text
+
+
+def kv_budget_range(n: int) -> tuple[int, int]:
+    """The cache budget slider's ``(maximum, default)`` for ``n >= 8`` tokens: up to ``n - 1`` (at least 5),
+    starting at a quarter of the text kept within 4..64."""
+    return max(5, n - 1), min(64, max(4, n // 4))
+
+
+def kv_controls(n: int) -> tuple[int, int, int, bool]:
+    """The KV-cache row for ``n`` tokens: ``(budget, StreamingLLM sink tokens, H2O recent tokens, with losses)``."""
+    top, default = kv_budget_range(n)
+    c1, c2, c3, c4 = st.columns(4)
+    budget = c1.slider("Cache budget (tokens)", 4, top, default, key="attn_budget")
+    n_sink = c2.number_input("StreamingLLM sink tokens", 0, max(0, budget - 1), min(4, budget - 1), key="attn_nsink")
+    n_recent = c3.slider("H2O recent tokens", 1, budget, max(1, budget // 2), key="attn_nrecent")
+    losses = c4.toggle(
+        "Perplexity with the real weights",
+        value=True,
+        key="attn_losses",
+        help="One forward pass per policy with its cache as the attention mask",
+    )
+    return int(budget), int(n_sink), int(n_recent), bool(losses)
+
+
+def prompt_memories(query: str, example: list[str]) -> list[str] | None:
+    """The memories to put in the prompt: recalled for ``query`` from the store (k = 5; listed) or pasted one per
+    line (starting with ``example``). None or empty when there are none."""
+    src = st.radio(
+        "Memories", ["Paste (one per line)", "Recall from the store (k = 5)"], horizontal=True, key="attn_mem_src"
+    )
+    if src.startswith("Recall"):
+        memories = recall_texts(query) if query.strip() else None
+        if memories:
+            st.text(vt.numbered("Recalled:", memories))
+        return memories
+    pasted = st.text_area("Memories, one per line", value="\n".join(example), height=150, key="attn_memories")
+    return [m for m in pasted.splitlines() if m.strip()]
+
+
+def sink_table(analysis) -> None:
+    """The sink table of a sink analysis (:mod:`memviz.attention.metrics`) under its caption; a note if none."""
+    st.subheader("Sink table")
+    st.caption(vt.sink_caption(analysis.epsilon, analysis.min_head_share))
+    if analysis.sinks:
+        st.dataframe(
+            vt.sink_table(analysis.sinks, SINK_COLUMNS),
+            hide_index=True,
+            key="attn_sink_table",
+            column_config=w.number_columns(**vt.SINK_TABLE_FORMATS),
+        )
+    else:
+        st.info("No sink at this threshold.")

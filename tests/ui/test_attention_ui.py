@@ -37,3 +37,59 @@ def test_recall_for_the_prompt_writes_nothing(tmp_path, monkeypatch, embedder):
     pick = at.multiselect(key="attn_store_pick")
     assert len(pick.options) == 10 and len(pick.value) == 5
     assert len(at.session_state["lines"].splitlines()) == 5
+
+
+def test_kv_budget_range():
+    from memviz.ui.attention import kv_budget_range
+
+    assert kv_budget_range(8) == (7, 4)
+    assert kv_budget_range(100) == (99, 25)
+    assert kv_budget_range(1000) == (999, 64)
+
+
+def _rows_script():
+    from types import SimpleNamespace
+
+    import streamlit as st
+
+    from memviz.attention.metrics import SINK_COLUMNS
+    from memviz.ui import attention as ua
+
+    st.session_state["settings"] = ua.settings()
+    st.session_state["text"] = ua.input_text()
+    st.session_state["kv_text"] = ua.kv_text("the text above")
+    st.session_state["kv"] = ua.kv_controls(100)
+    st.session_state["memories"] = ua.prompt_memories("Where?", ["one", "two"])
+    row = ("<s>", 0, "primary", 30, 0, 29, 30, 0.91, 0.99, 0.8, 120.0, 40.0, 3.0)
+    sinks = [row] if st.session_state.get("with_sinks") else []
+    ua.sink_table(SimpleNamespace(epsilon=0.3, min_head_share=0.25, sinks=sinks))
+    assert len(row) == len(SINK_COLUMNS)
+
+
+def test_input_rows_and_sink_table():
+    from memviz.attention.samples import default_passage, long_passage
+
+    at = AppTest.from_function(_rows_script, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["settings"] == ("smollm2", 512, 0.3, 0.25)
+    assert at.session_state["text"] == default_passage()
+    assert at.session_state["kv_text"] == long_passage(2)
+    assert at.session_state["kv"] == (25, 4, 12, True)
+    assert at.session_state["memories"] == ["one", "two"]
+    assert [s.value for s in at.subheader] == ["Sink table"] and at.info[0].value == "No sink at this threshold."
+
+    at.selectbox(key="attn_model").set_value("custom").run()
+    assert at.session_state["settings"][0] == ""  # nothing typed yet: the page asks for a model
+    at.text_input(key="attn_custom_model").set_value("  org/model  ")
+    at.radio(key="attn_kv_src").set_value("The text above")
+    at.slider(key="attn_budget").set_value(10)
+    at.text_area(key="attn_memories").set_value("a\n\n b \n")
+    at.session_state["with_sinks"] = True
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["settings"][0] == "org/model"
+    assert at.session_state["kv_text"] == "the text above"
+    assert at.session_state["kv"][0] == 10
+    assert at.session_state["memories"] == ["a", " b "]
+    assert at.dataframe[0].value["token"].tolist() == ["<s>"] and not at.info

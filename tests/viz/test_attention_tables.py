@@ -1,4 +1,4 @@
-"""The tables and captions moved out of the Attention page (memviz.viz.attention)."""
+"""The tables and captions moved out of the Attention page (memviz.viz.attention_tables), and its losses figure."""
 
 from __future__ import annotations
 
@@ -9,40 +9,41 @@ import pandas as pd
 
 from memviz.attention.metrics import SINK_COLUMNS
 from memviz.viz import attention as va
+from memviz.viz import attention_tables as vt
 
 
 def test_sink_table_and_formats():
     row = ("<s>", 0, "primary", 30, 0, 29, 30, 0.91, 0.99, 0.8, 120.0, 40.0, 3.0)
-    df = va.sink_table([row], SINK_COLUMNS)
+    df = vt.sink_table([row], SINK_COLUMNS)
     assert list(df.columns) == list(SINK_COLUMNS) and df.loc[0, "token"] == "<s>"
-    assert va.sink_table([], SINK_COLUMNS).empty
-    assert set(va.SINK_TABLE_FORMATS) <= set(SINK_COLUMNS)
-    assert va.SINK_TABLE_FORMATS["hidden_norm_ratio"] == ("norm ×", "%.1f")
+    assert vt.sink_table([], SINK_COLUMNS).empty
+    assert set(vt.SINK_TABLE_FORMATS) <= set(SINK_COLUMNS)
+    assert vt.SINK_TABLE_FORMATS["hidden_norm_ratio"] == ("norm ×", "%.1f")
 
 
 def test_captions():
-    assert "at least 25% of its heads" in va.sink_caption(0.3, 0.25) and "ε = 0.3" in va.sink_caption(0.3, 0.25)
-    assert va.tokens_note(256, 300, True) == "256 tokens (cut from 300)"
-    assert va.tokens_note(40, 40, False) == "40 tokens"
-    assert va.capture_caption(40, 40, False, 30, 9, 1.234, 0.5) == (
+    assert "at least 25% of its heads" in vt.sink_caption(0.3, 0.25) and "ε = 0.3" in vt.sink_caption(0.3, 0.25)
+    assert vt.tokens_note(256, 300, True) == "256 tokens (cut from 300)"
+    assert vt.tokens_note(40, 40, False) == "40 tokens"
+    assert vt.capture_caption(40, 40, False, 30, 9, 1.234, 0.5) == (
         "40 tokens · 30 layers × 9 heads · captured in 1.23 s · first token's Gu et al. sink metric 0.50"
     )
-    assert va.kv_caption(256, 300, True, 32).startswith("256 tokens (cut from 300), budget 32. H2O keeps")
+    assert vt.kv_caption(256, 300, True, 32).startswith("256 tokens (cut from 300), budget 32. H2O keeps")
 
 
 def test_store_memory_labels_and_lines_keep_store_order():
     df = pd.DataFrame(
         {"id": ["a", "b", "c"], "speaker": ["Ann", "", "Bob"], "text": ["x" * 100, "no speaker", "<b>bold</b>"]}
     )
-    labels = va.store_memory_labels(df)
+    labels = vt.store_memory_labels(df)
     assert list(labels) == ["a", "b", "c"]
     assert labels["a"] == "Ann: " + "x" * 90 and labels["b"] == "no speaker" and labels["c"] == "Bob: <b>bold</b>"
-    assert va.memory_lines(df, ["c", "a"]) == "Ann: " + "x" * 100 + "\nBob: <b>bold</b>"  # store order, full text
-    assert va.memory_lines(df, []) is None
+    assert vt.memory_lines(df, ["c", "a"]) == "Ann: " + "x" * 100 + "\nBob: <b>bold</b>"  # store order, full text
+    assert vt.memory_lines(df, []) is None
 
 
 def test_numbered_and_losses_figure():
-    assert va.numbered("Recalled:", ["one", "two"]) == "Recalled:\n1. one\n2. two"
+    assert vt.numbered("Recalled:", ["one", "two"]) == "Recalled:\n1. one\n2. two"
     losses = {
         "full": SimpleNamespace(nll=np.array([1.0, 2.0]), ppl=3.0, ppl_evicted=None),
         "window": SimpleNamespace(nll=np.array([1.5, 4.0]), ppl=9.0, ppl_evicted=12.0),
@@ -53,3 +54,8 @@ def test_numbered_and_losses_figure():
         {p: v.nll for p, v in losses.items()}, 8, labels=labels, ppl={"full": 3.0, "window": 12.0}
     )
     assert fig.to_dict() == want.to_dict()
+
+
+def test_kv_table_formats_name_the_summary_columns():
+    assert vt.KV_TABLE_FORMATS["ppl"] == ("ppl (all)", "%.2f")
+    assert not hasattr(va, "sink_table")  # the tables live in attention_tables only

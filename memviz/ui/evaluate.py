@@ -1,0 +1,92 @@
+"""Streamlit parts of the Evaluate page: browsing one evaluation's questions (its question table, a question's
+gold evidence and what was retrieved) and a question's trace with the why-not view. What they show is computed by
+:mod:`memviz.viz.evaluate` and :mod:`memviz.viz.trace`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from memviz import tracing
+from memviz.engine import MemoryEngine
+from memviz.errors import MemvizError
+from memviz.evaluate.common import find_trace
+from memviz.filters import MemoryFilter
+from memviz.ui.state import get_engine
+from memviz.viz import evaluate as ve
+from memviz.viz.trace import rank_flow_figure, trace_table, why_not_figure
+
+
+def browse(result: dict[str, Any]) -> None:
+    """The questions of one evaluation ``result`` (filtered by outcome), then a picked question: its header, gold
+    evidence and retrieved memories (texts read from its store while the store exists) and its trace."""
+    metrics = list(result["overall"])
+    c = st.columns([1, 1, 2])
+    metric = c[0].selectbox("Metric", metrics, index=ve.default_metric(metrics), key="ev_q_metric")
+    show = c[1].selectbox("Show", ve.QUESTION_FILTERS, key="ev_q_filter")
+    frame = ve.filter_questions(ve.questions_frame(result, metric), show, metric)
+    st.dataframe(frame, hide_index=True, width="stretch", key="ev_q_table", height=280)
+    by_id = {q["id"]: q for q in result["questions"]}
+    qid = st.selectbox(
+        "Question", frame["id"].tolist(), key="ev_q_pick", format_func=lambda i: f"{i}: {by_id[i]['question'][:90]}"
+    )
+    if qid is None:
+        return
+    q = by_id[qid]
+    st.markdown(f"**{q['question']}**")
+    for line in ve.question_header(q):
+        st.caption(line)
+    if q["status"] != "evaluated":
+        return
+    gold, engine = q.get("evidence", []), get_engine(q["store"]) if Path(q["store"]).is_dir() else None
+    sessions = result.get("granularity") == "session"
+    k = int(st.number_input("Show the top", 1, 50, 10, key="ev_q_k"))
+    shown = list(dict.fromkeys(gold + (q.get("retrieved") or [])[:k]))
+    mems = engine.read.memories_by_id(shown) if engine and not sessions else {}
+    previews = (
+        ve.session_previews(engine.read.table(ve.PREVIEW_COLUMNS, MemoryFilter(sessions=tuple(shown))))
+        if engine and sessions
+        else None
+    )
+    left, right = st.columns(2)
+    left.markdown("**Gold evidence** and where it ranked")
+    left.dataframe(ve.gold_table(q, mems, previews), hide_index=True, width="stretch", key="ev_gold")
+    right.markdown(f"**Retrieved** (top {k}; gold marked)")
+    right.dataframe(ve.retrieved_table(q, mems, k, previews), hide_index=True, width="stretch", key="ev_retrieved")
+    show_question_trace(q, gold, sessions, engine)
+
+
+def show_question_trace(q: dict[str, Any], gold: list[str], sessions: bool, engine: MemoryEngine | None) -> None:
+    """Why a question's gold item was (not) retrieved (a gold turn or, for session granularity, a turn of a gold
+    session) and the question's full trace; without its store, the trace without the memories' texts."""
+    trace = ve.question_trace(q, find_trace)
+    if trace is None:
+        st.caption("The trace is not available (its store is gone); run the evaluation again to record it.")
+        return
+    if engine is None:
+        st.caption(f"The store {q['store']} is gone: the trace is shown without the memories' texts.")
+    mems = engine.read.memories_by_id(ve.trace_memory_ids(trace)) if engine else {}
+    st.markdown("**Why was the gold evidence (not) retrieved?**")
+    turns = (
+        ve.by_final_rank(trace, engine.read.table(["id"], MemoryFilter(sessions=tuple(gold)))["id"].tolist())
+        if sessions and engine
+        else gold
+    )
+    target = st.selectbox(
+        "Gold item" + (" (a turn of a gold session, best ranked first)" if sessions else ""), turns, key="ev_why_pick"
+    )
+    if target and engine is not None:
+        try:
+            why = tracing.why_not(trace, target, engine.explain(trace, [target])[target])
+        except MemvizError as e:
+            st.error(str(e))
+        else:
+            for r in why.reasons:
+                st.markdown(f"- {r}")
+            if not why.retrieved:
+                st.plotly_chart(why_not_figure(why, tracing.weights_of(trace)), key="ev_why_fig", width="stretch")
+    with st.expander("Full trace of this question", expanded=False):
+        st.plotly_chart(rank_flow_figure(trace, mems, highlight=target), key="ev_rank_flow", width="stretch")
+        st.dataframe(trace_table(trace, mems).head(200), hide_index=True, width="stretch", key="ev_trace_table")

@@ -1,0 +1,103 @@
+"""Streamlit parts of the Memories page: the filter row of the memory table and one memory in detail (fields,
+links, event history; forget / restore / reinforce). What they show is computed by :mod:`memviz.viz.memories`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from memviz.decay import DECAY_MODELS
+from memviz.engine import MemoryEngine
+from memviz.ui import widgets as w
+from memviz.ui.state import fmt_time
+from memviz.viz import memories as vm
+
+# The columns of the detail's link table, in order (the other memory's id is left out).
+LINK_COLUMN_ORDER = ["direction", "kind", "weight", "other_speaker", "other_text", "why"]
+
+
+def filters(df: pd.DataFrame) -> dict[str, Any]:
+    """The filter widgets over the memories ``df``; returns the keyword arguments of
+    :func:`memviz.viz.memories.filter_memories`. The decay model picked (key ``mem_decay``) is read by the page."""
+    c = st.columns([3, 2, 2, 2])
+    search = c[0].text_input("Search text or source id", key="mem_search")
+    speakers = c[1].multiselect("Speaker", sorted(df["speaker"].unique()), key="mem_speakers")
+    sessions = c[2].multiselect("Session", sorted(df["session_id"].unique()), key="mem_sessions")
+    kinds = c[3].multiselect("Kind", sorted(df["kind"].unique()), key="mem_kinds")
+    c = st.columns([3, 2, 2, 2])
+    time_range_s = w.date_range(
+        "Event time",
+        vm.event_time_bounds(df),
+        container=c[0],
+        help="Memories without an event time are hidden once the range is narrowed",
+    )
+    min_retention = c[1].slider("Min retention now", 0.0, 1.0, 0.0, 0.01, key="mem_min_retention")
+    c[2].selectbox("Decay model", DECAY_MODELS, key="mem_decay", help="The model retention is computed with")
+    show_forgotten = c[3].toggle("Show forgotten", key="mem_show_forgotten")
+    return {
+        "search": search,
+        "kinds": kinds,
+        "speakers": speakers,
+        "sessions": sessions,
+        "time_range_s": time_range_s,
+        "min_retention": min_retention,
+        "show_forgotten": show_forgotten,
+    }
+
+
+def detail(engine: MemoryEngine, memory_id: str, retention: float | None) -> None:
+    """One memory: its fields, links and event history, with forget / restore / reinforce."""
+    m = engine.get(memory_id)
+    meta = [m.speaker, m.session_id, m.source_id, fmt_time(m.event_time_s), m.dataset]
+    st.html(vm.memory_card_html(m.text, meta, m.keywords))
+    for col, (label, value) in zip(st.columns(5), vm.detail_metrics(m, retention)):
+        col.metric(label, value)
+    actions(engine, m.id, m.forgotten)
+    left, right = st.columns(2)
+    left.markdown("**Fields**")
+    left.dataframe(vm.fields_frame(m, fmt_time), hide_index=True, width="stretch")
+    links, others = engine.read.links_around(m.id)
+    right.markdown(f"**Links** ({len(links)})")
+    if not links:
+        right.caption("No links.")
+    else:
+        right.dataframe(
+            vm.links_frame_of(m.id, m.keywords, links, others, engine.link_config.semantic_threshold),
+            hide_index=True,
+            width="stretch",
+            column_order=LINK_COLUMN_ORDER,
+            column_config={
+                "weight": st.column_config.NumberColumn(format="%.2f"),
+                "other_speaker": "Speaker",
+                "other_text": "Other memory",
+            },
+        )
+    events = engine.read.events(memory_id=m.id)
+    right.markdown(f"**Event history** ({len(events)})")
+    right.dataframe(
+        vm.events_frame(events, m.id),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "clock_time": st.column_config.DatetimeColumn("Clock time", format="YYYY-MM-DD HH:mm"),
+            "recorded": st.column_config.DatetimeColumn("Recorded", format="YYYY-MM-DD HH:mm:ss"),
+        },
+    )
+
+
+def actions(engine: MemoryEngine, memory_id: str, forgotten: bool) -> None:
+    """Restore (a forgotten memory) or Forget, and Reinforce: each acts, keeps its message (shown beside the
+    buttons on the next run, flash key ``detail_msg``) and reruns the page."""
+    b = st.columns([1, 1, 4])
+    if forgotten:
+        if b[0].button("Restore", key="mem_restore", icon=":material/undo:", width="stretch"):
+            engine.restore([memory_id])
+            w.done("Restored: the memory is back in recall.", key="detail_msg")
+    elif b[0].button("Forget", key="mem_forget", icon=":material/visibility_off:", width="stretch"):
+        engine.forget([memory_id])
+        w.done("Forgotten (soft): it leaves recall but stays stored; restore undoes it.", key="detail_msg")
+    if b[1].button("Reinforce", key="mem_reinforce", icon=":material/fitness_center:", width="stretch"):
+        w.done(vm.reinforce_message(engine.reinforce([memory_id])[0]), key="detail_msg")
+    w.show_flash("detail_msg", b[2])
