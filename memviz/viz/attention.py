@@ -14,6 +14,7 @@ import importlib.util
 import os
 import shutil
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -478,7 +479,12 @@ def figure_image(fig: go.Figure, fmt: str = "png", scale: float = 2.0) -> bytes:
             _kaleido_started = True
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "kopts is ignored if using a server"
-            try:
-                return fig.to_image(format=fmt, scale=scale if fmt == "png" else 1.0)
-            except Exception as e:  # browser failed to start, ...
-                raise ExportNotAvailableError(f"{fmt.upper()} export failed: {e}") from e
+            for attempt in range(3):
+                try:
+                    return fig.to_image(format=fmt, scale=scale if fmt == "png" else 1.0)
+                except Exception as e:  # the browser failed to start; on a loaded machine kaleido's page may
+                    # not have loaded its scripts yet ("kaleido_scopes is not defined"): try again
+                    if attempt == 2:
+                        raise ExportNotAvailableError(f"{fmt.upper()} export failed: {e}") from e
+                    time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable: the last attempt returns or raises")
