@@ -35,7 +35,7 @@ class Reads:
 
     def memories(self, ids: Sequence[str]) -> list[Memory]:
         """The memories ``ids`` that exist, in the order given; unknown ids are skipped."""
-        found, tbl, _ = self.store.rows(list(dict.fromkeys(ids)))
+        _, tbl, _ = self.store.rows(list(dict.fromkeys(ids)))
         return memories_from_table(tbl)
 
     def memories_by_id(self, ids: Sequence[str]) -> dict[str, Memory]:

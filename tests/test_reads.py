@@ -1,5 +1,5 @@
-"""Reads added for the thin Recall, Graph and Forgetting pages (memories by id, the event timeline, the time
-range, links) on a real store."""
+"""The read-only views of memviz.reads (memories by id, the event timeline, the time range, links) on a real
+store."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Widgets added for the thin Recall, Graph and Forgetting pages (memviz.ui.widgets: metrics row, query row,
-"as of" input, memory search, downloads, table grid, done) and the Recall page's configuration form."""
+"""More shared widgets (memviz.ui.widgets: metrics row, query row, "as of" input, memory search, downloads,
+table grid, done) and the Recall page's configuration form (memviz.ui.recall_form)."""
 
 from __future__ import annotations
 
