@@ -185,9 +185,17 @@ def stats(db: str | None, as_json: bool) -> None:
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @DB_OPTION
 @click.option("--port", default=8501, show_default=True, type=int)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. The app can import files by path and prune memories: expose it (0.0.0.0) only "
+    "on a network you trust.",
+)
 @click.pass_context
-def app(ctx: click.Context, db: str | None, port: int) -> None:
-    """Start the Streamlit app (extra options go to ``streamlit run``)."""
+def app(ctx: click.Context, db: str | None, port: int, host: str) -> None:
+    """Start the Streamlit app, on this machine only unless ``--host`` says otherwise (extra options go to
+    ``streamlit run``)."""
     import subprocess
 
     app_py = Path(__file__).resolve().parent.parent / "app.py"
@@ -202,6 +210,8 @@ def app(ctx: click.Context, db: str | None, port: int) -> None:
         str(app_py),
         "--server.port",
         str(port),
+        "--server.address",
+        host,
         "--browser.gatherUsageStats",
         "false",
         *ctx.args,

@@ -121,3 +121,18 @@ def test_bad_recall_input(tmp_path):
     assert res.exit_code == 2 and "k must be" in res.stderr
     res = runner.invoke(main, ["stats", "--db", str(tmp_path / "missing")])
     assert res.exit_code == 2 and "no memory store" in res.stderr
+
+
+def test_app_listens_on_this_machine_only_unless_told(monkeypatch):
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from memviz.cli import main
+
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda cmd, env=None: calls.append(cmd) or 0)
+    assert CliRunner().invoke(main, ["app", "--port", "8600"]).exit_code == 0
+    assert CliRunner().invoke(main, ["app", "--host", "0.0.0.0"]).exit_code == 0
+    addresses = [cmd[cmd.index("--server.address") + 1] for cmd in calls]
+    assert addresses == ["127.0.0.1", "0.0.0.0"] and "8600" in calls[0]

@@ -75,6 +75,7 @@ class MemoryStore(Search):
             # read_consistency_interval=0: always see other writers' commits (two app tabs, CLI beside app).
             self.db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0), storage_options=storage_options)
             existing = set(self.db.list_tables().tables)
+            self._refuse_if_damaged(existing)
             self.tables = {}
             for name, schema in SCHEMAS.items():
                 if name in existing:
@@ -94,6 +95,19 @@ class MemoryStore(Search):
         self.recover()
 
     # -- tables -------------------------------------------------------------------------------------
+    def _refuse_if_damaged(self, existing: set[str]) -> None:
+        """Raise StoreError when some of the three tables exist with rows and others are missing: recovery
+        would take every batch for uncommitted (no events) and delete it. A store is created (its missing
+        tables added) only when none exists or those that exist are empty (another process creating it)."""
+        missing = sorted(set(SCHEMAS) - existing)
+        present = sorted(set(SCHEMAS) & existing)
+        if missing and present and any(self.db.open_table(t).count_rows() for t in present):
+            raise StoreError(
+                f"the memory store at {self.uri} is damaged: table(s) {', '.join(missing)} missing beside "
+                f"{', '.join(present)}; nothing was changed (restore the missing folder(s) "
+                f"{', '.join(t + '.lance' for t in missing)} from a copy)"
+            )
+
     @property
     def memories(self):
         return self.tables["memories"]
@@ -253,11 +267,20 @@ class MemoryStore(Search):
         written.discard("")
         if not written:
             return []
-        committed = set(self.events.search().select(["batch_id"]).limit(None).to_arrow().column("batch_id").to_pylist())
+        committed = self._committed_batches()
         orphans = sorted(b for b in written - committed if not self._in_flight(b))
+        if orphans:
+            # A writer commits (appends its events) before it removes its marker: a batch whose marker was
+            # gone may have been committed after the first read. Only a batch still without events is dead.
+            orphans = sorted(set(orphans) - self._committed_batches())
         for b in orphans:
             self._delete_batch(b)
         return orphans
+
+    def _committed_batches(self) -> set[str]:
+        """The batch ids the event log holds (a batch is committed by its events)."""
+        col = self.events.search().select(["batch_id"]).limit(None).to_arrow().column("batch_id")
+        return set(col.to_pylist())
 
     def _has_text_index(self) -> bool:
         return any(i.index_type == "FTS" for i in self.memories.list_indices())

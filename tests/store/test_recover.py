@@ -1,12 +1,26 @@
-"""Opening a store sweeps the in-flight markers of writers that died, also before their batch wrote a row."""
+"""Opening a store: it sweeps the markers of dead writers, never deletes a batch committed while it looked, and
+names a damaged store (a table missing) instead of resetting it."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 
-from memviz.store import INFLIGHT_DIR, MemoryStore
+import lancedb
+import pyarrow as pa
+import pytest
+from fakes import FakeEmbedder
+
+from memviz.clock import SimulatedClock
+from memviz.engine import MemoryEngine
+from memviz.errors import StoreError
+from memviz.events import ImportEvent, WriteEvent
+from memviz.store import INFLIGHT_DIR, MEMORIES_SCHEMA, MemoryStore
+
+from support import T0
 
 
 def test_a_dead_writers_marker_is_removed_and_a_live_ones_kept(tmp_path):
@@ -19,3 +33,36 @@ def test_a_dead_writers_marker_is_removed_and_a_live_ones_kept(tmp_path):
     (folder / "still-writing").write_text(str(os.getppid()))  # a live process (not ours: ours is always live)
     MemoryStore(tmp_path / "db")
     assert sorted(p.name for p in folder.iterdir()) == ["still-writing"]
+
+
+def _store_with_a_batch(path):
+    engine = MemoryEngine(MemoryStore(path), FakeEmbedder(), SimulatedClock(T0))
+    engine.write(["I moved to Leeds.", "My dog is called Mango."], source={"path": "x"})
+    assert isinstance(engine.store.list_events(ops=["import"])[0], ImportEvent)
+    return engine.store
+
+
+def test_a_store_missing_its_event_log_is_named_and_left_alone(tmp_path):
+    _store_with_a_batch(tmp_path / "db")
+    shutil.rmtree(tmp_path / "db" / "events.lance")
+    with pytest.raises(StoreError, match=r"damaged: table\(s\) events missing beside links, memories"):
+        MemoryStore(tmp_path / "db")
+    raw = lancedb.connect(str(tmp_path / "db"))
+    assert raw.open_table("memories").count_rows() == 2 and "events" not in raw.list_tables().tables
+
+
+def test_an_opener_never_deletes_a_batch_committed_while_it_looked(tmp_path, monkeypatch):
+    """The writer appends its events, then removes its marker. An opener that read the events before the
+    commit and the marker after its removal must not take the batch for a dead writer's leftovers."""
+    store = _store_with_a_batch(tmp_path / "db")
+    batch = uuid.uuid4().hex
+    row = store.memories_table(columns=MEMORIES_SCHEMA.names).slice(0, 1).to_pylist()[0]
+    store.memories.add(pa.Table.from_pylist([row | {"id": "late", "batch_id": batch}], schema=MEMORIES_SCHEMA))
+
+    def committed_meanwhile(batch_id):  # the marker check: the writer commits now and removes its marker
+        store.append_events([WriteEvent(time_s=0.0, memory_ids=("late",), batch_id=batch_id)])
+        return False
+
+    monkeypatch.setattr(store, "_in_flight", committed_meanwhile)
+    assert store.recover() == []
+    assert "late" in store.existing_ids(["late"])
