@@ -73,7 +73,7 @@ class Lifecycle:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return []
-        with self.lock:
+        with self.lock, self.store.lock.hold():
             now = self.clock.now()
             found, tbl, _ = self.store.rows(ids)
             if missing := sorted(set(ids) - set(found)):
@@ -115,7 +115,7 @@ class Lifecycle:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return []
-        with self.lock:
+        with self.lock, self.store.lock.hold():
             now = self.clock.now()
             found, tbl, _ = self.store.rows(ids)
             state = dict(zip(found, tbl.column("forgotten_time_s").is_valid().to_pylist(), strict=True))
@@ -136,7 +136,7 @@ class Lifecycle:
         their ids. Raises ConfigError for a threshold outside [0, 1]."""
         if not 0.0 <= threshold <= 1.0:
             raise ConfigError(f"the retention threshold must be in [0, 1], got {threshold!r}")
-        with self.lock:
+        with self.lock, self.store.lock.hold():
             df = self.retention_frame(model, where=LIVE)
             ids = df.loc[df["retention"] < threshold, "id"].tolist()
             return self.set_forgotten(ids, True, f"retention < {threshold} ({model})")
@@ -145,7 +145,7 @@ class Lifecycle:
         """Hard-delete memories and their links (irreversible in the current version; older LanceDB versions
         still hold them), recorded in a ``prune`` event with what they were. Returns the number removed.
         Raises UnknownMemoryError (and removes nothing) if any id is unknown."""
-        with self.lock:
+        with self.lock, self.store.lock.hold():
             mems = self.store.get(list(dict.fromkeys(ids)))
             if not mems:
                 return 0
@@ -174,14 +174,14 @@ class Lifecycle:
     def restore_version(self, version: int) -> RestoreVersionEvent:
         """Restore memories and links to memories-table ``version`` at the engine clock (see
         :func:`memviz.store.versions.restore_version`). Raises StoreError for an unknown version."""
-        with self.lock:
+        with self.lock, self.store.lock.hold():
             return self.store.restore_version(version, self.clock.now())
 
     # -- clock --------------------------------------------------------------------------------------
     def set_clock(self, t_s: float) -> float:
         """Set the simulated clock to ``t_s`` (POSIX s) and record a ``clock`` event. Raises ConfigError on a
         real clock."""
-        with self.lock:
+        with self.lock, self.store.lock.hold():
             clock = self._simulated("set")
             before = clock.now()
             clock.set(t_s)
@@ -191,7 +191,7 @@ class Lifecycle:
     def advance_clock(self, days: float = 0.0, seconds: float = 0.0) -> float:
         """Advance the simulated clock (``days`` + ``seconds`` >= 0) and record a ``clock`` event; returns the
         new time. Raises ConfigError on a real clock or for a negative step."""
-        with self.lock:
+        with self.lock, self.store.lock.hold():
             clock = self._simulated("advanced")
             before = clock.now()
             after = clock.advance(days=days, seconds=seconds)

@@ -180,7 +180,7 @@ class Writer:
         """Link and store one prepared batch with its embeddings, keywords and importance (all or nothing).
         Ids that another writer stored since the batch was prepared are skipped or refused, as the batch's
         ``on_duplicate`` says."""
-        with self.lock:
+        with self.lock, self.store.lock.hold():
             return self._commit(batch, emb, source)
 
     def _commit(self, batch: Batch, emb: Embedded, source: Mapping[str, Any] | None) -> WriteReport:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from fakes import REAL_MODEL_FIXTURES, FakeEmbedder, install_fake_model, uses_real_models
 
+from fakes import REAL_MODEL_FIXTURES, FakeEmbedder, install_fake_model, uses_real_models
 from support import T0
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

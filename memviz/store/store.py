@@ -28,6 +28,7 @@ from memviz.filters import LinkFilter, MemoryFilter
 from memviz.models import Link, Memory
 from memviz.store import sql
 from memviz.store.location import default_db_uri, default_storage_options
+from memviz.store.locking import StoreLock
 from memviz.store.search import Search
 from memviz.store.tables import (
     EVENTS_SCHEMA,
@@ -69,6 +70,8 @@ class MemoryStore(Search):
         # every vector search goes to LanceDB's brute force.
         self._vindex: VectorIndex | None = None
         self._use_vector_index = vector_index
+        # Shared by every process that opens this (local) store: see memviz.store.locking.
+        self.lock = StoreLock(None if "://" in self.uri else Path(self.uri))
         try:
             if "://" not in self.uri:
                 Path(self.uri).mkdir(parents=True, exist_ok=True)

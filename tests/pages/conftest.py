@@ -11,8 +11,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fakes import uses_real_models
 from streamlit.testing.v1 import AppTest
+
+from fakes import uses_real_models
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,6 @@ import uuid
 import lancedb
 import pyarrow as pa
 import pytest
-from fakes import FakeEmbedder
 
 from memviz.clock import SimulatedClock
 from memviz.engine import MemoryEngine
@@ -20,6 +19,7 @@ from memviz.errors import StoreError
 from memviz.events import ImportEvent, WriteEvent
 from memviz.store import INFLIGHT_DIR, MEMORIES_SCHEMA, MemoryStore
 
+from fakes import FakeEmbedder
 from support import T0
 
 
