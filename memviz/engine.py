@@ -1,14 +1,13 @@
 """The memory engine: a facade that composes write (:mod:`memviz.write`), linking (:mod:`memviz.linking`),
 recall (:mod:`memviz.recall`), decay and the rest of a memory's life (:mod:`memviz.lifecycle`) over one store.
 
-Collaborators are injected: ``MemoryEngine(store, embedder, clock)``. The engine holds the write lock that
-serialises its changes (the app shares one engine between its sessions and background jobs). It never imports
-streamlit. ``docs/architecture.md`` maps which module owns what.
+Collaborators are injected: ``MemoryEngine(store, embedder, clock)``. Its changes hold the store's write lock
+(:mod:`memviz.store.locking`: the app's sessions and background jobs share one engine, and other processes may
+write the same store). It never imports streamlit. ``docs/architecture.md`` maps which module owns what.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -54,11 +53,8 @@ class MemoryEngine:
         self.link_config = link_config
         self.decay_params = decay_params
         self.reinforce_rule = reinforce_rule
-        # Serialises this engine's changes to the store: the app shares one engine between its sessions and a
-        # background ingest, and a batch's links must see every batch committed before it.
-        self._write_lock = threading.RLock()
-        self.writer = Writer(store, embedder, clock, lambda: self.link_config, self._write_lock)
-        self.life = Lifecycle(store, clock, lambda: self.decay_params, lambda: self.reinforce_rule, self._write_lock)
+        self.writer = Writer(store, embedder, clock, lambda: self.link_config)
+        self.life = Lifecycle(store, clock, lambda: self.decay_params, lambda: self.reinforce_rule)
         self.read = Reads(store)
 
     # -- write --------------------------------------------------------------------------------------
@@ -97,7 +93,7 @@ class MemoryEngine:
         """
         reports = self.writer.ingest(items, batch_size, on_duplicate, source, progress, embed_window)
         if reports and isinstance(self.clock, SimulatedClock):
-            with self._write_lock:
+            with self.store.lock.hold():
                 if not self.store.list_events(ops=["clock"], limit=1):
                     self.set_clock(clock_start_for(self.store))
         return reports

@@ -1,10 +1,9 @@
 """A memory's life after it is written: decay (retention now or as of any time), reinforcement, soft forget
 and restore, hard prune, the simulated clock, and restoring an earlier version. Every change is recorded as
-a typed event (:mod:`memviz.events`) under the engine's write lock."""
+a typed event (:mod:`memviz.events`) under the store's write lock (:mod:`memviz.store.locking`)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -15,7 +14,7 @@ import pyarrow.compute as pc
 from memviz import decay as decay_mod
 from memviz.clock import Clock, SimulatedClock
 from memviz.decay import SECONDS_PER_DAY, DecayModel, DecayParams, ReinforceRule
-from memviz.errors import ConfigError, UnknownMemoryError
+from memviz.errors import ConfigError
 from memviz.events import ClockEvent, ForgetEvent, PruneEvent, ReinforceEvent, RestoreEvent, RestoreVersionEvent
 from memviz.filters import LIVE, MemoryFilter
 from memviz.store import MemoryStore
@@ -23,7 +22,7 @@ from memviz.store import MemoryStore
 
 class Lifecycle:
     """Decay, reinforce, forget, prune and the clock of ``store``; ``decay_params()`` and
-    ``reinforce_rule()`` give the engine's current settings, ``lock`` is its write lock."""
+    ``reinforce_rule()`` give the engine's current settings."""
 
     def __init__(
         self,
@@ -31,9 +30,8 @@ class Lifecycle:
         clock: Clock,
         decay_params: Callable[[], DecayParams],
         reinforce_rule: Callable[[], ReinforceRule],
-        lock: threading.RLock,
     ):
-        self.store, self.clock, self.lock = store, clock, lock
+        self.store, self.clock = store, clock
         self.decay_params, self.reinforce_rule = decay_params, reinforce_rule
 
     # -- decay --------------------------------------------------------------------------------------
@@ -73,11 +71,9 @@ class Lifecycle:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return []
-        with self.lock, self.store.lock.hold():
+        with self.store.lock.hold():
             now = self.clock.now()
-            found, tbl, _ = self.store.rows(ids)
-            if missing := sorted(set(ids) - set(found)):
-                raise UnknownMemoryError(missing)
+            tbl = self.store.known_rows(ids)
             s0 = tbl.column("stability_days").to_numpy()
             last = decay_mod.last_access_s(tbl)
             r_now = decay_mod.exponential_retention((now - last) / SECONDS_PER_DAY, s0)
@@ -86,10 +82,10 @@ class Lifecycle:
             self.store.update_memories(
                 pa.table(
                     {
-                        "id": found,
+                        "id": ids,
                         "stability_days": s_new,
                         "recall_count": pc.add(tbl.column("recall_count").fill_null(0), 1).cast(pa.int32()),
-                        "last_recalled_s": [now] * len(found),
+                        "last_recalled_s": [now] * len(ids),
                         "access_times_s": pa.array([list(a or []) + [now] for a in access], pa.list_(pa.float64())),
                     }
                 )
@@ -104,7 +100,7 @@ class Lifecycle:
                     reason=reason,
                     trace_id=trace_id,
                 )
-                for i, a, b, r in zip(found, s0, s_new, r_now, strict=True)
+                for i, a, b, r in zip(ids, s0, s_new, r_now, strict=True)
             ]
             return self.store.append_events(events)
 
@@ -115,12 +111,10 @@ class Lifecycle:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return []
-        with self.lock, self.store.lock.hold():
+        with self.store.lock.hold():
             now = self.clock.now()
-            found, tbl, _ = self.store.rows(ids)
-            state = dict(zip(found, tbl.column("forgotten_time_s").is_valid().to_pylist(), strict=True))
-            if missing := [i for i in ids if i not in state]:
-                raise UnknownMemoryError(missing)
+            tbl = self.store.known_rows(ids)
+            state = dict(zip(ids, tbl.column("forgotten_time_s").is_valid().to_pylist(), strict=True))
             changed = [i for i in ids if state[i] != forget]
             if changed:
                 value = now if forget else None
@@ -136,7 +130,7 @@ class Lifecycle:
         their ids. Raises ConfigError for a threshold outside [0, 1]."""
         if not 0.0 <= threshold <= 1.0:
             raise ConfigError(f"the retention threshold must be in [0, 1], got {threshold!r}")
-        with self.lock, self.store.lock.hold():
+        with self.store.lock.hold():
             df = self.retention_frame(model, where=LIVE)
             ids = df.loc[df["retention"] < threshold, "id"].tolist()
             return self.set_forgotten(ids, True, f"retention < {threshold} ({model})")
@@ -145,7 +139,7 @@ class Lifecycle:
         """Hard-delete memories and their links (irreversible in the current version; older LanceDB versions
         still hold them), recorded in a ``prune`` event with what they were. Returns the number removed.
         Raises UnknownMemoryError (and removes nothing) if any id is unknown."""
-        with self.lock, self.store.lock.hold():
+        with self.store.lock.hold():
             mems = self.store.get(list(dict.fromkeys(ids)))
             if not mems:
                 return 0
@@ -174,14 +168,14 @@ class Lifecycle:
     def restore_version(self, version: int) -> RestoreVersionEvent:
         """Restore memories and links to memories-table ``version`` at the engine clock (see
         :func:`memviz.store.versions.restore_version`). Raises StoreError for an unknown version."""
-        with self.lock, self.store.lock.hold():
+        with self.store.lock.hold():
             return self.store.restore_version(version, self.clock.now())
 
     # -- clock --------------------------------------------------------------------------------------
     def set_clock(self, t_s: float) -> float:
         """Set the simulated clock to ``t_s`` (POSIX s) and record a ``clock`` event. Raises ConfigError on a
         real clock."""
-        with self.lock, self.store.lock.hold():
+        with self.store.lock.hold():
             clock = self._simulated("set")
             before = clock.now()
             clock.set(t_s)
@@ -191,7 +185,7 @@ class Lifecycle:
     def advance_clock(self, days: float = 0.0, seconds: float = 0.0) -> float:
         """Advance the simulated clock (``days`` + ``seconds`` >= 0) and record a ``clock`` event; returns the
         new time. Raises ConfigError on a real clock or for a negative step."""
-        with self.lock, self.store.lock.hold():
+        with self.store.lock.hold():
             clock = self._simulated("advanced")
             before = clock.now()
             after = clock.advance(days=days, seconds=seconds)

@@ -3,13 +3,12 @@ commit it all or nothing; ingest many batches in embedding windows.
 
 A batch goes through :meth:`Writer.prepare` (text checks, ids, duplicates), :meth:`Writer.embed` (one encoder
 call per window, keywords in a worker thread beside it) and :meth:`Writer.commit` (links, rows, events; under
-the engine's write lock). The store commits a batch by its events (see :mod:`memviz.store.store`).
+the store's write lock). The store commits a batch by its events (see :mod:`memviz.store.store`).
 """
 
 from __future__ import annotations
 
 import functools
-import threading
 import time
 import uuid
 from collections import defaultdict
@@ -109,7 +108,7 @@ def checked_text(n: int, item: MemoryInput) -> str:
 
 class Writer:
     """Writes batches into ``store`` with ``embedder``, at ``clock`` time, linked as ``link_config()`` says;
-    commits hold ``lock`` (the engine's write lock: a batch's links must see every batch committed before)."""
+    commits hold the store's write lock (a batch's links must see every batch committed before it)."""
 
     def __init__(
         self,
@@ -117,9 +116,8 @@ class Writer:
         embedder: Embedder,
         clock: Clock,
         link_config: Callable[[], LinkConfig],
-        lock: threading.RLock,
     ):
-        self.store, self.embedder, self.clock, self.link_config, self.lock = store, embedder, clock, link_config, lock
+        self.store, self.embedder, self.clock, self.link_config = store, embedder, clock, link_config
 
     def write(
         self,
@@ -180,7 +178,7 @@ class Writer:
         """Link and store one prepared batch with its embeddings, keywords and importance (all or nothing).
         Ids that another writer stored since the batch was prepared are skipped or refused, as the batch's
         ``on_duplicate`` says."""
-        with self.lock, self.store.lock.hold():
+        with self.store.lock.hold():
             return self._commit(batch, emb, source)
 
     def _commit(self, batch: Batch, emb: Embedded, source: Mapping[str, Any] | None) -> WriteReport:

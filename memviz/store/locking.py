@@ -1,5 +1,6 @@
-"""A lock every process that opens a local store shares, so that read-modify-write operations (reinforce,
-forget, restore, prune, a batch's commit) never lose another process's update."""
+"""The store's write lock: it serialises the read-modify-write operations (a batch's commit, reinforce, forget,
+restore, prune, the clock) of the threads of one process and, for a local store, of every process that opens
+it, so that no update is lost."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ LOCK_FILE = "_lock"
 
 
 class StoreLock:
-    """An exclusive lock on the store folder ``folder`` (``fcntl.flock`` on ``<folder>/_lock``), reentrant
-    within a thread and shared by the threads of one process through this object. ``folder=None`` (object
-    storage, where a lock file cannot serve) makes :meth:`hold` a no-op: one writer at a time there.
+    """An exclusive lock, reentrant within a thread: a thread lock shared through this object (one per opened
+    store; the app's sessions and background jobs share one engine, hence one store) and, for a local store,
+    ``fcntl.flock`` on ``<folder>/_lock`` across processes. ``folder=None`` (object storage, where a lock file
+    cannot serve) keeps the thread lock only: one writing process at a time there.
 
     LanceDB commits each table atomically but a read-modify-write (read a memory's stability and recall count,
     write them back plus one) is two steps: without the lock two processes reinforcing the same memory lost
@@ -32,13 +34,10 @@ class StoreLock:
 
     @contextmanager
     def hold(self) -> Iterator[None]:
-        """Hold the lock for the block (waits for other processes). Raises StoreError when the lock file cannot
-        be opened (a read-only store)."""
-        if self.path is None:
-            yield
-            return
+        """Hold the lock for the block (waits for other threads and processes). Raises StoreError when the lock
+        file cannot be opened (a read-only store)."""
         with self._thread_lock:
-            if self._depth == 0:
+            if self._depth == 0 and self.path is not None:
                 try:
                     fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
                 except OSError as e:

@@ -391,10 +391,15 @@ class MemoryStore(Search):
         ids = list(ids)
         if not ids:
             return []
+        return memories_from_table(self.known_rows(ids))
+
+    def known_rows(self, ids: Sequence[str]) -> pa.Table:
+        """The rows of the memories ``ids`` (every column but the vector, in the order given), all of which must
+        exist. Raises UnknownMemoryError naming the unknown ones."""
         found, tbl, _ = self.rows(ids)
         if missing := sorted(set(ids) - set(found)):
             raise UnknownMemoryError(missing)
-        return memories_from_table(tbl)
+        return tbl
 
     def rows(self, ids: Sequence[str]) -> tuple[list[str], pa.Table, np.ndarray]:
         """The memories ``ids`` that exist, in the order given (unknown ids dropped): their ids, their rows

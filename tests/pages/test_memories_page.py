@@ -108,7 +108,7 @@ def test_ingest_goes_on_while_the_user_opens_other_pages(open_page, tmp_path, de
     at.text_input(key="ingest_path").set_value(str(data))
     at.selectbox(key="ingest_format").set_value("jsonl")
     engine = get_engine()  # the app's engine for this store (st.cache_resource, same process)
-    with engine._write_lock:  # hold the first batch's commit: the ingest is certainly still running below
+    with engine.store.lock.hold():  # hold the first batch's commit: the ingest is certainly still running below
         at.button(key="ingest_button").click().run()
         page.check()
         job = jobs.latest(str(demo_db))

@@ -34,7 +34,7 @@ def test_a_job_ingests_in_the_background_and_reports(engine, tmp_path):
 
 
 def test_a_second_job_on_the_same_store_is_refused_while_one_runs(engine, tmp_path):
-    with engine._write_lock:  # the first job cannot commit its first batch until this block ends
+    with engine.store.lock.hold():  # the first job cannot commit its first batch until this block ends
         first = jobs.start_ingest(engine, str(tmp_path), notes(10), {})
         with pytest.raises(StoreError, match=r"the ingest of n.jsonl is running on this store \(0 of 10 done\)"):
             jobs.start_ingest(engine, str(tmp_path), notes(10, "m"), {})
