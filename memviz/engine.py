@@ -17,7 +17,7 @@ import pandas as pd
 from memviz.clock import Clock, SimulatedClock
 from memviz.decay import DecayModel, DecayParams, ReinforceRule
 from memviz.embed import Embedder
-from memviz.events import ReinforceEvent, RestoreVersionEvent
+from memviz.events import RecallEvent, ReinforceEvent, RestoreVersionEvent
 from memviz.filters import MemoryFilter
 from memviz.lifecycle import Lifecycle, clock_start_for
 from memviz.linking import LinkConfig
@@ -126,7 +126,8 @@ class MemoryEngine:
 
     def traces(self, limit: int = 50) -> list[Trace]:
         """The most recent recorded recall traces, newest last (replayed from ``recall`` events)."""
-        return [e.to_trace() for e in self.store.list_events(ops=["recall"], limit=limit)]  # type: ignore[attr-defined]
+        events = self.store.list_events(ops=["recall"], limit=limit)
+        return [e.to_trace() for e in events if isinstance(e, RecallEvent)]
 
     # -- decay and the rest of a memory's life --------------------------------------------------------
     def retention_frame(

@@ -7,7 +7,7 @@ outside the store, and the store picks its fast path (the in-memory index) from 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 
 def _tuple(values: Iterable[str] | None) -> tuple[str, ...] | None:
@@ -55,13 +55,8 @@ class MemoryFilter:
         """True when an empty value list makes the filter match no memory (``ids=()``, ``sessions=()``...)."""
         return any(v == () for v in (self.ids, self.speakers, self.sessions, self.datasets, self.kinds))
 
-    def and_(self, **changes) -> MemoryFilter:
-        """This filter with some fields replaced (e.g. ``f.and_(forgotten=False)``)."""
-        return replace(self, **changes)
-
 
 LIVE = MemoryFilter(forgotten=False)  # "not forgotten": what recall searches by default
-ALL = MemoryFilter()
 
 
 @dataclass(frozen=True)
@@ -76,4 +71,4 @@ class LinkFilter:
         object.__setattr__(self, "kinds", _tuple(self.kinds))
 
 
-__all__ = ["ALL", "LIVE", "LinkFilter", "MemoryFilter"]
+__all__ = ["LIVE", "LinkFilter", "MemoryFilter"]

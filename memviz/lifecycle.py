@@ -202,8 +202,8 @@ def clock_start_for(store: MemoryStore) -> float:
     """Where a simulated clock starts for ``store`` (POSIX s): the last recorded clock time, else the latest
     event time in the data (so decay is seen "as of" the end of the data), else now."""
     clocks = store.list_events(ops=["clock"], limit=1)
-    if clocks:
-        return clocks[-1].to_s  # type: ignore[attr-defined]
+    if clocks and isinstance(clocks[-1], ClockEvent):
+        return clocks[-1].to_s
     if store.count():
         tbl = store.memories_table(columns=["event_time_s", "created_time_s"])
         t = pc.max(tbl.column("event_time_s")).as_py()

@@ -26,9 +26,6 @@ class Search:
     _use_vector_index: bool
     _vindex: VectorIndex | None
 
-    def count(self, *args: Any, **kwargs: Any) -> int:
-        raise NotImplementedError
-
     def vector_search(
         self, vector: np.ndarray, limit: int, where: MemoryFilter | None = None
     ) -> tuple[list[str], np.ndarray]:
@@ -84,7 +81,7 @@ class Search:
         q = self.memories.search(match, query_type="fts").select(["id", "_score"]).limit(limit)
         if (clause := sql.memory_where(where)) is not None:
             q = q.where(clause, prefilter=True)
-        if self.count() == 0 or where.matches_nothing:
+        if self.memories.count_rows() == 0 or where.matches_nothing:
             return [], np.zeros(0)
         try:
             tbl = q.to_arrow()
