@@ -167,11 +167,7 @@ def recall(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def stats(db: str | None, as_json: bool) -> None:
     """Counts of the store: memories, links by kind, events, version."""
-    from memviz.store import MemoryStore
-
-    if db is not None and "://" not in db and not Path(db).exists():
-        raise MemvizError(f"no memory store at {db}")
-    s = MemoryStore(db).stats()
+    s = _existing_store(db).stats()
     if as_json:
         click.echo(json.dumps(s))
     else:
@@ -180,6 +176,58 @@ def stats(db: str | None, as_json: bool) -> None:
             f"{s['memories']} memories ({s['forgotten']} forgotten), links: {links}, "
             f"{s['events']} events, version {s['version']}"
         )
+
+
+def _report(report, as_json: bool, event=None) -> None:
+    """Print a check report (and a repair's event) as text or one JSON object; exit 1 when findings remain."""
+    if as_json:
+        click.echo(json.dumps(report.to_dict() | ({"repaired": event.payload["fixed"]} if event else {})))
+    else:
+        if event is not None:
+            click.echo(
+                "repaired: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in event.payload["fixed"].items())
+            )
+        click.echo(f"{report.memories} memories, {report.links} links, {report.events} events")
+        for f in report.findings:
+            how = "repairable: memviz repair" if f.repairable else "not repairable from the store"
+            click.echo(f"  {f.kind}: {f.count} ({f.detail}; {how}) e.g. {', '.join(f.ids[:3])}")
+        click.echo("consistent" if report.ok else f"{len(report.findings)} problem(s)")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def _existing_store(db: str | None):
+    from memviz.store import MemoryStore
+
+    if db is not None and "://" not in db and not Path(db).exists():
+        raise MemvizError(f"no memory store at {db}")
+    return MemoryStore(db)
+
+
+@main.command()
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def check(db: str | None, as_json: bool) -> None:
+    """Check the store's consistency: batches vs memories, dangling links, flags and recall counts vs the event
+    log, the full-text index. Exit 0 when consistent, 1 when something is wrong (each finding says whether
+    ``memviz repair`` can fix it)."""
+    from memviz.store.check import check as check_store
+
+    _report(check_store(_existing_store(db)), as_json)
+
+
+@main.command()
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def repair(db: str | None, as_json: bool) -> None:
+    """Rebuild what the store's tables and log determine (dangling links, forgotten flags and recall counts from
+    the log, the full-text index), recorded as a ``repair`` event; then print what is left, as ``check`` does."""
+    from memviz.lifecycle import clock_start_for
+    from memviz.store.check import repair as repair_store
+
+    store = _existing_store(db)
+    report, event = repair_store(store, clock_start_for(store))
+    _report(report, as_json, event)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -20,7 +20,17 @@ import numpy as np
 from memviz.models import Trace
 
 EventOp = Literal[
-    "write", "link", "recall", "reinforce", "forget", "restore", "prune", "import", "clock", "restore_version"
+    "write",
+    "link",
+    "recall",
+    "reinforce",
+    "forget",
+    "restore",
+    "prune",
+    "import",
+    "clock",
+    "restore_version",
+    "repair",
 ]
 EVENT_OPS: tuple[str, ...] = get_args(EventOp)
 # Fields every event has; the rest of a kind's fields are its payload.
@@ -166,6 +176,15 @@ class RestoreVersionEvent(Event):
     dangling_links_removed_for: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, kw_only=True)
+class RepairEvent(Event):
+    """``memviz repair`` rebuilt what the tables and the log determine: ``fixed`` counts what it changed
+    (``dangling_links``, ``forgotten_flags``, ``recall_counts``, ``full_text_index``)."""
+
+    op: ClassVar[str] = "repair"
+    fixed: dict[str, int] = field(default_factory=dict)
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.op: cls
     for cls in (
@@ -179,6 +198,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PruneEvent,
         ClockEvent,
         RestoreVersionEvent,
+        RepairEvent,
     )
 }
 assert set(EVENT_TYPES) == set(EVENT_OPS)
@@ -226,6 +246,7 @@ __all__ = [
     "PruneEvent",
     "RecallEvent",
     "ReinforceEvent",
+    "RepairEvent",
     "RestoreEvent",
     "RestoreVersionEvent",
     "WriteEvent",

@@ -1,6 +1,7 @@
 """A memory's life after it is written: decay (retention now or as of any time), reinforcement, soft forget
 and restore, hard prune, the simulated clock, and restoring an earlier version. Every change is recorded as
-a typed event (:mod:`memviz.events`) under the store's write lock (:mod:`memviz.store.locking`)."""
+a typed event (:mod:`memviz.events`), each change all or nothing across the tables and the log, under the store's
+write lock (:mod:`memviz.store.journal`)."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ class Lifecycle:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return []
-        with self.store.lock.hold():
+        with self.store.operation("reinforce") as op:
             now = self.clock.now()
             tbl = self.store.known_rows(ids)
             s0 = tbl.column("stability_days").to_numpy()
@@ -102,7 +103,7 @@ class Lifecycle:
                 )
                 for i, a, b, r in zip(ids, s0, s_new, r_now, strict=True)
             ]
-            return self.store.append_events(events)
+            return op.commit(events)
 
     # -- forget / restore / prune -------------------------------------------------------------------
     def set_forgotten(self, ids: Sequence[str], forget: bool, reason: str) -> list[str]:
@@ -111,7 +112,7 @@ class Lifecycle:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return []
-        with self.store.lock.hold():
+        with self.store.operation("forget" if forget else "restore") as op:
             now = self.clock.now()
             tbl = self.store.known_rows(ids)
             state = dict(zip(ids, tbl.column("forgotten_time_s").is_valid().to_pylist(), strict=True))
@@ -122,7 +123,7 @@ class Lifecycle:
                     pa.table({"id": changed, "forgotten_time_s": pa.array([value] * len(changed), pa.float64())})
                 )
                 kind = ForgetEvent if forget else RestoreEvent
-                self.store.append_events([kind(time_s=now, memory_ids=tuple(changed), reason=reason)])
+                op.commit([kind(time_s=now, memory_ids=tuple(changed), reason=reason)])
             return changed
 
     def forget_below(self, threshold: float, model: DecayModel = "exponential") -> list[str]:
@@ -139,12 +140,12 @@ class Lifecycle:
         """Hard-delete memories and their links (irreversible in the current version; older LanceDB versions
         still hold them), recorded in a ``prune`` event with what they were. Returns the number removed.
         Raises UnknownMemoryError (and removes nothing) if any id is unknown."""
-        with self.store.lock.hold():
+        with self.store.operation("prune") as op:
             mems = self.store.get(list(dict.fromkeys(ids)))
             if not mems:
                 return 0
             versions = self.store.delete_memories([m.id for m in mems])
-            self.store.append_events(
+            op.commit(
                 [
                     PruneEvent(
                         time_s=self.clock.now(),
@@ -168,8 +169,7 @@ class Lifecycle:
     def restore_version(self, version: int) -> RestoreVersionEvent:
         """Restore memories and links to memories-table ``version`` at the engine clock (see
         :func:`memviz.store.versions.restore_version`). Raises StoreError for an unknown version."""
-        with self.store.lock.hold():
-            return self.store.restore_version(version, self.clock.now())
+        return self.store.restore_version(version, self.clock.now())
 
     # -- clock --------------------------------------------------------------------------------------
     def set_clock(self, t_s: float) -> float:

@@ -13,6 +13,7 @@ from memviz.events import (
     ImportEvent,
     RecallEvent,
     ReinforceEvent,
+    RepairEvent,
     WriteEvent,
     event_from_row,
 )
@@ -31,7 +32,7 @@ def _row(e, **extra_payload):
 
 
 def test_every_op_has_one_event_type():
-    assert set(EVENT_TYPES) == set(EVENT_OPS) and len(EVENT_OPS) == 10
+    assert set(EVENT_TYPES) == set(EVENT_OPS) and len(EVENT_OPS) == 11
 
 
 @pytest.mark.parametrize(
@@ -60,6 +61,7 @@ def test_every_op_has_one_event_type():
         ClockEvent(time_s=3.0, from_s=1.0, to_s=3.0),
         ImportEvent(time_s=4.0, batch_id="b", source={"path": "/x.jsonl", "format": "jsonl"}, n_written=3, n_skipped=1),
         RecallEvent(time_s=5.0, memory_ids=("a", "b"), query="q", trace={"id": "t", "stages": []}),
+        RepairEvent(time_s=6.0, fixed={"dangling_links": 2}, store_versions={"memories": 9, "links": 4}),
     ],
 )
 def test_round_trip_through_the_stored_row(event):

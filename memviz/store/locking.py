@@ -7,7 +7,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,8 +26,11 @@ class StoreLock:
     write them back plus one) is two steps: without the lock two processes reinforcing the same memory lost
     21 of 40 updates."""
 
-    def __init__(self, folder: Path | None):
+    def __init__(self, folder: Path | None, on_acquire: Callable[[], object] | None = None):
         self.path = folder / LOCK_FILE if folder is not None else None
+        # Run each time the lock is taken (not re-entered): the store finishes operations a dead writer left
+        # (memviz.store.journal) before anything else is written.
+        self.on_acquire = on_acquire
         self._thread_lock = threading.RLock()
         self._depth = 0
         self._fd: int | None = None
@@ -46,6 +49,8 @@ class StoreLock:
                 self._fd = fd
             self._depth += 1
             try:
+                if self._depth == 1 and self.on_acquire is not None:
+                    self.on_acquire()
                 yield
             finally:
                 self._depth -= 1

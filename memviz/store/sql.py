@@ -60,6 +60,10 @@ def batch_where(batch_id: str) -> str:
     return f"batch_id = {quote(batch_id)}"
 
 
+def event_where(event_id: str) -> str:
+    return f"id = {quote(event_id)}"
+
+
 def events_where(memory_id: str | None, ops: Iterable[str] | None) -> str | None:
     conds = []
     if memory_id is not None:

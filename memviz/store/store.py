@@ -27,6 +27,7 @@ from memviz.events import Event, RestoreVersionEvent, event_from_row
 from memviz.filters import LinkFilter, MemoryFilter
 from memviz.models import Link, Memory
 from memviz.store import sql
+from memviz.store.journal import Journal, crash_point
 from memviz.store.location import default_db_uri, default_storage_options
 from memviz.store.locking import StoreLock
 from memviz.store.search import Search
@@ -71,7 +72,9 @@ class MemoryStore(Search):
         self._vindex: VectorIndex | None = None
         self._use_vector_index = vector_index
         # Shared by every process that opens this (local) store: see memviz.store.locking.
-        self.lock = StoreLock(None if "://" in self.uri else Path(self.uri))
+        folder = None if "://" in self.uri else Path(self.uri)
+        self.journal = Journal(self, folder)
+        self.lock = StoreLock(folder, on_acquire=self.journal.recover)
         try:
             if "://" not in self.uri:
                 Path(self.uri).mkdir(parents=True, exist_ok=True)
@@ -179,11 +182,14 @@ class MemoryStore(Search):
                 versions["memories"] = self.memories.add(memories).version
                 if self._vindex is not None:
                     self._vindex.note_append(before_version, versions["memories"], memories)
+                crash_point("write:memories")
             if links.num_rows:
                 versions["links"] = self.links.add(links).version
+                crash_point("write:links")
             if events:
                 events = [replace(events[0], store_versions=versions), *events[1:]]
             self.append_events(events)
+            crash_point("write:events")
         except Exception as e:
             self._delete_batch(batch_id)
             raise StoreError(f"writing batch {batch_id} failed and was rolled back: {e}") from e
@@ -193,25 +199,6 @@ class MemoryStore(Search):
         deferred = getattr(self, "_defer_text_index", False)  # see deferred_text_index
         if (memories.num_rows >= 64 and not deferred) or not self._has_text_index():
             self.refresh_text_index()
-
-    def deferred_text_index(self):
-        """Context manager: batches committed inside it do not rebuild the full-text index (a rebuild reads the
-        whole table, so per batch it makes a long ingest O(n^2)); it is rebuilt once on exit. Rows not yet
-        indexed are still found by text search (LanceDB scans them), only more slowly."""
-        from contextlib import contextmanager
-
-        @contextmanager
-        def _deferred():
-            outer = getattr(self, "_defer_text_index", False)
-            self._defer_text_index = True
-            try:
-                yield self
-            finally:
-                self._defer_text_index = outer
-                if not outer:
-                    self.refresh_text_index()
-
-        return _deferred()
 
     def _mark_in_flight(self, batch_id: str) -> Path | None:
         """A marker file ``<store>/_inflight/<batch_id>`` holding this process's id while the batch is being
@@ -251,13 +238,18 @@ class MemoryStore(Search):
             self.tables[name].delete(where)
 
     def recover(self) -> list[str]:
-        """Remove rows of batches that were never committed (no event carries their batch id).
+        """Finish what dead writers left: operations (rolled back or completed, see
+        :mod:`memviz.store.journal`) and rows of batches that were never committed (no event carries their
+        batch id), which are removed.
 
         Returns the batch ids removed. Called on open: a process killed between appending a batch's
         memories and its events leaves such rows behind. A batch another live process is still writing (its
         in-flight marker names a running process) is left alone; markers of dead processes are removed, also
         those of a writer killed before its batch wrote any row.
         """
+        if self.journal.pending():
+            with self.lock.hold():  # taking the lock finishes the dead operations (StoreLock.on_acquire)
+                pass
         if "://" not in self.uri and (folder := Path(self.uri) / INFLIGHT_DIR).is_dir():
             for marker in folder.iterdir():
                 self._in_flight(marker.name)  # removes the marker when its process is gone
@@ -280,41 +272,34 @@ class MemoryStore(Search):
             self._delete_batch(b)
         return orphans
 
+    def operation(self, op: str):
+        """Context manager: run operation ``op`` all or nothing across the tables, under the write lock; see
+        :meth:`memviz.store.journal.Journal.operation`. Yields the :class:`Operation`, whose ``commit(events)``
+        records it."""
+        return self.journal.operation(op)
+
+    def table_versions(self) -> dict[str, int]:
+        """The current versions of the memories and links tables: ``{"memories": v, "links": v}``."""
+        return {"memories": self.memories.version, "links": self.links.version}
+
+    def has_event(self, event_id: str) -> bool:
+        """Whether the log holds the event ``event_id``."""
+        return self.events.count_rows(sql.event_where(event_id)) > 0
+
     def _committed_batches(self) -> set[str]:
         """The batch ids the event log holds (a batch is committed by its events)."""
         col = self.events.search().select(["batch_id"]).limit(None).to_arrow().column("batch_id")
         return set(col.to_pylist())
 
-    def _has_text_index(self) -> bool:
-        return any(i.index_type == "FTS" for i in self.memories.list_indices())
-
-    def refresh_text_index(self) -> None:
-        """(Re)build the native full-text (BM25) index on ``text``. Rows added later are still searched
-        (LanceDB scans unindexed rows), only more slowly, so small writes do not rebuild it."""
-        from lancedb.index import FTS
-
-        if self.count() == 0:
-            return
-        before = self.memories.version
-        for attempt in range(5):
-            try:
-                self.memories.create_index("text", config=FTS(), replace=True)
-                break
-            except RuntimeError as e:  # two writers rebuilt it at once: Lance asks the later one to retry
-                if "Retryable commit conflict" not in str(e) or attempt == 4:
-                    raise
-                time.sleep(0.05 * 2**attempt)
-        if self._vindex is not None:  # an index build changes no rows
-            self._vindex.note_append(before, self.memories.version)
-
     # -- events -------------------------------------------------------------------------------------
     def append_events(self, events: Sequence[E]) -> list[E]:
-        """Append typed events in one atomic append; returns them with their ``id`` and ``wall_time_s``."""
+        """Append typed events in one atomic append; returns them with their ``id`` (kept when given, else a new
+        one) and ``wall_time_s``."""
         if not events:
             return []
         now = time.time()
         # wall_time_s strictly increasing within one append, so replay order is the order they were given in.
-        stored = [replace(e, id=uuid.uuid4().hex, wall_time_s=now + i * 1e-6) for i, e in enumerate(events)]
+        stored = [replace(e, id=e.id or uuid.uuid4().hex, wall_time_s=now + i * 1e-6) for i, e in enumerate(events)]
         rows = [
             {
                 "id": e.id,
@@ -448,20 +433,25 @@ class MemoryStore(Search):
             after = self.memories.merge_insert("id").when_matched_update_all().execute(rows).version
             if self._vindex is not None:
                 self._vindex.note_update(before, after, rows)
+            self.journal.step("memories")
 
     def delete_memories(self, ids: Sequence[str]) -> dict[str, int]:
         """Delete memories and every link touching them (hard prune). Returns the table versions produced
         (``{"memories", "links"}``), which the prune event records for :meth:`restore_version`."""
         m = self.memories.delete(sql.memory_where(MemoryFilter(ids=ids))).version
+        self.journal.step("memories")
         lk = self.links.delete(sql.link_where(LinkFilter(touching=ids))).version
+        self.journal.step("links")
         return {"memories": m, "links": lk}
 
     def restore_version(self, version: int, time_s: float | None = None) -> RestoreVersionEvent:
-        """Restore the memories and links tables to their state at memories-table ``version`` and record it;
-        see :func:`memviz.store.versions.restore_version`. Raises StoreError for an unknown version."""
+        """Restore the memories and links tables to their state at memories-table ``version`` and record it,
+        all or nothing (one journalled operation); see :func:`memviz.store.versions.restore_version`. Raises
+        StoreError for an unknown version."""
         from memviz.store.versions import restore_version
 
-        return restore_version(self, version, time.time() if time_s is None else time_s)
+        with self.operation("restore_version") as op:
+            return op.commit([restore_version(self, version, time.time() if time_s is None else time_s)])[0]
 
     # -- links --------------------------------------------------------------------------------------
     def links_table(self, where: LinkFilter | None = None) -> pa.Table:
@@ -473,7 +463,9 @@ class MemoryStore(Search):
 
     def delete_links(self, where: LinkFilter) -> int:
         """Delete the links matching ``where``; returns the links table's new version."""
-        return self.links.delete(sql.link_where(where)).version
+        version = self.links.delete(sql.link_where(where)).version
+        self.journal.step("links")
+        return version
 
     def links_of(self, memory_id: str) -> list[Link]:
         """Every link from or to ``memory_id``."""

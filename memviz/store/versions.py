@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 
 def restore_version(store: MemoryStore, version: int, time_s: float) -> RestoreVersionEvent:
     """Restore the memories and links tables of ``store`` to their state at memories-table ``version`` (as a
-    new version of each: history is kept) and append a ``restore_version`` event at clock time ``time_s``
-    (the event log is never rolled back). Returns the event.
+    new version of each: history is kept) and return the ``restore_version`` event (at clock time ``time_s``)
+    that records it. The caller commits the event, inside a journalled operation
+    (:meth:`MemoryStore.restore_version`): the event log is never rolled back.
 
     The links table is restored to the newest links version recorded (``store_versions`` of a batch's first
     event, of a prune or of an earlier restore) by a commit whose memories version is <= ``version``, or, when
@@ -38,7 +39,9 @@ def restore_version(store: MemoryStore, version: int, time_s: float) -> RestoreV
     before = set(store.memories_table(columns=["id"]).column("id").to_pylist())
     before_version = store.version()
     store.memories.restore(version)
+    store.journal.step("memories")
     store.links.restore(links_version)
+    store.journal.step("links")
     after = set(store.memories_table(columns=["id"]).column("id").to_pylist())
     links = store.links_table()
     ends = set(links.column("source_id").to_pylist()) | set(links.column("target_id").to_pylist())
@@ -46,8 +49,9 @@ def restore_version(store: MemoryStore, version: int, time_s: float) -> RestoreV
         store.delete_links(LinkFilter(touching=dangling))
     if after:
         store.refresh_text_index()
+        store.journal.step("fts")
     removed, restored = sorted(before - after), sorted(after - before)
-    event = RestoreVersionEvent(
+    return RestoreVersionEvent(
         time_s=time_s,
         memory_ids=tuple(removed + restored),
         version=version,
@@ -56,6 +60,5 @@ def restore_version(store: MemoryStore, version: int, time_s: float) -> RestoreV
         removed_ids=removed,
         restored_ids=restored,
         dangling_links_removed_for=dangling,
-        store_versions={"memories": store.version(), "links": store.links.version},
+        store_versions=store.table_versions(),
     )
-    return store.append_events([event])[0]

@@ -40,6 +40,7 @@ OP_ORDER: tuple[str, ...] = (
     "prune",
     "clock",
     "restore_version",
+    "repair",
 )
 _FAINT = "rgba(120,120,120,0.35)"
 
