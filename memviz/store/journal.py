@@ -19,8 +19,12 @@ from step 1 to step 4, so no intent exists while its writer can still run, and n
 it. The event log is never rolled back. Object storage has no lock file and no journal: there, one writing
 process at a time and no protection against a kill mid-operation.
 
-``MEMVIZ_CRASH_AT=<op>:<step>`` makes this process SIGKILL itself at that step boundary (:func:`crash_point`);
-only the crash tests set it (``tests/quality/test_kill_harness.py``).
+``MEMVIZ_CRASH_AT=<op>:<step>`` makes this process SIGKILL itself at that step boundary, and
+``MEMVIZ_PAUSE_AT=<op>:<step>=<folder>`` pause there (:func:`crash_point`); only the crash and interleaving tests
+set them (``tests/quality/test_kill_harness.py``).
+
+Readers take no lock: one that reads while an operation runs may see it half applied (Lance commits each table
+on its own), never a half-applied one after a crash.
 """
 
 from __future__ import annotations
@@ -46,14 +50,21 @@ E = TypeVar("E", bound=Event)
 
 JOURNAL_DIR = "_journal"
 CRASH_ENV = "MEMVIZ_CRASH_AT"
+PAUSE_ENV = "MEMVIZ_PAUSE_AT"
 TABLES = ("memories", "links")
 
 
 def crash_point(name: str) -> None:
-    """SIGKILL this process when ``$MEMVIZ_CRASH_AT`` equals ``name`` (``"<op>:<step>"``): the hook the crash
-    tests kill a writer with at every step boundary. A no-op otherwise."""
+    """The hook the crash tests stop a writer with at step boundary ``name`` (``"<op>:<step>"``); a no-op
+    unless they set one of these: ``$MEMVIZ_CRASH_AT == name`` SIGKILLs this process;
+    ``$MEMVIZ_PAUSE_AT == name=FOLDER`` creates ``FOLDER/paused`` and waits until ``FOLDER/resume`` exists."""
     if os.environ.get(CRASH_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    at, _, folder = os.environ.get(PAUSE_ENV, "").partition("=")
+    if at == name:
+        (Path(folder) / "paused").touch()
+        while not (Path(folder) / "resume").exists():
+            time.sleep(0.01)
 
 
 class Operation:
@@ -188,4 +199,4 @@ class Journal:
         path.unlink(missing_ok=True)
 
 
-__all__ = ["CRASH_ENV", "JOURNAL_DIR", "Journal", "Operation", "crash_point"]
+__all__ = ["CRASH_ENV", "PAUSE_ENV", "JOURNAL_DIR", "Journal", "Operation", "crash_point"]

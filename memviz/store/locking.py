@@ -36,25 +36,36 @@ class StoreLock:
         self._fd: int | None = None
 
     @contextmanager
-    def hold(self) -> Iterator[None]:
-        """Hold the lock for the block (waits for other threads and processes). Raises StoreError when the lock
+    def hold(self, wait: bool = True) -> Iterator[bool]:
+        """Hold the lock for the block; yields True. With ``wait=False`` it does not wait for another process or
+        thread holding it: it yields False at once and the block runs without it. Raises StoreError when the lock
         file cannot be opened (a read-only store)."""
-        with self._thread_lock:
+        if not self._thread_lock.acquire(blocking=wait):
+            yield False
+            return
+        try:
             if self._depth == 0 and self.path is not None:
                 try:
                     fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
                 except OSError as e:
                     raise StoreError(f"cannot lock the store for writing ({self.path}): {e.strerror}") from e
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    os.close(fd)
+                    yield False
+                    return
                 self._fd = fd
             self._depth += 1
             try:
                 if self._depth == 1 and self.on_acquire is not None:
                     self.on_acquire()
-                yield
+                yield True
             finally:
                 self._depth -= 1
                 if self._depth == 0 and self._fd is not None:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
                     os.close(self._fd)
                     self._fd = None
+        finally:
+            self._thread_lock.release()

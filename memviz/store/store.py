@@ -248,7 +248,9 @@ class MemoryStore(Search):
         those of a writer killed before its batch wrote any row.
         """
         if self.journal.pending():
-            with self.lock.hold():  # taking the lock finishes the dead operations (StoreLock.on_acquire)
+            # Taking the lock finishes the dead operations (StoreLock.on_acquire). Held by another process, it
+            # is a live writer's own operation in progress: not waited for (an opener must not block on it).
+            with self.lock.hold(wait=False):
                 pass
         if "://" not in self.uri and (folder := Path(self.uri) / INFLIGHT_DIR).is_dir():
             for marker in folder.iterdir():
