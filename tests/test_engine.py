@@ -265,19 +265,32 @@ def test_clock_events_and_real_clock(engine):
         engine.advance_clock(days=-1)
 
 
-def test_ingest_window_embeds_once_commits_per_batch_and_skips_a_repeat_across_batches(make_engine):
+def test_ingest_window_embeds_once_and_commits_per_batch(make_engine):
     engine = make_engine()
     calls = []
     encode = engine.embedder.encode
     engine.embedder.encode = lambda texts: calls.append(len(texts)) or encode(texts)
     items = [MemoryInput(text=f"note number {n} about topic {n % 3}", id=f"m{n}") for n in range(10)]
-    items.append(MemoryInput(text="the same id again", id="m2"))  # in a later batch of the same window
     reports = engine.ingest(items, batch_size=4, embed_window=8)
-    assert calls == [8, 2]  # one encoder call per window of 8 (the repeat is not embedded)
-    assert [len(r.items) for r in reports] == [4, 4, 2]
-    assert reports[-1].skipped_ids == ["m2"] and engine.store.count() == 10
-    assert engine.get("m2").text == "note number 2 about topic 2"
+    assert calls == [8, 2]  # one encoder call per window of 8
+    assert [len(r.items) for r in reports] == [4, 4, 2] and engine.store.count() == 10
     assert len({r.batch_id for r in reports}) == 3 and len(engine.store.list_events(ops=["write"])) == 10
+
+
+def test_ingest_refuses_an_id_repeated_in_a_later_batch_before_writing_anything(make_engine):
+    """A repeat in a later batch (or window) used to be skipped as "already stored" (the first one kept, the
+    second lost without a word) or, inside one batch, refused after earlier windows were committed."""
+    engine = make_engine()
+    items = [MemoryInput(text=f"note number {n} about topic {n % 3}", id=f"m{n}") for n in range(10)]
+    items.append(MemoryInput(text="the same id again", id="m2"))  # in a later batch and window
+    version = engine.store.version()
+    with pytest.raises(DuplicateMemoryError, match="item 10: id 'm2' is also the id of item 2; .*nothing was written"):
+        engine.ingest(items, batch_size=4, embed_window=8)
+    assert engine.store.count() == 0 and engine.store.version() == version and not engine.store.count("events")
+    # ids already stored are still skipped: re-running an ingest resumes it
+    engine.ingest(items[:6], batch_size=4)
+    reports = engine.ingest(items[:10], batch_size=4)
+    assert sum(len(r.skipped_ids) for r in reports) == 6 and engine.store.count() == 10
 
 
 def test_two_threads_ingesting_the_same_items_store_each_once(engine):
