@@ -59,8 +59,8 @@ def time_problem(t_s: float) -> str | None:
         return None
     try:
         shown = datetime.fromtimestamp(t_s, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    except (ValueError, OverflowError, OSError):
-        shown = f"{t_s!r} s"
+    except (ValueError, OverflowError, OSError):  # beyond Python's years 1..9999, or not finite
+        shown = f"{t_s:,.0f} s (about year {1970 + t_s / 31_556_952:.0f} UTC)" if math.isfinite(t_s) else repr(t_s)
     return f"time {shown} is outside the supported range, {TIME_RANGE}"
 
 
