@@ -103,7 +103,9 @@ def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: boo
 @main.command()
 @click.argument("query")
 @DB_OPTION
-@click.option("-k", "k", default=10, show_default=True, type=int, help="Number of hits.")
+@click.option(
+    "-k", "k", default=10, show_default=True, type=int, help="Number of hits (at most 1000 when reinforcing)."
+)
 @click.option(
     "--decay",
     "decay_model",

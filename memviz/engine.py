@@ -19,7 +19,7 @@ from memviz.decay import DecayModel, DecayParams, ReinforceRule
 from memviz.embed import Embedder
 from memviz.events import RecallEvent, ReinforceEvent, RestoreVersionEvent
 from memviz.filters import MemoryFilter
-from memviz.lifecycle import Lifecycle, clock_start_for
+from memviz.lifecycle import Lifecycle, clock_start_for, follow_store_clock
 from memviz.linking import LinkConfig
 from memviz.models import Memory, MemoryInput, RecallResult, Trace, WriteReport
 from memviz.reads import Reads
@@ -34,8 +34,10 @@ class MemoryEngine:
     """Write, link, decay, recall and forget memories in a :class:`MemoryStore`.
 
     ``clock`` gives "now" (POSIX seconds) for creation times, decay and recalls; use a SimulatedClock to
-    demonstrate decay. ``link_config`` configures linking, ``decay_params`` and ``reinforce_rule`` the decay
-    models. ``read`` (:class:`memviz.reads.Reads`) holds the read-only views pages use.
+    demonstrate decay: it then follows the store's saved clock (its latest ``clock`` event, whoever recorded it;
+    see :func:`memviz.lifecycle.follow_store_clock`), so every engine on one store reads the same time.
+    ``link_config`` configures linking, ``decay_params`` and ``reinforce_rule`` the decay models.
+    ``read`` (:class:`memviz.reads.Reads`) holds the read-only views pages use.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class MemoryEngine:
         self.store = store
         self.embedder = embedder
         self.clock = clock
+        follow_store_clock(clock, store)
         self.link_config = link_config
         self.decay_params = decay_params
         self.reinforce_rule = reinforce_rule
@@ -183,12 +186,20 @@ class MemoryEngine:
         return self.life.restore_version(version)
 
     def advance_clock(self, days: float = 0.0, seconds: float = 0.0) -> float:
-        """Advance the simulated clock and record a ``clock`` event. Raises ConfigError on a real clock."""
+        """Advance the simulated clock from the store's saved time and record a ``clock`` event; returns the new
+        time. Raises ConfigError on a real clock, for a negative step or past the end of
+        :data:`memviz.limits.TIME_RANGE` (1900-01-01 up to 2200-01-01 UTC; the clock is then unchanged)."""
         return self.life.advance_clock(days, seconds)
 
     def set_clock(self, t_s: float) -> float:
-        """Set the simulated clock to ``t_s`` (POSIX seconds) and record a ``clock`` event."""
+        """Set the simulated clock to ``t_s`` (POSIX seconds, within :data:`memviz.limits.TIME_RANGE`) and record
+        a ``clock`` event; returns it. Raises ConfigError on a real clock or outside the range."""
         return self.life.set_clock(t_s)
+
+    def reset_clock(self) -> float:
+        """Set the simulated clock back to the end of the data (the latest event time; now when empty) and
+        record a ``clock`` event; returns the new time. Raises ConfigError on a real clock."""
+        return self.life.reset_clock()
 
     # -- read ---------------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

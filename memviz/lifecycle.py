@@ -172,25 +172,46 @@ class Lifecycle:
         return self.store.restore_version(version, self.clock.now())
 
     # -- clock --------------------------------------------------------------------------------------
+    # The simulated clock follows the store's saved clock (follow_store_clock): each change below starts from
+    # the saved time under the store's write lock, so two processes advancing it by a day each move it two days.
     def set_clock(self, t_s: float) -> float:
-        """Set the simulated clock to ``t_s`` (POSIX s) and record a ``clock`` event. Raises ConfigError on a
-        real clock."""
+        """Set the simulated clock to ``t_s`` (POSIX s) and record a ``clock`` event; returns the new time.
+        Raises ConfigError on a real clock, or for a time outside :data:`memviz.limits.TIME_RANGE` (nothing
+        is recorded, the clock is unchanged)."""
         with self.store.lock.hold():
             clock = self._simulated("set")
+            clock.refresh(force=True)
             before = clock.now()
             clock.set(t_s)
-            self.store.append_events([ClockEvent(time_s=clock.now(), from_s=before, to_s=clock.now())])
-            return clock.now()
+            return self._record_clock(clock, before)
 
     def advance_clock(self, days: float = 0.0, seconds: float = 0.0) -> float:
-        """Advance the simulated clock (``days`` + ``seconds`` >= 0) and record a ``clock`` event; returns the
-        new time. Raises ConfigError on a real clock or for a negative step."""
+        """Advance the simulated clock from the store's saved time (``days`` + ``seconds`` >= 0) and record a
+        ``clock`` event; returns the new time. Raises ConfigError on a real clock, for a negative step or one
+        past the end of :data:`memviz.limits.TIME_RANGE` (nothing is recorded, the clock is unchanged)."""
         with self.store.lock.hold():
             clock = self._simulated("advanced")
+            clock.refresh(force=True)
             before = clock.now()
-            after = clock.advance(days=days, seconds=seconds)
-            self.store.append_events([ClockEvent(time_s=after, from_s=before, to_s=after)])
-            return after
+            clock.advance(days=days, seconds=seconds)
+            return self._record_clock(clock, before)
+
+    def reset_clock(self) -> float:
+        """Set the simulated clock back to the end of the data (:func:`clock_start_for` without the recorded
+        clock: the latest event time, else now) and record a ``clock`` event; returns the new time. Raises
+        ConfigError on a real clock or when that time is outside :data:`memviz.limits.TIME_RANGE`."""
+        with self.store.lock.hold():
+            return self.set_clock(clock_start_for(self.store, recorded=False))
+
+    def _record_clock(self, clock: SimulatedClock, before: float) -> float:
+        after = clock.now()
+        try:
+            (event,) = self.store.append_events([ClockEvent(time_s=after, from_s=before, to_s=after)])
+        except BaseException:
+            clock.set(before)
+            raise
+        clock.saved_as(event.id)
+        return after
 
     def _simulated(self, verb: str) -> SimulatedClock:
         if not isinstance(self.clock, SimulatedClock):
@@ -198,10 +219,35 @@ class Lifecycle:
         return self.clock
 
 
-def clock_start_for(store: MemoryStore) -> float:
-    """Where a simulated clock starts for ``store`` (POSIX s): the last recorded clock time, else the latest
-    event time in the data (so decay is seen "as of" the end of the data), else now."""
-    clocks = store.list_events(ops=["clock"], limit=1)
+class StoreClock:
+    """The saved clock of ``store`` (a :class:`memviz.clock.SavedClock`): its latest ``clock`` event, looked up
+    again only when the event log's version changes (a version check is ~0.1 ms; the lookup ~3 ms)."""
+
+    def __init__(self, store: MemoryStore):
+        self.store = store
+
+    def key(self) -> int:
+        return self.store.events.version
+
+    def latest(self) -> tuple[str, float] | None:
+        clocks = self.store.list_events(ops=["clock"], limit=1)
+        if clocks and isinstance(clocks[-1], ClockEvent):
+            return clocks[-1].id or "", clocks[-1].to_s
+        return None
+
+
+def follow_store_clock(clock: Clock, store: MemoryStore) -> None:
+    """Make a simulated ``clock`` read its time from ``store``'s saved clock (one clock per store, whatever the
+    process); a real clock is left as it is."""
+    if isinstance(clock, SimulatedClock):
+        clock.follow(StoreClock(store))
+
+
+def clock_start_for(store: MemoryStore, recorded: bool = True) -> float:
+    """Where a simulated clock starts for ``store`` (POSIX s): the last recorded clock time (unless not
+    ``recorded``), else the latest event time in the data (so decay is seen "as of" the end of the data), else
+    now."""
+    clocks = store.list_events(ops=["clock"], limit=1) if recorded else []
     if clocks and isinstance(clocks[-1], ClockEvent):
         return clocks[-1].to_s
     if store.count():
@@ -211,4 +257,4 @@ def clock_start_for(store: MemoryStore) -> float:
     return time.time()
 
 
-__all__ = ["Lifecycle", "clock_start_for"]
+__all__ = ["Lifecycle", "StoreClock", "clock_start_for", "follow_store_clock"]

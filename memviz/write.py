@@ -26,6 +26,7 @@ from memviz.embed import Embedder
 from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError
 from memviz.events import Event, ImportEvent, LinkEvent, WriteEvent
 from memviz.filters import LIVE, MemoryFilter
+from memviz.limits import MAX_CHARS, check_time, length_problem, time_problem
 from memviz.linking import LinkConfig, Prior, link
 from memviz.models import MEMORY_KINDS, Link, MemoryInput, WriteItemReport, WriteReport
 from memviz.store import LINKS_SCHEMA, MEMORIES_SCHEMA, MemoryStore
@@ -88,8 +89,10 @@ class Embedded:
 
 
 def checked_text(n: int, item: MemoryInput) -> str:
-    """The normalised text of item ``n`` of a write; raises EmptyTextError / TextTooLongError naming the item,
-    ConfigError for an unknown kind or a string field that is not valid Unicode (a lone surrogate)."""
+    """The normalised text of item ``n`` of a write, once the whole item is checked; raises EmptyTextError /
+    TextTooLongError naming the item, ConfigError (naming the item) for an unknown kind, a string field that is
+    not valid Unicode (a lone surrogate), an id, speaker, session or source id longer than
+    :data:`memviz.limits.MAX_CHARS` allows, or an event time outside :data:`memviz.limits.TIME_RANGE`."""
     try:
         text = text_mod.normalise(item.text)
     except (EmptyTextError, text_mod.TextTooLongError) as e:
@@ -103,7 +106,34 @@ def checked_text(n: int, item: MemoryInput) -> str:
                 value.encode("utf-8")
             except UnicodeEncodeError:
                 raise ConfigError(f"item {n}: {name} {value!r} is not valid Unicode (a lone surrogate)") from None
+    for name in MAX_CHARS:
+        value = getattr(item, name)
+        if (problem := length_problem(name, value if isinstance(value, str) else None)) is not None:
+            raise ConfigError(f"item {n} ({_short(item.id)}): {problem}")
+    if item.event_time_s is not None and (problem := time_problem(float(item.event_time_s))) is not None:
+        raise ConfigError(f"item {n} ({_short(item.id)}): event {problem}")
     return text
+
+
+def _short(memory_id: str | None, limit: int = 60) -> str:
+    """A memory id for a message: ``'no id'``, or its first ``limit`` characters."""
+    if not memory_id:
+        return "no id"
+    return repr(memory_id if len(memory_id) <= limit else memory_id[:limit] + "...")
+
+
+def check_unique_ids(items: Sequence[MemoryInput], start: int = 0) -> None:
+    """Raise DuplicateMemoryError when two of ``items`` (numbered from ``start``) have the same id, naming both
+    items: a write must say so before anything is written, not store the first and skip the second as
+    "already stored"."""
+    first: dict[str, int] = {}
+    for n, item in enumerate(items, start):
+        if item.id is None:
+            continue
+        if (m := first.setdefault(item.id, n)) != n:
+            raise DuplicateMemoryError(
+                f"item {n}: id {_short(item.id)} is also the id of item {m}; ids must be unique, nothing was written"
+            )
 
 
 class Writer:
@@ -129,24 +159,18 @@ class Writer:
         batch = self.prepare(items, on_duplicate)
         return self.commit(batch, self.embed([batch]), source)
 
-    def prepare(
-        self,
-        items: Sequence[MemoryInput | str],
-        on_duplicate: OnDuplicate,
-        pending: set[str] | frozenset[str] = frozenset(),
-    ) -> Batch:
-        """Check, normalise and de-duplicate one batch; ``pending`` ids (prepared for an earlier batch of the
-        same ingest window, not yet stored) count as stored."""
+    def prepare(self, items: Sequence[MemoryInput | str], on_duplicate: OnDuplicate, start: int = 0) -> Batch:
+        """Check, normalise and de-duplicate one batch (its items numbered from ``start`` in messages). An id
+        repeated in the batch is a DuplicateMemoryError; ids already stored are skipped or refused, as
+        ``on_duplicate`` says. The clock must be in :data:`memviz.limits.TIME_RANGE` (ConfigError)."""
         t0 = time.perf_counter()
+        check_time(self.clock.now(), "the clock")
         inputs = [MemoryInput(text=i) if isinstance(i, str) else i for i in items]
-        texts = [checked_text(n, item) for n, item in enumerate(inputs)]
+        texts = [checked_text(start + n, item) for n, item in enumerate(inputs)]
+        check_unique_ids(inputs, start)
         ids = [i.id or uuid.uuid4().hex for i in inputs]
-        seen: set[str] = set()
-        repeated = [i for i in ids if i in seen or seen.add(i)]  # type: ignore[func-returns-value]
-        if repeated:
-            raise DuplicateMemoryError(f"the batch repeats memory id(s): {', '.join(sorted(set(repeated))[:5])}")
         batch = Batch(inputs, texts, ids, [], {}, on_duplicate)
-        batch, _ = batch.without(self.store.existing_ids(ids) | (set(ids) & pending), "already stored")
+        batch, _ = batch.without(self.store.existing_ids(ids), "already stored")
         batch.timings["normalise_ms"] = ms_since(t0)
         return batch
 
@@ -268,22 +292,24 @@ class Writer:
     ) -> list[WriteReport]:
         """Many memories in batches of ``batch_size``, each all or nothing, embedded ``embed_window`` at a time
         (see :meth:`memviz.engine.MemoryEngine.ingest`). Every item is checked before the first batch is
-        written, so a bad item in a late batch writes nothing."""
+        written, ids unique across all of them included, so a bad item in a late batch writes nothing."""
         if batch_size < 1:
             raise ConfigError("batch_size must be >= 1")
-        for n, item in enumerate(items):
-            checked_text(n, MemoryInput(text=item) if isinstance(item, str) else item)
+        check_time(self.clock.now(), "the clock")
+        inputs = [MemoryInput(text=item) if isinstance(item, str) else item for item in items]
+        for n, item in enumerate(inputs):
+            checked_text(n, item)
+        check_unique_ids(inputs)
         reports = []
         total = len(items)
         window = max(batch_size, embed_window)
         with self.store.deferred_text_index():  # one full-text index build at the end, not one per batch
             for w in range(0, total, window):
                 # Prepare the window's batches, embed them in one encoder call, then commit them one by one.
-                batches: list[Batch] = []
-                pending: set[str] = set()
-                for start in range(w, min(total, w + window), batch_size):
-                    batches.append(self.prepare(items[start : start + batch_size], on_duplicate, pending))
-                    pending |= set(batches[-1].ids)
+                batches = [
+                    self.prepare(inputs[start : start + batch_size], on_duplicate, start)
+                    for start in range(w, min(total, w + window), batch_size)
+                ]
                 emb = self.embed(batches)
                 at = 0
                 for n, b in enumerate(batches):

@@ -265,19 +265,32 @@ def test_clock_events_and_real_clock(engine):
         engine.advance_clock(days=-1)
 
 
-def test_ingest_window_embeds_once_commits_per_batch_and_skips_a_repeat_across_batches(make_engine):
+def test_ingest_window_embeds_once_and_commits_per_batch(make_engine):
     engine = make_engine()
     calls = []
     encode = engine.embedder.encode
     engine.embedder.encode = lambda texts: calls.append(len(texts)) or encode(texts)
     items = [MemoryInput(text=f"note number {n} about topic {n % 3}", id=f"m{n}") for n in range(10)]
-    items.append(MemoryInput(text="the same id again", id="m2"))  # in a later batch of the same window
     reports = engine.ingest(items, batch_size=4, embed_window=8)
-    assert calls == [8, 2]  # one encoder call per window of 8 (the repeat is not embedded)
-    assert [len(r.items) for r in reports] == [4, 4, 2]
-    assert reports[-1].skipped_ids == ["m2"] and engine.store.count() == 10
-    assert engine.get("m2").text == "note number 2 about topic 2"
+    assert calls == [8, 2]  # one encoder call per window of 8
+    assert [len(r.items) for r in reports] == [4, 4, 2] and engine.store.count() == 10
     assert len({r.batch_id for r in reports}) == 3 and len(engine.store.list_events(ops=["write"])) == 10
+
+
+def test_ingest_refuses_an_id_repeated_in_a_later_batch_before_writing_anything(make_engine):
+    """A repeat in a later batch (or window) used to be skipped as "already stored" (the first one kept, the
+    second lost without a word) or, inside one batch, refused after earlier windows were committed."""
+    engine = make_engine()
+    items = [MemoryInput(text=f"note number {n} about topic {n % 3}", id=f"m{n}") for n in range(10)]
+    items.append(MemoryInput(text="the same id again", id="m2"))  # in a later batch and window
+    version = engine.store.version()
+    with pytest.raises(DuplicateMemoryError, match="item 10: id 'm2' is also the id of item 2; .*nothing was written"):
+        engine.ingest(items, batch_size=4, embed_window=8)
+    assert engine.store.count() == 0 and engine.store.version() == version and not engine.store.count("events")
+    # ids already stored are still skipped: re-running an ingest resumes it
+    engine.ingest(items[:6], batch_size=4)
+    reports = engine.ingest(items[:10], batch_size=4)
+    assert sum(len(r.skipped_ids) for r in reports) == 6 and engine.store.count() == 10
 
 
 def test_two_threads_ingesting_the_same_items_store_each_once(engine):
@@ -323,3 +336,76 @@ def test_an_ingest_that_moves_the_clock_records_it(make_engine):
     assert len(clocks) == 1 and clocks[0].to_s == engine.clock.now() == T0 - 10 * DAY + 60 * 4
     engine.ingest(turns("s2", FACTS, start_s=T0))  # the clock was set once: a later ingest leaves it
     assert len(engine.store.list_events(ops=["clock"])) == 1
+
+
+# -- the clock: one per store, within the supported time range, resettable --------------------------
+def test_clock_outside_the_supported_range_is_refused_and_left_unchanged(engine):
+    from memviz.limits import MAX_TIME_S, MIN_TIME_S
+
+    n = engine.store.count("events")
+    for t in (MAX_TIME_S, 253402343999.0, MIN_TIME_S - 1, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="outside the supported range, 1900-01-01 00:00 UTC up to"):
+            engine.set_clock(t)
+    assert engine.clock.now() == T0 and engine.store.count("events") == n
+    end = engine.set_clock(MAX_TIME_S - 3600)  # an hour before the end: settable
+    with pytest.raises(ConfigError, match="cannot advance by 1 days: time 2200-01-01 23:00:00 UTC is outside"):
+        engine.advance_clock(days=1)
+    assert engine.clock.now() == end and engine.store.count("events") == n + 1
+    assert engine.advance_clock(seconds=3599) == MAX_TIME_S - 1
+
+
+def test_two_engines_on_one_store_share_its_clock(make_engine, tmp_path, embedder):
+    """Two MemoryStore objects on one folder stand for two processes (two app windows)."""
+    from memviz.clock import SimulatedClock
+    from memviz.engine import MemoryEngine
+    from memviz.store import MemoryStore
+
+    a = make_engine("db")
+    b = MemoryEngine(MemoryStore(tmp_path / "db"), embedder, SimulatedClock(T0))
+    a.advance_clock(days=29)
+    assert b.clock.now() == T0 + 29 * DAY  # read from the store's clock, no action needed
+    assert b.advance_clock(days=1) == T0 + 30 * DAY  # before: T0 + 1 day, the saved clock went back 28 days
+    assert a.clock.now() == T0 + 30 * DAY and a.advance_clock(days=1) == T0 + 31 * DAY
+    clocks = a.store.list_events(ops=["clock"])
+    assert [(c.from_s - T0) / DAY for c in clocks] == [0, 29, 30] and clocks[-1].to_s == T0 + 31 * DAY
+    b.set_clock(T0 + 2 * DAY)  # going back is a deliberate setting, and everyone follows it
+    assert a.clock.now() == T0 + 2 * DAY
+    c = MemoryEngine(MemoryStore(tmp_path / "db"), embedder, SimulatedClock(0.0))  # a new process: the store's time
+    assert c.clock.now() == T0 + 2 * DAY
+
+
+def test_reading_the_shared_clock_is_cached_by_the_event_log_version(engine, monkeypatch):
+    engine.advance_clock(days=1)
+    engine.clock.now()  # the log changed (its own clock event): looked up once
+    calls = []
+    latest = engine.clock._saved.latest
+    monkeypatch.setattr(engine.clock._saved, "latest", lambda: calls.append(1) or latest())
+    for _ in range(50):
+        engine.clock.now()
+    assert calls == []  # nothing appended since: no lookup
+    engine.recall("anything", reinforce=False, record=True)  # a new event: one lookup, the same time
+    assert engine.clock.now() == T0 + DAY and len(calls) == 1
+
+
+def test_reset_clock_goes_back_to_the_end_of_the_data_and_records_it(engine):
+    engine.write([MemoryInput(f"note {n}", event_time_s=T0 - (5 - n) * DAY) for n in range(3)])
+    engine.advance_clock(days=40)
+    assert engine.reset_clock() == T0 - 3 * DAY == engine.clock.now()  # the latest event time
+    last = engine.store.list_events(ops=["clock"])[-1]
+    assert last.from_s == T0 + 40 * DAY and last.to_s == T0 - 3 * DAY
+
+
+def test_k_is_capped_and_the_pool_never_exceeds_the_live_memories(engine):
+    import json
+
+    from memviz.limits import MAX_K
+
+    engine.write([MemoryInput(f"note {n} on the garden") for n in range(30)])
+    with pytest.raises(ConfigError, match="k must be at most 1,000 for a recall that reinforces"):
+        engine.recall("garden", k=1_000_000)
+    with pytest.raises(ConfigError, match="k must be at most 100,000"):
+        engine.recall("garden", k=1_000_000, reinforce=False)
+    assert engine.store.count("events") == 31  # nothing recorded
+    result = engine.recall("garden", k=MAX_K)
+    assert len(result.hits) == 30 and all(len(s.candidates) <= 30 for s in result.trace.stages)
+    assert len(json.dumps(result.trace.to_dict())) < 50_000

@@ -5,7 +5,10 @@ Formats: ``"locomo"`` (LoCoMo), ``"longmemeval"`` (LongMemEval oracle / _s / _m)
 with its probing questions when they lie next to the file) and ``"jsonl"`` (memviz's plain chat format).
 Each importer checks the whole input before returning anything; a malformed input raises
 :class:`~memviz.errors.SchemaError` naming the file, the format and where the problem is; an unknown format
-raises :class:`~memviz.errors.ConfigError`.
+raises :class:`~memviz.errors.ConfigError`. Beyond its format's schema, every memory is checked as the engine
+will check it (:meth:`~memviz.importers._base.Source.memory`): a final id given to two memories of the file
+(naming both locations), an over-long id, speaker, session or source id, or a time outside
+:data:`memviz.limits.TIME_RANGE` is a SchemaError, so a file that would fail half-way writes nothing.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import Any
 from dateutil import parser as date_parser
 
 from memviz.errors import SchemaError
+from memviz.limits import MAX_CHARS, length_problem, time_problem
 from memviz.models import MemoryInput
 from memviz.text import MAX_MEMORY_CHARS
 
@@ -146,6 +147,7 @@ class Source:
         self.fmt = fmt
         self.file = file
         self.name = Path(path).name or path
+        self._id_at: dict[str, str] = {}  # final memory id -> where it was read (see memory())
 
     def error(self, where: str, problem: str) -> SchemaError:
         """A SchemaError naming this file, its format, the location (``""`` = top level) and the problem."""
@@ -224,11 +226,35 @@ class Source:
         return value
 
     def time(self, text: str, where: str, key: str = "") -> float:
-        """The POSIX seconds of the date string ``text`` (see :func:`parse_time`) found at ``where`` / ``key``."""
+        """The POSIX seconds of the date string ``text`` (see :func:`parse_time`) found at ``where`` / ``key``;
+        a date outside :data:`memviz.limits.TIME_RANGE` is a SchemaError stating the range."""
         try:
-            return parse_time(text)
+            t_s = parse_time(text)
         except ValueError as e:
             raise self.error(where, f'"{key}": {e}' if key else str(e)) from None
+        if (problem := time_problem(t_s)) is not None:
+            raise self.error(where, f'"{key}": {text!r}: {problem}' if key else f"{text!r}: {problem}")
+        return t_s
+
+    def memory(self, where: str, memory: MemoryInput) -> MemoryInput:
+        """``memory``, read at ``where``, checked as the engine will check it before anything is written: its
+        final id not given to another memory of this input, its id, speaker, session and source id within the
+        lengths of :data:`memviz.limits.MAX_CHARS`, its time in :data:`memviz.limits.TIME_RANGE`. Raises a
+        SchemaError naming ``where`` (and, for a repeated id, where the first memory with that id was read).
+
+        Every importer makes its memories through this one method, whatever its ids are made of (an explicit
+        JSONL id can equal another line's default ``<file stem>:<line>``; LoCoMo's ``<sample_id>:<dia_id>`` can
+        repeat across samples), so a repeated id never reaches the store as "already stored"."""
+        for name in MAX_CHARS:
+            if (problem := length_problem(name, getattr(memory, name))) is not None:
+                raise self.error(where, problem)
+        if memory.id is not None:
+            if (first := self._id_at.get(memory.id)) is not None:
+                raise self.error(where, f"id {memory.id!r} is also the id of {first}")
+            self._id_at[memory.id] = where
+        if memory.event_time_s is not None and (problem := time_problem(memory.event_time_s)) is not None:
+            raise self.error(where, problem)
+        return memory
 
     def require_memories(self, dataset: Dataset) -> Dataset:
         """``dataset`` unchanged, or a SchemaError if it holds no memory at all or a memory text longer than

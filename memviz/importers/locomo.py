@@ -62,15 +62,18 @@ def _memories(src: Source, sample_id: str, conversation: dict[str, Any], where: 
             if caption and caption.strip():
                 text = f"{text} [shares an image: {caption}]"
             memories.append(
-                MemoryInput(
-                    text=text,
-                    speaker=speaker,
-                    session_id=f"{sample_id}:S{n}",
-                    source_id=dia_id,
-                    event_time_s=start_s + TURN_SPACING_S * j,
-                    kind="episodic",
-                    id=f"{sample_id}:{dia_id}",
-                    dataset="locomo",
+                src.memory(
+                    turn_where,
+                    MemoryInput(
+                        text=text,
+                        speaker=speaker,
+                        session_id=f"{sample_id}:S{n}",
+                        source_id=dia_id,
+                        event_time_s=start_s + TURN_SPACING_S * j,
+                        kind="episodic",
+                        id=f"{sample_id}:{dia_id}",
+                        dataset="locomo",
+                    ),
                 )
             )
     return memories

@@ -106,15 +106,18 @@ def _haystack(
             except TextTooLongError:
                 pass  # refused with its location by require_memories below
             memories.append(
-                MemoryInput(
-                    text=content,
-                    speaker=role,
-                    session_id=session_id,
-                    source_id=f"s{s:02d}:t{j:02d}",
-                    event_time_s=start_s + TURN_SPACING_S * j,
-                    kind="episodic",
-                    id=memory_id,
-                    dataset="longmemeval",
+                src.memory(
+                    turn_where,
+                    MemoryInput(
+                        text=content,
+                        speaker=role,
+                        session_id=session_id,
+                        source_id=f"s{s:02d}:t{j:02d}",
+                        event_time_s=start_s + TURN_SPACING_S * j,
+                        kind="episodic",
+                        id=memory_id,
+                        dataset="longmemeval",
+                    ),
                 )
             )
     return memories, evidence_sessions, evidence_turns, blank

@@ -64,15 +64,18 @@ def _memories(src: Source, user_id: str, user: dict[str, Any], where: str) -> tu
                     skipped += 1
                     continue
                 memories.append(
-                    MemoryInput(
-                        text=text,
-                        speaker=who,
-                        session_id=f"{user_id}:{date}",
-                        source_id=f"{date}#{j}{role}",
-                        event_time_s=day_s + TURN_SPACING_S * (2 * j + offset),
-                        kind="episodic",
-                        id=f"{user_id}:{date}:{j:02d}:{role}",
-                        dataset="memorybank",
+                    src.memory(
+                        at(exchange_where, key),
+                        MemoryInput(
+                            text=text,
+                            speaker=who,
+                            session_id=f"{user_id}:{date}",
+                            source_id=f"{date}#{j}{role}",
+                            event_time_s=day_s + TURN_SPACING_S * (2 * j + offset),
+                            kind="episodic",
+                            id=f"{user_id}:{date}:{j:02d}:{role}",
+                            dataset="memorybank",
+                        ),
                     )
                 )
     return memories, skipped

@@ -11,6 +11,7 @@ import numpy as np
 from memviz import scoring
 from memviz.decay import DECAY_MODELS, DecayModel
 from memviz.errors import ConfigError
+from memviz.limits import MAX_K, MAX_READ_K, time_problem
 
 # The stages of every recall trace, in order; a config with graph expansion adds "graph" before "final".
 STAGES: tuple[str, ...] = ("embed", "vector", "fulltext", "fusion", "scoring", "final")
@@ -25,7 +26,9 @@ BASE_COMPONENTS: tuple[str, ...] = tuple(c for c in scoring.COMPONENTS if c != "
 class RecallConfig:
     """One recall's settings.
 
-    - ``k``: hits returned (>= 1). ``candidates``: how many each retriever (vector, full-text) returns.
+    - ``k``: hits returned (>= 1; at most :data:`memviz.limits.MAX_K`, 1,000, when the recall reinforces, else
+      :data:`memviz.limits.MAX_READ_K`, 100,000; never more than the live memories). ``candidates``: how many
+      each retriever (vector, full-text) returns (at most ``MAX_READ_K``).
     - ``retrievers``: the retrievers whose candidates enter the pool (both by default). Both searches always
       run so that their scores can be shown; only these feed the pool.
     - ``fusion``: True pools the retrievers' candidates by reciprocal rank fusion; False uses the first
@@ -84,8 +87,15 @@ class RecallConfig:
         """This config checked and completed (full weights, ``candidates >= k``). Raises ConfigError."""
         if not isinstance(self.k, (int, np.integer)) or self.k < 1:
             raise ConfigError(f"k must be a whole number >= 1, got {self.k!r}")
-        if self.candidates < 1:
-            raise ConfigError(f"candidates must be >= 1, got {self.candidates!r}")
+        if self.reinforce and self.k > MAX_K:
+            raise ConfigError(
+                f"k must be at most {MAX_K:,} for a recall that reinforces (each hit is strengthened and recorded), "
+                f"got {self.k:,}; use reinforce=False (--no-reinforce) for a longer pure read"
+            )
+        if self.k > MAX_READ_K:
+            raise ConfigError(f"k must be at most {MAX_READ_K:,}, got {self.k:,}")
+        if not 1 <= self.candidates <= MAX_READ_K:
+            raise ConfigError(f"candidates must be in 1..{MAX_READ_K:,}, got {self.candidates!r}")
         if self.decay_model not in DECAY_MODELS:
             raise ConfigError(f"unknown decay model {self.decay_model!r}; choose one of {', '.join(DECAY_MODELS)}")
         retrievers = tuple(self.retrievers)
@@ -112,6 +122,8 @@ class RecallConfig:
             raise ConfigError("the graph weight and graph_hops go together: set both (graph expansion) or neither")
         if self.as_of_s is not None and not np.isfinite(self.as_of_s):
             raise ConfigError(f"as_of_s must be a finite time in POSIX seconds, got {self.as_of_s!r}")
+        if self.as_of_s is not None and (problem := time_problem(self.as_of_s)) is not None:
+            raise ConfigError(f"as_of_s: {problem}")
         if self.as_of_s is not None and self.reinforce:
             raise ConfigError("an 'as of' recall cannot reinforce (reinforcement happens at the engine clock)")
         record = self.reinforce if self.record is None else bool(self.record)

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from memviz.engine import MemoryEngine, open_engine
+from memviz.errors import MemvizError
+from memviz.limits import TIME_RANGE, time_problem
 from memviz.store import default_db_uri
 
 
@@ -42,7 +44,9 @@ def fmt_time(t_s: float | None) -> str:
 
 
 def sidebar() -> MemoryEngine:
-    """The shared sidebar: store location, store counts and the simulated clock. Returns the engine."""
+    """The shared sidebar: store location, store counts and the simulated clock (advance, reset). Returns the
+    engine. A saved clock outside :data:`memviz.limits.TIME_RANGE` (a store written before times were checked)
+    is shown as an error with the reset button, and the page stops there instead of failing."""
     with st.sidebar:
         st.text_input("Store", value=db_uri(), key="db_uri", help="A folder (or object-storage URI) of a memviz store")
         engine = get_engine()
@@ -55,10 +59,44 @@ def sidebar() -> MemoryEngine:
         st.caption(
             " · ".join(f"{n:,} {one if n == 1 else many}" for n, one, many in counts) + f" · version {s['version']}"
         )
-        st.markdown(f"**Clock** (simulated): {fmt_time(engine.clock.now())} UTC")
-        cols = st.columns(3)
-        for col, (label, days) in zip(cols, [("+1 d", 1), ("+7 d", 7), ("+30 d", 30)]):
-            if col.button(label, key=f"clock_{days}", use_container_width=True):
-                engine.advance_clock(days=days)
-                st.rerun()
+        clock_problem = time_problem(s["now_s"])
+        if clock_problem is None:
+            st.markdown(f"**Clock** (simulated): {fmt_time(s['now_s'])} UTC")
+        else:
+            st.error(f"The saved clock cannot be shown: {clock_problem}. Reset it to the end of the data.")
+        if (span := engine.read.time_range()) is not None and not all(time_problem(t) is None for t in span):
+            st.warning(f"Some memory times lie outside the supported range ({TIME_RANGE}); charts may fail.")
+        _clock_buttons(engine, advance=clock_problem is None)
+        if (kept := st.session_state.pop("clock_error", None)) is not None:
+            st.error(kept)
+    if clock_problem is not None:
+        st.stop()
     return engine
+
+
+def _clock_buttons(engine: MemoryEngine, advance: bool) -> None:
+    """+1 d, +7 d and +30 d (when ``advance``) and "Reset clock"; a refused move is shown on the next run."""
+    moves: list[tuple[str, str, float | None]] = [
+        ("+1 d", "clock_1", 1),
+        ("+7 d", "clock_7", 7),
+        ("+30 d", "clock_30", 30),
+    ]
+    cols = st.columns(3)
+    for col, (label, key, days) in zip(cols, moves if advance else []):
+        if col.button(label, key=key, use_container_width=True):
+            _move(lambda d=days: engine.advance_clock(days=d))
+    if st.button(
+        "Reset clock",
+        key="clock_reset",
+        use_container_width=True,
+        help="Set the clock back to the end of the data (the latest memory time); recorded in the event log",
+    ):
+        _move(engine.reset_clock)
+
+
+def _move(action) -> None:
+    try:
+        action()
+    except MemvizError as e:
+        st.session_state["clock_error"] = str(e)
+    st.rerun()

@@ -201,3 +201,98 @@ def test_extra_fields_are_ignored() -> None:
     doc[0]["conversation"]["session_1"][0]["mood"] = {"nested": [1, 2]}
     doc[0]["unknown"] = None
     assert load_bytes(_encode("locomo", doc), "locomo", "x.json").items()[0].text == "hi"
+
+
+# -- ids, lengths and times: checked for the whole file before anything is returned (memviz.limits) -------
+def _two_samples(second_sample: str, second_dia: str) -> Any:
+    doc = _locomo() + _locomo()
+    doc[1]["sample_id"] = second_sample
+    doc[1]["conversation"]["session_1"][0]["dia_id"] = second_dia
+    doc[0]["conversation"]["session_1"][0]["dia_id"] = "x:D1:1"
+    return doc
+
+
+def test_jsonl_explicit_id_equal_to_another_lines_default_id_names_both_lines() -> None:
+    lines = [{"text": f"fact {n}", "speaker": "A", "session": "s"} for n in range(1, 8)]
+    lines[6]["id"] = "data:3"  # line 7's id is line 3's default id ("<file stem>:<line>")
+    with pytest.raises(SchemaError) as info:
+        load_bytes(_encode("jsonl", lines), "jsonl", "data.jsonl")
+    assert str(info.value) == "data.jsonl: jsonl: line 7: id 'data:3' is also the id of line 3"
+    lines[2]["id"] = "data:7"  # ... and the other way round: an early explicit id taken by a later default
+    del lines[6]["id"]
+    with pytest.raises(SchemaError, match="data.jsonl: jsonl: line 7: id 'data:7' is also the id of line 3"):
+        load_bytes(_encode("jsonl", lines), "jsonl", "data.jsonl")
+
+
+def test_locomo_sample_and_dia_ids_colliding_across_samples_name_both_turns() -> None:
+    doc = _two_samples("c1:x", "D1:1")  # "c1" + "x:D1:1" and "c1:x" + "D1:1" are both "c1:x:D1:1"
+    with pytest.raises(SchemaError) as info:
+        load_bytes(_encode("locomo", doc), "locomo", "lc.json")
+    assert str(info.value) == (
+        "lc.json: locomo: [1].conversation.session_1[0]: id 'c1:x:D1:1' is also the id of [0].conversation.session_1[0]"
+    )
+    assert len(load_bytes(_encode("locomo", _two_samples("c2", "D1:1")), "locomo", "lc.json")) == 2
+
+
+LONG = {"speaker": 129, "session": 257, "id": 257}
+# format -> (document, what to make too long -> how, expected location)
+LENGTH_CASES = [
+    ("jsonl", "speaker", lambda d, v: d[0].update(speaker=v), "line 1"),
+    ("jsonl", "session", lambda d, v: d[0].update(session=v), "line 1"),
+    ("jsonl", "id", lambda d, v: d[0].update(id=v), "line 1"),
+    ("locomo", "speaker", lambda d, v: d[0]["conversation"]["session_1"][0].update(speaker=v), "[0].conversation"),
+    ("locomo", "id", lambda d, v: d[0]["conversation"]["session_1"][0].update(dia_id=v), "[0].conversation"),
+    ("longmemeval", "speaker", lambda d, v: d[0]["haystack_sessions"][0][0].update(role=v), "[0].haystack_sessions"),
+    ("memorybank", "speaker", lambda d, v: d["Amy"].update(name=v), "Amy.history.2023-04-27[0].query"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "what", "change", "where"), LENGTH_CASES, ids=lambda x: x if isinstance(x, str) else ""
+)
+def test_over_long_speaker_session_and_id_are_refused_with_their_location(fmt, what, change, where) -> None:
+    doc = SPECS[fmt][0]()
+    change(doc, "w" * LONG[what])
+    with pytest.raises(SchemaError) as info:
+        load_bytes(_encode(fmt, doc), fmt, "long.data")
+    msg = str(info.value)
+    assert msg.startswith(f"long.data: {fmt}: {where}") and len(msg) < 300, msg
+    assert f"{what} is {LONG[what] if what != 'id' or fmt == 'jsonl' else LONG[what] + 3:,} characters long" in msg
+    doc = SPECS[fmt][0]()
+    change(doc, "w" * (LONG[what] - 1 - (3 if what == "id" and fmt == "locomo" else 0)))  # at the limit: kept
+    assert len(load_bytes(_encode(fmt, doc), fmt, "ok.data")) >= 1
+
+
+# format -> (document with a date out of range, expected location)
+TIME_CASES = [
+    ("jsonl", lambda d: d[0].update(time="9999-12-31T23:59:59-12:00"), "line 1: \"time\": '9999-12-31T23:59:59-12:00'"),
+    ("jsonl", lambda d: d[0].update(time="1899-12-31T23:59:59Z"), "line 1: \"time\": '1899-12-31T23:59:59Z'"),
+    (
+        "locomo",
+        lambda d: d[0]["conversation"].update(session_1_date_time="9:00 am on 1 June, 2300"),
+        '[0].conversation: "session_1_date_time"',
+    ),
+    ("longmemeval", lambda d: d[0].update(haystack_dates=["2300/05/20 (Sat) 09:00"]), "[0].haystack_dates[0]"),
+    ("memorybank", lambda d: d["Amy"].update(history={"2300-04-27": [{"query": "a", "response": "b"}]}), "Amy.history"),
+]
+
+
+@pytest.mark.parametrize(("fmt", "change", "where"), TIME_CASES)
+def test_times_outside_the_supported_range_are_refused_stating_it(fmt, change, where) -> None:
+    doc = SPECS[fmt][0]()
+    change(doc)
+    with pytest.raises(SchemaError) as info:
+        load_bytes(_encode(fmt, doc), fmt, "when.data")
+    msg = str(info.value)
+    assert msg.startswith(f"when.data: {fmt}: {where}"), msg
+    assert "is outside the supported range, 1900-01-01 00:00 UTC up to (not including) 2200-01-01 00:00 UTC" in msg
+
+
+def test_last_turn_pushed_past_the_range_by_the_turn_spacing_is_refused() -> None:
+    doc = _locomo()
+    turns = [{"speaker": "A", "dia_id": f"D1:{j}", "text": "hi"} for j in range(1, 4)]
+    doc[0]["conversation"].update(session_1=turns, session_1_date_time="11:59 pm on 31 December, 2199")
+    with pytest.raises(
+        SchemaError, match=r"\[0\]\.conversation\.session_1\[1\]: time 2200-01-01 00:00:00 UTC is outside"
+    ):
+        load_bytes(_encode("locomo", doc), "locomo", "late.json")

@@ -93,7 +93,7 @@ def test_bad_line_is_rejected(tmp_path: Path, change: dict, problem: str) -> Non
 
 def test_duplicate_id_is_rejected(tmp_path: Path) -> None:
     lines = [*LINES, {"text": "again", "speaker": "a", "session": "s", "id": "fact-1"}]
-    with pytest.raises(SchemaError, match=r"chat\.jsonl: jsonl: line 7: duplicate \"id\" 'fact-1' \(first on line 4\)"):
+    with pytest.raises(SchemaError, match=r"chat\.jsonl: jsonl: line 7: id 'fact-1' is also the id of line 4"):
         load(_write(tmp_path / "chat.jsonl", lines), "jsonl")
 
 

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from memviz.cli import main
-from memviz.errors import ConfigError, EmptyTextError, MemvizError, SchemaError
+from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError, MemvizError, SchemaError
 from memviz.importers import FORMATS, load, load_bytes
 from memviz.models import MemoryInput
 from memviz.store import MemoryStore
@@ -241,6 +241,12 @@ def _bad_items(case: str) -> list[MemoryInput]:
         "unknown_kind": MemoryInput(text="fine", kind="dream", id="bad"),  # type: ignore[arg-type]
         "surrogate_id": MemoryInput(text="fine", id="bad\udfff"),
         "surrogate_speaker": MemoryInput(text="fine", speaker="\ud800", id="bad"),
+        "long_speaker": MemoryInput(text="fine", speaker="s" * 3600, id="bad"),
+        "long_session": MemoryInput(text="fine", session_id="s" * 257, id="bad"),
+        "long_id": MemoryInput(text="fine", id="i" * 257),
+        "year_10000": MemoryInput(text="fine", event_time_s=253402343999.0, id="bad"),
+        "nan_time": MemoryInput(text="fine", event_time_s=float("nan"), id="bad"),
+        "repeated_id": MemoryInput(text="fine", id="new:1"),
     }[case]
     return items[:4] + [bad] + items[4:]
 
@@ -253,6 +259,12 @@ ENGINE_CASES = {
     "unknown_kind": ConfigError,
     "surrogate_id": ConfigError,
     "surrogate_speaker": ConfigError,
+    "long_speaker": ConfigError,
+    "long_session": ConfigError,
+    "long_id": ConfigError,
+    "year_10000": ConfigError,
+    "nan_time": ConfigError,
+    "repeated_id": DuplicateMemoryError,
 }
 
 
@@ -273,3 +285,52 @@ def test_text_at_the_limit_is_stored_whole(seeded) -> None:
     seeded.write([MemoryInput(text=text, id="long")])
     assert seeded.get("long").text == text
     assert seeded.store.list_events(memory_id="long", ops=["write"])[0].payload["text"] == text
+
+
+def _lines(n: int) -> list[dict[str, Any]]:
+    return [
+        {"text": f"fact number {k} about topic {k % 37}", "speaker": "A", "session": f"s{k // 50}"}
+        for k in range(1, n + 1)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case", "change", "expected"),
+    [
+        # line 2,100's explicit id is line 3's default id: 2,099 written and the last skipped as "already stored"
+        ("collision", lambda ls: ls[2099].update(id="data:3"), "line 2100: id 'data:3' is also the id of line 3"),
+        # a repeat inside the last batch: refused after the first window's 2,048 memories were committed
+        (
+            "same_batch",
+            lambda ls: ls[2099].update(id="data:2060"),
+            "line 2100: id 'data:2060' is also the id of line 2060",
+        ),
+        ("year_10000", lambda ls: ls[2099].update(time="9999-12-31T23:59:59-12:00"), "outside the supported range"),
+        ("long_speaker", lambda ls: ls[2099].update(speaker="A" * 3600), "speaker is 3,600 characters long"),
+    ],
+)
+def test_cli_ingest_of_a_file_with_a_late_bad_line_writes_nothing(
+    seeded_db: Path, tmp_path: Path, cli, case, change, expected
+):
+    lines = _lines(2100)
+    change(lines)
+    bad = tmp_path / "data.jsonl"
+    bad.write_bytes(encode("jsonl", lines))
+    before = snapshot(MemoryStore(seeded_db))
+    res = cli("ingest", bad, "--format", "jsonl", "--db", seeded_db)
+    assert res.exit_code == 2, res.output
+    err = res.stderr.strip()
+    assert err.startswith("Error: data.jsonl: jsonl: line 2100: ") and expected in err and "\n" not in err, err
+    assert snapshot(MemoryStore(seeded_db)) == before
+
+
+def test_reingest_skips_stored_ids_but_not_a_collision_within_the_file(seeded, tmp_path: Path) -> None:
+    """Ids already stored keep their documented behaviour (skipped: an ingest can be resumed); only an id
+    repeated inside the file is refused."""
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(encode("jsonl", _lines(30)))
+    first = seeded.ingest(load(path, "jsonl").items(), batch_size=8)
+    again = seeded.ingest(load(path, "jsonl").items(), batch_size=8)
+    assert sum(len(r.items) for r in first) == 30 and sum(len(r.skipped_ids) for r in again) == 30
+    assert sum(len(r.items) for r in again) == 0
+    check_consistency(seeded.store)

@@ -1,5 +1,6 @@
 """Read-modify-write operations in two processes at once lose nothing: every reinforcement of the same memory
-is counted (recall_count, stability, access times) and logged, whoever ran it."""
+is counted (recall_count, stability, access times) and logged, whoever ran it; every advance of the simulated
+clock adds to the store's one clock."""
 
 from __future__ import annotations
 
@@ -34,13 +35,11 @@ for _ in range({N}):
 """
 
 
-def test_two_processes_reinforcing_the_same_memories_lose_no_update(tmp_path):
-    db = tmp_path / "db"
-    engine = MemoryEngine(MemoryStore(db), FakeEmbedder(), SimulatedClock(T0))
-    engine.write([MemoryInput("My dog is called Mango.", id="m0"), MemoryInput("I moved to Leeds.", id="m1")])
+def _run_together(script: str, db: Path) -> None:
+    """Run ``script`` in two processes on the store ``db``, released at the same moment."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", SCRIPT, str(db)],
+            [sys.executable, "-c", script, str(db)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -56,7 +55,33 @@ def test_two_processes_reinforcing_the_same_memories_lose_no_update(tmp_path):
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-2000:]
+
+
+def test_two_processes_reinforcing_the_same_memories_lose_no_update(tmp_path):
+    db = tmp_path / "db"
+    engine = MemoryEngine(MemoryStore(db), FakeEmbedder(), SimulatedClock(T0))
+    engine.write([MemoryInput("My dog is called Mango.", id="m0"), MemoryInput("I moved to Leeds.", id="m1")])
+    _run_together(SCRIPT, db)
     store = MemoryStore(db)
     for m in store.get(["m0", "m1"]):
         assert m.recall_count == 2 * N and len(m.access_times_s) == 2 * N + 1, m
     assert len(store.list_events(ops=["reinforce"])) == 2 * 2 * N
+
+
+CLOCK_SCRIPT = SCRIPT.replace('engine.reinforce(["m0", "m1"])', "engine.advance_clock(days=1)").replace(
+    f"range({N})", "range(5)"
+)
+
+
+def test_two_processes_advancing_the_clock_move_the_one_store_clock(tmp_path):
+    """Each process starts its own SimulatedClock at T0 (as two apps opened before either moved it): the
+    store's saved clock is still the one they read and advance. Before, each advanced its own copy and saved
+    it, so the store ended 5 days on instead of 10 (and an app 29 days on went back 28 days)."""
+    db = tmp_path / "db"
+    engine = MemoryEngine(MemoryStore(db), FakeEmbedder(), SimulatedClock(T0))
+    engine.set_clock(T0)
+    _run_together(CLOCK_SCRIPT, db)
+    clocks = MemoryStore(db).list_events(ops=["clock"])
+    assert len(clocks) == 11 and clocks[-1].to_s == T0 + 10 * 86_400
+    assert all(later.from_s == earlier.to_s for earlier, later in zip(clocks, clocks[1:]))  # nothing went back
+    assert engine.clock.now() == T0 + 10 * 86_400  # seen by an engine that did nothing
