@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from memviz.clock import SimulatedClock
 from memviz.engine import MemoryEngine
 from memviz.store import MemoryStore
 from memviz.store.check import check
-from memviz.store.journal import CRASH_ENV
+from memviz.store.journal import CRASH_ENV, PAUSE_ENV
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -98,3 +99,36 @@ def test_killed_at_every_step_boundary_leaves_a_whole_store(prepared, tmp_path: 
     else:
         assert report.ok, report.findings
     assert not list((db / "_journal").glob("*.json")), "the intent was finished"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("op", "step"), CASES, ids=[f"{o}:{s}" for o, s in CASES])
+def test_an_opener_at_every_step_boundary_neither_blocks_nor_undoes_a_live_writer(
+    prepared, tmp_path: Path, op: str, step: str
+):
+    """The writer pauses at the boundary (``MEMVIZ_PAUSE_AT``); another process opens the store (its recovery
+    runs) and checks it meanwhile; the writer then finishes and the store is whole, the operation all there."""
+    before_db, _, after = prepared[op]
+    db, gate = tmp_path / "db", tmp_path / "gate"
+    shutil.copytree(before_db, db)
+    gate.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != CRASH_ENV} | {PAUSE_ENV: f"{op}:{step}={gate}"}
+    writer = subprocess.Popen(
+        [sys.executable, str(CHILD), str(db), op], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        while not (gate / "paused").exists():  # waits on the writer's state; it must not end first
+            assert writer.poll() is None, f"the writer ended before {op}:{step}: {writer.stderr.read()[-2000:]}"
+            time.sleep(0.05)
+        opener = subprocess.run(
+            [sys.executable, str(CHILD.parent.parent / "fakes.py"), "check", "--db", str(db), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=240,  # an opener that waited on the writer's lock would hang here
+        )
+        assert opener.returncode in (0, 1), opener.stderr
+    finally:
+        (gate / "resume").touch()
+    assert writer.wait(timeout=240) == 0, writer.stderr.read()[-2000:]
+    assert snapshot(db) == after
+    assert check(MemoryStore(db)).ok or op == "repair"
