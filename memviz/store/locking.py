@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from memviz.errors import StoreError
-
 LOCK_FILE = "_lock"
 
 
@@ -26,7 +24,8 @@ class StoreLock:
     write them back plus one) is two steps: without the lock two processes reinforcing the same memory lost
     21 of 40 updates."""
 
-    def __init__(self, folder: Path | None):
+    def __init__(self, folder: Path | None, uri: str | None = None):
+        self.uri = uri or str(folder)
         self.path = folder / LOCK_FILE if folder is not None else None
         self._thread_lock = threading.RLock()
         self._depth = 0
@@ -35,13 +34,15 @@ class StoreLock:
     @contextmanager
     def hold(self) -> Iterator[None]:
         """Hold the lock for the block (waits for other threads and processes). Raises StoreError when the lock
-        file cannot be opened (a read-only store)."""
+        file cannot be opened (a read-only store, a full disk), saying so."""
         with self._thread_lock:
             if self._depth == 0 and self.path is not None:
                 try:
                     fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
                 except OSError as e:
-                    raise StoreError(f"cannot lock the store for writing ({self.path}): {e.strerror}") from e
+                    from memviz.store.opening import write_error
+
+                    raise write_error(self.uri, e, f"locking the store for writing ({self.path})") from e
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 self._fd = fd
             self._depth += 1
