@@ -5,7 +5,8 @@ A read (``memviz stats``, a recall without reinforcement, the app's views) opens
 created, and nothing is written. A damaged store (a table's folder, its version manifests, a data file or its
 full-text index missing or cut short) is named by table and file with what to do, never reset. Lance may open
 a damaged table and fail only on its first read, so :func:`probe` reads every data file's footer at open: one
-filtered count over a small column per table (about 2 ms a table on a store of 4,000 memories).
+filtered count over a small column per table (6 ms for the three tables of a store of 4,000 memories, whose
+whole open takes 42 ms with or without it).
 """
 
 from __future__ import annotations
