@@ -57,7 +57,8 @@ def main() -> None:
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: bool) -> None:
-    """Import a data set into the store (each batch all-or-nothing; re-running skips stored ids)."""
+    """Import a data set into the store, created if missing (each batch all-or-nothing; re-running skips stored
+    ids; input refused as a whole changes nothing)."""
     import time
 
     from tqdm import tqdm
@@ -127,17 +128,20 @@ def recall(
     include_forgotten: bool,
     as_json: bool,
 ) -> None:
-    """Recall memories for QUERY, with the score components of each hit and the full trace."""
+    """Recall memories for QUERY, with the score components of each hit and the full trace.
+
+    The store must exist (a recall never creates one). With --no-reinforce nothing is written, so it works on a
+    read-only store."""
     from memviz.engine import RecallConfig, open_engine
 
-    engine = open_engine(db)
     cfg = RecallConfig(
         k=k,
         decay_model=decay_model,
         fusion=not no_fusion,
         reinforce=not no_reinforce,
         include_forgotten=include_forgotten,
-    )
+    ).validated()  # bad settings are named before the store is opened
+    engine = open_engine(db, create=False)
     result = engine.recall(query, cfg)
     if as_json:
         hits = [
@@ -168,8 +172,11 @@ def recall(
 @DB_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def stats(db: str | None, as_json: bool) -> None:
-    """Counts of the store: memories, links by kind, events, version."""
-    s = _existing_store(db).stats()
+    """Counts of the store: memories, links by kind, events, version. A pure read: the store must exist, nothing
+    is written (a read-only store works)."""
+    from memviz.store import MemoryStore
+
+    s = MemoryStore(db, create=False).stats()
     if as_json:
         click.echo(json.dumps(s))
     else:
@@ -201,9 +208,7 @@ def _report(report, as_json: bool, event=None) -> None:
 def _existing_store(db: str | None):
     from memviz.store import MemoryStore
 
-    if db is not None and "://" not in db and not Path(db).exists():
-        raise MemvizError(f"no memory store at {db}")
-    return MemoryStore(db)
+    return MemoryStore(db, create=False)
 
 
 @main.command()

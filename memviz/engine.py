@@ -95,7 +95,7 @@ class MemoryEngine:
         simulated clock yet, it is set to the end of the data (a recorded ``clock`` event).
         """
         reports = self.writer.ingest(items, batch_size, on_duplicate, source, progress, embed_window)
-        if reports and isinstance(self.clock, SimulatedClock):
+        if any(r.items for r in reports) and isinstance(self.clock, SimulatedClock):  # nothing written: no event
             with self.store.lock.hold():
                 if not self.store.list_events(ops=["clock"], limit=1):
                     self.set_clock(clock_start_for(self.store))
@@ -116,10 +116,12 @@ class MemoryEngine:
         result = pipeline.recall(
             self.store, self.embedder, cfg, query, self.clock.now(), self.decay_params, exclude_ids
         )
-        if cfg.record:
-            self.store.append_events([pipeline.recall_event(result)])
-        if cfg.reinforce and result.hits:
-            self.reinforce([h.memory.id for h in result.hits], reason="recall", trace_id=result.trace.id)
+        if cfg.record or (cfg.reinforce and result.hits):
+            with self.store.lock.hold():  # a read-only store: one StoreError saying so, before anything is written
+                if cfg.record:
+                    self.store.append_events([pipeline.recall_event(result)])
+                if cfg.reinforce and result.hits:
+                    self.reinforce([h.memory.id for h in result.hits], reason="recall", trace_id=result.trace.id)
         return result
 
     def explain(self, trace: Trace, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -211,12 +213,16 @@ class MemoryEngine:
         return self.store.get([memory_id])[0]
 
 
-def open_engine(db: str | None = None, clock: Clock | None = None, embedder: Embedder | None = None) -> MemoryEngine:
+def open_engine(
+    db: str | None = None, clock: Clock | None = None, embedder: Embedder | None = None, create: bool = True
+) -> MemoryEngine:
     """An engine on the store at ``db`` (default: $MEMVIZ_DB or .memviz) with the MiniLM embedder and a
-    simulated clock starting at :func:`memviz.lifecycle.clock_start_for`."""
+    simulated clock starting at :func:`memviz.lifecycle.clock_start_for`. ``create``: make the store when there
+    is none (writers); False for reads, which then raise StoreNotFoundError naming the path and write nothing.
+    Raises StoreError for a damaged store (see :class:`MemoryStore`)."""
     from memviz.embed import MiniLMEmbedder
 
-    store = MemoryStore(db)
+    store = MemoryStore(db, create=create)
     return MemoryEngine(store, embedder or MiniLMEmbedder(), clock or SimulatedClock(clock_start_for(store)))
 
 

@@ -44,3 +44,7 @@ class ModelNotAvailableError(MemvizError, RuntimeError):
 
 class StoreError(MemvizError, RuntimeError):
     """The store cannot be opened or written (wrong table schema, unreadable path, failed batch)."""
+
+
+class StoreNotFoundError(StoreError):
+    """A read found no memory store at the location given (reads never create one)."""

@@ -22,7 +22,7 @@ from memviz import text as text_mod
 from memviz.clock import SimulatedClock
 from memviz.embed import Embedder
 from memviz.engine import MemoryEngine, RecallConfig, clock_start_for
-from memviz.errors import ConfigError, StoreError
+from memviz.errors import ConfigError, StoreError, StoreNotFoundError
 from memviz.evaluate.metrics import mean_metrics
 from memviz.events import RecallEvent
 from memviz.models import MemoryInput, Trace
@@ -151,7 +151,11 @@ def find_trace(store_path: str | Path, trace_id: str) -> Trace | None:
     path = Path(store_path)
     if not path.is_dir():
         return None
-    for event in reversed(MemoryStore(path).list_events(ops=["recall"])):
+    try:
+        store = MemoryStore(path, create=False)  # a read: a folder without a store is not made one
+    except StoreNotFoundError:
+        return None
+    for event in reversed(store.list_events(ops=["recall"])):
         if isinstance(event, RecallEvent) and event.trace.get("id") == trace_id:
             return event.to_trace()
     return None

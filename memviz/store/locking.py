@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from memviz.errors import StoreError
-
 LOCK_FILE = "_lock"
 
 
@@ -26,7 +24,8 @@ class StoreLock:
     write them back plus one) is two steps: without the lock two processes reinforcing the same memory lost
     21 of 40 updates."""
 
-    def __init__(self, folder: Path | None, on_acquire: Callable[[], object] | None = None):
+    def __init__(self, folder: Path | None, uri: str | None = None, on_acquire: Callable[[], object] | None = None):
+        self.uri = uri or str(folder)
         self.path = folder / LOCK_FILE if folder is not None else None
         # Run each time the lock is taken (not re-entered): the store finishes operations a dead writer left
         # (memviz.store.journal) before anything else is written.
@@ -39,7 +38,7 @@ class StoreLock:
     def hold(self, wait: bool = True) -> Iterator[bool]:
         """Hold the lock for the block; yields True. With ``wait=False`` it does not wait for another process or
         thread holding it: it yields False at once and the block runs without it. Raises StoreError when the lock
-        file cannot be opened (a read-only store)."""
+        file cannot be opened (a read-only store, a full disk), saying so."""
         if not self._thread_lock.acquire(blocking=wait):
             yield False
             return
@@ -48,7 +47,9 @@ class StoreLock:
                 try:
                     fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
                 except OSError as e:
-                    raise StoreError(f"cannot lock the store for writing ({self.path}): {e.strerror}") from e
+                    from memviz.store.opening import write_error
+
+                    raise write_error(self.uri, e, f"locking the store for writing ({self.path})") from e
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
                 except BlockingIOError:

@@ -1,9 +1,10 @@
 """Search over a store's memories: exact vector search (the in-memory index, else LanceDB) and full-text (BM25),
-and the full-text index."""
+and the upkeep of the full-text index."""
 
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from memviz.embed import EMBEDDING_DIM
 from memviz.errors import StoreError
 from memviz.filters import LIVE, MemoryFilter
-from memviz.store import sql
+from memviz.store import opening, sql
 from memviz.store.tables import MEMORY_COLUMNS
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ class Search:
     """The search half of :class:`memviz.store.MemoryStore` (a mixin: it uses the store's tables)."""
 
     memories: Any  # the LanceDB memories table
-    count: Any  # MemoryStore.count
+    uri: str
+    _text_index_stale: bool = False  # batches committed under deferred_text_index since its last rebuild
     _use_vector_index: bool
     _vindex: VectorIndex | None
 
@@ -96,26 +98,7 @@ class Search:
             ids, scores = [ids[n] for n in keep], scores[keep]
         return ids, scores
 
-    # -- the full-text index ---------------------------------------------------------------------
-    def deferred_text_index(self):
-        """Context manager: batches committed inside it do not rebuild the full-text index (a rebuild reads the
-        whole table, so per batch it makes a long ingest O(n^2)); it is rebuilt once on exit. Rows not yet
-        indexed are still found by text search (LanceDB scans them), only more slowly."""
-        from contextlib import contextmanager
-
-        @contextmanager
-        def _deferred():
-            outer = getattr(self, "_defer_text_index", False)
-            self._defer_text_index = True
-            try:
-                yield self
-            finally:
-                self._defer_text_index = outer
-                if not outer:
-                    self.refresh_text_index()
-
-        return _deferred()
-
+    # -- the full-text index ------------------------------------------------------------------------
     def _has_text_index(self) -> bool:
         return any(i.index_type == "FTS" for i in self.memories.list_indices())
 
@@ -124,7 +107,7 @@ class Search:
         (LanceDB scans unindexed rows), only more slowly, so small writes do not rebuild it."""
         from lancedb.index import FTS
 
-        if self.count() == 0:
+        if self.memories.count_rows() == 0:
             return
         before = self.memories.version
         for attempt in range(5):
@@ -137,3 +120,40 @@ class Search:
                 time.sleep(0.05 * 2**attempt)
         if self._vindex is not None:  # an index build changes no rows
             self._vindex.note_append(before, self.memories.version)
+
+    def _index_committed(self) -> None:
+        """Rebuild the full-text index over committed rows; a failure (e.g. a full disk) is a StoreError that
+        says the memories are written."""
+        try:
+            self.refresh_text_index()
+        except Exception as e:
+            raise opening.write_error(self.uri, e, "rebuilding the full-text index (the memories are stored)") from e
+        self._text_index_stale = False
+
+    def deferred_text_index(self):
+        """Context manager: batches committed inside it do not rebuild the full-text index (a rebuild reads the
+        whole table, so per batch it makes a long ingest O(n^2)); it is rebuilt once on exit, only if a batch was
+        committed (a refused ingest changes nothing, not even the table version). When the block fails, the
+        rebuild is tried and its own failure never hides the block's error. Rows not yet indexed are still
+        found by text search (LanceDB scans them), only more slowly."""
+        from contextlib import contextmanager
+
+        @contextmanager
+        def _deferred():
+            outer = getattr(self, "_defer_text_index", False)
+            self._defer_text_index = True
+            if not outer:
+                self._text_index_stale = False
+            try:
+                yield self
+            except BaseException:
+                self._defer_text_index = outer
+                if not outer and self._text_index_stale:
+                    with suppress(Exception):
+                        self.refresh_text_index()
+                raise
+            self._defer_text_index = outer
+            if not outer and self._text_index_stale:
+                self._index_committed()
+
+        return _deferred()

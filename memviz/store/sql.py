@@ -18,6 +18,11 @@ def in_list(column: str, values: Iterable[str]) -> str:
     return f"{column} IN ({', '.join(quote(v) for v in values)})" if values else "FALSE"
 
 
+def not_null(column: str) -> str:
+    """``column IS NOT NULL``."""
+    return f"{column} IS NOT NULL"
+
+
 def memory_where(f: MemoryFilter | None) -> str | None:
     """The ``where`` clause of a memory filter, or None when it does not filter."""
     if f is None:

@@ -12,6 +12,7 @@ import os
 import time
 import uuid
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from memviz.errors import StoreError, UnknownMemoryError
 from memviz.events import Event, RestoreVersionEvent, event_from_row
 from memviz.filters import LinkFilter, MemoryFilter
 from memviz.models import Link, Memory
-from memviz.store import sql
+from memviz.store import opening, sql
 from memviz.store.journal import Journal, crash_point
 from memviz.store.location import default_db_uri, default_storage_options
 from memviz.store.locking import StoreLock
@@ -34,11 +35,9 @@ from memviz.store.search import Search
 from memviz.store.tables import (
     EVENTS_SCHEMA,
     MEMORY_COLUMNS,
-    SCHEMAS,
     empty_memories,
     links_from_table,
     memories_from_table,
-    schema_compatible,
 )
 
 if TYPE_CHECKING:
@@ -53,7 +52,13 @@ INFLIGHT_DIR = "_inflight"
 class MemoryStore(Search):
     """LanceDB tables of one memory store at ``uri`` (a folder, or an object-storage URI LanceDB supports).
 
-    Raises StoreError when the location cannot be opened or a table has the wrong schema.
+    ``create``: make the store (folder and tables) when there is none at ``uri`` (writers: ingest, write); with
+    False (reads) a missing store raises StoreNotFoundError and nothing is created. Opening an existing store
+    writes nothing, except that a writable one is cleaned of what a killed writer left (:meth:`recover`); a
+    read-only one is read as it is (see :mod:`memviz.store.opening`).
+
+    Raises StoreError when the location cannot be opened, a table has the wrong schema or the store is damaged
+    (a table, its manifests, a data file or index missing or cut short: named, never reset).
     """
 
     def __init__(
@@ -61,6 +66,7 @@ class MemoryStore(Search):
         uri: str | os.PathLike | None = None,
         storage_options: dict[str, str] | None = None,
         vector_index: bool = True,
+        create: bool = True,
     ):
         import lancedb
 
@@ -74,46 +80,22 @@ class MemoryStore(Search):
         # Shared by every process that opens this (local) store: see memviz.store.locking.
         folder = None if "://" in self.uri else Path(self.uri)
         self.journal = Journal(self, folder)
-        self.lock = StoreLock(folder, on_acquire=self.journal.recover)
+        self.lock = StoreLock(folder, self.uri, on_acquire=self.journal.recover)
+        local = opening.is_local(self.uri)
+        if local and not create and not Path(self.uri).is_dir():
+            raise opening.missing(self.uri)
         try:
-            if "://" not in self.uri:
+            if local and not Path(self.uri).is_dir():
                 Path(self.uri).mkdir(parents=True, exist_ok=True)
             # read_consistency_interval=0: always see other writers' commits (two app tabs, CLI beside app).
             self.db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0), storage_options=storage_options)
             existing = set(self.db.list_tables().tables)
-            self._refuse_if_damaged(existing)
-            self.tables = {}
-            for name, schema in SCHEMAS.items():
-                if name in existing:
-                    tbl = self.db.open_table(name)
-                    if not schema_compatible(tbl.schema, schema):
-                        raise StoreError(
-                            f"table {name!r} in {self.uri} has an unexpected schema; it was not written by this "
-                            f"memviz version (expected columns: {', '.join(schema.names)})"
-                        )
-                else:
-                    tbl = self.db.create_table(name, schema=schema, exist_ok=True)
-                self.tables[name] = tbl
-        except StoreError:
-            raise
         except Exception as e:
-            raise StoreError(f"cannot open the memory store at {self.uri}: {e}") from e
+            raise StoreError(f"cannot open the memory store at {self.uri}: {opening.short(e)}") from e
+        self.tables = opening.open_tables(self.db, self.uri, existing, create)
         self.recover()
 
     # -- tables -------------------------------------------------------------------------------------
-    def _refuse_if_damaged(self, existing: set[str]) -> None:
-        """Raise StoreError when some of the three tables exist with rows and others are missing: recovery
-        would take every batch for uncommitted (no events) and delete it. A store is created (its missing
-        tables added) only when none exists or those that exist are empty (another process creating it)."""
-        missing = sorted(set(SCHEMAS) - existing)
-        present = sorted(set(SCHEMAS) & existing)
-        if missing and present and any(self.db.open_table(t).count_rows() for t in present):
-            raise StoreError(
-                f"the memory store at {self.uri} is damaged: table(s) {', '.join(missing)} missing beside "
-                f"{', '.join(present)}; nothing was changed (restore the missing folder(s) "
-                f"{', '.join(t + '.lance' for t in missing)} from a copy)"
-            )
-
     @property
     def memories(self):
         return self.tables["memories"]
@@ -191,14 +173,15 @@ class MemoryStore(Search):
             self.append_events(events)
             crash_point("write:events")
         except Exception as e:
-            self._delete_batch(batch_id)
-            raise StoreError(f"writing batch {batch_id} failed and was rolled back: {e}") from e
+            raise self._rolled_back(batch_id, e) from e
         finally:
             if marker is not None:
                 marker.unlink(missing_ok=True)
         deferred = getattr(self, "_defer_text_index", False)  # see deferred_text_index
         if (memories.num_rows >= 64 and not deferred) or not self._has_text_index():
-            self.refresh_text_index()
+            self._index_committed()
+        elif deferred and memories.num_rows:
+            self._text_index_stale = True
 
     def _mark_in_flight(self, batch_id: str) -> Path | None:
         """A marker file ``<store>/_inflight/<batch_id>`` holding this process's id while the batch is being
@@ -206,11 +189,24 @@ class MemoryStore(Search):
         not yet committed by their events, for the leftovers of a killed writer. None for object storage."""
         if "://" in self.uri:
             return None
-        folder = Path(self.uri) / INFLIGHT_DIR
-        folder.mkdir(exist_ok=True)
-        marker = folder / batch_id
-        marker.write_text(str(os.getpid()))
+        marker = Path(self.uri) / INFLIGHT_DIR / batch_id
+        try:
+            marker.parent.mkdir(exist_ok=True)
+            marker.write_text(str(os.getpid()))
+        except OSError as e:  # a full disk, a read-only store: nothing of the batch is written yet
+            marker.unlink(missing_ok=True)
+            raise opening.write_error(self.uri, e, f"writing batch {batch_id}") from e
         return marker
+
+    def _rolled_back(self, batch_id: str, e: BaseException) -> StoreError:
+        """Delete the rows of a failed batch; the error to raise says why it failed (e.g. no space left) and
+        whether the rollback did not finish (the next writable open removes the rows: no events commit them)."""
+        error = opening.write_error(self.uri, e, f"writing batch {batch_id}")
+        try:
+            self._delete_batch(batch_id)
+        except Exception:
+            return StoreError(f"{error}; its rows are removed when the store is next opened with space to write")
+        return StoreError(f"{error}; the batch was rolled back (the store is as it was before)")
 
     def _in_flight(self, batch_id: str) -> bool:
         """True while the process that marked ``batch_id`` (see :meth:`_mark_in_flight`) is alive."""
@@ -226,7 +222,8 @@ class MemoryStore(Search):
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            marker.unlink(missing_ok=True)
+            with suppress(OSError):  # a store this process cannot write keeps its markers
+                marker.unlink(missing_ok=True)
             return False
         except OSError:  # exists, owned by someone else
             return True
@@ -245,8 +242,11 @@ class MemoryStore(Search):
         Returns the batch ids removed. Called on open: a process killed between appending a batch's
         memories and its events leaves such rows behind. A batch another live process is still writing (its
         in-flight marker names a running process) is left alone; markers of dead processes are removed, also
-        those of a writer killed before its batch wrote any row.
+        those of a writer killed before its batch wrote any row. A store this process cannot write (a read-only
+        file system) is left as it is: nothing is removed and [] is returned.
         """
+        if not opening.writable(self.uri):
+            return []
         if self.journal.pending():
             # Taking the lock finishes the dead operations (StoreLock.on_acquire). Held by another process, it
             # is a live writer's own operation in progress: not waited for (an opener must not block on it).

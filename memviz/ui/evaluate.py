@@ -4,7 +4,6 @@ gold evidence and what was retrieved) and a question's trace with the why-not vi
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -14,7 +13,7 @@ from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
 from memviz.evaluate.common import find_trace
 from memviz.filters import MemoryFilter
-from memviz.ui.state import get_engine
+from memviz.ui.state import store_engine
 from memviz.viz import evaluate as ve
 from memviz.viz.trace import rank_flow_figure, trace_table, why_not_figure
 
@@ -40,7 +39,7 @@ def browse(result: dict[str, Any]) -> None:
         st.caption(line)
     if q["status"] != "evaluated":
         return
-    gold, engine = q.get("evidence", []), get_engine(q["store"]) if Path(q["store"]).is_dir() else None
+    gold, engine = q.get("evidence", []), store_engine(q["store"])
     sessions = result.get("granularity") == "session"
     k = int(st.number_input("Show the top", 1, 50, 10, key="ev_q_k"))
     shown = list(dict.fromkeys(gold + (q.get("retrieved") or [])[:k]))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import streamlit as st
 
 from memviz.engine import MemoryEngine, open_engine
-from memviz.errors import MemvizError
+from memviz.errors import MemvizError, StoreNotFoundError
 from memviz.limits import TIME_RANGE, time_problem
 from memviz.store import default_db_uri
 
@@ -18,12 +20,20 @@ def db_uri() -> str:
     return st.session_state.get("db_uri") or default_db_uri()
 
 
+def is_default_store(uri: str) -> bool:
+    """Whether ``uri`` is the app's own store ($MEMVIZ_DB, else .memviz): the one store the app creates and
+    seeds. Another path typed into the sidebar must hold a store already (a typo creates nothing)."""
+    same = os.path.abspath if "://" not in uri else str
+    return same(uri) == same(default_db_uri())
+
+
 @st.cache_resource(show_spinner="Opening the memory store and loading the embedding model ...", max_entries=16)
 def _engine(uri: str, _seed: bool = False) -> MemoryEngine:
-    """Keyed on ``uri`` only (streamlit does not hash ``_``-arguments)."""
+    """Keyed on ``uri`` only (streamlit does not hash ``_``-arguments). ``_seed``: the app's own store, created
+    if missing and seeded when empty; any other store must exist (StoreNotFoundError). Not cached on error."""
     from memviz.demo import seed_if_empty
 
-    engine = open_engine(uri)
+    engine = open_engine(uri, create=_seed)
     if _seed:
         seed_if_empty(engine)  # first run: a real store, on the built-in demo conversation
     return engine
@@ -32,8 +42,33 @@ def _engine(uri: str, _seed: bool = False) -> MemoryEngine:
 def get_engine(uri: str | None = None) -> MemoryEngine:
     """The engine of store ``uri`` (default: the app's store, :func:`db_uri`), created once per store and
     process (one ``st.cache_resource`` for the app's store and the evaluation stores; the embedding model is
-    shared). The app's store is seeded with the demo conversation when it is empty."""
-    return _engine(db_uri(), _seed=True) if uri is None else _engine(str(uri))
+    shared). The default store ($MEMVIZ_DB, else .memviz) is created if missing and seeded with the demo
+    conversation when empty; a store chosen in the sidebar or given as ``uri`` must exist. When the app's store
+    cannot be opened (missing, damaged, unreadable) the error is shown in one line and the page stops; for a
+    given ``uri`` it is raised (MemvizError)."""
+    if uri is not None:
+        return _engine(str(uri))
+    app_uri = db_uri()
+    try:
+        return _engine(app_uri, _seed=is_default_store(app_uri))
+    except MemvizError as e:
+        st.error(f"Cannot open the memory store: {e}", icon=":material/error:")
+        st.stop()
+        raise  # unreachable: st.stop() ends the run
+
+
+def store_engine(uri: str) -> MemoryEngine | None:
+    """The engine of an existing store ``uri`` (an evaluation's store), or None when there is none; a store
+    that cannot be opened (damaged) is named in a warning and None is returned."""
+    if not Path(uri).is_dir() and "://" not in uri:
+        return None
+    try:
+        return get_engine(uri)
+    except StoreNotFoundError:
+        return None
+    except MemvizError as e:
+        st.warning(f"The store {uri} cannot be opened: {e}")
+        return None
 
 
 def fmt_time(t_s: float | None) -> str:
@@ -48,8 +83,14 @@ def sidebar() -> MemoryEngine:
     engine. A saved clock outside :data:`memviz.limits.TIME_RANGE` (a store written before times were checked)
     is shown as an error with the reset button, and the page stops there instead of failing."""
     with st.sidebar:
-        st.text_input("Store", value=db_uri(), key="db_uri", help="A folder (or object-storage URI) of a memviz store")
-        engine = get_engine()
+        st.text_input(
+            "Store",
+            value=db_uri(),
+            key="db_uri",
+            help="A folder (or object-storage URI) of an existing memviz store; only the default one is created",
+        )
+    engine = get_engine()  # on error: one line in the page, and the page stops
+    with st.sidebar:
         s = engine.stats()
         counts = [
             (s["memories"], "memory", "memories"),

@@ -126,8 +126,10 @@ def test_bad_k(seeded, k):
 
 
 def test_k_far_beyond_the_store(seeded):
+    from memviz.limits import MAX_READ_K
+
     n = seeded.store.count()
-    assert len(seeded.recall("dog", k=10**6, reinforce=False).hits) == n
+    assert len(seeded.recall("dog", k=MAX_READ_K, reinforce=False).hits) == n
 
 
 @pytest.mark.parametrize("bad_id", ["nope", "x' OR '1'='1", "s1:0' --", "", "%", "\\'", "s1:0\x00"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from memviz.store import MemoryStore
+
 
 def _script():
     import os
@@ -25,6 +27,7 @@ def _script():
 
 def test_show_report_of_a_batch(tmp_path, monkeypatch):
     monkeypatch.setenv("WRITE_DB", str(tmp_path / "db"))
+    MemoryStore(tmp_path / "db")  # get_engine(uri) opens an existing store only
     at = AppTest.from_function(_script, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
@@ -62,6 +65,7 @@ def _skipped_script():
 
 def test_show_report_of_skipped_turns_only(tmp_path, monkeypatch):
     monkeypatch.setenv("WRITE_DB", str(tmp_path / "db"))
+    MemoryStore(tmp_path / "db")  # get_engine(uri) opens an existing store only
     at = AppTest.from_function(_skipped_script, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
