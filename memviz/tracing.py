@@ -107,8 +107,12 @@ class WhyNot:
     reasons: list[str] = field(default_factory=list)
 
 
-def why_not(trace: Trace, memory_id: str, explained: Mapping[str, Any] | None = None) -> WhyNot:
-    """Explain where ``memory_id`` stood at every stage of ``trace`` and what kept it out of the top k.
+def why_not(trace: Trace, memory_id: str, explained: Mapping[str, Any] | None = None, k: int | None = None) -> WhyNot:
+    """Explain where ``memory_id`` stood at every stage of ``trace`` and what kept it out of the top ``k``.
+
+    ``k``: the cut-off being explained, e.g. the 10 of a recall@10 over a trace recorded with k=50 (default: the
+    trace's own k; at most it, since the trace ranks no further). Every rank label and the verdict use it, so
+    that a memory at rank 23 is "left out" of a recall@10 (the metric's 0), not "retrieved".
 
     ``explained`` is :meth:`MemoryEngine.explain`'s entry for this memory; it is needed (and used) only for a
     memory that no stage scored: it supplies its cosine, BM25 and would-be components. Without it such a
@@ -127,9 +131,9 @@ def why_not(trace: Trace, memory_id: str, explained: Mapping[str, Any] | None = 
                 "scores": dict(here.scores) if here else {},
             }
         )
-    k = trace.k
-    final_ids = set(by_stage.get("final", {}))
-    retrieved = memory_id in final_ids
+    k = cutoff_k(trace, k)
+    mine_final = by_stage.get("final", {}).get(memory_id)
+    retrieved = mine_final is not None and mine_final.rank <= k
     scores = [c.scores["score"] for c in ranked.candidates]
     cutoff = scores[k - 1] if len(scores) >= k else (scores[-1] if scores else None)
     mine = by_stage[ranked.name].get(memory_id)
@@ -263,13 +267,24 @@ def _missed_retrievers(trace: Trace, memory_id: str, by_stage, explained) -> lis
     return out
 
 
-def near_misses(trace: Trace, n: int = 10) -> pd.DataFrame:
-    """The ``n`` memories ranked just below the cut-off: columns ``id``, ``rank``, ``score``, ``margin``
-    (score - cut-off, <= 0), ``deciding`` (the component with the largest share of the gap to rank k) and
-    one column per component with its contribution gap (positive = held it back)."""
+def cutoff_k(trace: Trace, k: int | None = None) -> int:
+    """The cut-off a view of ``trace`` explains: ``k`` (e.g. a metric's) bounded by the trace's own k, which is
+    as far as its final stage ranks; default the trace's k. Raises ValueError for k < 1."""
+    if k is None:
+        return trace.k
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    return min(int(k), trace.k)
+
+
+def near_misses(trace: Trace, n: int = 10, k: int | None = None) -> pd.DataFrame:
+    """The ``n`` memories ranked just below the cut-off ``k`` (default the trace's, see :func:`cutoff_k`):
+    columns ``id``, ``rank``, ``score``, ``margin`` (score - cut-off, <= 0), ``deciding`` (the component with
+    the largest share of the gap to rank k) and one column per component with its contribution gap (positive =
+    held it back)."""
     weights = weights_of(trace)
     ranked = last_ranking(trace).candidates
-    k = trace.k
+    k = cutoff_k(trace, k)
     misses = ranked[k : k + n]
     cols = ["id", "rank", "score", "margin", "deciding", *COMPONENTS]
     if not misses or len(ranked) < k:
@@ -380,6 +395,7 @@ __all__ = [
     "WhyNot",
     "compare",
     "contributions",
+    "cutoff_k",
     "last_ranking",
     "near_misses",
     "rank_table",

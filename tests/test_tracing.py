@@ -123,6 +123,21 @@ def test_why_not_a_gated_memory(store):
     assert "Gated out" in why.reasons[0]
 
 
+def test_why_not_at_a_metric_cutoff_below_the_traces_k(store):
+    """A trace recorded with k=5 explained at a recall@2: rank 4 is left out, with rank 2 as the cut-off."""
+    res = store.recall("Leon", RecallConfig(k=5, reinforce=False))
+    ranked = tracing.last_ranking(res.trace).candidates
+    fourth = ranked[3]
+    assert tracing.why_not(res.trace, fourth.id).retrieved  # in the trace's own top 5
+    why = tracing.why_not(res.trace, fourth.id, k=2)
+    assert not why.retrieved and why.k == 2 and why.rank == 4
+    assert why.cutoff_score == pytest.approx(ranked[1].scores["score"])
+    assert any("cut-off (rank 2," in r for r in why.reasons) and not any("Retrieved" in r for r in why.reasons)
+    assert "Retrieved at rank 2 of 2" in tracing.why_not(res.trace, ranked[1].id, k=2).reasons[0]
+    assert tracing.near_misses(res.trace, 3, k=2)["rank"].tolist() == [3, 4, 5]
+    assert tracing.why_not(res.trace, fourth.id, k=50).k == 5  # no further than the trace ranks
+
+
 def test_near_misses_are_the_next_ranks_below_the_cut(store):
     res = store.recall("Leon", RecallConfig(k=2, reinforce=False))
     nm = tracing.near_misses(res.trace, 5)

@@ -54,12 +54,15 @@ def browse(result: dict[str, Any]) -> None:
     left.dataframe(ve.gold_table(q, mems, previews), hide_index=True, width="stretch", key="ev_gold")
     right.markdown(f"**Retrieved** (top {k}; gold marked)")
     right.dataframe(ve.retrieved_table(q, mems, k, previews), hide_index=True, width="stretch", key="ev_retrieved")
-    show_question_trace(q, gold, sessions, engine)
+    show_question_trace(q, gold, sessions, engine, ve.metric_k(metric))
 
 
-def show_question_trace(q: dict[str, Any], gold: list[str], sessions: bool, engine: MemoryEngine | None) -> None:
-    """Why a question's gold item was (not) retrieved (a gold turn or, for session granularity, a turn of a gold
-    session) and the question's full trace; without its store, the trace without the memories' texts."""
+def show_question_trace(
+    q: dict[str, Any], gold: list[str], sessions: bool, engine: MemoryEngine | None, k: int | None = None
+) -> None:
+    """Why a question's gold item was (not) retrieved in the top ``k`` of the metric shown (a gold turn or, for
+    session granularity, a turn of a gold session) and the question's full trace; without its store, the trace
+    without the memories' texts."""
     trace = ve.question_trace(q, find_trace)
     if trace is None:
         st.caption("The trace is not available (its store is gone); run the evaluation again to record it.")
@@ -67,7 +70,8 @@ def show_question_trace(q: dict[str, Any], gold: list[str], sessions: bool, engi
     if engine is None:
         st.caption(f"The store {q['store']} is gone: the trace is shown without the memories' texts.")
     mems = engine.read.memories_by_id(ve.trace_memory_ids(trace)) if engine else {}
-    st.markdown("**Why was the gold evidence (not) retrieved?**")
+    k = tracing.cutoff_k(trace, k)
+    st.markdown(f"**Why was the gold evidence (not) in the top {k}?** (the cut-off of the metric shown)")
     turns = (
         ve.by_final_rank(trace, engine.read.table(["id"], MemoryFilter(sessions=tuple(gold)))["id"].tolist())
         if sessions and engine
@@ -78,7 +82,7 @@ def show_question_trace(q: dict[str, Any], gold: list[str], sessions: bool, engi
     )
     if target and engine is not None:
         try:
-            why = tracing.why_not(trace, target, engine.explain(trace, [target])[target])
+            why = tracing.why_not(trace, target, engine.explain(trace, [target])[target], k=k)
         except MemvizError as e:
             st.error(str(e))
         else:

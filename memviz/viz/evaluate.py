@@ -19,6 +19,12 @@ from memviz.tracing import last_ranking
 _METRIC = re.compile(r"(?P<name>[a-z_]+)@(?P<k>\d+)")
 
 
+def metric_k(metric: str) -> int | None:
+    """The cut-off of a metric name (``"recall@10"`` -> 10, ``"ndcg_any@5"`` -> 5); None when it names none."""
+    head, _, k = metric.rpartition("@")
+    return int(k) if head and k.isdigit() else None
+
+
 def result_label(result: Mapping[str, Any]) -> str:
     """A short name of a run: benchmark, granularity (LongMemEval), preset and the number of questions."""
     gran = f" ({result['granularity']})" if result.get("granularity") else ""
