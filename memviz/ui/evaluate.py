@@ -14,6 +14,7 @@ from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
 from memviz.evaluate.common import find_trace
 from memviz.filters import MemoryFilter
+from memviz.ui.inert import inert
 from memviz.ui.state import get_engine
 from memviz.viz import evaluate as ve
 from memviz.viz.trace import rank_flow_figure, trace_table, why_not_figure
@@ -35,9 +36,9 @@ def browse(result: dict[str, Any]) -> None:
     if qid is None:
         return
     q = by_id[qid]
-    st.markdown(f"**{q['question']}**")
+    st.markdown(f"**{inert(q['question'])}**")
     for line in ve.question_header(q):
-        st.caption(line)
+        st.caption(inert(line))
     if q["status"] != "evaluated":
         return
     gold, engine = q.get("evidence", []), get_engine(q["store"]) if Path(q["store"]).is_dir() else None
@@ -66,7 +67,7 @@ def show_question_trace(q: dict[str, Any], gold: list[str], sessions: bool, engi
         st.caption("The trace is not available (its store is gone); run the evaluation again to record it.")
         return
     if engine is None:
-        st.caption(f"The store {q['store']} is gone: the trace is shown without the memories' texts.")
+        st.caption(f"The store {inert(q['store'])} is gone: the trace is shown without the memories' texts.")
     mems = engine.read.memories_by_id(ve.trace_memory_ids(trace)) if engine else {}
     st.markdown("**Why was the gold evidence (not) retrieved?**")
     turns = (
@@ -81,10 +82,10 @@ def show_question_trace(q: dict[str, Any], gold: list[str], sessions: bool, engi
         try:
             why = tracing.why_not(trace, target, engine.explain(trace, [target])[target])
         except MemvizError as e:
-            st.error(str(e))
+            st.error(inert(e))
         else:
             for r in why.reasons:
-                st.markdown(f"- {r}")
+                st.markdown(f"- {inert(r)}")
             if not why.retrieved:
                 st.plotly_chart(why_not_figure(why, tracing.weights_of(trace)), key="ev_why_fig", width="stretch")
     with st.expander("Full trace of this question", expanded=False):
