@@ -15,6 +15,7 @@ from memviz.attention.samples import recall_example
 from memviz.errors import MemvizError
 from memviz.ui import attention as ua
 from memviz.ui import widgets as w
+from memviz.ui.inert import inert
 from memviz.ui.widgets import chart_with_exports as chart
 from memviz.viz import attention as va
 from memviz.viz import attention_tables as vt
@@ -140,4 +141,4 @@ try:
         else:
             head_view(cap)
 except MemvizError as e:
-    st.error(str(e))
+    st.error(inert(e))

@@ -15,6 +15,7 @@ from memviz.recall.presets import PRESET_NAMES, PRESETS
 from memviz.ui import evaluate as ue
 from memviz.ui import jobs
 from memviz.ui import widgets as w
+from memviz.ui.inert import inert
 from memviz.viz import evaluate as ve
 
 DEFAULT_FILES = {"locomo": LOCOMO_DEV, "longmemeval": LONGMEMEVAL_S_DEV}
@@ -61,7 +62,7 @@ def load_form() -> dict[str, Any] | None:
         raw = upload.getvalue().decode() if upload is not None else Path(path.strip()).read_text("utf-8")
         return ve.parse_result(raw)
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        st.error(f"Cannot load it: {e}")
+        st.error(f"Cannot load it: {inert(e)}")
     return None
 
 

@@ -14,6 +14,7 @@ from memviz.engine import MemoryEngine
 from memviz.projection import Projection, fit_projection
 from memviz.ui import graph as ug
 from memviz.ui import widgets as w
+from memviz.ui.inert import inert
 from memviz.ui.state import db_uri, get_engine
 from memviz.viz import embedding_map as vm
 from memviz.viz import graph as vg
@@ -88,7 +89,7 @@ colour_by, size_by = opts.styles(detail)
 st.caption(detail.note)
 st.caption(vg.filter_note(len(nodes), len(all_nodes), len(links), len(all_links)))
 if focus is not None:
-    st.caption(f"Query: {focus.query!r}; hits are stars labelled with their rank.")
+    st.caption(f"Query: “{inert(focus.query)}”; hits are stars labelled with their rank.")
 st.iframe(
     vg.graph_html(vg.vis_data(detail.graph, colour_by, size_by, highlight, centres), GRAPH_HEIGHT_PX),
     height=GRAPH_HEIGHT_PX + LEGEND_PX,

@@ -13,6 +13,7 @@ from memviz.importers import FORMATS
 from memviz.ui import jobs
 from memviz.ui import memories as um
 from memviz.ui import widgets as w
+from memviz.ui.inert import inert
 from memviz.ui.state import db_uri, fmt_time, get_engine
 from memviz.viz import memories as vm
 
@@ -62,7 +63,7 @@ def add_data(engine: MemoryEngine, running: bool) -> None:
         data, origin = jobs.load_source(source, path, fmt, None if upload is None else (upload.name, upload.getvalue()))
         jobs.launch(lambda: jobs.start_ingest(engine, db_uri(), data, origin), "ingest_job")
     except MemvizError as e:
-        st.error(str(e))
+        st.error(inert(e))
 
 
 engine = get_engine()
@@ -75,7 +76,7 @@ show_stats(engine)
 
 running, ended = jobs.status(db_uri(), "ingest_job")
 if ended is not None:
-    st.success(ended.message)
+    st.success(inert(ended.message))
 with st.expander("Add data to the store", expanded=engine.read.count() == 0, icon=":material/upload:"):
     add_data(engine, running)
 

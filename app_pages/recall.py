@@ -13,6 +13,7 @@ from memviz.errors import MemvizError
 from memviz.models import Memory, Trace
 from memviz.recall.presets import preset_config
 from memviz.ui import recall as ur
+from memviz.ui.inert import inert
 from memviz.ui.recall_form import recall_form
 from memviz.ui.state import db_uri, fmt_time, get_engine
 from memviz.ui.widgets import metrics_row
@@ -44,7 +45,7 @@ def show_hits(trace: Trace, mems: dict[str, Memory]) -> None:
 def show_trace(trace: Trace, mems: dict[str, Memory], highlight: str | None = None) -> None:
     st.dataframe(vt.stage_summary(trace), hide_index=True, width="stretch", key="rc_stage_summary")
     if caption := vt.gated_caption(trace):
-        st.caption(caption)
+        st.caption(inert(caption))
     st.plotly_chart(vt.rank_flow_figure(trace, mems, highlight=highlight), key="rc_rank_flow", width="stretch")
     st.dataframe(vt.trace_table(trace, mems), hide_index=True, width="stretch", key="rc_trace_table", height=380)
 
@@ -56,7 +57,7 @@ def show_why_not(engine: MemoryEngine, trace: Trace, mems: dict[str, Memory]) ->
     try:
         explained = engine.explain(trace, [target])[target] if target else None
     except MemvizError as e:
-        st.error(str(e))
+        st.error(inert(e))
         target = None
     if target:
         mem = engine.read.memories_by_id([target]).get(target)
@@ -94,7 +95,7 @@ def show_side_by_side(engine: MemoryEngine, trace: Trace) -> None:
             cfg_b = preset_config(b, k=trace.k, as_of_s=trace.time_s, reinforce=False)
             st.session_state["rc_cmp_trace"] = engine.recall(trace.query, cfg_b).trace.to_dict()
         except MemvizError as e:
-            st.error(str(e))
+            st.error(inert(e))
     data = st.session_state.get("rc_cmp_trace")
     if not data or data["query"] != trace.query:
         st.caption("Runs the chosen preset on the same query, at the same clock time, without reinforcing.")
@@ -132,19 +133,19 @@ st.title("Recall")
 st.caption("Why did it recall that, and why not the memory it needed? Every stage, every score component.")
 query, cfg, error = recall_form(engine.clock.now())
 if error:
-    st.error(error)
+    st.error(inert(error))
 if st.button("Recall", key="rc_run", type="primary", disabled=cfg is None):
     try:
         st.session_state["rc_trace"] = engine.recall(query, cfg).trace.to_dict()
         st.session_state.pop("rc_cmp_trace", None)
     except MemvizError as e:
-        st.error(str(e))
+        st.error(inert(e))
 if "rc_trace" not in st.session_state:
     st.info("Type a query and press Recall.")
     st.stop()
 trace = Trace.from_dict(st.session_state["rc_trace"])
 mems = engine.read.memories_by_id(vt.trace_memory_ids(trace))
-st.markdown(vt.trace_heading(trace, fmt_time))
+st.markdown(f"**{inert(trace.query)}** · {vt.trace_heading(trace, fmt_time)}")
 tabs = st.tabs(["Hits", "Trace", "Why not?", "Presets side by side", "Past traces"])
 with tabs[2]:
     looked_at = show_why_not(engine, trace, mems)

@@ -11,6 +11,7 @@ from memviz.importers import Dataset, load
 from memviz.models import MEMORY_KINDS, MemoryInput
 from memviz.paths import LOCOMO_DEV
 from memviz.ui import write as uw
+from memviz.ui.inert import inert
 from memviz.ui.state import get_engine
 from memviz.viz import memories as vm
 from memviz.viz import write as vw
@@ -91,7 +92,7 @@ if to_write is not None:
         report = engine.write(inputs, on_duplicate=on_duplicate)
     except MemvizError as e:
         st.session_state.pop("write_report", None)
-        st.error(str(e))
+        st.error(inert(e))
     else:
         st.session_state["write_report"] = report
         st.rerun()  # the sidebar's counts were drawn before the write

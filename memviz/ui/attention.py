@@ -12,6 +12,7 @@ from memviz.attention.metrics import SINK_COLUMNS
 from memviz.attention.samples import default_passage, long_passage
 from memviz.errors import MemvizError
 from memviz.ui import widgets as w
+from memviz.ui.inert import inert
 from memviz.ui.state import get_engine
 from memviz.viz import attention_tables as vt
 
@@ -73,7 +74,7 @@ def store_text(key: str = "attn_store_pick", limit: int = STORE_LIMIT) -> str | 
     try:
         df = get_engine().read.table(["id", "text", "speaker"]).head(limit)
     except MemvizError as e:
-        st.warning(f"Could not read the store: {e}")
+        st.warning(f"Could not read the store: {inert(e)}")
         return None
     if df.empty:
         st.info("The store has no memories yet.")
@@ -91,7 +92,7 @@ def recall_texts(query: str, k: int = 5) -> list[str] | None:
     try:
         result = get_engine().recall(query, k=k, reinforce=False)
     except MemvizError as e:
-        st.warning(f"Recall failed: {e}")
+        st.warning(f"Recall failed: {inert(e)}")
         return None
     return [h.memory.text for h in result.hits]
 

@@ -13,6 +13,7 @@ from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
 from memviz.evaluate.common import find_trace
 from memviz.filters import MemoryFilter
+from memviz.ui.inert import inert
 from memviz.ui.state import store_engine
 from memviz.viz import evaluate as ve
 from memviz.viz.trace import rank_flow_figure, trace_table, why_not_figure
@@ -34,9 +35,9 @@ def browse(result: dict[str, Any]) -> None:
     if qid is None:
         return
     q = by_id[qid]
-    st.markdown(f"**{q['question']}**")
+    st.markdown(f"**{inert(q['question'])}**")
     for line in ve.question_header(q):
-        st.caption(line)
+        st.caption(inert(line))
     if q["status"] != "evaluated":
         return
     gold, engine = q.get("evidence", []), store_engine(q["store"])
@@ -68,7 +69,7 @@ def show_question_trace(
         st.caption("The trace is not available (its store is gone); run the evaluation again to record it.")
         return
     if engine is None:
-        st.caption(f"The store {q['store']} is gone: the trace is shown without the memories' texts.")
+        st.caption(f"The store {inert(q['store'])} is gone: the trace is shown without the memories' texts.")
     mems = engine.read.memories_by_id(ve.trace_memory_ids(trace)) if engine else {}
     k = tracing.cutoff_k(trace, k)
     st.markdown(f"**Why was the gold evidence (not) in the top {k}?** (the cut-off of the metric shown)")
@@ -84,10 +85,10 @@ def show_question_trace(
         try:
             why = tracing.why_not(trace, target, engine.explain(trace, [target])[target], k=k)
         except MemvizError as e:
-            st.error(str(e))
+            st.error(inert(e))
         else:
             for r in why.reasons:
-                st.markdown(f"- {r}")
+                st.markdown(f"- {inert(r)}")
             if not why.retrieved:
                 st.plotly_chart(why_not_figure(why, tracing.weights_of(trace)), key="ev_why_fig", width="stretch")
     with st.expander("Full trace of this question", expanded=False):

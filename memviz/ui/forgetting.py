@@ -13,6 +13,7 @@ from memviz.decay import DecayModel, DecayParams
 from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
 from memviz.ui import widgets as w
+from memviz.ui.inert import inert
 from memviz.ui.state import db_uri, fmt_time
 from memviz.viz import forgetting as vf
 
@@ -46,7 +47,7 @@ def recall_change(
             change = fg.recall_change(engine, query, below["id"].tolist(), k, model, as_of_s).table
             st.session_state["fg_change"] = (inputs, change)
         except MemvizError as e:
-            st.error(str(e))
+            st.error(inert(e))
     shown_for, change = st.session_state.get("fg_change", (None, None))
     if change is not None and shown_for != inputs:
         st.caption("The settings changed since the last comparison: press Compare again.")

@@ -17,6 +17,7 @@ from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
 from memviz.models import LINK_KINDS
 from memviz.ui import widgets as w
+from memviz.ui.inert import inert
 from memviz.viz import graph as vg
 
 MAX_PICK = 2000  # options of the memory picker
@@ -90,7 +91,7 @@ def query_view(
             st.session_state["graph_recall"] = (uri, focus)
         except MemvizError as e:
             st.session_state.pop("graph_recall", None)
-            st.error(str(e))
+            st.error(inert(e))
     radius = st.slider("Radius around the hits (links)", 0, 2, 1, key="graph_query_radius")
     db, focus = st.session_state.get("graph_recall", (None, None))
     if focus is None or db != uri:

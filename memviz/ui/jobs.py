@@ -22,6 +22,7 @@ import streamlit as st
 from memviz.engine import MemoryEngine
 from memviz.errors import ConfigError, MemvizError, StoreError
 from memviz.importers import Dataset, Format
+from memviz.ui.inert import inert
 
 if TYPE_CHECKING:
     from memviz.evaluate.longmemeval import Granularity
@@ -181,12 +182,12 @@ def run_button(
     has just succeeded (the caller keeps its result)."""
     running, ended = status(job_key, slot)
     if ended is not None:
-        st.success(ended.message)
+        st.success(inert(ended.message))
     if st.button(label, key=key, type="primary", disabled=running, help=help):
         try:
             launch(job_start, slot)
         except MemvizError as e:
-            st.error(str(e))
+            st.error(inert(e))
     return ended
 
 
@@ -203,7 +204,7 @@ def status(key: str, slot: str) -> tuple[bool, Job | None]:
         return False, None
     del st.session_state[slot]  # say it once
     if mine.error:
-        st.error(mine.error)
+        st.error(inert(mine.error))
         return False, None
     return False, mine
 
@@ -215,5 +216,5 @@ def _progress(job: Job) -> None:
     stage = f" · {job.stage}" if job.stage else ""
     st.progress(
         min(job.done / max(1, job.total), 1.0),
-        text=f"Running {job.label}: {job.done:,} of {job.total:,}{stage} ({job.elapsed_s:,.0f} s)",
+        text=f"Running {inert(job.label)}: {job.done:,} of {job.total:,}{inert(stage)} ({job.elapsed_s:,.0f} s)",
     )

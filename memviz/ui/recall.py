@@ -12,6 +12,7 @@ import streamlit as st
 from memviz.models import Memory, Trace
 from memviz.recall.presets import PRESET_NAMES, PRESETS
 from memviz.tracing import WhyNot
+from memviz.ui.inert import inert
 from memviz.ui.state import fmt_time
 from memviz.ui.widgets import metrics_row
 from memviz.viz import trace as vt
@@ -45,12 +46,13 @@ def show_why(why: WhyNot, memory: Memory | None, weights: Mapping[str, float]) -
     """Why the memory ``why`` explains was (not) retrieved: its text, the headline, the reasons, where it stood at
     each stage and, when it was not retrieved, what held it back (``weights``: the trace's component weights)."""
     st.markdown(
-        f"**{why.memory_id}** · {memory.speaker if memory else ''} · {fmt_time(memory.event_time_s) if memory else ''}"
+        f"**{inert(why.memory_id)}** · {inert(memory.speaker if memory else '')} · "
+        f"{fmt_time(memory.event_time_s) if memory else ''}"
     )
     st.text(memory.text if memory else "")
     metrics_row(vt.why_metrics(why))
     for r in why.reasons:
-        st.markdown(f"- {r}")
+        st.markdown(f"- {inert(r)}")
     left, right = st.columns([3, 2])
     left.dataframe(vt.why_stages_table(why), hide_index=True, width="stretch", key="rc_why_stages")
     if not why.retrieved:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from memviz.engine import MemoryEngine
 from memviz.models import WriteItemReport, WriteReport
+from memviz.ui.inert import inert
 from memviz.ui.state import fmt_time
 from memviz.viz import memories as vm
 from memviz.viz import write as vw
@@ -72,10 +73,10 @@ def show_report(engine: MemoryEngine, report: WriteReport) -> None:
     (:func:`show_item`) and the timings."""
     st.subheader("Write report")
     if report.skipped_ids:
-        st.warning(vw.skipped_message(report.skipped_ids))
+        st.warning(inert(vw.skipped_message(report.skipped_ids)))
     if not report.items:
         return
-    st.caption(vw.report_caption(report))
+    st.caption(inert(vw.report_caption(report)))
     item = report.items[0]
     if len(report.items) > 1:
         by_id = {i.id: i for i in report.items}

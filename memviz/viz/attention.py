@@ -9,7 +9,6 @@ Attention values are in [0, 1]. Exports: :func:`figure_html` (self-contained, wo
 from __future__ import annotations
 
 import atexit
-import html
 import importlib.util
 import os
 import shutil
@@ -23,6 +22,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from memviz.errors import MemvizError
+from memviz.viz.plotly_text import plotly_text
 
 #: plotly chart config: modebar "download as image" works in the browser without kaleido.
 PLOTLY_CONFIG: dict = {
@@ -45,7 +45,7 @@ def token_label(token: str, max_chars: int = 14) -> str:
         t = "∅"
     if len(t) > max_chars:
         t = t[: max_chars - 1] + "…"
-    return html.escape(t, quote=False)
+    return plotly_text(t)
 
 
 def _labels(tokens: Sequence[str], positions: np.ndarray) -> list[str]:
@@ -291,7 +291,7 @@ def kv_timeline_figure(
         )
     )
     fig.update_layout(
-        title=f"{html.escape(policy_label)}: KV entries kept (budget {budget})",
+        title=f"{plotly_text(policy_label)}: KV entries kept (budget {budget})",
         xaxis_title="key position (cache entry)",
         yaxis_title="step (query position)",
         yaxis_autorange="reversed",
@@ -311,7 +311,7 @@ def retained_share_figure(retained: Mapping[str, np.ndarray], labels: Mapping[st
                 x=np.arange(v.size),
                 y=v,
                 mode="lines+markers",
-                name=html.escape((labels or {}).get(p, p)),
+                name=plotly_text((labels or {}).get(p, p)),
                 line={"color": POLICY_COLORS.get(p)},
             )
         )
@@ -355,7 +355,7 @@ def policy_loss_figure(
             name += f" (ppl {ppl[p]:.1f})"
         fig.add_trace(
             go.Scatter(
-                x=np.arange(v.size), y=y, mode="lines", name=html.escape(name), line={"color": POLICY_COLORS.get(p)}
+                x=np.arange(v.size), y=y, mode="lines", name=plotly_text(name), line={"color": POLICY_COLORS.get(p)}
             )
         )
     fig.add_vline(x=budget, line_dash="dot", line_color="#888", annotation_text="cache full")
@@ -404,9 +404,9 @@ def memory_attention_figure(share: np.ndarray, segments: Sequence[str]) -> go.Fi
             go.Bar(
                 x=layers,
                 y=s[:, i],
-                name=html.escape(name),
+                name=plotly_text(name),
                 marker_color=color,
-                hovertemplate=f"{html.escape(name)} · layer %{{x}}: %{{y:.3f}}<extra></extra>",
+                hovertemplate=f"{plotly_text(name)} · layer %{{x}}: %{{y:.3f}}<extra></extra>",
             )
         )
     fig.update_layout(

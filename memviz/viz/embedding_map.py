@@ -6,7 +6,6 @@ Hover texts are escaped (plotly renders a subset of HTML in hover labels).
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from typing import Literal
 
@@ -15,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from memviz.viz.graph import RETENTION_SCALE, category_colours
+from memviz.viz.plotly_text import plotly_text
 
 MapColourBy = Literal["kind", "session", "speaker", "retention"]
 MAP_COLOUR_BY: tuple[str, ...] = ("kind", "session", "speaker", "retention")
@@ -73,7 +73,7 @@ def embedding_map_figure(
                     x=points["x"][mask],
                     y=points["y"][mask],
                     mode="markers",
-                    name=html.escape(label),
+                    name=plotly_text(label),
                     text=np.asarray(hover)[mask],
                     hoverinfo="text",
                     marker={"size": 6, "color": colour, "opacity": 0.75},
@@ -101,7 +101,7 @@ def embedding_map_figure(
                 name="recall hits",
                 text=[f"#{r}" for r in hits["rank"]],
                 textposition="top center",
-                hovertext=[f"#{r}: {html.escape(_cut(t))}" for r, t in zip(hits["rank"], hits["text"])],
+                hovertext=[f"#{r}: {plotly_text(_cut(t))}" for r, t in zip(hits["rank"], hits["text"])],
                 hoverinfo="text",
                 marker={"size": 14, "color": "rgba(0,0,0,0)", "line": {"color": "#111", "width": 2}},
             )
@@ -113,9 +113,9 @@ def embedding_map_figure(
                 y=[query_xy[1]],
                 mode="markers+text",
                 name="query",
-                text=[html.escape(_cut(query, 40))],
+                text=[plotly_text(_cut(query, 40))],
                 textposition="bottom center",
-                hovertext=[html.escape(query)],
+                hovertext=[plotly_text(query)],
                 hoverinfo="text",
                 marker={"size": 16, "color": "#000", "symbol": "x"},
             )
@@ -160,13 +160,13 @@ def _hover(points: pd.DataFrame) -> list[str]:
     cut = points["text"].map(_cut)
     return (
         "<b>"
-        + points["speaker"].fillna("").map(html.escape)
+        + points["speaker"].fillna("").map(plotly_text)
         + "</b> · "
-        + points["session_id"].fillna("").map(html.escape)
+        + points["session_id"].fillna("").map(plotly_text)
         + " · retention "
         + points["retention"].map("{:.2f}".format)
         + "<br>"
-        + cut.map(html.escape)
+        + cut.map(plotly_text)
     ).tolist()
 
 

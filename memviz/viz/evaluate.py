@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from memviz.models import Memory, Trace
 from memviz.tracing import last_ranking
+from memviz.viz.plotly_text import plotly_text
 
 _METRIC = re.compile(r"(?P<name>[a-z_]+)@(?P<k>\d+)")
 
@@ -65,9 +66,9 @@ def metric_curve_figure(results: Sequence[Mapping[str, Any]]) -> go.Figure:
                 x=[p[0] for p in points],
                 y=[p[1] for p in points],
                 mode="lines+markers",
-                name=f"{result_label(r)} · {fam}",
+                name=plotly_text(f"{result_label(r)} · {fam}"),
                 line={"dash": dashes.get(fam, "solid")},
-                hovertemplate=f"{fam}@%{{x}} = %{{y:.3f}}<extra>{result_label(r)}</extra>",
+                hovertemplate=f"{plotly_text(fam)}@%{{x}} = %{{y:.3f}}<extra>{plotly_text(result_label(r))}</extra>",
             )
     ks = sorted({int(m["k"]) for r in results for key in r["overall"] if (m := _METRIC.fullmatch(key))})
     fig.update_layout(
@@ -89,16 +90,16 @@ def category_figure(results: Sequence[Mapping[str, Any]], metric: str) -> go.Fig
         ]
         values = [r["overall"].get(metric)] + [row.get(metric) for row in r["by_category"].values()]
         fig.add_bar(
-            x=cats,
+            x=[plotly_text(c) for c in cats],
             y=values,
-            name=result_label(r),
-            hovertemplate=f"%{{x}}: {metric} = %{{y:.3f}}<extra>{result_label(r)}</extra>",
+            name=plotly_text(result_label(r)),
+            hovertemplate=f"%{{x}}: {plotly_text(metric)} = %{{y:.3f}}<extra>{plotly_text(result_label(r))}</extra>",
         )
     fig.update_layout(
         barmode="group",
         height=360,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        yaxis={"title": metric, "range": [0, 1.02]},
+        yaxis={"title": plotly_text(metric), "range": [0, 1.02]},
         legend={"orientation": "h", "y": -0.25},
     )
     return fig

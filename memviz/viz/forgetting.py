@@ -6,7 +6,6 @@ Times are POSIX seconds (UTC) in ``*_s`` names and are drawn as UTC dates; reten
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from memviz.forgetting import (
     curve_times,
     retention_curve,
 )
+from memviz.viz.plotly_text import plotly_text
 
 MODEL_COLOURS = {"exponential": "#1f77b4", "power": "#ff7f0e", "actr": "#2ca02c"}
 MODEL_NAMES = {
@@ -167,11 +167,11 @@ def curve_figure(
                         x=_dates(c.times_s[part]),
                         y=c.retention[part],
                         mode="lines",
-                        name=html.escape(c.label),
+                        name=plotly_text(c.label),
                         legendgroup=c.label,
                         showlegend=show,
                         line={"color": colour, "dash": dash, "width": 2.5 - 0.8 * n},
-                        hovertemplate="%{x|%Y-%m-%d %H:%M}<br>R = %{y:.3f}<extra>" + html.escape(c.label) + "</extra>",
+                        hovertemplate="%{x|%Y-%m-%d %H:%M}<br>R = %{y:.3f}<extra>" + plotly_text(c.label) + "</extra>",
                     )
                 )
     if curves and len(history.access_times_s) > 1:
@@ -187,7 +187,7 @@ def curve_figure(
                 name="reinforcements",
                 marker={"size": 9, "symbol": "triangle-up", "color": "#d62728"},
                 hovertext=[
-                    f"{html.escape(reason)}: S {a:.1f} → {b:.1f} days"
+                    f"{plotly_text(reason)}: S {a:.1f} → {b:.1f} days"
                     for reason, a, b in zip(history.reasons[1:], s_before, s_after)
                 ],
                 hoverinfo="text+x",
@@ -203,7 +203,7 @@ def curve_figure(
     fig.add_vline(x=_dates([now_s])[0], line={"color": "#555", "width": 1})
     fig.add_annotation(x=_dates([now_s])[0], y=1.04, text="now", showarrow=False, yref="y")
     fig.update_layout(
-        title={"text": html.escape(title)} if title else None,
+        title={"text": plotly_text(title)} if title else None,
         height=380,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         yaxis={"title": {"text": "retention R"}, "range": [0, 1.08]},
@@ -234,7 +234,7 @@ def distribution_figure(retention: np.ndarray, threshold: float, bins: int = 40,
     )
     fig.add_vline(x=threshold, line={"color": "#d62728", "dash": "dash"})
     fig.update_layout(
-        title={"text": html.escape(label)} if label else None,
+        title={"text": plotly_text(label)} if label else None,
         height=320,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         xaxis={"title": {"text": "retention R"}, "range": [0, 1]},

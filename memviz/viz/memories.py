@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from memviz.events import Event
+from memviz.viz.plotly_text import plotly_text
 
 # Columns of the memory table on the Memories page, in display order (``id`` is kept for selection).
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -266,7 +267,7 @@ def neighbours_figure(neighbours: pd.DataFrame, threshold: float, max_chars: int
     text = neighbours["text"].astype(str)
     snippet = text.str.slice(0, max_chars).where(text.str.len() <= max_chars, text.str.slice(0, max_chars) + "…")
     # Plotly reads <b>, <br>... in labels and decodes &lt; &gt; &amp; (not &quot;): escape those three only.
-    labels = np.array([f"{n + 1}. {html.escape(s, quote=False)}" for n, s in enumerate(snippet)], dtype=object)
+    labels = np.array([f"{n + 1}. {plotly_text(s)}" for n, s in enumerate(snippet)], dtype=object)
     similarity = neighbours["similarity"].to_numpy(np.float64)
     linked = neighbours["linked"].to_numpy(bool)
     fig = go.Figure(

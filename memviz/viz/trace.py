@@ -6,7 +6,6 @@ Memory text in plotly labels and hover text is HTML-escaped (plotly renders a su
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -26,6 +25,7 @@ from memviz.tracing import (
     ranking_stages,
     weights_of,
 )
+from memviz.viz.plotly_text import plotly_text
 
 # One colour per score component, shared by every figure.
 COMPONENT_COLORS: dict[str, str] = {
@@ -52,9 +52,9 @@ _SNIPPET = 48
 
 
 def snippet(text: str, n: int = _SNIPPET) -> str:
-    """``text`` cut to ``n`` characters with an ellipsis, HTML-escaped (safe in plotly labels)."""
+    """``text`` cut to ``n`` characters with an ellipsis, as plotly label text (:func:`plotly_text`)."""
     t = " ".join(str(text).split())
-    return html.escape(t if len(t) <= n else t[: n - 1] + "…")
+    return plotly_text(t if len(t) <= n else t[: n - 1] + "…")
 
 
 def hits_table(hits: Sequence[Hit], fmt_time=None) -> pd.DataFrame:
@@ -82,7 +82,7 @@ def score_breakdown_figure(trace: Trace, memories: Mapping[str, Memory], stage: 
     weights = weights_of(trace)
     cands = trace.stage(stage).candidates
     used = [c for c in COMPONENTS if weights[c] > 0]
-    labels = [f"{c.rank}. {snippet(memories[c.id].text, 40) if c.id in memories else html.escape(c.id)}" for c in cands]
+    labels = [f"{c.rank}. {snippet(memories[c.id].text, 40) if c.id in memories else plotly_text(c.id)}" for c in cands]
     contrib = [contributions(c.scores, weights) for c in cands]
     fig = go.Figure()
     for comp in used:
@@ -135,7 +135,7 @@ def rank_flow_figure(
     fig = go.Figure()
     for mid in shown:
         y = [ranks[s.name].get(mid) for s in stages]
-        label = snippet(memories[mid].text, 60) if mid in memories else html.escape(mid)
+        label = snippet(memories[mid].text, 60) if mid in memories else plotly_text(mid)
         is_hit, is_hl = mid in hits, mid == highlight
         fig.add_scatter(
             x=names,
@@ -203,7 +203,7 @@ def compare_figure(
     for row in diff.table.itertuples(index=False):
         ra = None if pd.isna(row.full_rank_a) else int(row.full_rank_a)
         rb = None if pd.isna(row.full_rank_b) else int(row.full_rank_b)
-        label = snippet(memories[row.id].text, 60) if row.id in memories else html.escape(row.id)
+        label = snippet(memories[row.id].text, 60) if row.id in memories else plotly_text(row.id)
         fig.add_scatter(
             x=[name_a, name_b],
             y=[ra, rb],
@@ -385,11 +385,9 @@ def why_stages_table(why: WhyNot) -> pd.DataFrame:
 
 
 def trace_heading(trace: Trace, fmt_time=str) -> str:
-    """The markdown line above a shown trace: query, preset, k, clock time and duration."""
-    return (
-        f"**{trace.query}** · {preset_name(trace)} · k={trace.k} · as of {fmt_time(trace.time_s)} UTC · "
-        f"{trace.total_ms:.0f} ms"
-    )
+    """The line above a shown trace, after its query (the page shows the query as text, escaped): preset, k,
+    clock time and duration. Plain text."""
+    return f"{preset_name(trace)} · k={trace.k} · as of {fmt_time(trace.time_s)} UTC · {trace.total_ms:.0f} ms"
 
 
 __all__ = [

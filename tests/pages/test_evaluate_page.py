@@ -9,6 +9,7 @@ import pytest
 
 from memviz.evaluate.locomo import run_locomo
 from memviz.ui import jobs
+from memviz.ui.inert import inert
 
 from support import TINY_LOCOMO
 
@@ -33,7 +34,7 @@ def test_run_an_evaluation_and_browse_a_question(open_page, tiny_locomo, tmp_pat
     page.finish_job(key)
     page.check()
     assert not at.error, [e.value for e in at.error]
-    assert [s.value for s in at.success] == [jobs.latest(key).message]
+    assert [s.value for s in at.success] == [inert(jobs.latest(key).message)]  # data shown as text
     want = run_locomo(tiny_locomo, tmp_path / "direct", embedder=embedder)
     table = page.frame_with("run", "category", "n")
     overall = table[table["category"] == "overall"].iloc[0]

@@ -7,6 +7,7 @@ import pytest
 from memviz.filters import LinkFilter, MemoryFilter
 from memviz.paths import LOCOMO_DEV
 from memviz.store import MemoryStore
+from memviz.ui.inert import inert
 
 LOCOMO = LOCOMO_DEV
 
@@ -58,7 +59,7 @@ def test_empty_text_shows_the_engine_error_and_writes_nothing(open_page, demo_db
     at.text_area(key="write_text").set_value("   \n ")
     at.button(key="write_button").click().run()
     page.check()
-    assert [e.value for e in at.error] == ["item 0 (no id): memory text is empty"]
+    assert [e.value for e in at.error] == [inert("item 0 (no id): memory text is empty")]
     assert MemoryStore(demo_db).count() == 214
     assert not at.get("plotly_chart")
 
@@ -101,7 +102,7 @@ def test_locomo_turns_are_skipped_once_stored_unless_copied(open_page, demo_db):
 
     at.button(key="write_turns_button").click().run()  # the same turns again: their ids are stored
     assert store.count() == 216
-    assert any("2 turn(s) already stored were skipped" in w.value for w in at.warning)
+    assert any(inert("2 turn(s) already stored were skipped") in w.value for w in at.warning)
 
     at.checkbox(key="write_copies").check().run()
     at.button(key="write_turns_button").click().run()

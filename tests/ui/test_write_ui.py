@@ -6,6 +6,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from memviz.store import MemoryStore
+from memviz.ui.inert import inert
 
 
 def _script():
@@ -33,7 +34,7 @@ def test_show_report_of_a_batch(tmp_path, monkeypatch):
     assert not at.exception, at.exception
     report = at.session_state["report"]
     assert [s.value for s in at.subheader] == ["Write report"]
-    assert at.caption[0].value.startswith(f"Batch {report.batch_id}: 2 memories written")
+    assert at.caption[0].value.startswith(inert(f"Batch {report.batch_id}: 2 memories written"))
     pick = at.selectbox(key="write_report_item")
     assert pick.options == [i.text for i in report.items]  # labelled by their texts
     assert [m.label for m in at.metric] == ["Keywords", "Importance", "Initial stability (days)", "Links created"]
@@ -69,5 +70,5 @@ def test_show_report_of_skipped_turns_only(tmp_path, monkeypatch):
     at = AppTest.from_function(_skipped_script, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
-    assert at.warning[0].value.startswith("2 turn(s) already stored were skipped: a, b.")
+    assert at.warning[0].value.startswith(inert("2 turn(s) already stored were skipped: a, b."))
     assert not at.metric and not at.caption

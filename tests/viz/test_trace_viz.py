@@ -158,7 +158,7 @@ def test_trace_labels_ids_and_hits(traced):
     assert preset_name(a.trace) == "default" and preset_name(b.trace) == "bm25"
     assert trace_label(a.trace, lambda t: "T") == "T · default · k=3 · Where does Maya live?"
     heading = trace_heading(a.trace, lambda t: "T")
-    assert heading.startswith("**Where does Maya live?** · default · k=3 · as of T UTC · ") and heading.endswith(" ms")
+    assert heading.startswith("default · k=3 · as of T UTC · ") and heading.endswith(" ms")
     ids = trace_memory_ids(a.trace)
     assert len(ids) == len(set(ids)) and {h.memory.id for h in a.hits} <= set(ids)
     hits = final_hits(a.trace, mems)
