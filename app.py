@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from memviz.ui.state import sidebar
+from memviz.ui.state import app_icon, sidebar
 
-st.set_page_config(page_title="memviz", page_icon=":material/neurology:", layout="wide")
+st.set_page_config(page_title="memviz", page_icon=app_icon(), layout="wide")
 
 PAGES = [
     st.Page("app_pages/memories.py", title="Memories", icon=":material/table_view:", default=True),

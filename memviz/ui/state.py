@@ -15,6 +15,21 @@ from memviz.limits import TIME_RANGE, time_problem
 from memviz.store import default_db_uri
 
 
+@st.cache_resource(show_spinner=False)
+def app_icon():
+    """The tab icon, drawn here (a PIL image, served by the app itself): a ":material/...:" page icon makes the
+    browser fetch it from Google's font CDN, and the app is meant to work offline and reach no other host."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.ellipse((4, 4, 60, 60), fill="#636efa")
+    for x, y in ((20, 22), (44, 22), (32, 44)):  # three linked memories
+        d.line((32, 44, x, y), fill="white", width=3)
+        d.ellipse((x - 6, y - 6, x + 6, y + 6), fill="white")
+    return img
+
+
 def db_uri() -> str:
     """The store the app shows: chosen in the sidebar, else $MEMVIZ_DB, else .memviz."""
     return st.session_state.get("db_uri") or default_db_uri()

@@ -18,9 +18,6 @@ from browser_helpers import LONG_MS, shown_text, wait_rendered, wait_shown
 pytestmark = pytest.mark.browser
 
 N_HOSTILE = 6
-# Not from data: Streamlit fetches a page's ":material/...:" icon as the tab's favicon from Google's CDN (a known
-# gap of issue 17, left to app.py's owner); every other request outside the app fails the test.
-FAVICON = "https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/"
 
 
 class _Beacon(http.server.ThreadingHTTPServer):
@@ -76,7 +73,7 @@ def hostile_store(tmp_path_factory, real_embedder, beacon):
         [
             MemoryInput(
                 text=f"Caroline went to the support group. {payload(p, f'text{n}')}",
-                speaker=payload(p, f"speaker{n}"),
+                speaker=payload(p, f"sp{n}")[:128],  # within the speaker's length limit (memviz.limits)
                 session_id=payload(p, f"session{n % 2}"),
                 source_id=payload(p, f"source{n}"),
                 id=f"m{n} {payload(p, f'id{n}')}",
@@ -97,7 +94,7 @@ def watched(page, beacon, app_url):
 
     def record(request) -> None:
         url = request.url
-        if url.startswith("http") and not url.startswith(app_url) and not url.startswith(FAVICON):
+        if url.startswith("http") and not url.startswith(app_url):
             outside.append(url)
 
     page.context.on("request", record)
