@@ -162,8 +162,7 @@ def recall(
     for h in result.hits:
         parts = " ".join(f"{c}={v:.2f}" for c, v in h.components.items())
         click.echo(
-            f"{h.rank:>3}. {h.score:.3f} [{h.memory.source_id or h.memory.id}] {h.memory.speaker}: "
-            f"{h.memory.text[:100]}\n      {parts}"
+            f"{h.rank:>3}. {h.score:.3f} [{h.memory.label}] {h.memory.speaker}: {h.memory.text[:100]}\n      {parts}"
         )
     click.echo(f"({result.trace.total_ms:.0f} ms)", err=True)
 

@@ -6,6 +6,7 @@ Times are POSIX seconds (UTC) in ``*_s`` fields; stability is in days.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,10 +64,32 @@ class Memory:
         return self.forgotten_time_s is not None
 
     @property
+    def label(self) -> str:
+        """The memory's source id with its conversation (see :func:`source_labels`), e.g. ``conv-48:D2:24``."""
+        return source_labels([self.id], [self.session_id], [self.source_id])[0]
+
+    @property
     def last_access_s(self) -> float:
         """The time decay counts from: the latest of the event/creation time and the last recall."""
         base = self.event_time_s if self.event_time_s is not None else self.created_time_s
         return max(base, self.last_recalled_s or base)
+
+
+def source_labels(ids: Sequence[str], session_ids: Sequence[str], source_ids: Sequence[str]) -> list[str]:
+    """Labels that name a memory unambiguously across conversations: its source id (a data set's own turn id,
+    e.g. LoCoMo's ``D2:24``, which every conversation has) prefixed by its conversation scope (the part of its
+    session id before the first ``:``, e.g. ``conv-48`` of ``conv-48:S2``) unless the source id starts with it;
+    the memory id when it has no source id."""
+    out = []
+    for i, session, source in zip(ids, session_ids, source_ids, strict=True):
+        scope = (session or "").split(":", 1)[0]
+        if not source:
+            out.append(i)
+        elif scope and not source.startswith(scope):
+            out.append(f"{scope}:{source}")
+        else:
+            out.append(source)
+    return out
 
 
 @dataclass(frozen=True)

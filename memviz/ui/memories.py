@@ -52,7 +52,9 @@ def detail(engine: MemoryEngine, memory_id: str, retention: float | None) -> Non
     m = engine.get(memory_id)
     meta = [m.speaker, m.session_id, m.source_id, fmt_time(m.event_time_s), m.dataset]
     st.html(vm.memory_card_html(m.text, meta, m.keywords))
-    for col, (label, value) in zip(st.columns(5), vm.detail_metrics(m, retention)):
+    events = engine.read.events(memory_id=m.id)
+    n_recalled = sum(e.op == "recall" for e in events)
+    for col, (label, value) in zip(st.columns(6), vm.detail_metrics(m, retention, n_recalled)):
         col.metric(label, value)
     actions(engine, m.id, m.forgotten)
     left, right = st.columns(2)
@@ -74,17 +76,21 @@ def detail(engine: MemoryEngine, memory_id: str, retention: float | None) -> Non
                 "other_text": "Other memory",
             },
         )
-    events = engine.read.events(memory_id=m.id)
     right.markdown(f"**Event history** ({len(events)})")
     right.dataframe(
         vm.events_frame(events, m.id),
         hide_index=True,
         width="stretch",
         column_config={
-            "clock_time": st.column_config.DatetimeColumn("Clock time", format="YYYY-MM-DD HH:mm"),
-            "recorded": st.column_config.DatetimeColumn("Recorded", format="YYYY-MM-DD HH:mm:ss"),
+            "clock_time": st.column_config.DatetimeColumn(
+                "Store clock", format="YYYY-MM-DD HH:mm", help="When it happened on the store's (simulated) clock"
+            ),
+            "recorded": st.column_config.DatetimeColumn(
+                "Recorded (real time)", format="YYYY-MM-DD HH:mm:ss", help="When memviz wrote the event (UTC)"
+            ),
         },
     )
+    right.caption("Two clocks: the store clock (simulated: decay and recalls run on it) and the real time of writing.")
 
 
 def actions(engine: MemoryEngine, memory_id: str, forgotten: bool) -> None:

@@ -78,8 +78,8 @@ def memory_picker(
     max_chars: int = 60,
 ) -> str | None:
     """A selectbox of memory ids labelled ``source · speaker: text`` (see :func:`memviz.viz.memories.memory_labels`;
-    ``memories`` needs ``id``, ``text``, ``speaker``, ``source_id``). ``ids`` (default: every row) are the
-    options, in order. A picked id no longer among them is dropped. Returns the picked id (None: no option)."""
+    ``memories`` needs ``id``, ``text``, ``speaker``, ``source_id``, ``session_id``). ``ids`` (default: every row)
+    are the options, in order. A picked id no longer among them is dropped. Returns the picked id (None: no option)."""
     options = list(memories["id"]) if ids is None else list(ids)
     if st.session_state.get(key) is not None and st.session_state[key] not in options:
         del st.session_state[key]
@@ -180,7 +180,7 @@ MEMORY_TABLE_COLUMNS: dict[str, Any] = {
     "event_time": st.column_config.DatetimeColumn("Event time (UTC)", format="YYYY-MM-DD HH:mm"),
     "importance": st.column_config.NumberColumn("Importance", format="%.2f"),
     "stability_days": st.column_config.NumberColumn("Stability (days)", format="%.1f"),
-    "recall_count": st.column_config.NumberColumn("Recalls"),
+    "recall_count": st.column_config.NumberColumn("Reinforced", help="Times reinforced (by a recall or by hand)"),
     "retention": st.column_config.ProgressColumn("Retention", min_value=0.0, max_value=1.0, format="%.2f"),
     "forgotten": st.column_config.CheckboxColumn("Forgotten"),
 }

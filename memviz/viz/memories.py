@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from memviz.events import Event
+from memviz.models import source_labels
 from memviz.viz.plotly_text import plotly_text
 
 # Columns of the memory table on the Memories page, in display order (``id`` is kept for selection).
@@ -107,10 +108,11 @@ def memory_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def memory_labels(df: pd.DataFrame, max_chars: int = _SNIPPET_CHARS) -> dict[str, str]:
-    """``{id: "source_id · speaker: text snippet"}`` for a memory picker (plain text, for widget labels)."""
+    """``{id: "source · speaker: text snippet"}`` for a memory picker (plain text, for widget labels); the source
+    carries its conversation (:func:`memviz.models.source_labels`: ``conv-48:D2:24``, not ``D2:24``)."""
     cut = df["text"].str.slice(0, max_chars)
     text = cut.where(df["text"].str.len() <= max_chars, cut + "…")
-    source = df["source_id"].where(df["source_id"] != "", df["id"].str.slice(0, 8))
+    source = pd.Series(source_labels(df["id"], df["session_id"], df["source_id"]), index=df.index)
     label = source + " · " + df["speaker"].where(df["speaker"] != "", "—") + ": " + text
     return dict(zip(df["id"], label))
 
@@ -385,14 +387,17 @@ def reinforce_message(event: Any) -> str:
     return f"Reinforced: stability {event.stability_before:.1f} → {event.stability_after:.1f} days."
 
 
-def detail_metrics(memory: Any, retention: float | None) -> list[tuple[str, str]]:
-    """The metrics of one memory's detail: importance, stability, retention now ("—" when unknown), recalls
-    and state (``active`` / ``forgotten``), as ``(label, value)``."""
+def detail_metrics(memory: Any, retention: float | None, n_recalled: int = 0) -> list[tuple[str, str]]:
+    """The metrics of one memory's detail: importance, stability, retention now ("—" when unknown), how many
+    recorded recalls returned it (``n_recalled``: its ``recall`` events), how many times it was reinforced (its
+    ``recall_count``, one per ``reinforce`` event, by a recall or by hand) and state (``active`` /
+    ``forgotten``), as ``(label, value)``. Both counts come from the event log, so they agree with the history."""
     return [
         ("Importance", f"{memory.importance:.2f}"),
         ("Stability (days)", f"{memory.stability_days:.1f}"),
         ("Retention now", "—" if retention is None else f"{retention:.2f}"),
-        ("Recalls", str(memory.recall_count)),
+        ("Recalled", str(n_recalled)),
+        ("Reinforced", str(memory.recall_count)),
         ("State", "forgotten" if memory.forgotten else "active"),
     ]
 

@@ -59,7 +59,8 @@ def snippet(text: str, n: int = _SNIPPET) -> str:
 
 def hits_table(hits: Sequence[Hit], fmt_time=None) -> pd.DataFrame:
     """One row per hit: rank, score, speaker, date (``fmt_time(event_time_s)`` if given, else the POSIX
-    seconds), session, source id, text and id (the memory's source before its text, which is long)."""
+    seconds), session, source (its source id with its conversation: :attr:`Memory.label`), text and id (the
+    memory's source before its text, which is long)."""
     rows = [
         {
             "rank": h.rank,
@@ -67,7 +68,7 @@ def hits_table(hits: Sequence[Hit], fmt_time=None) -> pd.DataFrame:
             "speaker": h.memory.speaker,
             "date": fmt_time(h.memory.event_time_s) if fmt_time else h.memory.event_time_s,
             "session": h.memory.session_id,
-            "source": h.memory.source_id,
+            "source": h.memory.label,
             "text": h.memory.text,
             "id": h.memory.id,
         }

@@ -201,5 +201,8 @@ def test_reinforce_raises_stability(open_page, demo_db):
     after = MemoryStore(demo_db).get([memory_id])[0]
     assert after.stability_days > before.stability_days
     assert after.recall_count == before.recall_count + 1
-    assert page.metric("Recalls") == str(after.recall_count)
+    assert page.metric("Reinforced") == str(after.recall_count)
+    history = page.frame_with("op", "details")["op"]  # one truth: the counts are the history's
+    assert page.metric("Reinforced") == str((history == "reinforce").sum())
+    assert page.metric("Recalled") == str((history == "recall").sum())
     assert any("Reinforced" in s.value for s in at.success)

@@ -44,7 +44,7 @@ def _hostile_markdown_app() -> None:
 
 
 def test_call_sites_show_data_escaped():
-    at = AppTest.from_function(_hostile_markdown_app)
+    at = AppTest.from_function(_hostile_markdown_app, default_timeout=120)
     at.session_state["query"] = HOSTILE
     at.run()
     assert at.markdown[0].value == f"**{inert(HOSTILE)}** · default"

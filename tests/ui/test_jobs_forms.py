@@ -68,7 +68,7 @@ def _script():
 
 
 def test_run_button_starts_reports_once_and_shows_refusals():
-    at = AppTest.from_function(_script)
+    at = AppTest.from_function(_script, default_timeout=120)
     at.run()
     at.button(key="run").click().run()
     assert not at.exception

@@ -51,15 +51,22 @@ def test_filters_and_detail_actions(tmp_path, monkeypatch, embedder):
     frame = engine.retention_frame()
     assert len(filter_memories(frame, **kwargs)) == len(frame)  # the defaults filter nothing
     memory_id = at.session_state["memory_id"]
-    assert [m.label for m in at.metric] == ["Importance", "Stability (days)", "Retention now", "Recalls", "State"]
-    assert at.metric[2].value == "0.50" and at.metric[4].value == "active"
+    assert [m.label for m in at.metric] == [
+        "Importance",
+        "Stability (days)",
+        "Retention now",
+        "Recalled",
+        "Reinforced",
+        "State",
+    ]
+    assert at.metric[2].value == "0.50" and at.metric[5].value == "active"
     assert any(m.value.startswith("**Event history**") for m in at.markdown)
 
     at.button(key="mem_forget").click().run()
     assert not at.exception, at.exception
     assert engine.get(memory_id).forgotten
     assert any("Forgotten (soft)" in s.value for s in at.success)
-    assert at.metric[4].value == "forgotten"
+    assert at.metric[5].value == "forgotten"
     assert at.button(key="mem_restore") is not None
 
     at.button(key="mem_restore").click().run()

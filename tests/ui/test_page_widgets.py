@@ -48,7 +48,7 @@ def _script():
 
 @pytest.fixture
 def app() -> AppTest:
-    at = AppTest.from_function(_script)
+    at = AppTest.from_function(_script, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
     return at

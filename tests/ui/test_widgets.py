@@ -55,7 +55,8 @@ def _script():
             "id": ["a", "b", "c"],
             "text": ["Ann's cello <b>", "Bob's dog", "Cy's kayak"],
             "speaker": ["Ann", "Bob", ""],
-            "source_id": ["D1:1", "", "D1:3"],
+            "source_id": ["D1:1", "", "D1:1"],
+            "session_id": ["conv-1:S1", "conv-1:S1", "conv-2:S1"],
         }
     )
     ids = st.session_state.get("offered", ["a", "b", "c"])
@@ -71,7 +72,7 @@ def _script():
 
 @pytest.fixture
 def app() -> AppTest:
-    at = AppTest.from_function(_script)
+    at = AppTest.from_function(_script, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
     return at
@@ -79,7 +80,8 @@ def app() -> AppTest:
 
 def test_memory_picker_labels_and_stale_pick(app):
     box = app.selectbox(key="pick")
-    assert box.options == ["D1:1 · Ann: Ann's cello <b>", "b · Bob: Bob's dog", "D1:3 · —: Cy's kayak"]
+    # The same turn id in two conversations gets two labels: each carries its conversation.
+    assert box.options == ["conv-1:D1:1 · Ann: Ann's cello <b>", "b · Bob: Bob's dog", "conv-2:D1:1 · —: Cy's kayak"]
     box.set_value("c").run()
     assert "picked=c" in [m.value for m in app.markdown]
     app.session_state["offered"] = ["a", "b"]  # "c" is no longer offered: the pick falls back to the first
@@ -114,5 +116,5 @@ def test_date_range_without_bounds_draws_nothing():
 
 
 def test_memory_labels_need_the_frame_columns():
-    frame = pd.DataFrame({"id": ["a"], "text": ["t"], "speaker": ["s"], "source_id": ["x"]})
+    frame = pd.DataFrame({"id": ["a"], "text": ["t"], "speaker": ["s"], "source_id": ["x"], "session_id": [""]})
     assert w.memory_labels(frame) == {"a": "x · s: t"}

@@ -45,6 +45,7 @@ def _script():
             "text": ["Ann's cello", "Bob's dog", "Cy's kayak"],
             "speaker": ["Ann", "Bob", "Cy"],
             "source_id": ["D1:1", "D1:2", "D1:3"],
+            "session_id": ["c1:S1", "c1:S1", "c1:S2"],
             "forgotten_time_s": [None, 1.0, None],
         }
     )
@@ -58,7 +59,7 @@ def _script():
 
 @pytest.fixture
 def app() -> AppTest:
-    at = AppTest.from_function(_script)
+    at = AppTest.from_function(_script, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
     return at
@@ -87,7 +88,7 @@ def test_query_row_and_as_of_input(app):
 
 
 def test_memory_search_filters_limits_and_says_when_nothing_matches(app):
-    assert app.selectbox(key="pick").options == ["D1:1 · Ann: Ann's cello", "D1:2 · Bob: Bob's dog"]  # limit 2
+    assert app.selectbox(key="pick").options == ["c1:D1:1 · Ann: Ann's cello", "c1:D1:2 · Bob: Bob's dog"]  # limit 2
     app.text_input(key="search").set_value("kayak").run()
     assert "picked=c" in _said(app)
     app.text_input(key="search").set_value("D1:2").run()  # a source id; forgotten memories are searched too

@@ -112,12 +112,14 @@ def test_detail_metrics_and_reinforce_message():
         ("Importance", "0.41"),
         ("Stability (days)", "3.1"),
         ("Retention now", "—"),
-        ("Recalls", "2"),
+        ("Recalled", "0"),
+        ("Reinforced", "2"),
         ("State", "active"),
     ]
-    assert vm.detail_metrics(memory("m", forgotten_time_s=1.0), 0.456)[2:] == [
+    assert vm.detail_metrics(memory("m", forgotten_time_s=1.0), 0.456, n_recalled=4)[2:] == [
         ("Retention now", "0.46"),
-        ("Recalls", "2"),
+        ("Recalled", "4"),
+        ("Reinforced", "2"),
         ("State", "forgotten"),
     ]
     event = ReinforceEvent(time_s=0.0, memory_ids=("m",), stability_before=2.0, stability_after=5.25)

@@ -122,10 +122,16 @@ def test_memory_table_columns_and_types(memories):
 
 def test_memory_labels_truncate_and_fall_back_to_the_id():
     df = pd.DataFrame(
-        {"id": ["0123456789abcdef", "x"], "text": ["a" * 70, "short"], "speaker": ["", "Bo"], "source_id": ["", "D1:2"]}
+        {
+            "id": ["0123456789abcdef", "x"],
+            "text": ["a" * 70, "short"],
+            "speaker": ["", "Bo"],
+            "source_id": ["", "D1:2"],
+            "session_id": ["", ""],
+        }
     )
     labels = memory_labels(df, max_chars=60)
-    assert labels["0123456789abcdef"] == "01234567 · —: " + "a" * 60 + "…"
+    assert labels["0123456789abcdef"] == "0123456789abcdef · —: " + "a" * 60 + "…"
     assert labels["x"] == "D1:2 · Bo: short"
 
 
