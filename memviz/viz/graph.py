@@ -184,6 +184,8 @@ def vis_data(
             node["font"] = {"size": 16, "strokeWidth": 4, "color": PATH_COLOUR}
         elif node_id in labelled:
             node["label"] = label_of(str(d.get("text", "")))
+            if n > _LABEL_ALL_MAX:  # large enough to read when the whole graph is fitted on screen
+                node["font"] = {"size": 22, "strokeWidth": 5}
         if node_id in paths and rank is None:
             node["shape"], node["borderWidth"] = "triangle", 3
         if rank is not None or node_id in centre_ids:
@@ -262,7 +264,10 @@ def graph_html(data: VisData, height_px: int = 650, note: str = "") -> str:
             "keyboard": False,
         },
         "edges": {"smooth": False, "selectionWidth": 2, "hoverWidth": 1},
-        "nodes": {"font": {"size": 12, "face": "sans-serif", "strokeWidth": 3}},
+        "nodes": {
+            "font": {"size": 12, "face": "sans-serif", "strokeWidth": 3},
+            "scaling": {"label": {"drawThreshold": 3}},  # vis-network's default 5 px hides them when zoomed out
+        },
         "layout": {"improvedLayout": False, "randomSeed": 7},
     }
     page = net.generate_html(notebook=False)
