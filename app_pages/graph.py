@@ -79,19 +79,20 @@ proj = projection(uri, version, engine)
 nodes = gv.place_nodes(nodes, comm, *((proj.ids, proj.coords) if proj is not None else ()))
 
 opts = ug.display_options()
-highlight, centres, focus, ids = {}, [], None, nodes["id"].tolist()
+highlight, centres, focus, ids, paths = {}, [], None, nodes["id"].tolist(), {}
 if opts.view == "memory":
     ids, centres = ug.memory_view(g, nodes, cent)
 elif opts.view == "query":
-    ids, highlight, focus = ug.query_view(engine, model, g, uri)
-detail = opts.detail(nodes, links, comm, cent, ids, keep=[*centres, *highlight])
+    ids, highlight, focus, paths = ug.query_view(engine, model, g, uri, nodes)
+on_path = [n for p in paths.values() for n in p]
+detail = opts.detail(nodes, links, comm, cent, list(dict.fromkeys(ids)), keep=[*centres, *highlight, *on_path])
 colour_by, size_by = opts.styles(detail)
 st.caption(detail.note)
 st.caption(vg.filter_note(len(nodes), len(all_nodes), len(links), len(all_links)))
 if focus is not None:
-    st.caption(f"Query: “{inert(focus.query)}”; hits are stars labelled with their rank.")
+    st.caption(f"Query: “{inert(focus.query)}”; hits: stars with their rank; expected memory: a triangle.")
 st.iframe(
-    vg.graph_html(vg.vis_data(detail.graph, colour_by, size_by, highlight, centres), GRAPH_HEIGHT_PX),
+    vg.graph_html(vg.vis_data(detail.graph, colour_by, size_by, highlight, centres, paths), GRAPH_HEIGHT_PX),
     height=GRAPH_HEIGHT_PX + LEGEND_PX,
 )
 

@@ -21,17 +21,45 @@ from memviz.errors import ConfigError
 from memviz.graph import build_graph, links_among, top_values
 from memviz.models import RecallResult
 
-RankBy = Literal["pagerank", "degree", "importance", "recall_count"]
+RankBy = Literal["score", "pagerank", "degree", "importance", "recall_count"]
 Lod = Literal["top", "communities"]
-RANK_BY: tuple[str, ...] = ("pagerank", "degree", "importance", "recall_count")
+RANK_BY: tuple[str, ...] = ("score", "pagerank", "degree", "importance", "recall_count")
 VIEWS: dict[str, str] = {"store": "Whole store", "memory": "Around a memory", "query": "Around a query's recall"}
 LODS: dict[str, str] = {"top": "Top memories", "communities": "One node per community"}  # levels of detail
 RANK_LABELS: dict[str, str] = {
+    "score": "importance, recalls and links",
     "pagerank": "PageRank",
     "degree": "links",
     "importance": "importance",
     "recall_count": "recall count",
 }
+
+
+# The display score's weights (:func:`display_score`); they sum to 1.
+SCORE_WEIGHTS: dict[str, float] = {"importance": 0.45, "recalls": 0.2, "centrality": 0.35}
+
+
+def display_score(nodes: pd.DataFrame, cent: pd.DataFrame) -> pd.Series:
+    """What a level of detail shows first, in [0, 1], indexed by id: 0.45 importance (in [0, 1], the write-time
+    heuristic of :func:`memviz.text.importance`) + 0.2 recalls (log(1 + recall_count) / log(1 + the most
+    recalls); 0 when nothing was recalled) + 0.35 centrality (the memory's PageRank as a percentile rank in
+    (0, 1] among ``nodes``, from :func:`memviz.graph.centrality`; 0 without one).
+
+    Link count alone makes hubs of small talk ("Sounds nice, Maria!" is near every turn that names Maria);
+    importance and recall say what the memory is worth, centrality how it connects. Percentiles keep PageRank's
+    long tail from drowning the other two."""
+    ids = nodes["id"]
+    rc = nodes["recall_count"].to_numpy(np.float64)
+    recalls = np.log1p(rc) / np.log1p(rc.max()) if len(rc) and rc.max() > 0 else np.zeros(len(rc))
+    pr = ids.map(cent["pagerank"]) if "pagerank" in cent else pd.Series(np.nan, index=ids.index)
+    centrality = pr.rank(pct=True).fillna(0.0).to_numpy()
+    w = SCORE_WEIGHTS
+    score = (
+        w["importance"] * np.clip(nodes["importance"].to_numpy(np.float64), 0, 1)
+        + w["recalls"] * recalls
+        + w["centrality"] * centrality
+    )
+    return pd.Series(score, index=pd.Index(ids, name="id"), name="score")
 
 
 def top_ids(score: pd.Series, max_nodes: int, keep: Iterable[str] = ()) -> list[str]:
@@ -117,6 +145,18 @@ def place_nodes(
     return out.join(xy, on="id")
 
 
+def focus_paths(g: nx.Graph, hits: Iterable[str], expected: Iterable[str]) -> dict[str, list[str]]:
+    """For each expected memory of ``g``, the shortest path over links (fewest links, networkx
+    ``multi_source_dijkstra`` from all hits at once; ties by node order) from it to the nearest hit, as the
+    list of memory ids from the expected memory to that hit (just itself when it is a hit). Expected memories
+    not in ``g`` or linked to no hit are absent."""
+    sources = [h for h in hits if h in g]
+    if not sources:
+        return {}
+    _, paths = nx.multi_source_dijkstra(g, sources, weight=lambda u, v, d: 1)
+    return {e: list(reversed(paths[e])) for e in dict.fromkeys(expected) if e in paths}
+
+
 def by_pagerank(nodes: pd.DataFrame, cent: pd.DataFrame) -> pd.DataFrame:
     """``nodes`` ordered most central first (PageRank of :func:`centrality`; ties keep their order)."""
     order = nodes["id"].map(cent["pagerank"]).fillna(0.0).to_numpy()
@@ -126,11 +166,14 @@ def by_pagerank(nodes: pd.DataFrame, cent: pd.DataFrame) -> pd.DataFrame:
 @dataclass(frozen=True)
 class RecallFocus:
     """What the graph's query view shows of one recall: the ``query``, its ``hits`` (``{id: rank}``, best
-    first) and ``vector`` (the query's unit vector as the recall embedded it, or None), to place it on the map."""
+    first) and ``vector`` (the query's unit vector as the recall embedded it, or None), to place it on the map;
+    ``expected``: the memories the person expected (gold evidence, a picked memory), marked with their path
+    to the hits (:func:`focus_paths`)."""
 
     query: str
     hits: dict[str, int]
     vector: np.ndarray | None = None
+    expected: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, result: RecallResult) -> RecallFocus:
@@ -161,7 +204,7 @@ def level_of_detail(
     ids: Sequence[str],
     max_nodes: int,
     lod: Lod = "top",
-    rank_by: str = "pagerank",
+    rank_by: str = "score",
     keep: Iterable[str] = (),
     can_summarise: bool = True,
 ) -> Detail:
@@ -170,7 +213,8 @@ def level_of_detail(
     Up to ``max_nodes`` (>= 1) memories, all of them. Above it, with ``lod="communities"`` and ``can_summarise``
     (the whole-store view), :func:`summary_graph` (one node per community); otherwise the ``max_nodes`` best by
     ``rank_by`` (a column of ``cent`` or of ``nodes``: one of :data:`RANK_BY`), always keeping ``keep`` (focus
-    memories, recall hits). Raises ConfigError for ``max_nodes`` < 1 or an unknown ``rank_by``.
+    memories, recall hits). Each memory node carries its :func:`display_score` as ``score`` (the drawing labels
+    the best ones). Raises ConfigError for ``max_nodes`` < 1 or an unknown ``rank_by``.
     """
     if max_nodes < 1:
         raise ConfigError(f"max_nodes must be >= 1, got {max_nodes!r}")
@@ -185,10 +229,12 @@ def level_of_detail(
             f"(Louvain); a community's size is its number of memories.",
             True,
         )
+    shown = display_score(nodes, cent)
     if total > max_nodes:
-        score = cent[rank_by] if rank_by in cent else nodes.set_index("id")[rank_by]
+        score = shown if rank_by == "score" else cent[rank_by] if rank_by in cent else nodes.set_index("id")[rank_by]
         ids = top_ids(score.loc[ids], int(max_nodes), keep=keep)
-    g = build_graph(nodes[nodes["id"].isin(ids)], links)
+    kept = nodes[nodes["id"].isin(ids)]
+    g = build_graph(kept.assign(score=kept["id"].map(shown).to_numpy()), links)
     lod_note = f" (level of detail: the top {int(max_nodes):,} by {RANK_LABELS[rank_by]})" if total > max_nodes else ""
     return Detail(
         g, f"Showing {g.number_of_nodes():,} of {total:,} memories{lod_note} and {g.number_of_edges():,} links.", False
@@ -266,7 +312,7 @@ class DisplayOptions:
     size_by: str = "importance"
     lod: Lod = "top"
     max_nodes: int = 300
-    rank_by: str = "pagerank"
+    rank_by: str = "score"
 
     def detail(
         self,

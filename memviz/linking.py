@@ -2,10 +2,21 @@
 memories stored before them (:class:`Prior`), so it is testable without a store.
 
 - semantic: to the ``semantic_top_n`` nearest earlier memories with cosine similarity >= ``semantic_threshold``
-  (A-MEM, Xu et al. 2025, links a new note to its nearest neighbours; the threshold is ours);
+  (A-MEM, Xu et al. 2025, links a new note to its nearest neighbours; the threshold is ours), weighted by the
+  similarity; between two short texts (small talk, see below) the weight is ``short_pair_weight`` times that;
 - temporal: to the previous turn of the same session (weight 1);
 - keyword: to up to ``keyword_top_n`` earlier memories sharing a keyword, weighted by the Jaccard overlap of
-  their keyword sets.
+  their keyword sets times how specific the shared keywords are (IDF-like damping, see :func:`specificity`).
+  Short texts get no keyword links.
+
+Small talk is not a hub: a text with at most ``short_words`` content words (:func:`memviz.text.content_words`:
+"Talk to you later!" has 2) says too little to link on its keywords, and two such texts ("Bye!", "Bye!") are
+near-identical to the model without being related.
+
+Scope: a memory links only to memories of its own conversation when the data says what that is
+(:func:`scope_of`: a LoCoMo conversation, a LongMemEval haystack, a MemoryBank user); memories without a scope
+(JSONL files, notes typed in the app) link freely. Turns of different people's conversations are not related
+because they say the same thing ("Talk to you later!").
 
 Links point from the newer memory (``source_id``) to the older one (``target_id``).
 """
@@ -20,31 +31,71 @@ from typing import Any
 import numpy as np
 
 from memviz.models import Link, MemoryInput
+from memviz.text import content_words
 from memviz.vector_index import top_k
+
+# Importers whose session ids are "<conversation>:<session>" (memviz.importers): the part before the last ":"
+# is the conversation (LoCoMo sample id, LongMemEval question id, MemoryBank user).
+SCOPED_DATASETS: frozenset[str] = frozenset({"locomo", "longmemeval", "memorybank"})
+
+
+def scope_of(dataset: str | None, session_id: str | None) -> str | None:
+    """The conversation a memory belongs to, for linking: ``"<dataset>:<conversation>"`` for the datasets of
+    :data:`SCOPED_DATASETS` (``("locomo", "conv-26:S3")`` -> ``"locomo:conv-26"``), else None (no scope:
+    links to anything)."""
+    if dataset not in SCOPED_DATASETS or not session_id or ":" not in session_id:
+        return None
+    return f"{dataset}:{session_id.rpartition(':')[0]}"
+
+
+def in_scope(a: str | None, b: str | None) -> bool:
+    """Whether memories of scopes ``a`` and ``b`` may link: the same scope, or one of them has none."""
+    return a is None or b is None or a == b
+
+
+def is_short(text: str, cfg: LinkConfig) -> bool:
+    """Whether ``text`` has at most ``cfg.short_words`` content words (small talk: "Thanks, Evan!")."""
+    return len(content_words(text)) <= cfg.short_words
+
+
+def specificity(df: int, max_df: float) -> float:
+    """How specific a keyword found in ``df`` (>= 1) memories is, in [0, 1]: 1 - ln(df) / ln(max_df + 1),
+    clipped (IDF-like, Sparck Jones 1972: 1 for a keyword of one memory, falling to 0 at ``max_df``, the
+    frequency above which keywords are not linked on at all)."""
+    return float(min(1.0, max(0.0, 1.0 - np.log(max(df, 1)) / np.log(max_df + 1.0))))
 
 
 @dataclass(frozen=True)
 class LinkConfig:
     """How new memories are linked (see the module docstring). Keywords found in more than ``keyword_max_df``
-    of the store (and at least 20 memories) are too common to link on (the speakers' names, greetings)."""
+    of the store (and at least 20 memories) are too common to link on (the speakers' names, greetings).
+    ``short_words`` (>= 0): texts with at most this many content words are small talk: no keyword links, and a
+    semantic link between two of them weighs ``short_pair_weight`` (in [0, 1]) times their similarity.
+    ``scoped``: link only inside a memory's conversation (:func:`scope_of`)."""
 
     semantic_threshold: float = 0.55
     semantic_top_n: int = 5
     keyword_top_n: int = 3
     keyword_max_df: float = 0.02
+    short_words: int = 3
+    short_pair_weight: float = 0.25
+    scoped: bool = True
 
 
 @dataclass(frozen=True)
 class Prior:
     """The stored memories a batch links to: the live ones' ids and unit vectors (shape (n, dim)), the
-    latest stored memory of each of the batch's sessions ({session_id: memory id}), and the live ones' ids
-    and keyword sets (for keyword links)."""
+    latest stored memory of each of the batch's sessions ({session_id: memory id}), the live ones' ids
+    and keyword sets (for keyword links), their scopes ({id: scope}, :func:`scope_of`; absent: none) and the
+    ids of the short ones (:func:`is_short`)."""
 
     ids: list[str]
     vecs: np.ndarray
     last_in_session: dict[str, str] = field(default_factory=dict)
     keyword_ids: list[str] = field(default_factory=list)
     keywords: list[set[str]] = field(default_factory=list)
+    scopes: dict[str, str] = field(default_factory=dict)
+    short: set[str] = field(default_factory=set)
 
 
 def link(
@@ -59,24 +110,32 @@ def link(
 ) -> tuple[list[Link], list[list[dict[str, Any]]]]:
     """Links from each new memory (``ids``, with their inputs, keywords and unit vectors (n, dim)) to earlier
     ones (stored, or earlier in this batch), created at ``now_s`` in batch ``batch_id``; and each new
-    memory's nearest neighbours for the write report (``{"id", "similarity", "linked"}``, best first, at least
-    5, whether linked or not)."""
-    links, neighbours = _semantic(ids, vecs, prior, cfg, now_s, batch_id)
+    memory's nearest neighbours in its scope for the write report (``{"id", "similarity", "linked"}``, best
+    first, at least 5, whether linked or not)."""
+    scopes = [scope_of(i.dataset, i.session_id) if cfg.scoped else None for i in inputs]
+    short = [is_short(i.text, cfg) for i in inputs]
+    links, neighbours = _semantic(ids, vecs, scopes, short, prior, cfg, now_s, batch_id)
     links += _temporal(ids, inputs, prior, now_s, batch_id)
-    links += _keyword(ids, keywords, prior, cfg, now_s, batch_id)
+    kws = [[] if s else k for k, s in zip(keywords, short, strict=True)]
+    links += _keyword(ids, kws, scopes, prior, cfg, now_s, batch_id)
     return links, neighbours
 
 
-def _semantic(ids, vecs, prior: Prior, cfg: LinkConfig, now_s, batch_id):
+def _semantic(ids, vecs, scopes, short, prior: Prior, cfg: LinkConfig, now_s, batch_id):
     n = len(ids)
     if not n:
         return [], []
     all_ids = list(prior.ids) + list(ids)
     # Similarity of each new memory to every stored one and to the new ones before it (never to itself or
-    # later ones, so links point from newer to older).
+    # later ones, so links point from newer to older), and to none of another scope.
     sims = vecs @ np.concatenate([prior.vecs.reshape(-1, vecs.shape[1]), vecs]).T
     n_old = len(prior.ids)
     sims[:, n_old:][np.arange(n)[:, None] <= np.arange(n)[None, :]] = -np.inf
+    all_scopes = [prior.scopes.get(i) if cfg.scoped else None for i in prior.ids] + list(scopes)
+    for sc in {s for s in scopes if s is not None}:
+        other = np.array([s is not None and s != sc for s in all_scopes])
+        sims[np.ix_(np.array([s == sc for s in scopes]), other)] = -np.inf
+    all_short = [i in prior.short for i in prior.ids] + list(short)
     order = top_k(sims, max(cfg.semantic_top_n, 5))
     links: list[Link] = []
     neighbours: list[list[dict[str, Any]]] = []
@@ -89,7 +148,8 @@ def _semantic(ids, vecs, prior: Prior, cfg: LinkConfig, now_s, batch_id):
             linked = rank < cfg.semantic_top_n and s >= cfg.semantic_threshold
             nb.append({"id": all_ids[c], "similarity": s, "linked": s >= cfg.semantic_threshold})
             if linked:
-                links.append(Link(ids[r], all_ids[c], "semantic", s, now_s, batch_id))
+                w = s * cfg.short_pair_weight if short[r] and all_short[c] else s
+                links.append(Link(ids[r], all_ids[c], "semantic", w, now_s, batch_id))
         neighbours.append(nb)
     return links, neighbours
 
@@ -111,11 +171,14 @@ def _temporal(ids, inputs, prior: Prior, now_s, batch_id) -> list[Link]:
     return links
 
 
-def _keyword(ids, keywords, prior: Prior, cfg: LinkConfig, now_s, batch_id) -> list[Link]:
+def _keyword(ids, keywords, scopes, prior: Prior, cfg: LinkConfig, now_s, batch_id) -> list[Link]:
     if cfg.keyword_top_n <= 0 or not any(keywords):
         return []
     prior_ids = list(prior.keyword_ids) + list(ids)
-    prior_kws = list(prior.keywords) + [set(k) for k in keywords]
+    # Short texts (stored or new) neither link on keywords nor count in their frequencies.
+    old_kws = [set() if i in prior.short else k for i, k in zip(prior.keyword_ids, prior.keywords, strict=True)]
+    prior_kws = old_kws + [set(k) for k in keywords]
+    all_scopes = [prior.scopes.get(i) if cfg.scoped else None for i in prior.keyword_ids] + list(scopes)
     index: dict[str, list[int]] = defaultdict(list)
     for pos, ks in enumerate(prior_kws):
         for kw in ks:
@@ -132,9 +195,11 @@ def _keyword(ids, keywords, prior: Prior, cfg: LinkConfig, now_s, batch_id) -> l
             if len(posting) > max_df:
                 continue
             for pos in posting:
-                if pos < me and pos not in cands:
+                if pos < me and pos not in cands and in_scope(all_scopes[me], all_scopes[pos]):
                     other = prior_kws[pos]
-                    cands[pos] = len(mine & other) / len(mine | other)
+                    shared = mine & other
+                    spec = sum(specificity(len(index[k]), max_df) for k in shared) / len(shared)
+                    cands[pos] = len(shared) / len(mine | other) * spec
         best = sorted(cands.items(), key=lambda x: (-x[1], -x[0]))[: cfg.keyword_top_n]
         links += [Link(mid, prior_ids[pos], "keyword", w, now_s, batch_id) for pos, w in best]
     return links

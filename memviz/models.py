@@ -99,7 +99,7 @@ class Link:
     source_id: str
     target_id: str
     kind: str  # one of LINK_KINDS
-    weight: float  # [0, 1]: cosine similarity (semantic), 1 (temporal), keyword Jaccard (keyword)
+    weight: float  # [0, 1]: cosine similarity (semantic), 1 (temporal), keyword Jaccard x specificity (keyword)
     created_time_s: float
     batch_id: str = ""
 

@@ -27,7 +27,7 @@ from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError
 from memviz.events import Event, ImportEvent, LinkEvent, WriteEvent
 from memviz.filters import LIVE, MemoryFilter
 from memviz.limits import MAX_CHARS, check_time, length_problem, time_problem
-from memviz.linking import LinkConfig, Prior, link
+from memviz.linking import LinkConfig, Prior, link, scope_of
 from memviz.models import MEMORY_KINDS, Link, MemoryInput, WriteItemReport, WriteReport
 from memviz.store import LINKS_SCHEMA, MEMORIES_SCHEMA, MemoryStore
 from memviz.workers import ms_since, worker
@@ -148,6 +148,9 @@ class Writer:
         link_config: Callable[[], LinkConfig],
     ):
         self.store, self.embedder, self.clock, self.link_config = store, embedder, clock, link_config
+        # {id: (scope, content words)} of stored memories, for linking (a memory's text, dataset and session
+        # never change): read from the store once, then kept up to date by this writer's commits.
+        self._facts: dict[str, tuple[str | None, int]] = {}
 
     def write(
         self,
@@ -218,8 +221,10 @@ class Writer:
 
         t = time.perf_counter()
         cfg = self.link_config()
-        prior = self._prior(inputs, keywords=cfg.keyword_top_n > 0 and any(emb.keywords))
-        links, neighbours = link(ids, inputs, emb.keywords, emb.vecs, prior, cfg, now, batch_id)
+        prior = self._prior(inputs, cfg, keywords=cfg.keyword_top_n > 0 and any(emb.keywords))
+        # The normalised texts are what is stored and what the small-talk rule reads.
+        normalised = [replace(i, text=tx) for i, tx in zip(inputs, texts, strict=True)]
+        links, neighbours = link(ids, normalised, emb.keywords, emb.vecs, prior, cfg, now, batch_id)
         self._neighbour_texts(neighbours, dict(zip(ids, texts, strict=True)))
         timings["link_ms"] = ms_since(t)
 
@@ -276,6 +281,10 @@ class Writer:
             rows = _memory_rows(ids, texts, inputs, emb, importance, stability, now, batch_id, self.embedder.dim)
             link_rows = pa.Table.from_pylist([asdict(lk) for lk in links], schema=LINKS_SCHEMA)
             self.store.commit_batch(batch_id, rows, link_rows, events)
+            self._facts.update(
+                (i, (scope_of(m.dataset, m.session_id), len(text_mod.content_words(m.text))))
+                for i, m in zip(ids, normalised, strict=True)
+            )
         timings["store_ms"] = ms_since(t)
         # This batch's own steps plus its share of the window's embedding (keywords_importance_ms overlapped it).
         timings["total_ms"] = timings["normalise_ms"] + timings["embed_ms"] + timings["keywords_wait_ms"] + ms_since(t0)
@@ -321,10 +330,13 @@ class Writer:
                 _trim_heap()
         return reports
 
-    def _prior(self, inputs: Sequence[MemoryInput], keywords: bool) -> Prior:
-        """What a batch links to: the live memories' vectors (and keywords, when ``keywords``), and each of the
-        batch's sessions' latest stored turn."""
+    def _prior(self, inputs: Sequence[MemoryInput], cfg: LinkConfig, keywords: bool) -> Prior:
+        """What a batch links to: the live memories' vectors (and keywords, when ``keywords``), scopes and short
+        ones, and each of the batch's sessions' latest stored turn."""
         ids, vecs = self.store.vectors(LIVE)
+        facts = self._stored_facts(ids)
+        scopes = {i: f[0] for i, f in facts.items() if f[0] is not None}
+        short = {i for i, f in facts.items() if f[1] <= cfg.short_words}
         kw = self.store.memories_table(columns=["id", "keywords"], where=LIVE) if keywords else None
         last: dict[str, str] = {}
         sessions = sorted({i.session_id for i in inputs if i.session_id})
@@ -338,10 +350,29 @@ class Writer:
                 latest = df.loc[df.groupby("session_id")["t"].idxmax()]
                 last = dict(zip(latest["session_id"], latest["id"], strict=True))
         if kw is None:
-            return Prior(ids, vecs, last)
+            return Prior(ids, vecs, last, scopes=scopes, short=short)
         return Prior(
-            ids, vecs, last, kw.column("id").to_pylist(), [set(k or []) for k in kw.column("keywords").to_pylist()]
+            ids,
+            vecs,
+            last,
+            kw.column("id").to_pylist(),
+            [set(k or []) for k in kw.column("keywords").to_pylist()],
+            scopes,
+            short,
         )
+
+    def _stored_facts(self, ids: Sequence[str]) -> dict[str, tuple[str | None, int]]:
+        """{id: (scope, content words)} of the stored memories ``ids`` (:func:`memviz.linking.scope_of`,
+        :func:`memviz.text.content_words`),
+        from this writer's cache; the ones it lacks are read in one query (all live memories when many are
+        missing, e.g. the first write after opening a store)."""
+        missing = [i for i in ids if i not in self._facts]
+        if missing:
+            where = LIVE if len(missing) > 500 else MemoryFilter(ids=missing)
+            tbl = self.store.memories_table(columns=["id", "text", "session_id", "dataset"], where=where)
+            for i, tx, s, d in zip(*(tbl.column(c).to_pylist() for c in ("id", "text", "session_id", "dataset"))):
+                self._facts[i] = (scope_of(d, s), len(text_mod.content_words(tx)))
+        return {i: self._facts.get(i, (None, 99)) for i in ids}
 
     def _neighbour_texts(self, neighbours: list[list[dict[str, Any]]], new_text: dict[str, str]) -> None:
         """Add each neighbour's text (new ones are known; stored ones are read in one query)."""

@@ -305,3 +305,42 @@ def test_display_options_detail_and_styles(two_cliques):
     assert not top.summarised and "lone" in top.graph and top.graph.number_of_nodes() == 3
     assert ego.styles(top) == ("speaker", "degree")
     assert gv.DisplayOptions().detail(nodes, links, comm, cent, ids).graph.number_of_nodes() == 9
+
+
+def _hub_store():
+    """A pleasantry linked to everything (the hub) and three memories worth keeping, one of them recalled."""
+    nodes = _nodes(
+        [
+            {"id": "hub", "text": "Sounds nice, Maria!", "importance": 0.2},
+            {"id": "job", "text": "I start my new job as a nurse on Monday", "importance": 0.9},
+            {"id": "dog", "text": "We adopted a dog named Max", "importance": 0.8, "recall_count": 4},
+            {"id": "x1", "text": "ok", "importance": 0.1},
+            {"id": "x2", "text": "ok then", "importance": 0.1},
+        ]
+    )
+    links = _links([("hub", o, "semantic", 0.9) for o in ("job", "dog", "x1", "x2")] + [("dog", "job", "keyword", 0.3)])
+    return nodes, links
+
+
+def test_display_score_weighs_importance_and_recalls_not_only_links():
+    nodes, links = _hub_store()
+    g = mg.analysis_graph(nodes, links)
+    cent = mg.centrality(g)
+    assert cent["pagerank"].idxmax() == "hub"  # by links alone, small talk is the centre
+    score = gv.display_score(nodes, cent)
+    assert score.between(0, 1).all() and score.idxmax() == "dog" and score["job"] > score["hub"]
+    detail = gv.level_of_detail(nodes, links, mg.communities(g), cent, nodes["id"].tolist(), 2)
+    assert set(detail.graph.nodes) == {"dog", "job"} and "by importance, recalls and links" in detail.note
+    assert detail.graph.nodes["dog"]["score"] == pytest.approx(score["dog"])
+    by_links = gv.level_of_detail(nodes, links, mg.communities(g), cent, nodes["id"].tolist(), 2, rank_by="pagerank")
+    assert "hub" in by_links.graph.nodes
+
+
+def test_focus_paths_run_from_the_expected_memory_to_the_nearest_hit():
+    g = nx.path_graph(["e", "a", "b", "h1"])
+    g.add_edge("e", "c")
+    g.add_edge("c", "h2")
+    g.add_node("alone")
+    paths = gv.focus_paths(g, ["h1", "h2"], ["e", "h1", "alone", "missing"])
+    assert paths == {"e": ["e", "c", "h2"], "h1": ["h1"]}  # fewest links; a hit is its own path
+    assert gv.focus_paths(g, [], ["e"]) == {}

@@ -4,6 +4,7 @@ tested without streamlit); keys are ``graph_*``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import cast
 
 import networkx as nx
@@ -78,10 +79,11 @@ def memory_view(g: nx.Graph, nodes: pd.DataFrame, cent: pd.DataFrame) -> tuple[l
 
 
 def query_view(
-    engine: MemoryEngine, model: str, g: nx.Graph, uri: str
-) -> tuple[list[str], dict[str, int], gv.RecallFocus]:
-    """Around a query's recall (a pure read) on store ``uri``: returns the hits and neighbours, the hits shown and
-    the focus. Stops the page until a query is recalled."""
+    engine: MemoryEngine, model: str, g: nx.Graph, uri: str, nodes: pd.DataFrame
+) -> tuple[list[str], dict[str, int], gv.RecallFocus, dict[str, list[str]]]:
+    """Around a query's recall (a pure read) on store ``uri``: returns the hits, their neighbours and the paths from
+    the expected memory (optional, picked among ``nodes``), the hits shown, the focus and the paths
+    (:func:`memviz.graph_views.focus_paths`). Stops the page until a query is recalled."""
     query, k, clicked = w.query_row(
         "graph", "Recall", "graph_recall_button", primary=True, placeholder="e.g. What does Caroline do for fun?"
     )
@@ -103,7 +105,15 @@ def query_view(
     highlight, missing = focus.shown_hits(g)
     if missing:
         st.caption(f"{missing} of the {len(focus.hits)} hits are hidden by the filters.")
-    return mg.ego_ids(g, list(highlight), radius), highlight, focus
+    with st.expander("Expected memory: mark the one you expected and its path to the hits"):
+        mark = st.checkbox("Mark an expected memory", key="graph_expect_on")
+        picked = w.memory_search(nodes, "Expected memory", "graph_expected", "graph_expected_search", MAX_PICK)
+    focus = replace(focus, expected=(picked,) if mark and picked else ())
+    paths = gv.focus_paths(g, highlight, focus.expected)
+    if focus.expected and not paths:
+        st.caption("The expected memory is linked to no hit (or hidden by the filters).")
+    path_ids = [n for p in paths.values() for n in p]
+    return [*mg.ego_ids(g, list(highlight), radius), *path_ids], highlight, focus, paths
 
 
 __all__ = ["MAX_PICK", "display_options", "filter_widgets", "memory_view", "query_view"]

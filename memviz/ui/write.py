@@ -41,7 +41,8 @@ def show_item(engine: MemoryEngine, item: WriteItemReport) -> None:
     st.markdown(
         f"**Links created** ({len(item.links)}): semantic when the cosine similarity ≥ {threshold:.2f} "
         f"(up to {engine.link_config.semantic_top_n}), temporal to the previous turn of the session, "
-        f"keyword to up to {engine.link_config.keyword_top_n} memories sharing a keyword (Jaccard weight)."
+        f"keyword to up to {engine.link_config.keyword_top_n} memories sharing a keyword (Jaccard overlap × "
+        "specificity; none for small talk)."
     )
     if item.links:
         others = engine.read.memories([lk.target_id for lk in item.links])

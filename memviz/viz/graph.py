@@ -5,7 +5,8 @@
 Bootstrap tags its template still loads from a CDN, so the page needs no network.
 
 Escaping: tooltips are HTML built from ``html.escape``-d memory text (they are turned into DOM elements in
-the page, so markup in a memory shows as text); labels are drawn on the canvas as plain text; and all node
+the page, so markup in a memory shows as text); labels (:func:`label_of`) are drawn on the canvas as plain
+text, never parsed as HTML; and all node
 data is embedded as JSON with ``<``, ``>``, ``&`` and quotes escaped (Jinja's ``tojson``), so no memory text
 can close a ``<script>``.
 """
@@ -42,6 +43,8 @@ LINK_STYLES: dict[str, dict[str, Any]] = {
 }
 _ATTR_OF = {"kind": "kind", "speaker": "speaker", "session": "session_id", "community": "community"}
 _LABEL_ALL_MAX = 60  # label every memory node when the graph has at most this many
+LABEL_TOP = 25  # else label this many, the best by display score (memviz.graph_views.display_score)
+PATH_COLOUR = "#ff7f0e"  # the path from an expected memory to the recall hits
 _TOOLTIP_CHARS = 600
 _CDN_TAG = re.compile(
     r"<(?:link|script)\b[^>]*\b(?:href|src)\s*=\s*\"https?://[^\"]*\"[^>]*>(?:\s*</script>)?", re.IGNORECASE
@@ -120,18 +123,28 @@ def vis_data(
     size_by: SizeBy = "importance",
     highlight: Mapping[str, int] | None = None,
     centres: Sequence[str] = (),
+    expected: Mapping[str, Sequence[str]] | None = None,
+    n_labels: int = LABEL_TOP,
 ) -> VisData:
     """vis-network nodes and edges for ``g`` (a display or summary graph of :mod:`memviz.graph`).
 
     Nodes are dots coloured by ``colour_by`` (categories, or a red-yellow-green scale for retention) and
     sized by ``size_by`` (8-30 px: importance in [0, 1] linearly; recall count, degree and community size on
     a log / square-root scale relative to the largest). ``highlight`` maps recall hits to their rank (drawn
-    as stars labelled ``#rank``); ``centres`` (focus memories) are diamonds. Edges are coloured and dashed by
+    as stars labelled ``#rank``); ``centres`` (focus memories) are diamonds. ``expected`` maps the memories a
+    person expected to their path to the hits (:func:`memviz.graph_views.focus_paths`, the expected memory
+    first): they are triangles labelled "expected", and the path's memories and links are drawn in
+    :data:`PATH_COLOUR`. Labels (:func:`label_of`): every memory of a graph of at most 60, else the
+    ``n_labels`` best by their ``score`` attribute (by links without one), the centres and the path; the
+    others show their text on hover. Edges are coloured and dashed by
     link kind (:data:`LINK_STYLES`), 0.5-3.5 px wide by weight (by link count for community edges). Nodes keep
     ``x``/``y`` attributes as starting positions, scaled to about 100 px per sqrt(node). Raises KeyError for
     an unknown ``colour_by`` or ``size_by``.
     """
     highlight = dict(highlight or {})
+    paths = {e: list(p) for e, p in (expected or {}).items() if e in g}
+    on_path = {n for p in paths.values() for n in p}
+    path_pairs = {frozenset(pair) for p in paths.values() for pair in zip(p, p[1:])}
     centre_ids = set(centres)
     ids = list(g.nodes)
     attrs = pd.DataFrame([d for _, d in g.nodes(data=True)], index=ids)
@@ -148,6 +161,7 @@ def vis_data(
     sizes = _sizes(g, attrs, size_by)
     xy = _positions(attrs, n)
     summary = "kind" in attrs and (attrs["kind"] == "community").all()
+    labelled = set(ids) if n <= _LABEL_ALL_MAX else set(_best(g, attrs, n_labels)) | centre_ids | on_path
     nodes = []
     for i, node_id in enumerate(ids):
         d = g.nodes[node_id]
@@ -163,12 +177,22 @@ def vis_data(
         if summary:
             node["label"] = f"C{d.get('community')} ({int(d.get('size', 0))})"
         elif rank is not None:
-            node["label"] = f"#{rank}"
+            node["label"] = f"#{rank} {label_of(str(d.get('text', '')), 20)}" if node_id in paths else f"#{rank}"
             node["font"] = {"size": 18, "strokeWidth": 4}
-        elif n <= _LABEL_ALL_MAX or node_id in centre_ids:
-            node["label"] = _snippet(str(d.get("text", "")))
+        elif node_id in paths:
+            node["label"] = f"expected: {label_of(str(d.get('text', '')), 24)}"
+            node["font"] = {"size": 16, "strokeWidth": 4, "color": PATH_COLOUR}
+        elif node_id in labelled:
+            node["label"] = label_of(str(d.get("text", "")))
+            if n > _LABEL_ALL_MAX:  # large enough to read when the whole graph is fitted on screen
+                node["font"] = {"size": 22, "strokeWidth": 5}
+        if node_id in paths and rank is None:
+            node["shape"], node["borderWidth"] = "triangle", 3
         if rank is not None or node_id in centre_ids:
             node["color"] = {"background": colours[i], "border": "#111111"}
+        if node_id in on_path:
+            node["color"] = {"background": colours[i], "border": PATH_COLOUR}
+            node["borderWidth"] = 4
         if xy is not None:
             node["x"], node["y"] = float(xy[i, 0]), float(xy[i, 1])
         nodes.append(node)
@@ -184,11 +208,14 @@ def vis_data(
         else:
             width = 0.5 + 3.0 * float(d.get("weight", 0.0))
             title = f"{html.escape(str(kind))} link · weight {float(d.get('weight', 0.0)):.2f}"
+        colour = style["color"]
+        if frozenset((u, v)) in path_pairs:
+            colour, width, title = PATH_COLOUR, width + 3.0, title + " · on the path from the expected memory"
         edges.append(
             {
                 "from": u,
                 "to": v,
-                "color": style["color"],
+                "color": colour,
                 "dashes": style["dashes"],
                 "width": round(width, 2),
                 "title": title,
@@ -237,7 +264,10 @@ def graph_html(data: VisData, height_px: int = 650, note: str = "") -> str:
             "keyboard": False,
         },
         "edges": {"smooth": False, "selectionWidth": 2, "hoverWidth": 1},
-        "nodes": {"font": {"size": 12, "face": "sans-serif", "strokeWidth": 3}},
+        "nodes": {
+            "font": {"size": 12, "face": "sans-serif", "strokeWidth": 3},
+            "scaling": {"label": {"drawThreshold": 3}},  # vis-network's default 5 px hides them when zoomed out
+        },
         "layout": {"improvedLayout": False, "randomSeed": 7},
     }
     page = net.generate_html(notebook=False)
@@ -366,6 +396,24 @@ def _positions(attrs: pd.DataFrame, n: int) -> np.ndarray | None:
     return (xy - xy.mean(axis=0)) / span.max() * 100.0 * math.sqrt(n)
 
 
-def _snippet(text: str, n: int = 28) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
+def _best(g: nx.Graph, attrs: pd.DataFrame, k: int) -> list[str]:
+    """The ``k`` nodes of ``g`` with the highest ``score`` attribute (by degree when there is none)."""
+    if k <= 0:
+        return []
+    if "score" in attrs and attrs["score"].notna().any():
+        return list(attrs["score"].fillna(-1.0).nlargest(k, keep="first").index)
+    return list(pd.Series(dict(g.degree())).nlargest(k, keep="first").index)
+
+
+def label_of(text: str, n: int = 28) -> str:
+    """A node label: the first words of ``text`` that fit in ``n`` characters (whitespace collapsed), with "…"
+    when cut. Escaped: ``<``, ``>`` and ``&`` become look-alikes (‹ › ＋), so a label never reads as markup
+    wherever it ends up (vis-network draws it on a canvas, where an HTML entity would show as ``&lt;``)."""
+    text = " ".join(text.translate(_MARKUP).split())
+    if len(text) <= n:
+        return text
+    cut = text[: n - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut[n // 2 :] else cut).rstrip(" ,.;:!?") + "…"
+
+
+_MARKUP = str.maketrans({"<": "‹", ">": "›", "&": "＋"})

@@ -150,7 +150,7 @@ def links_frame(
 
     - semantic: the cosine similarity and the threshold it met (A-MEM-style nearest-neighbour links);
     - temporal: the previous (or next) turn of the session;
-    - keyword: the shared keywords and their Jaccard overlap (the weight).
+    - keyword: the shared keywords and the weight (their Jaccard overlap times how specific they are).
 
     Sorted by kind, then weight (highest first).
     """
@@ -180,7 +180,7 @@ def links_frame(
             why.append(f"{'previous' if is_out else 'next'} turn of session {session}")
         elif kind == "keyword":
             shared = sorted(mine & set(kws if isinstance(kws, (list, np.ndarray)) else []))
-            why.append(f"shared keywords: {', '.join(shared) or '—'} (Jaccard {weight:.2f})")
+            why.append(f"shared keywords: {', '.join(shared) or '—'} (overlap × specificity {weight:.2f})")
         else:
             why.append(kind)
     out["why"] = why

@@ -28,11 +28,11 @@ def captions(at) -> str:
     return "\n".join(c.value for c in at.caption)
 
 
-@pytest.mark.slow  # the demo store's link count (1,374) comes from the real model's semantic links
+@pytest.mark.slow  # the demo store's link count (1,356) comes from the real model's semantic links
 def test_whole_store_and_filters_change_what_is_shown(open_page):
     page = open_page("graph")
     at = page.at
-    assert page.metric("Memories") == "214" and page.metric("Links") == "1,374"
+    assert page.metric("Memories") == "214" and page.metric("Links") == "1,356"
     assert len(drawn_ids(at)) == 214
     assert "Showing 214 of 214 memories" in captions(at)
 
@@ -40,7 +40,7 @@ def test_whole_store_and_filters_change_what_is_shown(open_page):
     page.check()
     kept = int(page.metric("Memories"))
     assert 0 < kept < 214 and len(drawn_ids(at)) == kept
-    assert int(page.metric("Links").replace(",", "")) < 1374
+    assert int(page.metric("Links").replace(",", "")) < 1356
 
     at.slider(key="graph_min_retention").set_value(0.0)
     at.multiselect(key="graph_link_kinds").set_value(["temporal"]).run()
@@ -60,7 +60,11 @@ def test_level_of_detail_top_memories_and_communities(open_page):
     at.number_input(key="graph_max_nodes").set_value(50).run()
     page.check()
     assert len(drawn_ids(at)) == 50
-    assert "Showing 50 of 214 memories (level of detail: the top 50 by PageRank)" in captions(at)
+    assert "Showing 50 of 214 memories (level of detail: the top 50 by importance, recalls and links)" in captions(at)
+    labelled = [n for n in drawn_nodes(at) if n.get("label")]
+    assert len(labelled) == 50 and all(len(n["label"]) <= 28 for n in labelled)  # up to 60 nodes, all labelled
+    at.selectbox(key="graph_rank_by").set_value("pagerank").run()
+    assert "(level of detail: the top 50 by PageRank)" in captions(at)
     communities = int(page.metric("Communities"))
 
     at.radio(key="graph_lod").set_value("communities").run()
@@ -111,6 +115,27 @@ def test_query_view_highlights_the_hits_without_reinforcing(open_page, demo_db):
     at.run()
     names = [d.get("name") for d in chart(at, "graph_map")["data"]]
     assert "query" in names and "recall hits" in names
+
+
+def test_query_view_marks_the_expected_memory_and_its_path(open_page):
+    page = open_page("graph")
+    at = page.at
+    at.radio(key="graph_view").set_value("query").run()
+    at.text_input(key="graph_query").set_value("What does Maya make in her pottery class?")
+    at.number_input(key="graph_k").set_value(3)
+    at.button(key="graph_recall_button").click().run()
+    at.slider(key="graph_query_radius").set_value(0).run()
+    hits = drawn_ids(at)
+    at.checkbox(key="graph_expect_on").check().run()
+    at.text_input(key="graph_expected_search").set_value("pottery").run()
+    page.check()
+    picked = at.session_state["graph_expected"]
+    nodes = {n["id"]: n for n in drawn_nodes(at)}
+    assert picked in nodes and nodes[picked]["color"]["border"] == "#ff7f0e"  # marked, on its path
+    if picked not in hits:  # a triangle labelled "expected", joined to the hits by the path's memories
+        assert nodes[picked]["shape"] == "triangle" and nodes[picked]["label"].startswith("expected: ")
+        assert set(hits) < set(nodes)
+    assert "the expected memory, a triangle" in captions(at)
 
 
 def test_analysis_and_embedding_map(open_page):

@@ -280,3 +280,39 @@ def test_recall_overlay_places_the_query_and_orders_the_hits():
     assert {"query", "recall hits"} <= {t.name for t in fig.data}
     assert map_caption(1234, (0.1, 0.05), False).startswith("1,234 memories (the filtered ones)")
     assert "15.0% of the variance. The query and its hits are overlaid." in map_caption(5, (0.1, 0.05), True)
+
+
+def test_top_nodes_carry_short_escaped_labels_the_rest_hover():
+    from memviz.viz.graph import label_of
+
+    g = nx.MultiGraph()
+    for n in range(100):
+        text = f"<b>Memory {n}</b> & a long text that goes on and on" if n == 7 else f"Memory {n} says little"
+        g.add_node(f"m{n}", text=text, kind="episodic", score=n / 100 if n != 7 else 1.0)
+    data = vis_data(g, n_labels=10)
+    labelled = {n["id"]: n["label"] for n in data.nodes if "label" in n}
+    assert set(labelled) == {"m7", *(f"m{n}" for n in range(90, 99 + 1) if n != 90)}  # the 10 best scores
+    assert labelled["m7"] == label_of(g.nodes["m7"]["text"]) and len(labelled["m7"]) <= 28
+    assert "<" not in labelled["m7"] and "&" not in labelled["m7"] and labelled["m7"].startswith("‹b›Memory 7")
+    assert all("title" in n for n in data.nodes)  # every node shows its text on hover
+    assert label_of("Talk to you later!") == "Talk to you later!"
+    assert label_of("Hey John! Long time no talk. I just wanted to say") == "Hey John! Long time no…"
+    page = graph_html(data)
+    assert "<b>Memory 7" not in page
+
+
+def test_expected_memory_and_its_path_are_marked():
+    from memviz.viz.graph import PATH_COLOUR
+
+    g = nx.MultiGraph()
+    for n in "ehab":
+        g.add_node(n, text=f"memory {n}", kind="episodic")
+    g.add_edge("e", "a", "semantic", kind="semantic", weight=0.7)
+    g.add_edge("a", "h", "keyword", kind="keyword", weight=0.3)
+    g.add_edge("a", "b", "semantic", kind="semantic", weight=0.7)
+    data = vis_data(g, highlight={"h": 1}, expected={"e": ["e", "a", "h"]})
+    nodes = {n["id"]: n for n in data.nodes}
+    assert nodes["e"]["shape"] == "triangle" and nodes["e"]["label"].startswith("expected: memory e")
+    assert nodes["h"]["shape"] == "star" and nodes["a"]["color"]["border"] == PATH_COLOUR
+    on_path = {frozenset((d["from"], d["to"])) for d in data.edges if d["color"] == PATH_COLOUR}
+    assert on_path == {frozenset("ea"), frozenset("ah")}

@@ -90,7 +90,7 @@ def test_links_frame_of_typed_links_and_memories():
     df = vm.links_frame_of("m", me.keywords, links, others, 0.55)
     assert list(df.columns) == list(vm.LINK_COLUMNS)
     rows = df.set_index("other_id")
-    assert rows.loc["old", "why"] == "shared keywords: cello (Jaccard 0.50)"
+    assert rows.loc["old", "why"] == "shared keywords: cello (overlap × specificity 0.50)"
     assert rows.loc["new", "direction"] == "from newer" and rows.loc["new", "why"] == "next turn of session s1"
     assert rows.loc["gone", "other_text"] == ""  # the other end no longer exists
     assert vm.links_frame_of("m", [], [], [], 0.55).empty

@@ -165,8 +165,8 @@ def test_links_frame_directions_and_reasons():
     assert out["kind"].tolist() == ["keyword", "keyword", "semantic", "temporal"]  # by kind, then weight
     row = out.set_index("other_id")
     assert row.loc["n", "direction"] == "from newer" and row.loc["a", "direction"] == "to older"
-    assert row.loc["n", "why"] == "shared keywords: lisbon, rent (Jaccard 0.50)"
-    assert row.loc["c", "why"] == "shared keywords: flat, rent (Jaccard 0.25)"
+    assert row.loc["n", "why"] == "shared keywords: lisbon, rent (overlap × specificity 0.50)"
+    assert row.loc["c", "why"] == "shared keywords: flat, rent (overlap × specificity 0.25)"
     assert row.loc["a", "why"] == "cosine similarity 0.71 ≥ threshold 0.55"
     assert row.loc["b", "why"] == "previous turn of session s2"
     assert row.loc["b", "other_speaker"] == "Ben" and row.loc["b", "other_text"] == "B"
