@@ -135,7 +135,7 @@ def test_query_view_marks_the_expected_memory_and_its_path(open_page):
     if picked not in hits:  # a triangle labelled "expected", joined to the hits by the path's memories
         assert nodes[picked]["shape"] == "triangle" and nodes[picked]["label"].startswith("expected: ")
         assert set(hits) < set(nodes)
-    assert "the expected memory, a triangle" in captions(at)
+    assert "expected memory: a triangle" in captions(at)
 
 
 def test_analysis_and_embedding_map(open_page):
