@@ -54,6 +54,13 @@ class MiniLMEmbedder:
     def model(self):
         return _load_minilm(self.device)
 
+    def load(self) -> bool:
+        """Load the model now if this process has not (seconds on a cold start); True when this call loaded it."""
+        if _load_minilm.cache_info().currsize:
+            return False
+        _ = self.model
+        return True
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -139,6 +139,17 @@ def test_uncommitted_batch_is_recovered_on_open(engine):
     assert reopened.count() == committed and reopened.existing_ids(["orphan"]) == set()
 
 
+def test_a_cold_model_load_is_its_own_stage(engine, monkeypatch):
+    """The first recall of a process that loads the model charges the load to a "model" stage, not to "embed"."""
+    engine.write(turns("s1", FACTS))
+    loads = iter([True, False])
+    monkeypatch.setattr(engine.embedder, "load", lambda: next(loads), raising=False)
+    first = engine.recall("Maya's city", k=3, reinforce=False)
+    assert [s.name for s in first.trace.stages] == ["model", *STAGES]
+    again = engine.recall("Maya's city", k=3, reinforce=False)
+    assert [s.name for s in again.trace.stages] == list(STAGES)
+
+
 def test_recall_trace_is_complete_and_consistent(engine):
     engine.write(turns("s1", FACTS))
     res = engine.recall("Which city did Maya move to?", k=3, reinforce=False)

@@ -14,6 +14,8 @@ from memviz.errors import ConfigError
 from memviz.limits import MAX_K, MAX_READ_K, time_problem
 
 # The stages of every recall trace, in order; a config with graph expansion adds "graph" before "final".
+# The stages of every recall, in order; a cold process's first recall starts with a "model" stage (the model's
+# load), and "graph" runs before "final" when configured.
 STAGES: tuple[str, ...] = ("embed", "vector", "fulltext", "fusion", "scoring", "final")
 
 Retriever = Literal["vector", "fulltext"]

@@ -23,6 +23,7 @@ from memviz.recall.stages import (
     final_stage,
     fulltext_stage,
     fusion_stage,
+    model_stage,
     scoring_stage,
     start_fulltext,
     vector_stage,
@@ -66,13 +67,14 @@ def recall(
     now = now_s if cfg.as_of_s is None else float(cfg.as_of_s)
     where = search_filter(cfg, exclude_ids)
 
+    model = model_stage(embedder)
     embed, qvec = embed_stage(embedder, query)
     job = start_fulltext(store, query, cfg, where)
     vector = vector_stage(store, qvec, cfg, where)
     fulltext, ctx = fulltext_stage(job, lambda bm25: ScoringContext.build(query, qvec, now, cfg, params, bm25))
     fusion, pool = fusion_stage(vector, fulltext, ctx)
     scoring, rows = scoring_stage(store, ctx, pool)
-    stages = [embed, vector, fulltext, fusion, scoring]
+    stages = [*([model] if model else []), embed, vector, fulltext, fusion, scoring]
     scored = scoring.candidates
     if cfg.graph_hops:
         t = time.perf_counter()

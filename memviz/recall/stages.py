@@ -19,6 +19,17 @@ from memviz.store import MemoryStore
 from memviz.workers import ms_since, timed, worker
 
 
+def model_stage(embedder: Embedder) -> TraceStage | None:
+    """Load the embedder's model if this process has not yet (an embedder with a ``load()`` that returns True
+    when it loaded): the ``model`` stage with the load's time, so that a cold process's first recall does not
+    charge seconds of loading to ``embed``. None when the model was already loaded."""
+    load = getattr(embedder, "load", None)
+    t = time.perf_counter()
+    if load is None or not load():
+        return None
+    return TraceStage("model", ms_since(t), [], {"model": embedder.name, "note": "loaded once per process"})
+
+
 def embed_stage(embedder: Embedder, query: str) -> tuple[TraceStage, np.ndarray]:
     """The query's unit vector (dim,) and the stage's record (model, dim, the encoder's time)."""
     t = time.perf_counter()
