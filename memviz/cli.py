@@ -249,9 +249,9 @@ def repair(db: str | None, as_json: bool) -> None:
 @click.pass_context
 def app(ctx: click.Context, db: str | None, port: int, host: str) -> None:
     """Start the Streamlit app, on this machine only unless ``--host`` says otherwise (extra options go to
-    ``streamlit run``)."""
-    import subprocess
-
+    ``streamlit run``). This process becomes Streamlit's (exec): a SIGTERM or Ctrl-C stops the app itself, and no
+    child is left running. Streamlit's file watcher is off (the installed app does not change under it, and
+    watching a virtual environment overflowed inotify); pass ``--server.fileWatcherType auto`` to edit pages live."""
     app_py = Path(__file__).resolve().parent.parent / "app.py"
     if not app_py.exists():
         raise MemvizError(f"app.py not found next to the memviz package ({app_py}); reinstall memviz")
@@ -268,9 +268,12 @@ def app(ctx: click.Context, db: str | None, port: int, host: str) -> None:
         host,
         "--browser.gatherUsageStats",
         "false",
+        "--server.fileWatcherType",
+        "none",
         *ctx.args,
     ]
-    raise SystemExit(subprocess.call(cmd, env=env))
+    sys.stdout.flush()
+    os.execve(sys.executable, cmd, env)
 
 
 # Commands defined beside their subsystems, registered after the core ones.

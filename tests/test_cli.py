@@ -124,15 +124,53 @@ def test_bad_recall_input(tmp_path):
 
 
 def test_app_listens_on_this_machine_only_unless_told(monkeypatch):
-    import subprocess
+    import os
 
     from click.testing import CliRunner
 
     from memviz.cli import main
 
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda cmd, env=None: calls.append(cmd) or 0)
+    monkeypatch.setattr(os, "execve", lambda path, cmd, env: calls.append(cmd))
     assert CliRunner().invoke(main, ["app", "--port", "8600"]).exit_code == 0
     assert CliRunner().invoke(main, ["app", "--host", "0.0.0.0"]).exit_code == 0
     addresses = [cmd[cmd.index("--server.address") + 1] for cmd in calls]
     assert addresses == ["127.0.0.1", "0.0.0.0"] and "8600" in calls[0]
+    assert calls[0][calls[0].index("--server.fileWatcherType") + 1] == "none"
+
+
+def test_sigterm_to_memviz_app_leaves_no_streamlit_running(tmp_path):
+    """``memviz app`` becomes the Streamlit server (exec): SIGTERM to the pid it was started as stops the server
+    and frees the port (before, the Streamlit child kept running)."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memviz.cli", "app", "--port", str(port), "--db", str(tmp_path / "db")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:  # waits on the server's state: its health endpoint answers
+            assert proc.poll() is None, "the app exited before serving"
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the app did not start"
+                time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) is not None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with socket.socket() as s:  # nothing listens on the port any more
+        assert s.connect_ex(("127.0.0.1", port)) != 0
