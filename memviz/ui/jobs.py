@@ -198,7 +198,7 @@ def status(key: str, slot: str) -> tuple[bool, Job | None]:
     mine = st.session_state.get(slot)  # followed even if the page's inputs now name another key
     job = mine if mine is not None else latest(key)
     if job is not None and job.running:
-        _progress(job)
+        progress_bar(job)
         return True, None
     if mine is None:
         return False, None
@@ -210,7 +210,8 @@ def status(key: str, slot: str) -> tuple[bool, Job | None]:
 
 
 @st.fragment(run_every=1.0)
-def _progress(job: Job) -> None:
+def progress_bar(job: Job) -> None:
+    """A running job's progress bar with its stage, redrawn every second; the whole page reruns when it ends."""
     if not job.running:
         st.rerun()  # the whole page: its counts, tables and the job's result
     stage = f" · {job.stage}" if job.stage else ""

@@ -13,6 +13,7 @@ from memviz.engine import MemoryEngine, open_engine
 from memviz.errors import MemvizError, StoreNotFoundError
 from memviz.limits import TIME_RANGE, time_problem
 from memviz.store import default_db_uri
+from memviz.ui import jobs
 
 
 @st.cache_resource(show_spinner=False)
@@ -42,16 +43,35 @@ def is_default_store(uri: str) -> bool:
     return same(uri) == same(default_db_uri())
 
 
-@st.cache_resource(show_spinner="Opening the memory store and loading the embedding model ...", max_entries=16)
+@st.cache_resource(show_spinner="Opening the memory store ...", max_entries=16)
 def _engine(uri: str, _seed: bool = False) -> MemoryEngine:
     """Keyed on ``uri`` only (streamlit does not hash ``_``-arguments). ``_seed``: the app's own store, created
-    if missing and seeded when empty; any other store must exist (StoreNotFoundError). Not cached on error."""
-    from memviz.demo import seed_if_empty
-
+    if missing and, when empty, seeded with the demo conversation by a background job (:func:`seed_demo`), so
+    the first page draws at once and shows the seeding's stages; any other store must exist
+    (StoreNotFoundError). Not cached on error. Opening loads no model: it loads on the first embedding."""
     engine = open_engine(uri, create=_seed)
-    if _seed:
-        seed_if_empty(engine)  # first run: a real store, on the built-in demo conversation
+    if _seed and engine.stats()["memories"] == 0:
+        seed_demo(engine, uri)
     return engine
+
+
+def seed_demo(engine: MemoryEngine, uri: str):
+    """Seed the empty store ``uri`` with the built-in demo conversation as a background job (key ``uri``, so the
+    Memories page shows its progress): first "loading the embedding model", then "embedding and writing n of
+    N". Returns the job."""
+    from memviz.demo import DEMO_FORMAT, DEMO_PATH, seed_if_empty
+    from memviz.importers import load
+
+    total = len(load(DEMO_PATH, DEMO_FORMAT))
+
+    def work(job: jobs.Job) -> tuple[int, str]:
+        job.progress(0, total, "loading the embedding model")
+        if (load_model := getattr(engine.embedder, "load", None)) is not None:
+            load_model()
+        n = seed_if_empty(engine, progress=lambda done, all_: job.progress(done, all_, "embedding and writing"))
+        return n, f"The demo conversation is ready: {n:,} memories written ({job.elapsed_s:,.1f} s)."
+
+    return jobs.start(uri, "seeding the demo conversation", total, work)
 
 
 def get_engine(uri: str | None = None) -> MemoryEngine:
@@ -115,6 +135,8 @@ def sidebar() -> MemoryEngine:
         st.caption(
             " · ".join(f"{n:,} {one if n == 1 else many}" for n, one, many in counts) + f" · version {s['version']}"
         )
+        if (job := jobs.latest(db_uri())) is not None and job.running:  # e.g. the demo being seeded on first start
+            jobs.progress_bar(job)
         clock_problem = time_problem(s["now_s"])
         if clock_problem is None:
             st.markdown(f"**Clock** (simulated): {fmt_time(s['now_s'])} UTC")

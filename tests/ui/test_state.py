@@ -35,8 +35,14 @@ def test_one_engine_per_store_and_only_the_app_store_is_seeded(tmp_path, monkeyp
     assert not at.exception, at.exception
     r = at.session_state["result"]
     assert r["same_other"] and r["distinct"] and r["app_again"]
-    assert r["app_count"] == 214  # the demo conversation
     assert r["other_count"] == 0
+    from memviz.ui import jobs
+
+    seeding = jobs.latest(str(tmp_path / "app"))  # the demo is seeded by a background job: the page drew at once
+    assert seeding is not None and seeding.label == "seeding the demo conversation"
+    assert seeding.wait(300) and seeding.error is None, seeding.error
+    assert MemoryStore(tmp_path / "app").count() == 214  # the demo conversation
+    assert jobs.latest(str(tmp_path / "eval")) is None  # only the app's store is seeded
 
 
 def _sidebar_script():
