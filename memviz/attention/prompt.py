@@ -19,6 +19,7 @@ template's other tokens. The shares of one layer sum to 1.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -31,6 +32,16 @@ HEADER = "Relevant memories:\n"
 SINK = "first token (sink)"
 QUERY = "query"
 TEMPLATE = "template"
+
+
+def memory_line(text: str, speaker: str = "", time_s: float | None = None) -> str:
+    """One memory as it goes into the prompt and onto the page: ``"[2023-05-08] Caroline: text"``.
+
+    ``time_s``: POSIX seconds, shown as the UTC date (the date memviz stores, ``limits.py``); no date without it,
+    no ``"speaker: "`` without a speaker. The text is kept as is (plain text, not escaped).
+    """
+    date = f"[{datetime.fromtimestamp(time_s, UTC):%Y-%m-%d}] " if time_s is not None else ""
+    return f"{date}{speaker}: {text}" if speaker else f"{date}{text}"
 
 
 def build_prompt(memories: list[str], query: str) -> tuple[str, list[tuple[str, int, int]]]:
