@@ -27,7 +27,7 @@ BUILTIN_PASSAGE = (
 )
 #: The name of :data:`BUILTIN_PASSAGE` wherever it is shown.
 BUILTIN_LABEL = "the built-in passage (written for memviz, not from a data set)"
-TYPED_LABEL = "typed text"
+TYPED_LABEL = "text typed on the page"
 
 
 @dataclass(frozen=True)
