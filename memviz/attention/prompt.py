@@ -19,6 +19,8 @@ template's other tokens. The shares of one layer sum to 1.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +33,25 @@ HEADER = "Relevant memories:\n"
 SINK = "first token (sink)"
 QUERY = "query"
 TEMPLATE = "template"
+
+
+def memory_line(text: str, speaker: str = "", time_s: float | None = None) -> str:
+    """One memory as it goes into the prompt and onto the page: ``"[2023-05-08] Caroline: text"``.
+
+    ``time_s``: POSIX seconds, shown as the UTC date (the date memviz stores, ``limits.py``); no date without it,
+    no ``"speaker: "`` without a speaker. The text is kept as is (plain text, not escaped).
+    """
+    date = f"[{datetime.fromtimestamp(time_s, UTC):%Y-%m-%d}] " if time_s is not None else ""
+    return f"{date}{speaker}: {text}" if speaker else f"{date}{text}"
+
+
+def stored_memory_line(memory: Any) -> str:
+    """:func:`memory_line` of a stored memory (a :class:`memviz.models.Memory` or a row with its ``text``,
+    ``speaker``, ``event_time_s`` and ``created_time_s``), dated when it happened, else when it was written."""
+    t = getattr(memory, "event_time_s", None)
+    if t is None or t != t:  # None or NaN (a missing time in a DataFrame)
+        t = getattr(memory, "created_time_s", None)
+    return memory_line(str(memory.text), str(memory.speaker or ""), None if t is None or t != t else float(t))
 
 
 def build_prompt(memories: list[str], query: str) -> tuple[str, list[tuple[str, int, int]]]:

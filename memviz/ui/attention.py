@@ -1,6 +1,8 @@
 """Streamlit glue of the Attention sinks page: its cached calls into :mod:`memviz.attention` (one model, capture,
 report, KV experiment and prompt per set of inputs and process), its two reads of the memory store and its input
-rows (model and thresholds, input text, KV-cache controls, the prompt's memories) and sink table."""
+rows (model and thresholds, input text, KV-cache controls, the prompt's memories, the token view's filters) and
+sink table. Every text comes with its name (a :class:`memviz.attention.samples.Passage` or a label beside the
+memories), which the page puts in its captions and figure titles."""
 
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ import streamlit as st
 from memviz.attention.capture import HARD_MAX_TOKENS, AttentionCapture
 from memviz.attention.kvcache import KVExperiment
 from memviz.attention.metrics import SINK_COLUMNS
-from memviz.attention.samples import default_passage, long_passage
+from memviz.attention.prompt import stored_memory_line
+from memviz.attention.samples import Passage, PromptExample, default_sample, long_sample
 from memviz.errors import MemvizError
 from memviz.ui import widgets as w
 from memviz.ui.inert import inert
 from memviz.ui.state import get_engine
 from memviz.viz import attention_tables as vt
+from memviz.viz.attention_lines import MAX_TOP_K
 
 STORE_LIMIT = 500  # the store memories offered as input
 MODELS = {  # the page's model choices
@@ -68,11 +72,12 @@ def prompt(name: str, memories: tuple[str, ...], query: str):
     return memory_prompt_attention(list(memories), query, model(name))
 
 
-def store_text(key: str = "attn_store_pick", limit: int = STORE_LIMIT) -> str | None:
-    """A pick of the store's first ``limit`` memories (the first five picked), joined as 'speaker: text' lines;
-    None (with a note) when the store is unavailable or empty, or nothing is picked."""
+def store_text(key: str = "attn_store_pick", limit: int = STORE_LIMIT) -> Passage | None:
+    """A pick of the store's first ``limit`` memories (the first five picked), joined as '[date] speaker: text'
+    lines and named "N memories picked from the store"; None (with a note) when the store is unavailable or
+    empty, or nothing is picked."""
     try:
-        df = get_engine().read.table(["id", "text", "speaker"]).head(limit)
+        df = get_engine().read.table(["id", "text", "speaker", "event_time_s", "created_time_s"]).head(limit)
     except MemvizError as e:
         st.warning(f"Could not read the store: {inert(e)}")
         return None
@@ -83,18 +88,20 @@ def store_text(key: str = "attn_store_pick", limit: int = STORE_LIMIT) -> str | 
     picked = st.multiselect(
         "Memories (in store order)", list(labels), default=list(labels)[:5], format_func=lambda i: labels[i], key=key
     )
-    return vt.memory_lines(df, picked)
+    text = vt.memory_lines(df, picked)
+    return Passage(text, vt.count_label(len(picked), "memory", "memories") + " picked from the store") if text else None
 
 
 def recall_texts(query: str, k: int = 5) -> list[str] | None:
-    """The texts of the top ``k`` memories recalled for ``query`` from the app's store: a pure read (no
-    reinforcement, no event; the store's version does not change). None (with a note) when recall fails."""
+    """The top ``k`` memories recalled for ``query`` from the app's store, each as ``"[date] speaker: text"``
+    (:func:`memviz.attention.prompt.stored_memory_line`): a pure read (no reinforcement, no event; the store's
+    version does not change). None (with a note) when recall fails."""
     try:
         result = get_engine().recall(query, k=k, reinforce=False)
     except MemvizError as e:
         st.warning(f"Recall failed: {inert(e)}")
         return None
-    return [h.memory.text for h in result.hits]
+    return [stored_memory_line(h.memory) for h in result.hits]
 
 
 # ------------------------------------------------------------------ input rows of the page
@@ -129,32 +136,36 @@ def settings() -> tuple[str, int, float, float]:
     return str(name or ""), int(max_tokens), float(epsilon), float(min_head_share)
 
 
-def input_text() -> str:
-    """The text to analyse: memories picked from the store (:func:`store_text`) or a text area (default: the
-    first turns of LoCoMo conv-26), the latter also when the store gives nothing."""
+def input_text() -> Passage:
+    """The text to analyse and its name: memories picked from the store (:func:`store_text`) or a text area
+    (default :func:`memviz.attention.samples.default_sample`; "typed text" once edited), the latter also when the
+    store gives nothing."""
     source = st.radio("Input", ["Text", "Memories from the store"], horizontal=True, key="attn_source")
-    text = store_text() if source == "Memories from the store" else None
-    if text is None:
-        text = st.text_area(
-            "Text",
-            value=default_passage(),
-            height=140,
-            key="attn_text",
-            help="Default: the first turns of LoCoMo conv-26 (CC BY-NC 4.0)",
-        )
-    return text
+    picked = store_text() if source == "Memories from the store" else None
+    if picked is not None:
+        return picked
+    default = default_sample()
+    text = st.text_area("Text", value=default.text, height=140, key="attn_text", help=f"Default: {default.label}")
+    return default.named(text)
 
 
-def kv_text(text: str) -> str:
-    """The KV-cache view's text: LoCoMo conv-26 sessions 1-2 (long enough for StreamingLLM's effect) or ``text``."""
+KV_SOURCES = ("long", "above")
+
+
+def kv_text(text: Passage) -> Passage:
+    """The KV-cache view's text: :func:`memviz.attention.samples.long_sample` (LoCoMo conv-26 sessions 1-2, long
+    enough for StreamingLLM's effect, when the data is there) or ``text``."""
+    long = long_sample(2)
+    names = {"long": long.label[:1].upper() + long.label[1:], "above": "The text above"}
     src = st.radio(
         "Text",
-        ["LoCoMo conv-26, sessions 1-2", "The text above"],
+        KV_SOURCES,
+        format_func=names.get,
         horizontal=True,
         key="attn_kv_src",
         help="StreamingLLM's effect needs a few hundred tokens",
     )
-    return long_passage(2) if src.startswith("LoCoMo") else text
+    return long if src == "long" else text
 
 
 def kv_budget_range(n: int) -> tuple[int, int]:
@@ -179,19 +190,41 @@ def kv_controls(n: int) -> tuple[int, int, int, bool]:
     return int(budget), int(n_sink), int(n_recent), bool(losses)
 
 
-def prompt_memories(query: str, example: list[str]) -> list[str] | None:
-    """The memories to put in the prompt: recalled for ``query`` from the store (k = 5; listed) or pasted one per
-    line (starting with ``example``). None or empty when there are none."""
+def prompt_memories(query: str, example: PromptExample) -> tuple[list[str] | None, str]:
+    """The memories to put in the prompt and their name: recalled for ``query`` from the store (k = 5; listed,
+    each ``"[date] speaker: text"``) or pasted one per line (starting with ``example``'s memories, named by it
+    until edited). The memories are None or empty when there are none."""
     src = st.radio(
         "Memories", ["Paste (one per line)", "Recall from the store (k = 5)"], horizontal=True, key="attn_mem_src"
     )
     if src.startswith("Recall"):
         memories = recall_texts(query) if query.strip() else None
+        label = vt.count_label(len(memories or []), "memory", "memories") + " recalled from the store for the query"
         if memories:
-            st.text(vt.numbered("Recalled:", memories))
-        return memories
-    pasted = st.text_area("Memories, one per line", value="\n".join(example), height=150, key="attn_memories")
-    return [m for m in pasted.splitlines() if m.strip()]
+            st.text(vt.numbered(f"Recalled ({label}):", memories))
+        return memories, label
+    pasted = st.text_area("Memories, one per line", value="\n".join(example.memories), height=150, key="attn_memories")
+    memories = [m for m in pasted.splitlines() if m.strip()]
+    return memories, example.label if memories == list(example.memories) else "memories typed on the page"
+
+
+def token_view_controls(cap: AttentionCapture, column) -> dict:
+    """The token-to-token view's row (the head in ``column``): head, top k keys per query, weight threshold,
+    token window (the first 128 tokens by default, up to all) and a query token to highlight. Returns the keyword
+    arguments of :func:`memviz.viz.attention_lines.token_lines_figure` after ``layer_attention, tokens, layer``."""
+    head = column.selectbox("Head", list(range(cap.n_heads)), key="attn_line_head")
+    c1, c2, c3 = st.columns(3)
+    top_k = c1.slider("Top keys per query", 1, MAX_TOP_K, 3, key="attn_line_topk", help="The heaviest lines only")
+    threshold = c2.slider("Min weight", 0.0, 1.0, 0.0, 0.01, key="attn_line_min", help="Attention weight in [0, 1]")
+    window = w.window_slider("Tokens", cap.n_tokens, 128, "attn_line_window", c3)
+    positions = list(range(window[0], window[1]))
+    query = st.selectbox(
+        "Highlight the lines of query token",
+        [None, *positions],
+        format_func=lambda p: "none" if p is None else f"{p} · {cap.tokens[p]!r}",
+        key="attn_line_query",
+    )
+    return {"head": head, "top_k": top_k, "threshold": threshold, "query": query, "window": window}
 
 
 def sink_table(analysis) -> None:

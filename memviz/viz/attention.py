@@ -8,12 +8,6 @@ Attention values are in [0, 1]. Exports: :func:`figure_html` (self-contained, wo
 
 from __future__ import annotations
 
-import atexit
-import importlib.util
-import os
-import shutil
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,20 +15,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from memviz.errors import MemvizError
+from memviz.viz.export import PLOTLY_CONFIG as PLOTLY_CONFIG  # the exports, kept importable from here
+from memviz.viz.export import ExportNotAvailableError as ExportNotAvailableError
+from memviz.viz.export import figure_html as figure_html
+from memviz.viz.export import figure_image as figure_image
+from memviz.viz.export import image_export_available as image_export_available
 from memviz.viz.plotly_text import plotly_text
 
-#: plotly chart config: modebar "download as image" works in the browser without kaleido.
-PLOTLY_CONFIG: dict = {
-    "displaylogo": False,
-    "toImageButtonOptions": {"format": "png", "filename": "memviz-attention", "scale": 2},
-}
 POLICY_COLORS = {"full": "#222222", "window": "#d62728", "streaming": "#1f77b4", "h2o": "#2ca02c"}
 _MAX_TICK_LABELS = 80
-
-
-class ExportNotAvailableError(MemvizError, RuntimeError):
-    """PNG/SVG export needs the ``kaleido`` package and a Chrome/Chromium browser on this machine."""
 
 
 def token_label(token: str, max_chars: int = 14) -> str:
@@ -46,6 +35,14 @@ def token_label(token: str, max_chars: int = 14) -> str:
     if len(t) > max_chars:
         t = t[: max_chars - 1] + "…"
     return plotly_text(t)
+
+
+def titled(text: str, source: str = "", what: str = "text") -> dict:
+    """A layout title: ``text`` (plotly markup, already safe) over the subtitle ``"<what>: <source>"``, the name of
+    the text the figure is computed on (plain text, escaped here; no subtitle when empty)."""
+    if not source:
+        return {"text": text}
+    return {"text": text, "subtitle": {"text": plotly_text(f"{what}: {source}")}}
 
 
 def _labels(tokens: Sequence[str], positions: np.ndarray) -> list[str]:
@@ -86,6 +83,7 @@ def sink_map_figure(
     sink_mask: np.ndarray | None = None,
     title: str = "Sink map: attention each token receives, per layer",
     max_sink_labels: int = 12,
+    source: str = "",
 ) -> go.Figure:
     """Layer x token heatmap of received attention.
 
@@ -93,6 +91,7 @@ def sink_map_figure(
     that see it (Gu et al. 2024), in [0, 1]. ``tokens``: ``k`` labels. ``window``: ``(start, end)`` key positions
     to show (end exclusive, None = to the end). ``sink_mask``: optional bool ``(n_layers, k)``; sink cells get a
     marker and the sink tokens (the ``max_sink_labels`` with most sink layers) are named above the map.
+    ``source``: the name of the text (see :func:`titled`).
     """
     rm = np.asarray(received_mean, dtype=np.float32)
     n_layers, k = rm.shape
@@ -140,10 +139,10 @@ def sink_map_figure(
                     textangle=-30,
                 )
     fig.update_layout(
-        title=title,
+        title=titled(title, source),
         yaxis_title="layer",
         height=max(340, 16 * n_layers + 190),
-        margin={"l": 60, "r": 20, "t": 80, "b": 90},
+        margin={"l": 60, "r": 20, "t": 110 if source else 80, "b": 90},
         showlegend=False,
     )
     _token_axis(fig, pos, tokens)
@@ -156,9 +155,11 @@ def first_token_share_figure(
     uniform_share: Sequence[float],
     heads_with_sink_share: Sequence[float] | None = None,
     first_token: str = "",
+    source: str = "",
 ) -> go.Figure:
     """Per layer: the mean attention the first token receives vs uniform attention (both in [0, 1]), and
-    optionally the share of heads with a sink (Gu et al. 2024, epsilon threshold). Inputs: ``(n_layers,)``."""
+    optionally the share of heads with a sink (Gu et al. 2024, epsilon threshold). Inputs: ``(n_layers,)``.
+    ``source``: the name of the text (see :func:`titled`)."""
     f = np.asarray(first_token_share, dtype=float)
     layers = np.arange(f.size)
     name = f"first token ({token_label(first_token)})" if first_token else "first token"
@@ -184,12 +185,12 @@ def first_token_share_figure(
             )
         )
     fig.update_layout(
-        title="First token's attention share per layer vs uniform",
+        title=titled("First token's attention share per layer vs uniform", source),
         xaxis_title="layer",
         yaxis_title="share",
         yaxis_range=[0, 1.02],
         height=360,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        margin={"l": 60, "r": 20, "t": 80 if source else 50, "b": 50},
         legend={"orientation": "h", "y": -0.25},
     )
     return fig
@@ -203,11 +204,12 @@ def head_view_figure(
     query_window: tuple[int, int | None] | None = None,
     key_window: tuple[int, int | None] | None = None,
     n_cols: int = 3,
+    source: str = "",
 ) -> go.Figure:
     """Query x key heatmaps of one layer, one panel per head.
 
     ``layer_attention``: ``(n_heads, q, k)``, rows sum to 1. ``heads``: which heads (default all). Windows are
-    ``(start, end)`` positions (end exclusive) so long inputs stay readable.
+    ``(start, end)`` positions (end exclusive) so long inputs stay readable. ``source``: the name of the text.
     """
     att = np.asarray(layer_attention, dtype=np.float32)
     n_heads, q, k = att.shape
@@ -256,9 +258,9 @@ def head_view_figure(
         fig.update_yaxes(autorange="reversed", row=r, col=c)
     side = int(np.clip(12 * len(qp) + 60, 300, 900))  # ~12 px per query row keeps the labels readable
     fig.update_layout(
-        title=f"Layer {layer}: query x key attention",
+        title=titled(f"Layer {layer}: query x key attention", source),
         height=rows * side + 120,
-        margin={"l": 70, "r": 20, "t": 70, "b": 60},
+        margin={"l": 70, "r": 20, "t": 100 if source else 70, "b": 60},
     )
     return fig
 
@@ -269,10 +271,12 @@ def kv_timeline_figure(
     policy_label: str,
     budget: int,
     window: tuple[int, int | None] | None = None,
+    source: str = "",
 ) -> go.Figure:
     """Which KV entries a policy keeps: step (query position) x key position, 1 = in the cache.
 
     ``timeline``: ``(n, n)`` in [0, 1] (for H2O the share of heads keeping an entry). ``window`` limits both axes.
+    ``source``: the name of the text.
     """
     t = np.asarray(timeline, dtype=np.float32)
     pos = _window(t.shape[0], window)
@@ -291,18 +295,21 @@ def kv_timeline_figure(
         )
     )
     fig.update_layout(
-        title=f"{plotly_text(policy_label)}: KV entries kept (budget {budget})",
+        title=titled(f"{plotly_text(policy_label)}: KV entries kept (budget {budget})", source),
         xaxis_title="key position (cache entry)",
         yaxis_title="step (query position)",
         yaxis_autorange="reversed",
         height=420,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        margin={"l": 60, "r": 20, "t": 80 if source else 50, "b": 50},
     )
     return fig
 
 
-def retained_share_figure(retained: Mapping[str, np.ndarray], labels: Mapping[str, str] | None = None) -> go.Figure:
-    """Per layer, the share of the full attention mass each policy keeps: ``{policy: (n_layers,)}`` in [0, 1]."""
+def retained_share_figure(
+    retained: Mapping[str, np.ndarray], labels: Mapping[str, str] | None = None, source: str = ""
+) -> go.Figure:
+    """Per layer, the share of the full attention mass each policy keeps: ``{policy: (n_layers,)}`` in [0, 1].
+    ``source``: the name of the text."""
     fig = go.Figure()
     for p, v in retained.items():
         v = np.asarray(v, dtype=float)
@@ -316,12 +323,12 @@ def retained_share_figure(retained: Mapping[str, np.ndarray], labels: Mapping[st
             )
         )
     fig.update_layout(
-        title="Attention mass retained per layer (queries past the budget)",
+        title=titled("Attention mass retained per layer (queries past the budget)", source),
         xaxis_title="layer",
         yaxis_title="retained share",
         yaxis_range=[0, 1.02],
         height=360,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        margin={"l": 60, "r": 20, "t": 80 if source else 50, "b": 50},
         legend={"orientation": "h", "y": -0.25},
     )
     return fig
@@ -333,11 +340,12 @@ def policy_loss_figure(
     smooth: int = 16,
     labels: Mapping[str, str] | None = None,
     ppl: Mapping[str, float] | None = None,
+    source: str = "",
 ) -> go.Figure:
     """Per-token next-token loss (nats) under each policy, as a trailing mean over ``smooth`` tokens.
 
     ``nll``: ``{policy: (n - 1,)}``; entry t is the loss of predicting token t+1. A vertical line marks ``budget``,
-    where eviction starts.
+    where eviction starts. ``source``: the name of the text.
     """
     fig = go.Figure()
     w = max(1, int(smooth))
@@ -362,17 +370,19 @@ def policy_loss_figure(
     if top > 0:
         fig.update_yaxes(range=[0, 1.1 * top])
     fig.update_layout(
-        title=f"Next-token loss per position (trailing mean of {w})",
+        title=titled(f"Next-token loss per position (trailing mean of {w})", source),
         xaxis_title="position",
         yaxis_title="loss (nats)",
         height=380,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        margin={"l": 60, "r": 20, "t": 80 if source else 50, "b": 50},
         legend={"orientation": "h", "y": -0.25},
     )
     return fig
 
 
-def losses_figure(losses: Mapping[str, Any], budget: int, labels: Mapping[str, str] | None = None) -> go.Figure:
+def losses_figure(
+    losses: Mapping[str, Any], budget: int, labels: Mapping[str, str] | None = None, source: str = ""
+) -> go.Figure:
     """:func:`policy_loss_figure` of a KV experiment's ``losses`` (policy -> an object with ``nll``, ``ppl``,
     ``ppl_evicted``): the per-token loss, and the perplexity after the cache is full (else over all tokens)."""
     return policy_loss_figure(
@@ -380,13 +390,15 @@ def losses_figure(losses: Mapping[str, Any], budget: int, labels: Mapping[str, s
         budget,
         labels=labels,
         ppl={p: v.ppl_evicted or v.ppl for p, v in losses.items()},
+        source=source,
     )
 
 
-def memory_attention_figure(share: np.ndarray, segments: Sequence[str]) -> go.Figure:
+def memory_attention_figure(share: np.ndarray, segments: Sequence[str], source: str = "") -> go.Figure:
     """Per layer, the share of the query's attention on each prompt segment (stacked, rows sum to 1).
 
     ``share``: ``(n_layers, n_segments)`` in [0, 1]; ``segments``: names (sink, memory 1..n, query, template).
+    ``source``: the name of the memories (subtitle ``"memories: <source>"``).
     """
     s = np.asarray(share, dtype=float)
     layers = np.arange(s.shape[0])
@@ -411,80 +423,12 @@ def memory_attention_figure(share: np.ndarray, segments: Sequence[str]) -> go.Fi
         )
     fig.update_layout(
         barmode="stack",
-        title="Where the query's attention goes, per layer",
+        title=titled("Where the query's attention goes, per layer", source, what="memories"),
         xaxis_title="layer",
         yaxis_title="share of the query's attention",
         yaxis_range=[0, 1],
         height=400,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        margin={"l": 60, "r": 20, "t": 80 if source else 50, "b": 50},
         legend={"orientation": "h", "y": -0.25},
     )
     return fig
-
-
-# ---------------------------------------------------------------- export
-
-
-def figure_html(fig: go.Figure) -> str:
-    """A self-contained HTML page of ``fig`` (plotly.js inlined, ~4.5 MB, no network needed)."""
-    return fig.to_html(include_plotlyjs=True, full_html=True, config=PLOTLY_CONFIG)
-
-
-_kaleido_lock = threading.Lock()
-_kaleido_started = False
-
-
-def _browser_path() -> str | None:
-    for cand in (
-        os.environ.get("BROWSER_PATH"),
-        shutil.which("chromium"),
-        shutil.which("chromium-browser"),
-        shutil.which("google-chrome"),
-        shutil.which("chrome"),
-    ):
-        if cand and os.path.exists(cand):
-            return cand
-    return None
-
-
-def image_export_available() -> bool:
-    """Whether :func:`figure_image` can work here: ``kaleido`` is installed and a Chrome/Chromium is found."""
-    return importlib.util.find_spec("kaleido") is not None and _browser_path() is not None
-
-
-def figure_image(fig: go.Figure, fmt: str = "png", scale: float = 2.0) -> bytes:
-    """``fig`` as PNG or SVG bytes, rendered by kaleido in a local headless Chromium (no network).
-
-    The first call starts one browser for the process (~3 s); later calls take ~0.3 s. Raises
-    ExportNotAvailableError when kaleido or a browser is missing, ValueError for another format.
-    """
-    global _kaleido_started
-    if fmt not in ("png", "svg"):
-        raise ValueError(f"format must be png or svg, got {fmt!r}")
-    browser = _browser_path()
-    if importlib.util.find_spec("kaleido") is None or browser is None:
-        raise ExportNotAvailableError(
-            "PNG/SVG export needs the kaleido package and Chromium (apt-get install chromium); "
-            "use the chart's camera button or the HTML download instead"
-        )
-    import warnings
-
-    import kaleido
-
-    os.environ.setdefault("BROWSER_PATH", browser)
-    with _kaleido_lock:
-        if not _kaleido_started:
-            kaleido.start_sync_server(silence_warnings=True)
-            atexit.register(kaleido.stop_sync_server, silence_warnings=True)
-            _kaleido_started = True
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "kopts is ignored if using a server"
-            for attempt in range(3):
-                try:
-                    return fig.to_image(format=fmt, scale=scale if fmt == "png" else 1.0)
-                except Exception as e:  # the browser failed to start; on a loaded machine kaleido's page may
-                    # not have loaded its scripts yet ("kaleido_scopes is not defined"): try again
-                    if attempt == 2:
-                        raise ExportNotAvailableError(f"{fmt.upper()} export failed: {e}") from e
-                    time.sleep(0.5 * (attempt + 1))
-    raise AssertionError("unreachable: the last attempt returns or raises")

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from memviz.attention.prompt import stored_memory_line
+
 # Number formats of the page's tables: column -> printf format, or (label, format).
 SINK_TABLE_FORMATS: dict[str, str | tuple[str, str]] = {
     "score": "%.3f",
@@ -78,10 +80,16 @@ def store_memory_labels(memories: pd.DataFrame, max_chars: int = 90) -> dict[str
 
 
 def memory_lines(memories: pd.DataFrame, ids: Sequence[str]) -> str | None:
-    """The memories whose id is in ``ids``, in the frame's order, as ``speaker: text`` lines; None when none."""
+    """The memories whose id is in ``ids``, in the frame's order, one line each as the prompt renders them:
+    ``"[YYYY-MM-DD] speaker: text"`` (:func:`memviz.attention.prompt.stored_memory_line`; the date when the frame
+    has ``event_time_s`` / ``created_time_s``); None when none."""
     rows = memories[memories["id"].astype(str).isin(list(ids))]
-    lines = [f"{r.speaker}: {r.text}" if r.speaker else str(r.text) for r in rows.itertuples(index=False)]
-    return "\n".join(lines) or None
+    return "\n".join(stored_memory_line(r) for r in rows.itertuples(index=False)) or None
+
+
+def count_label(n: int, one: str, many: str) -> str:
+    """``"1 memory"``, ``"5 memories"``."""
+    return f"{n} {one if n == 1 else many}"
 
 
 def numbered(title: str, items: Sequence[str]) -> str:

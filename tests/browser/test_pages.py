@@ -43,6 +43,15 @@ def assert_clean(pg) -> None:
     assert pg.evaluate("() => window.__xss") is None
 
 
+def choose(pg, option: str) -> None:
+    """Pick the radio option labelled ``option`` once it is shown: its label is scrolled to the middle of the view
+    (clear of Streamlit's sticky header) and clicked (the radio's own input is hidden under its label)."""
+    label = pg.get_by_test_id("stRadio").locator("label").filter(has_text=re.compile(f"^{re.escape(option)}$"))
+    wait_shown(label, f"the option {option!r}")
+    label.first.evaluate("e => e.scrollIntoView({block: 'center'})")
+    label.first.click()
+
+
 def settled(pg, name: str, at=None) -> None:
     """After an interaction has shown its result: the rerun is over, the page is clean, and a screenshot is saved
     (scrolled to ``at``)."""
@@ -224,6 +233,30 @@ def test_attention_draws_the_sink_heatmap(page, app_url):
     sink_map = plot_traces(page.locator(".st-key-attn_map_chart"))[0]
     assert sink_map[0]["type"] == "heatmap"
     assert page.locator(".st-key-attn_map_chart g.hm image").count() == 1
+
+    # the head view's token-to-token lines (bertviz): one head's query tokens joined to key tokens
+    choose(page, "Head view")
+    choose(page, "Token to token")
+    chart = page.locator(".st-key-attn_lines_chart")
+    wait_shown(chart.locator(".main-svg"), "the token-to-token chart")
+    drawn = (
+        "e => { const d = e.querySelector('.js-plotly-plot'); if (!d || !d._fullData) return null;"
+        " const lines = d._fullData.filter(t => t.mode === 'lines');"
+        " const q = d._fullData.find(t => t.name === 'queries');"
+        " if (!q || !lines.length || !e.querySelector('path.js-line')) return null;"
+        " return {lines: lines.reduce((n, t) => n + t.y.length / 3, 0), tokens: q.y.length,"
+        " segments: [...e.querySelectorAll('path.js-line')].reduce((n, p) => n + (p.getAttribute('d') || '')"
+        ".split('M').length - 1, 0), texts: e.querySelectorAll('g.textpoint').length,"
+        " title: d._fullLayout.title.text, subtitle: d._fullLayout.title.subtitle.text}; }"
+    )
+    wait_until(page, f"() => ({drawn})(document.querySelector('.st-key-attn_lines_chart')) !== null", "the lines")
+    settled(page, "attention-token-lines", at=chart)
+    got = chart.evaluate(drawn)
+    assert "Layer 3, head 0: token to token (top 3 keys per query" in got["title"], got  # Streamlit wraps it in <b>
+    assert "text: " in got["subtitle"], got
+    assert got["tokens"] > 10 and got["lines"] == 3 * got["tokens"] - 3  # top 3 (query 0 sees 1 key, query 1 two)
+    assert got["segments"] == got["lines"]  # every line its own segment: the None separators break the path
+    assert got["texts"] == 2 * got["tokens"]  # the query column and the key column
 
 
 def test_graph_draws_nodes_inside_its_frame(page, app_url):

@@ -100,3 +100,21 @@ def test_png_and_svg_export():
     assert b"<svg" in va.figure_image(fig, "svg")[:500]
     with pytest.raises(ValueError):
         va.figure_image(fig, "gif")
+
+
+def test_figures_name_their_text_escaped():
+    att = attention()
+    src = "LoCoMo <conv-26> & co"
+    want = "text: LoCoMo &lt;conv-26&gt; &amp; co"
+    figs = [
+        va.sink_map_figure(att.mean(axis=(1, 2)), TOKENS, source=src),
+        va.first_token_share_figure([0.1, 0.2], [0.05, 0.05], source=src),
+        va.head_view_figure(att[0], TOKENS, 0, [0], source=src),
+        va.kv_timeline_figure(np.tril(np.ones((N, N))), TOKENS, "window", 4, source=src),
+        va.retained_share_figure({"full": np.ones(4)}, source=src),
+        va.policy_loss_figure({"full": np.ones(8)}, 4, source=src),
+    ]
+    assert [f.layout.title.subtitle.text for f in figs] == [want] * len(figs)
+    fig = va.memory_attention_figure(np.array([[0.5, 0.5]]), ["first token (sink)", "memory 1"], source="5 <recalled>")
+    assert fig.layout.title.subtitle.text == "memories: 5 &lt;recalled&gt;"
+    assert va.sink_map_figure(att.mean(axis=(1, 2)), TOKENS).layout.title.subtitle.text is None  # no source: none

@@ -59,3 +59,22 @@ def test_numbered_and_losses_figure():
 def test_kv_table_formats_name_the_summary_columns():
     assert vt.KV_TABLE_FORMATS["ppl"] == ("ppl (all)", "%.2f")
     assert not hasattr(va, "sink_table")  # the tables live in attention_tables only
+
+
+def test_memory_lines_carry_speaker_and_date():
+    df = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "speaker": ["Caroline", ""],
+            "text": ["I went to a support group.", "no speaker"],
+            "event_time_s": [1683554160.0, np.nan],  # 2023-05-08 13:56 UTC; none: the time it was written
+            "created_time_s": [1700000000.0, 1700000000.0],  # 2023-11-14
+        }
+    )
+    assert (
+        vt.memory_lines(df, ["a", "b"]) == "[2023-05-08] Caroline: I went to a support group.\n[2023-11-14] no speaker"
+    )
+    assert (
+        vt.count_label(1, "memory", "memories") == "1 memory"
+        and vt.count_label(5, "memory", "memories") == "5 memories"
+    )
