@@ -53,7 +53,8 @@ class _Progress:
         if stage not in self.bars:
             if not sys.stderr.isatty():
                 click.echo(f"{stage}: {total} ...", err=True)
-            self.bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, disable=None, leave=stage == "recall")
+            leave = stage.startswith("recalling")
+            self.bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, disable=None, leave=leave)
         bar = self.bars[stage]
         bar.update(done - bar.n)
         if done >= total:

@@ -29,7 +29,7 @@ from memviz.models import MemoryInput, Trace
 from memviz.recall.presets import preset_config
 from memviz.store import MemoryStore
 
-# progress(stage, done, total): stage is "ingest <group>" or "recall".
+# progress(stage, done, total): stage is "ingesting <group>" or "recalling the questions".
 Progress = Callable[[str, int, int], None]
 
 
@@ -74,14 +74,18 @@ def ensure_ingested(
     items: Sequence[MemoryInput],
     source: dict[str, Any],
     progress: Progress | None = None,
-    label: str = "ingest",
+    label: str = "ingesting",
 ) -> int:
-    """Write the ``items`` the store does not hold yet (ids are stable). Returns how many were written."""
+    """Write the ``items`` the store does not hold yet (ids are stable), reporting ``progress(label, done, total)``
+    from 0 on (the first window's embedding takes a while before its first batch commits). Returns how many were
+    written."""
     have = engine.store.existing_ids([i.id for i in items if i.id])
     todo = [i for i in items if i.id not in have]
     if not todo:
         return 0
     cb = (lambda done, total: progress(label, done, total)) if progress else None
+    if cb:
+        cb(0, len(todo))
     reports = engine.ingest(todo, source=source, progress=cb)
     return sum(len(r.items) for r in reports)
 

@@ -78,9 +78,8 @@ def run_locomo(
     for group in groups:
         t = time.perf_counter()
         engine = group_engine(db, group, emb)
-        written += ensure_ingested(
-            engine, data.groups[group], {"path": os.path.abspath(path), "format": "locomo"}, progress, f"ingest {group}"
-        )
+        source = {"path": os.path.abspath(path), "format": "locomo"}
+        written += ensure_ingested(engine, data.groups[group], source, progress, f"ingesting {group}")
         now = clock_start_for(engine.store)
         ingest_s += time.perf_counter() - t
         t = time.perf_counter()
@@ -118,7 +117,7 @@ def run_locomo(
             records.append(rec)
             done += 1
             if progress:
-                progress("recall", done, len(questions))
+                progress("recalling the questions", done, len(questions))
         recall_s += time.perf_counter() - t
     return _summary(
         records,

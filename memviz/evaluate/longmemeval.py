@@ -94,7 +94,7 @@ def run_longmemeval(
             rec |= _evaluate(q, items, gold, granularity, ks, cfg, db, emb, path, progress, times, keep_traces)
         records.append(rec)
         if progress:
-            progress("recall", n, len(questions))
+            progress("recalling the questions", n, len(questions))
     overall, by_category = aggregate(records)
     evaluated = [r for r in records if r["status"] == "evaluated"]
     return {
@@ -126,7 +126,7 @@ def _evaluate(q, items, gold, granularity, ks, cfg, db, emb, path, progress, tim
     t = time.perf_counter()
     engine = group_engine(db, q.group, emb)
     times["written"] += ensure_ingested(
-        engine, items, {"path": os.path.abspath(path), "format": "longmemeval"}, progress, f"ingest {q.group}"
+        engine, items, {"path": os.path.abspath(path), "format": "longmemeval"}, progress, f"ingesting {q.group}"
     )
     times["ingest"] += time.perf_counter() - t
     t = time.perf_counter()

@@ -150,6 +150,8 @@ def start_eval(bench: str, path: str, db: str, preset: str, limit: int, granular
         def progress(stage: str, done: int, total: int) -> None:
             job.progress(done, total, stage)
 
+        job.progress(0, int(limit), "reading the data set and loading the embedding model")
+
         if bench == "locomo":
             from memviz.evaluate.locomo import run_locomo
 
@@ -214,8 +216,8 @@ def progress_bar(job: Job) -> None:
     """A running job's progress bar with its stage, redrawn every second; the whole page reruns when it ends."""
     if not job.running:
         st.rerun()  # the whole page: its counts, tables and the job's result
-    stage = f" · {job.stage}" if job.stage else ""
+    stage = f" · {job.stage}" if job.stage else ""  # e.g. "ingesting conv-26", "recalling the questions"
     st.progress(
         min(job.done / max(1, job.total), 1.0),
-        text=f"Running {inert(job.label)}: {job.done:,} of {job.total:,}{inert(stage)} ({job.elapsed_s:,.0f} s)",
+        text=f"Running {inert(job.label)}{inert(stage)}: {job.done:,} of {job.total:,} ({job.elapsed_s:,.0f} s)",
     )

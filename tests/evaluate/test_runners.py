@@ -72,6 +72,18 @@ def test_locomo_limit_and_presets(tiny_files, tmp_path, embedder):
             assert set(q["retrieved"]) <= {c.id for c in trace.stage("fulltext").candidates}
 
 
+def test_locomo_progress_names_each_stage_from_its_start(tiny_files, tmp_path, embedder):
+    """Progress says what runs from the start of each stage: "ingesting <conversation>" at 0 (the first window's
+    embedding comes before any batch commits), then "recalling the questions" q of Q."""
+    seen: list[tuple[str, int, int]] = []
+    run_locomo(
+        tiny_files["locomo"], tmp_path / "s", ks=(1,), limit=2, embedder=embedder, progress=lambda *a: seen.append(a)
+    )
+    assert seen[0][0] == "ingesting conv-a" and seen[0][1] == 0 and seen[0][2] > 0
+    recalls = [s for s in seen if s[0] == "recalling the questions"]
+    assert recalls[-1][1:] == (2, 2) and seen.index(recalls[0]) > 0
+
+
 @pytest.mark.parametrize("granularity", ["session", "turn"])
 def test_longmemeval_runner(tiny_files, tmp_path, embedder, granularity):
     res = run_longmemeval(tiny_files["longmemeval"], tmp_path / "lme", granularity, ks=(1, 2, 3), embedder=embedder)
