@@ -91,6 +91,22 @@ def _segments(edges: TokenEdges, mask: np.ndarray) -> tuple[list, list]:
     return x, y
 
 
+def _token_column(x: float, pos: np.ndarray, text: list[str], side: str, colour, hover: list[str], name: str):
+    """One column of token labels (queries at x=0, keys at x=1), a marker per token, hover text per token."""
+    return go.Scatter(
+        x=np.full(pos.size, float(x)),
+        y=pos,
+        mode="text+markers",
+        text=text,
+        textposition=side,
+        marker={"size": 5, "color": colour},
+        hovertext=hover,
+        hoverinfo="text",
+        name=name,
+        showlegend=False,
+    )
+
+
 def _line_traces(edges: TokenEdges, rgb: str, fade: float, name: str) -> list[go.Scatter]:
     """One line trace per non-empty weight bin: opacity and width by weight (``fade`` scales the opacity)."""
     b = np.clip(np.searchsorted(WEIGHT_BINS, edges.weight, side="right") - 1, 0, len(_OPACITY) - 1)
@@ -145,38 +161,15 @@ def token_lines_figure(
     if picked is not None:
         fig.add_traces(_line_traces(_sub(edges, on), _PICKED, 1.0, "picked"))
     tops = _top_keys(edges, tokens)
-    fig.add_trace(
-        go.Scatter(
-            x=np.zeros(pos.size),
-            y=pos,
-            mode="text+markers",
-            text=labels,
-            textposition="middle left",
-            marker={"size": 5, "color": ["#d62728" if p == picked else "#1f77b4" for p in pos.tolist()]},
-            hovertext=[f"query {p} {lab}<br>{tops.get(p, 'no line')}" for p, lab in zip(pos.tolist(), labels)],
-            hoverinfo="text",
-            name="queries",
-            showlegend=False,
-        )
-    )
+    colours = ["#d62728" if p == picked else "#1f77b4" for p in pos.tolist()]
+    hover = [f"query {p} {lab}<br>{tops.get(p, 'no line')}" for p, lab in zip(pos.tolist(), labels)]
+    fig.add_trace(_token_column(0, pos, labels, "middle left", colours, hover, "queries"))
     key_text = labels
     if picked is not None:
         w = dict(zip(edges.key[on].tolist(), edges.weight[on].tolist()))
         key_text = [f"{lab}  {w[p]:.2f}" if p in w else lab for p, lab in zip(pos.tolist(), labels)]
-    fig.add_trace(
-        go.Scatter(
-            x=np.ones(pos.size),
-            y=pos,
-            mode="text+markers",
-            text=key_text,
-            textposition="middle right",
-            marker={"size": 5, "color": "#1f77b4"},
-            hovertext=[f"key {p} {lab}" for p, lab in zip(pos.tolist(), labels)],
-            hoverinfo="text",
-            name="keys",
-            showlegend=False,
-        )
-    )
+    hover = [f"key {p} {lab}" for p, lab in zip(pos.tolist(), labels)]
+    fig.add_trace(_token_column(1, pos, key_text, "middle right", "#1f77b4", hover, "keys"))
     k = "all keys" if top_k is None else f"top {top_k} keys per query"
     note = f"{len(edges)} lines" + (f", the heaviest of {edges.n_candidates}" if edges.capped else "")
     title = f"Layer {layer}, head {head}: token to token ({k}, weight ≥ {threshold:.2f}; {note})"
