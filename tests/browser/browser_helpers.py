@@ -149,3 +149,14 @@ def wait_for_trace(pg, trace_type: str, timeout_ms: int = LONG_MS) -> None:
         arg=trace_type,
         timeout_ms=timeout_ms,
     )
+
+
+def use_store(pg, app_url: str, db, count: str = "1 memory ·") -> None:
+    """Point this browser session at the store ``db`` through the sidebar, until the sidebar's counts start with
+    ``count`` (e.g. ``"1 memory ·"``)."""
+    pg.goto(app_url)
+    wait_rendered(pg)
+    store = pg.get_by_role("textbox", name="Store")
+    store.fill(str(db))
+    store.press("Enter")
+    wait_shown(pg.get_by_test_id("stSidebar").get_by_text(count), f"the sidebar to count {count!r} of {db}")

@@ -13,7 +13,7 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
-from browser_helpers import LONG_MS, shown_text, wait_rendered, wait_shown
+from browser_helpers import LONG_MS, shown_text, use_store, wait_rendered, wait_shown
 
 pytestmark = pytest.mark.browser
 
@@ -112,15 +112,6 @@ def assert_inert(pg, beacon, where: str) -> None:
     assert pg.locator('[data-testid="stException"]').count() == 0, f"{where}: {shown_text(pg)}"
 
 
-def open_store(pg, app_url: str, db) -> None:
-    pg.goto(app_url)
-    wait_rendered(pg)
-    store = pg.get_by_role("textbox", name="Store")
-    store.fill(str(db))
-    store.press("Enter")
-    wait_shown(pg.get_by_test_id("stSidebar").get_by_text(f"{N_HOSTILE} memories ·"), "the hostile store's count")
-
-
 def go(pg, name: str, heading: str) -> None:
     """Open page ``name`` from the sidebar (the same session, so the same store) until its ``heading`` shows."""
     pg.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
@@ -134,7 +125,7 @@ def main_text(pg) -> str:
 
 def test_hostile_data_is_shown_as_text_on_every_page(watched, app_url, hostile_store, beacon, tmp_path):
     pg, port = watched, beacon.port
-    open_store(pg, app_url, hostile_store)
+    use_store(pg, app_url, hostile_store, f"{N_HOSTILE} memories ·")
 
     # Memories: the table, the picker and one memory in detail (card, fields, links, event history).
     wait_shown(pg.get_by_text("Event history"), "the memory detail")

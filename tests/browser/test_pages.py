@@ -17,6 +17,7 @@ from browser_helpers import (
     page_paths,
     plot_traces,
     screenshot,
+    use_store,
     wait_for_trace,
     wait_rendered,
     wait_shown,
@@ -82,16 +83,6 @@ def test_hostile_memory_text_is_shown_as_text(page, app_url):
         "the search for 'script' to narrow the memory table",
     )
     settled(page, "memories-hostile-search")
-
-
-def use_store(pg, app_url: str, db) -> None:
-    """Point this browser session at the store ``db`` (holding one memory) through the sidebar."""
-    pg.goto(app_url)
-    wait_rendered(pg)
-    store = pg.get_by_role("textbox", name="Store")
-    store.fill(str(db))
-    store.press("Enter")
-    wait_shown(pg.get_by_test_id("stSidebar").get_by_text("1 memory ·"), f"the sidebar to count the 1 memory of {db}")
 
 
 def away_and_back_until_ended(pg, start, away: tuple[str, str], back: tuple[str, str]) -> list[dict]:
