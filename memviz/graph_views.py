@@ -311,7 +311,9 @@ class DisplayOptions:
     colour_by: str = "community"
     size_by: str = "importance"
     lod: Lod = "top"
-    max_nodes: int = 300
+    # 60: few enough that every node carries its label (memviz.viz.graph) and the layout is readable; the
+    # whole-store view of 300 was an unlabelled hairball on one LoCoMo conversation.
+    max_nodes: int = 60
     rank_by: str = "score"
 
     def detail(

@@ -58,8 +58,8 @@ def display_options() -> gv.DisplayOptions:
         "Max nodes",
         20,
         3000,
-        300,
-        step=50,
+        gv.DisplayOptions.max_nodes,
+        step=20,
         key="graph_max_nodes",
         help="Above this many memories, the level of detail applies",
     )

@@ -33,6 +33,9 @@ def test_whole_store_and_filters_change_what_is_shown(open_page):
     page = open_page("graph")
     at = page.at
     assert page.metric("Memories") == "214" and page.metric("Links") == "1,356"
+    assert len(drawn_ids(at)) == 60  # by default the top 60, each with its label: readable, not a hairball
+    assert all(n.get("label") for n in drawn_nodes(at))
+    at.number_input(key="graph_max_nodes").set_value(300).run()
     assert len(drawn_ids(at)) == 214
     assert "Showing 214 of 214 memories" in captions(at)
 

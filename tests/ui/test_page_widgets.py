@@ -85,7 +85,7 @@ def test_graph_filters_and_display_options(app):
     assert f"filter=() {LINK_KINDS} 0.0 True model=exponential" in _said(app)
     assert (
         "options=DisplayOptions(view='store', colour_by='community', size_by='importance', lod='top', "
-        "max_nodes=300, rank_by='score')" in _said(app)
+        "max_nodes=60, rank_by='score')" in _said(app)
     )
     app.multiselect(key="graph_sessions").set_value(["s2"])
     app.checkbox(key="graph_forgotten").set_value(False)
