@@ -36,8 +36,9 @@ from memviz.workers import ms_since
 def search_filter(cfg: RecallConfig, exclude_ids: Sequence[str] = (), store: MemoryStore | None = None) -> MemoryFilter:
     """The memories a recall with ``cfg`` searches: the live ones (all with ``include_forgotten``), without
     ``exclude_ids``; as of ``cfg.as_of_s``, only those that existed then, live as they were then (see
-    :mod:`memviz.asof`; the bound is left out when ``store`` holds nothing after that time)."""
-    as_of = cfg.as_of_s
+    :mod:`memviz.asof`; the bound is left out when ``store`` holds nothing after that time, or without
+    ``cfg.as_of_pool``)."""
+    as_of = cfg.as_of_s if cfg.as_of_pool else None
     if as_of is not None and store is not None and not asof.changed_since(store, float(as_of)):
         as_of = None
     return MemoryFilter(
