@@ -35,21 +35,22 @@ def retention_at(
 
 
 def one_memory(
-    engine: MemoryEngine, frame: pd.DataFrame, models: list[str], params: DecayParams, threshold: float
+    engine: MemoryEngine, frame: pd.DataFrame, models: list[str], params: DecayParams, threshold: float, as_of_s: float
 ) -> None:
-    """A memory's retention curve (replayed from the event log), its projection, and reinforcing it."""
+    """A memory's retention curve (replayed from the event log as it was at ``as_of_s``), its projection, and
+    reinforcing it."""
     c = st.columns([2, 3, 1])
     shown = frame.sort_values(["recall_count", "importance"], ascending=False)
     mid = w.memory_search(shown, "Memory (most recalled first)", "fg_memory", "fg_search", MAX_PICK, c[:2])
     horizon = c[2].slider("Project (days)", 0, 365, 60, 5, key="fg_horizon")
     if mid is None:
         return
-    history = fg.memory_history(engine.get(mid), engine.read.events(memory_id=mid))
-    now = engine.clock.now()
-    curves = vf.retention_curves(history, now, horizon, models, params)
+    history = fg.memory_history(engine.get(mid), engine.read.events(memory_id=mid), as_of_s)
+    curves = vf.retention_curves(history, as_of_s, horizon, models, params)
     title = memory_labels(frame[frame["id"] == mid]).get(mid, mid)
-    st.plotly_chart(vf.curve_figure(curves, history, now, threshold, title=title), key="fg_curve", width="stretch")
-    w.metrics_row(fg.memory_metrics(history, now, models, params))
+    st.plotly_chart(vf.curve_figure(curves, history, as_of_s, threshold, title=title), key="fg_curve", width="stretch")
+    when = "now" if as_of_s == engine.clock.now() else "then"
+    w.metrics_row(fg.memory_metrics(history, as_of_s, models, params, when))
     if len(history.access_times_s) > 1:
         st.dataframe(
             vf.history_table(history, fmt_time),
@@ -58,9 +59,10 @@ def one_memory(
             column_config={"stability before (days)": DAYS, "stability after (days)": DAYS},
         )
     if st.button(
-        "Reinforce this memory now",
+        "Reinforce this memory now (writes)",
         key="fg_reinforce",
-        help="As a recall would: stability rises (more when retention has fallen), elapsed time resets",
+        help="Writes to the store, at the clock: as a recall would, stability rises (more when retention has "
+        "fallen) and elapsed time resets",
     ):
         w.done(fg.reinforce_message(engine.reinforce([mid], reason="manual")[0]), key=uf.MESSAGE_KEY)
 
@@ -149,7 +151,7 @@ tab_one, tab_pop, tab_time = st.tabs(
 )  # lazy
 if tab_one.open:
     with tab_one:
-        one_memory(engine, frame, models, params, threshold)
+        one_memory(engine, frame, models, params, threshold, as_of_s)
 if tab_pop.open:
     with tab_pop:
         population(engine, frame, model, params, as_of_s, threshold)

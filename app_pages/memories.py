@@ -82,15 +82,18 @@ with st.expander("Add data to the store", expanded=engine.read.count() == 0, ico
 
 model = st.session_state.get("mem_decay", DECAY_MODELS[0])
 frame = memory_frame(db_uri(), engine.read.version(), engine.clock.now(), model, engine)
+later = engine.read.count() - len(frame)  # as of the clock: memories it has not reached do not exist yet
 if frame.empty:
     st.info("The store is empty: add data above, or write a memory on the Write page.")
+    if later:
+        st.caption(vm.dated_later(later))
     st.stop()
 
 st.subheader("Memory table")
 shown = vm.memory_table(vm.filter_memories(frame, **um.filters(frame)))
 st.caption(
     f"Showing {len(shown):,} of {len(frame):,} memories · retention at {fmt_time(engine.clock.now())} UTC "
-    f"({model}). Click a row to open it below."
+    f"({model}). Click a row to open it below." + (f" {vm.dated_later(later)}" if later > 0 else "")
 )
 if shown.empty:
     st.info("No memory matches the filters.")

@@ -116,7 +116,7 @@ def show_side_by_side(engine: MemoryEngine, trace: Trace) -> None:
 def show_past(engine: MemoryEngine) -> None:
     by_id = {t.id: t for t in reversed(engine.traces(limit=50))}
     if not by_id:
-        st.caption("No recall recorded yet.")
+        st.caption("No recall kept yet: tick 'Keep this recall in the history' (it writes a recall event).")
         return
     reopen, a, b, compare = ur.past_pickers(by_id)
     if reopen is not None:

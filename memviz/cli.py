@@ -101,6 +101,19 @@ def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: boo
         )
 
 
+def _as_of_s(text: str) -> float:
+    """POSIX seconds of an --as-of date (dateutil; naive = UTC). Raises ConfigError naming the bad date."""
+    from memviz.errors import ConfigError
+    from memviz.importers._base import parse_time
+    from memviz.limits import check_time
+
+    try:
+        t = parse_time(text)
+    except ValueError as e:
+        raise ConfigError(f"--as-of: {e}; give a date such as 2023-05-08 or '8 May 2023 13:56' (UTC)") from None
+    return check_time(t, "--as-of")
+
+
 @main.command()
 @click.argument("query")
 @DB_OPTION
@@ -115,7 +128,21 @@ def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: boo
     type=click.Choice(["exponential", "power", "actr"]),
 )
 @click.option("--no-fusion", is_flag=True, help="Vector candidates only (no reciprocal rank fusion with BM25).")
-@click.option("--no-reinforce", is_flag=True, help="A pure read: do not strengthen the hits, record nothing.")
+@click.option(
+    "--reinforce/--no-reinforce",
+    default=False,
+    show_default=True,
+    help="--reinforce uses the memories as an agent does: it writes (strengthens the hits and records the recall). "
+    "By default a recall is a pure read that writes nothing (--no-reinforce, kept for scripts, says the same).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="DATE",
+    help="Recall from the store as it was at DATE (any date dateutil reads, e.g. 2023-05-08 or '8 May 2023 "
+    "13:56'; without a time zone: UTC): memories written later do not exist, later reinforcements are undone.",
+)
 @click.option("--include-forgotten", is_flag=True, help="Search soft-forgotten memories too.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"hits": [...], "trace": {...}} as one JSON object.')
 def recall(
@@ -124,22 +151,25 @@ def recall(
     k: int,
     decay_model: DecayModel,
     no_fusion: bool,
-    no_reinforce: bool,
+    reinforce: bool,
+    as_of: str | None,
     include_forgotten: bool,
     as_json: bool,
 ) -> None:
     """Recall memories for QUERY, with the score components of each hit and the full trace.
 
-    The store must exist (a recall never creates one). With --no-reinforce nothing is written, so it works on a
-    read-only store."""
+    The store must exist (a recall never creates one). Looking writes nothing: without --reinforce the store's
+    version and event log are unchanged, so it works on a read-only store. --reinforce (the agent's use of its
+    memory) strengthens the hits and records the recall; it cannot be combined with --as-of."""
     from memviz.engine import RecallConfig, open_engine
 
     cfg = RecallConfig(
         k=k,
         decay_model=decay_model,
         fusion=not no_fusion,
-        reinforce=not no_reinforce,
+        reinforce=reinforce,
         include_forgotten=include_forgotten,
+        as_of_s=None if as_of is None else _as_of_s(as_of),
     ).validated()  # bad settings are named before the store is opened
     engine = open_engine(db, create=False)
     result = engine.recall(query, cfg)

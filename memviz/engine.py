@@ -107,11 +107,16 @@ class MemoryEngine:
     ) -> RecallResult:
         """Recall the top-k memories for ``query`` and the full trace of how they were chosen (see
         :func:`memviz.recall.pipeline.recall` for the stages). ``overrides`` replace fields of ``config``
-        (default :class:`RecallConfig`). With ``record`` (by default: when reinforcing) a ``recall`` event
-        carrying the trace is logged; with ``reinforce`` the hits are strengthened (``reinforce`` events). A
-        recall with ``reinforce=False`` and no ``record`` writes nothing. ``exclude_ids`` leaves those memories
-        out of every stage, as if they were forgotten. Raises EmptyTextError for an empty query, ConfigError
-        for bad settings."""
+        (default :class:`RecallConfig`).
+
+        This is the agent's path: by default (``reinforce=True``) a recall is a use of memory, so the hits are
+        strengthened (``reinforce`` events) and the recall is logged (a ``recall`` event carrying the trace).
+        Looking is not using: tools that explore (the app's pages, ``memviz recall`` without ``--reinforce``,
+        evaluation, why-not) pass ``reinforce=False`` and write nothing at all (the store's version and event
+        count do not change), unless ``record=True`` keeps the trace in the history (a ``recall`` event only).
+        ``as_of_s`` recalls from the store as it was then (:mod:`memviz.asof`; never reinforcing).
+        ``exclude_ids`` leaves those memories out of every stage, as if they were forgotten. Raises
+        EmptyTextError for an empty query, ConfigError for bad settings."""
         cfg = replace(config or RecallConfig(), **overrides).validated()
         result = pipeline.recall(
             self.store, self.embedder, cfg, query, self.clock.now(), self.decay_params, exclude_ids
@@ -143,8 +148,10 @@ class MemoryEngine:
         params: DecayParams | None = None,
         version: int | None = None,
     ) -> pd.DataFrame:
-        """Every memory (matching ``where``) with its retention at ``now_s`` (default: the clock) under
-        ``model``; one row per memory, vectorised over the whole store.
+        """Every memory (matching ``where``) as of ``now_s`` (POSIX s; default: the clock) with its retention then
+        under ``model``; one row per memory, vectorised over the whole store. As of a time means as it was then
+        (:mod:`memviz.asof`): a memory whose event time (else creation time) is later does not exist yet and is
+        left out; stability, last recall, recall count and forgotten flag are those the events up to then left.
 
         ``params`` overrides the engine's decay parameters (a what-if; nothing is stored). ``version`` reads the
         memories as they were at that version of the memories table (read-only). Columns: the memories

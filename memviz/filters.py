@@ -27,6 +27,9 @@ class MemoryFilter:
     - ``time_from_s`` / ``time_to_s``: the memory's event time (its creation time when it has none) is
       ``>= time_from_s`` / ``<= time_to_s`` (POSIX seconds).
     - ``forgotten``: False = live memories only, True = soft-forgotten ones only, None = both.
+    - ``existing_at_s``: the store as of this clock time (POSIX s; see :mod:`memviz.asof`): only memories that
+      existed then (event time, else creation time, ``<= existing_at_s``), and ``forgotten`` as it was then (a
+      memory soft-forgotten after it counts as live).
 
     Any sequence of strings may be given; it is stored as a tuple (order kept, repeats dropped).
     """
@@ -40,6 +43,7 @@ class MemoryFilter:
     time_from_s: float | None = None
     time_to_s: float | None = None
     forgotten: bool | None = None
+    existing_at_s: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("ids", "exclude_ids", "speakers", "sessions", "datasets", "kinds"):

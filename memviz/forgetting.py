@@ -44,13 +44,14 @@ class MemoryHistory:
     reasons: tuple[str, ...]
 
 
-def memory_history(memory: Memory, events: Sequence[Event]) -> MemoryHistory:
+def memory_history(memory: Memory, events: Sequence[Event], as_of_s: float | None = None) -> MemoryHistory:
     """Replay ``events`` (the event log, oldest first; events of other memories are ignored) for ``memory``.
 
     The initial stability is the ``write`` event's ``stability_days``; without a write event (a store
     written before events carried it), :func:`memviz.decay.initial_stability_days` of the importance.
+    ``as_of_s`` (POSIX s): the history as it was then, reinforcements after it ignored (:mod:`memviz.asof`).
     """
-    mine = [e for e in events if memory.id in e.memory_ids]
+    mine = [e for e in events if memory.id in e.memory_ids and (as_of_s is None or e.time_s <= as_of_s)]
     writes = [e for e in mine if isinstance(e, WriteEvent) and e.stability_days > 0]
     s0 = writes[0].stability_days if writes else float(initial_stability_days(memory.importance))
     t0 = memory.event_time_s if memory.event_time_s is not None else memory.created_time_s
@@ -191,16 +192,22 @@ def as_of_min_days(time_range: tuple[float, float] | None, now_s: float) -> int:
 
 
 def memory_metrics(
-    history: MemoryHistory, now_s: float, models: Sequence[DecayModel], params: DecayParams = DEFAULT_PARAMS
+    history: MemoryHistory,
+    now_s: float,
+    models: Sequence[DecayModel],
+    params: DecayParams = DEFAULT_PARAMS,
+    when: str = "now",
 ) -> list[Metric]:
-    """One memory's headline: its retention now under each of ``models``, its stability now, its reinforcements."""
+    """One memory's headline at ``now_s`` (labelled ``when``: "now", or "then" for another "as of" time): its
+    retention under each of ``models``, its stability, its reinforcements up to then."""
     out: list[Metric] = [
-        (f"Retention now ({m})", f"{float(retention_curve(history, np.array([now_s]), m, params)[0]):.3f}")
+        (f"Retention {when} ({m})", f"{float(retention_curve(history, np.array([now_s]), m, params)[0]):.3f}")
         for m in models
     ]
+    upto = max(int(np.searchsorted(history.access_times_s, now_s, side="right")), 1)
     return out + [
-        ("Stability now", f"{history.stability_days[-1]:.1f} days"),
-        ("Reinforcements", f"{len(history.access_times_s) - 1}"),
+        (f"Stability {when}", f"{history.stability_days[upto - 1]:.1f} days"),
+        ("Reinforcements", f"{upto - 1}"),
     ]
 
 

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from memviz import decay as decay_mod
+from memviz.asof import as_of_rows
 from memviz.clock import Clock, SimulatedClock
 from memviz.decay import SECONDS_PER_DAY, DecayModel, DecayParams, ReinforceRule
 from memviz.errors import ConfigError
@@ -44,7 +45,8 @@ class Lifecycle:
         params: DecayParams | None = None,
         version: int | None = None,
     ) -> pd.DataFrame:
-        """Every memory (matching ``where``) with its retention at ``now_s`` (default: the clock), vectorised.
+        """Every memory (matching ``where``) that existed at ``now_s`` (default: the clock), as it was then, with
+        its retention then, vectorised (:func:`memviz.asof.as_of_rows`).
         See :meth:`memviz.engine.MemoryEngine.retention_frame`."""
         now = self.clock.now() if now_s is None else float(now_s)
         tbl = (
@@ -52,6 +54,7 @@ class Lifecycle:
             if version is None
             else self.store.memories_table_at(version, where=where)
         )
+        tbl = as_of_rows(self.store, tbl, now)
         df = tbl.to_pandas()
         if df.empty:
             for c in ("last_access_s", "elapsed_days", "retention"):

@@ -223,6 +223,8 @@ def _missed_retrievers(trace: Trace, memory_id: str, by_stage, explained) -> lis
     out: list[str] = []
     retrievers = trace.config.get("retrievers", ["vector", "fulltext"])
     pooled = retrievers if trace.config.get("fusion", True) else retrievers[:1]
+    if explained and explained.get("existed") is False:
+        return ["It did not exist yet at the recall's time (it was written later), so no retriever searched it."]
     if explained and explained.get("forgotten") and not trace.config.get("include_forgotten"):
         return ["It is soft-forgotten, so no retriever searched it (include forgotten memories to see it)."]
     for name in ("vector", "fulltext"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -174,3 +174,63 @@ def test_sigterm_to_memviz_app_leaves_no_streamlit_running(tmp_path):
             proc.kill()
     with socket.socket() as s:  # nothing listens on the port any more
         assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _state(run, db) -> tuple[int, int]:
+    out = json.loads(run("stats", "--db", db, "--json").stdout)
+    return out["version"], out["events"]
+
+
+def test_recall_is_a_pure_read_unless_reinforce_is_asked(run, tmp_path):
+    """Looking writes nothing: by default (and with --no-reinforce, kept for scripts, and --as-of) the store's
+    version and event count are unchanged; --reinforce records the recall and strengthens the hits."""
+    db = tmp_path / "demo"
+    assert run("ingest", DEMO_PATH, "--format", "jsonl", "--db", db).exit_code == 0
+    before = _state(run, db)
+    for flags in ([], ["--no-reinforce"], ["--as-of", "2026-02-01"]):
+        res = run("recall", "Where does Maya live?", "--db", db, "-k", "3", "--json", *flags)
+        assert res.exit_code == 0, res.output
+        assert _state(run, db) == before, flags
+    res = run("recall", "Where does Maya live?", "--db", db, "-k", "3", "--json", "--reinforce")
+    assert res.exit_code == 0 and len(json.loads(res.stdout)["hits"]) == 3
+    version, events = _state(run, db)
+    assert version > before[0] and events == before[1] + 1 + 3  # one recall event, three reinforce events
+
+
+@pytest.mark.parametrize(
+    "as_of,t",
+    [
+        ("2026-02-01", datetime(2026, 2, 1, tzinfo=UTC)),  # naive: UTC
+        ("1 Feb 2026 13:30", datetime(2026, 2, 1, 13, 30, tzinfo=UTC)),
+        ("2026-02-01T02:00:00+02:00", datetime(2026, 2, 1, tzinfo=UTC)),
+    ],
+)
+def test_recall_as_of_a_date_sees_the_store_as_it_was_then(run, tmp_path, as_of, t):
+    db = tmp_path / "demo"
+    assert run("ingest", DEMO_PATH, "--format", "jsonl", "--db", db).exit_code == 0
+    res = run("recall", "Maya", "--db", db, "-k", "20", "--json", "--as-of", as_of)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["trace"]["time_s"] == t.timestamp() and out["trace"]["config"]["as_of_s"] == t.timestamp()
+    from memviz.engine import open_engine
+
+    mems = open_engine(str(db), create=False).read.memories([h["id"] for h in out["hits"]])
+    assert mems and all((m.event_time_s or m.created_time_s) <= t.timestamp() for m in mems)
+
+
+@pytest.mark.parametrize(
+    "flags,says",
+    [
+        (["--as-of", "not a date"], "--as-of: not a date/time"),
+        (["--as-of", "May 2023"], "--as-of: incomplete date"),
+        (["--as-of", "2300-01-01"], "--as-of: time 2300-01-01"),
+        (["--as-of", "2026-02-01", "--reinforce"], "cannot reinforce"),
+    ],
+)
+def test_recall_refuses_a_bad_as_of_date_and_writes_nothing(run, tmp_path, flags, says):
+    db = tmp_path / "demo"
+    assert run("ingest", DEMO_PATH, "--format", "jsonl", "--db", db).exit_code == 0
+    before = _state(run, db)
+    res = CliRunner().invoke(main, ["recall", "Maya", "--db", str(db), *flags])
+    assert res.exit_code == 2 and says in res.stderr, res.stderr
+    assert _state(run, db) == before

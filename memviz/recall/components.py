@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from memviz import scoring
+from memviz import asof, scoring
 from memviz import text as text_mod
 from memviz.decay import DecayParams, last_access_s, rows_retention
 from memviz.models import StageCandidate
@@ -40,13 +40,17 @@ class ScoringContext:
     keyword_df: dict[str, int] = field(default_factory=dict)
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     gated_ids: set[str] = field(default_factory=set)
+    as_of: bool = False  # score memories as they were at ``now`` (memviz.asof.restate), not as stored
+    undo_trace: str | None = None  # ... without that recall's own reinforcements (why-not of a past recall)
 
     @classmethod
     def build(
         cls, query: str, qvec: np.ndarray, now: float, cfg: RecallConfig, params: DecayParams, bm25: dict[str, float]
     ) -> ScoringContext:
         keywords = text_mod.keywords(query) if cfg.weights["entity"] > 0 else []
-        return cls(query, qvec, now, cfg, params, bm25, len(text_mod.content_words(query)), keywords)
+        ctx = cls(query, qvec, now, cfg, params, bm25, len(text_mod.content_words(query)), keywords)
+        ctx.as_of = cfg.as_of_s is not None
+        return ctx
 
     def lexical(self, ids: Sequence[str]) -> np.ndarray:
         """The lexical component: full-text candidates' BM25, max- or sigmoid-normalised; 0 for others."""
@@ -80,8 +84,11 @@ def components(
 ) -> tuple[list[str], pa.Table, dict[str, np.ndarray], np.ndarray]:
     """Rows and raw components of the memories ``ids`` (those found, in the order given) for ``ctx``'s query.
     Returns (ids, rows (Arrow, every column but the vector), {component: array (n,)}, raw cosine (n,));
-    ``graph`` is all zeros. The rows come from the store's in-memory index: no table scan."""
+    ``graph`` is all zeros. The rows come from the store's in-memory index: no table scan; with ``ctx.as_of``
+    they are restated as they were at ``ctx.now`` (:func:`memviz.asof.restate`)."""
     ids, tbl, vecs = store.rows(ids)
+    if ctx.as_of:
+        tbl = asof.restate(store, tbl, ctx.now, ctx.undo_trace)
     cosine = vecs.astype(np.float64) @ ctx.qvec.astype(np.float64)
     last = last_access_s(tbl)
     keywords = tbl.column("keywords").to_pylist() if ctx.keyword_df else [[]] * len(ids)

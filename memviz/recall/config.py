@@ -50,9 +50,15 @@ class RecallConfig:
       aggregated over paths by ``graph_aggregate`` (``"max"``: best path; ``"sum"``: all paths, clipped at 1);
       the activation is the ``graph`` component, which needs a positive weight (and only has one with hops).
     - ``decay_model``: the retention component's model. ``include_forgotten``: search soft-forgotten memories too.
-    - ``as_of_s``: recall as of this clock time (POSIX s) instead of the engine clock (recency, retention);
-      it cannot be combined with ``reinforce`` (a reinforcement happens at the engine clock).
-    - ``reinforce``: a recall strengthens its hits (stability up, elapsed time reset) and records it.
+    - ``as_of_s``: recall as of this clock time (POSIX s) instead of the engine clock: from the store as it was
+      then (:mod:`memviz.asof`: memories dated later do not exist, later reinforcements are undone) and with
+      recency and retention then; it cannot be combined with ``reinforce`` (a reinforcement happens at the
+      engine clock). ``as_of_pool``: False keeps the whole store searchable and moves only the scoring clock
+      (the benchmarks' protocol, which ranks the whole haystack: LongMemEval dates some evidence sessions after
+      their question).
+    - ``reinforce``: a recall strengthens its hits (stability up, elapsed time reset) and records it. True by
+      default: the agent's path, where recalling is using. Tools that only look (pages, ``memviz recall``
+      without ``--reinforce``, evaluation) pass False and write nothing.
     - ``record``: log the recall (a ``recall`` event with its trace) so it can be reopened later; None (the
       default) records only a reinforcing recall, so a recall with ``reinforce=False`` is a pure read.
     """
@@ -84,6 +90,7 @@ class RecallConfig:
     graph_seeds: int = 10
     as_of_s: float | None = None
     record: bool | None = None
+    as_of_pool: bool = True
 
     def validated(self) -> RecallConfig:
         """This config checked and completed (full weights, ``candidates >= k``). Raises ConfigError."""
@@ -92,7 +99,7 @@ class RecallConfig:
         if self.reinforce and self.k > MAX_K:
             raise ConfigError(
                 f"k must be at most {MAX_K:,} for a recall that reinforces (each hit is strengthened and recorded), "
-                f"got {self.k:,}; use reinforce=False (--no-reinforce) for a longer pure read"
+                f"got {self.k:,}; use reinforce=False (memviz recall without --reinforce) for a longer pure read"
             )
         if self.k > MAX_READ_K:
             raise ConfigError(f"k must be at most {MAX_READ_K:,}, got {self.k:,}")

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from memviz import scoring
+from memviz import asof, scoring
 from memviz.decay import DecayParams
 from memviz.embed import Embedder
 from memviz.errors import UnknownMemoryError
@@ -36,9 +36,11 @@ def explain(
     not retrieved?" for memories no stage lists.
 
     Uses the trace's configuration, clock time, full-text scores, pool ranges and keyword counts, and the
-    memories as they are stored now. Returns per id: ``cosine`` (raw cosine similarity to the query, the
+    memories as they were at the trace's clock time, before its own reinforcements (:mod:`memviz.asof`).
+    Returns per id: ``cosine`` (raw cosine similarity to the query, the
     vector retriever's measure), ``bm25`` (its full-text score for the query, None when no query term
-    matches it), ``forgotten``, ``components`` (as the scoring stage computes them: lexical and rrf are 0
+    matches it), ``forgotten`` (then), ``existed`` (False: written after the recall's time, so no
+    retriever could find it), ``components`` (as the scoring stage computes them: lexical and rrf are 0
     outside the full-text and fused candidates), ``graph`` (its graph activation if the graph stage reached
     it), ``score`` (their weighted mean, in [0, 1]) and ``gated`` (the gate that would leave it out, or None).
     Writes nothing. Raises UnknownMemoryError for an unknown id.
@@ -51,6 +53,7 @@ def explain(
     bm25 = {c.id: c.scores["bm25"] for c in fulltext.candidates} if fulltext else {}
     qvec = embedder.encode([trace.query])[0]
     ctx = ScoringContext.build(trace.query, qvec, trace.time_s, cfg, params, bm25)
+    ctx.as_of, ctx.undo_trace = True, trace.id  # as they were when it recalled, before its own reinforcements
     fusion = _stage(trace, "fusion")
     ctx.rrf = {c.id: c.scores["rrf"] for c in fusion.candidates} if fusion else {}
     scoring_stage = _stage(trace, "scoring")
@@ -59,6 +62,7 @@ def explain(
     ctx.keyword_df = info.get("keyword_df", {})
     found, rows, comps, cosine = components(store, ctx, ids)
     forgotten = rows.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)
+    existed = asof.birth_s(rows) <= trace.time_s
     if missing := [i for i in ids if i not in set(found)]:
         raise UnknownMemoryError(missing)
     _, gated = gate(cfg, found, comps)
@@ -75,6 +79,7 @@ def explain(
             "cosine": float(cosine[n]),
             "bm25": text_hits.get(i),
             "forgotten": bool(forgotten[n]),
+            "existed": bool(existed[n]),
             "components": {c: float(comps[c][n]) for c in scoring.COMPONENTS},
             "graph": graph.get(i),
             "score": float(score[n]),

@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 import pyarrow as pa
 
+from memviz import asof
 from memviz.decay import DecayParams
 from memviz.embed import Embedder
 from memviz.errors import EmptyTextError
@@ -33,10 +34,19 @@ from memviz.text import normalise
 from memviz.workers import ms_since
 
 
-def search_filter(cfg: RecallConfig, exclude_ids: Sequence[str] = ()) -> MemoryFilter:
+def search_filter(cfg: RecallConfig, exclude_ids: Sequence[str] = (), store: MemoryStore | None = None) -> MemoryFilter:
     """The memories a recall with ``cfg`` searches: the live ones (all with ``include_forgotten``), without
-    ``exclude_ids``."""
-    return MemoryFilter(forgotten=None if cfg.include_forgotten else False, exclude_ids=tuple(exclude_ids) or None)
+    ``exclude_ids``; as of ``cfg.as_of_s``, only those that existed then, live as they were then (see
+    :mod:`memviz.asof`; the bound is left out when ``store`` holds nothing after that time, or without
+    ``cfg.as_of_pool``)."""
+    as_of = cfg.as_of_s if cfg.as_of_pool else None
+    if as_of is not None and store is not None and not asof.changed_since(store, float(as_of)):
+        as_of = None
+    return MemoryFilter(
+        forgotten=None if cfg.include_forgotten else False,
+        exclude_ids=tuple(exclude_ids) or None,
+        existing_at_s=None if as_of is None else float(as_of),
+    )
 
 
 def recall(
@@ -55,7 +65,9 @@ def recall(
     (exact cosine); full-text candidates (LanceDB native BM25, in a worker thread at the same time as the
     vector search, so their two ``duration_ms`` overlap and ``Trace.total_ms`` is less than the stages' sum);
     fusion (the pool); scoring (gates, then the weighted mean of :data:`memviz.scoring.COMPONENTS`); graph,
-    only when ``graph_hops`` > 0; final top-k. ``exclude_ids`` leaves those memories out of every stage, as if
+    only when ``graph_hops`` > 0; final top-k. With ``cfg.as_of_s`` the store is seen as it was then
+    (:mod:`memviz.asof`): memories written later do not exist, later reinforcements and forgets are undone;
+    at the engine clock it is seen as it is. ``exclude_ids`` leaves those memories out of every stage, as if
     they were forgotten (e.g. to preview what a forget would change). Writes nothing: the caller records
     the recall (:func:`recall_event`) and reinforces. Raises EmptyTextError for an empty query.
     """
@@ -65,7 +77,7 @@ def recall(
         raise EmptyTextError("the query is empty") from None
     t_start = time.perf_counter()
     now = now_s if cfg.as_of_s is None else float(cfg.as_of_s)
-    where = search_filter(cfg, exclude_ids)
+    where = search_filter(cfg, exclude_ids, store)
 
     model = model_stage(embedder)
     embed, qvec = embed_stage(embedder, query)

@@ -44,7 +44,13 @@ def memory_where(f: MemoryFilter | None) -> str | None:
         conds.append(f"{when} >= {float(f.time_from_s)!r}")
     if f.time_to_s is not None:
         conds.append(f"{when} <= {float(f.time_to_s)!r}")
-    if f.forgotten is not None:
+    if f.existing_at_s is not None:
+        t = float(f.existing_at_s)
+        conds.append(f"{when} <= {t!r}")
+        if f.forgotten is not None:  # as it was then: forgotten at or before t
+            forgotten = f"(forgotten_time_s IS NOT NULL AND forgotten_time_s <= {t!r})"
+            conds.append(forgotten if f.forgotten else f"NOT {forgotten}")
+    elif f.forgotten is not None:
         conds.append(f"forgotten_time_s IS {'NOT ' if f.forgotten else ''}NULL")
     return " AND ".join(conds) or None
 

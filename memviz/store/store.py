@@ -330,9 +330,12 @@ class MemoryStore(Search):
             tbl = tbl.slice(max(0, tbl.num_rows - limit))
         return [event_from_row(r) for r in tbl.to_pylist()]
 
-    def events_table(self, columns: Sequence[str] | None = None) -> pa.Table:
-        """The raw event log as Arrow (no payload parsing), in storage order."""
+    def events_table(self, columns: Sequence[str] | None = None, ops: Sequence[str] | None = None) -> pa.Table:
+        """The raw event log (only the events of ``ops`` when given) as Arrow (no payload parsing), in storage
+        order."""
         q = self.events.search()
+        if ops:
+            q = q.where(sql.events_where(None, ops))
         if columns:
             q = q.select(list(columns))
         return q.limit(None).to_arrow()

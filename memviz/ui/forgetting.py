@@ -61,7 +61,7 @@ def actions(
 ) -> None:
     """Three boxes of actions, each recorded in the event log: advance the clock; soft-forget the memories
     ``below`` the threshold (and undo it); hard-prune the soft-forgotten memories of ``frame``."""
-    st.markdown("**Actions** (recorded in the event log)")
+    st.markdown("**Actions**: each writes to the store (recorded in the event log); everything above only looks")
     c = st.columns(3)
     with c[0].container(border=True):
         days = st.number_input("Days", 1, 3650, 30, key="fg_advance_days")

@@ -98,12 +98,30 @@ def actions(engine: MemoryEngine, memory_id: str, forgotten: bool) -> None:
     buttons on the next run, flash key ``detail_msg``) and reruns the page."""
     b = st.columns([1, 1, 4])
     if forgotten:
-        if b[0].button("Restore", key="mem_restore", icon=":material/undo:", width="stretch"):
+        if b[0].button(
+            "Restore",
+            key="mem_restore",
+            icon=":material/undo:",
+            width="stretch",
+            help="Writes: brings it back into recall",
+        ):
             engine.restore([memory_id])
             w.done("Restored: the memory is back in recall.", key="detail_msg")
-    elif b[0].button("Forget", key="mem_forget", icon=":material/visibility_off:", width="stretch"):
+    elif b[0].button(
+        "Forget",
+        key="mem_forget",
+        icon=":material/visibility_off:",
+        width="stretch",
+        help="Writes: a soft forget, undoable",
+    ):
         engine.forget([memory_id])
         w.done("Forgotten (soft): it leaves recall but stays stored; restore undoes it.", key="detail_msg")
-    if b[1].button("Reinforce", key="mem_reinforce", icon=":material/fitness_center:", width="stretch"):
+    if b[1].button(
+        "Reinforce",
+        key="mem_reinforce",
+        icon=":material/fitness_center:",
+        width="stretch",
+        help="Writes: strengthens it",
+    ):
         w.done(vm.reinforce_message(engine.reinforce([memory_id])[0]), key="detail_msg")
     w.show_flash("detail_msg", b[2])

@@ -1,6 +1,6 @@
 """The recall configuration form of the Recall page: a query, a scoring preset and its settings (k, decay model,
-fusion, "as of" time, component weights, graph hops, reinforcement). What it builds is a pure function,
-:func:`form_config`, tested without streamlit."""
+fusion, "as of" time, component weights, graph hops, keeping the recall, reinforcement). What it builds is a pure
+function, :func:`form_config`, tested without streamlit."""
 
 from __future__ import annotations
 
@@ -27,9 +27,11 @@ def form_config(
     graph_hops: int,
     as_of_s: float | None,
     reinforce: bool,
+    keep: bool = False,
 ) -> tuple[RecallConfig | None, str | None]:
-    """The validated config of ``preset`` with the form's settings, or ``(None, error)``. The recall is always
-    recorded (its trace can be reopened); it reinforces only when asked and not "as of" another time."""
+    """The validated config of ``preset`` with the form's settings, or ``(None, error)``. Looking writes nothing:
+    the recall is recorded (a ``recall`` event, its trace listed in the history) only when ``keep`` or
+    ``reinforce`` asks, and reinforces only when asked and not "as of" another time."""
     try:
         return preset_config(
             preset,
@@ -40,7 +42,7 @@ def form_config(
             graph_hops=int(graph_hops),
             as_of_s=as_of_s,
             reinforce=reinforce and as_of_s is None,
-            record=True,
+            record=bool(keep or (reinforce and as_of_s is None)),
         ), None
     except MemvizError as e:
         return None, str(e)
@@ -94,14 +96,23 @@ def recall_form(now_s: float, key: str = "rc") -> tuple[str, RecallConfig | None
             help="Needs a positive 'link / graph bonus' weight",
         )
         g[1].caption(f"Per-hop decay {base.graph_decay}, aggregate {base.graph_aggregate}, seeds {base.graph_seeds}")
-    reinforce = st.checkbox(
-        "Reinforce the hits (a recall strengthens what it returns)",
+    w = st.columns(2)
+    keep = w[0].checkbox(
+        "Keep this recall in the history (writes a recall event)",
+        value=False,
+        key=f"{key}_keep",
+        help="Records the recall and its trace so it can be reopened and compared under Past traces. Off: "
+        "looking writes nothing (the store's version and event log do not change).",
+    )
+    reinforce = w[1].checkbox(
+        "Reinforce the hits (writes: strengthens them)",
         value=False,
         key=f"{key}_reinforce",
         disabled=as_of is not None,
-        help="Off: exploring does not change the store",
+        help="As an agent's recall does: this records the recall and strengthens the hits (stability up, "
+        "elapsed time reset), so later recalls rank them higher. Off: exploring does not change the store.",
     )
-    return (query, *form_config(preset, k, decay, fusion, weights, hops, as_of, reinforce))
+    return (query, *form_config(preset, k, decay, fusion, weights, hops, as_of, reinforce, keep))
 
 
 __all__ = ["form_config", "recall_form"]

@@ -161,13 +161,18 @@ def _clock_buttons(engine: MemoryEngine, advance: bool) -> None:
     ]
     cols = st.columns(3)
     for col, (label, key, days) in zip(cols, moves if advance else []):
-        if col.button(label, key=key, use_container_width=True):
+        if col.button(
+            label,
+            key=key,
+            use_container_width=True,
+            help=f"Writes: advances the store's clock by {days} d (a clock event)",
+        ):
             _move(lambda d=days: engine.advance_clock(days=d))
     if st.button(
         "Reset clock",
         key="clock_reset",
         use_container_width=True,
-        help="Set the clock back to the end of the data (the latest memory time); recorded in the event log",
+        help="Writes: sets the clock back to the end of the data (the latest memory time), recorded in the event log",
     ):
         _move(engine.reset_clock)
 

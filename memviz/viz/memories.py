@@ -387,6 +387,16 @@ def reinforce_message(event: Any) -> str:
     return f"Reinforced: stability {event.stability_before:.1f} → {event.stability_after:.1f} days."
 
 
+def dated_later(n: int) -> str:
+    """What the memory table says of the ``n`` (> 0) memories dated after the clock: as of the clock they do not
+    exist yet (:mod:`memviz.asof`), so they are not listed."""
+    one = n == 1
+    return (
+        f"{n:,} {'memory' if one else 'memories'} dated after the clock {'does' if one else 'do'} not exist yet and "
+        f"{'is' if one else 'are'} not listed (move the clock forward or reset it to the end of the data)."
+    )
+
+
 def detail_metrics(memory: Any, retention: float | None, n_recalled: int = 0) -> list[tuple[str, str]]:
     """The metrics of one memory's detail: importance, stability, retention now ("—" when unknown), how many
     recorded recalls returned it (``n_recalled``: its ``recall`` events), how many times it was reinforced (its
@@ -406,6 +416,7 @@ __all__ = [
     "EVENT_COLUMNS",
     "LINK_COLUMNS",
     "TABLE_COLUMNS",
+    "dated_later",
     "detail_metrics",
     "event_time_bounds",
     "events_frame",

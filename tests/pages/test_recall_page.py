@@ -10,6 +10,7 @@ import pytest
 from memviz import tracing
 from memviz.engine import open_engine
 from memviz.recall.presets import preset_config
+from memviz.store import MemoryStore
 
 QUERY = "Which city did Maya move to?"
 
@@ -118,6 +119,7 @@ def test_past_traces_compared_after_advancing_the_clock(open_page, demo_db):
         at.slider(key=f"rc_w_default_{comp}").set_value(w)
     for comp in ("lexical", "importance", "retention"):
         at.slider(key=f"rc_w_default_{comp}").set_value(0.0)
+    at.checkbox(key="rc_keep").check()  # kept in the history (a recall event); looking alone keeps nothing
     at.button(key="rc_run").click().run()
     # the same query "as of" thirty days later (the page's own clock control; the sidebar's "+30 days" does the
     # same to the shared clock)
@@ -130,6 +132,7 @@ def test_past_traces_compared_after_advancing_the_clock(open_page, demo_db):
     traces = open_engine(str(demo_db)).traces(limit=2)
     assert traces[1].time_s - traces[0].time_s == pytest.approx(30 * 86_400, abs=60)
     assert traces[1].config["as_of_s"] == traces[1].time_s and traces[1].config["reinforce"] is False
+    assert traces[0].config["record"] is True and traces[0].config["reinforce"] is False
     at.selectbox(key="rc_past_a").set_value(traces[0].id)
     at.selectbox(key="rc_past_b").set_value(traces[1].id)
     at.button(key="rc_past_cmp").click().run()
@@ -145,3 +148,43 @@ def test_past_traces_compared_after_advancing_the_clock(open_page, demo_db):
     assert page.frame_with("session", "source", "date")["id"].tolist() == [
         c.id for c in traces[0].stage("final").candidates
     ]
+
+
+def store_state(db) -> tuple[int, int]:
+    """The store's (memories-table version, number of events), read in this process."""
+    s = MemoryStore(db, create=False).stats()
+    return s["version"], s["events"]
+
+
+def test_looking_writes_nothing_unless_asked(open_page, demo_db):
+    """Recall, why-not, a recall "as of" another time, presets side by side, reopening: the store's version and
+    event count are unchanged. Keeping the recall writes one recall event (the version stays); reinforcing
+    writes (the version moves)."""
+    page = open_page("recall")
+    at = page.at
+    before = store_state(demo_db)
+    at.text_input(key="rc_query").set_value(QUERY)
+    at.button(key="rc_run").click().run()
+    at.text_input(key="rc_why_id").set_value(
+        tracing.last_ranking(recall_directly(demo_db, "default").trace).candidates[12].id
+    )
+    at.run()
+    assert page.metric("Rank in the ranking") == "13"  # why-not looked at
+    at.selectbox(key="rc_cmp_preset").set_value("bm25")
+    at.button(key="rc_cmp_run").click().run()
+    at.toggle(key="rc_use_clock").set_value(False).run()  # a recall "as of" another time
+    at.button(key="rc_run").click().run()
+    page.check()
+    assert store_state(demo_db) == before
+    assert any("No recall kept yet" in c.value for c in at.caption)
+
+    at.toggle(key="rc_use_clock").set_value(True).run()
+    at.checkbox(key="rc_keep").check()
+    at.button(key="rc_run").click().run()
+    page.check()
+    assert store_state(demo_db) == (before[0], before[1] + 1)  # one recall event, nothing else
+    at.checkbox(key="rc_reinforce").check()
+    at.button(key="rc_run").click().run()
+    page.check()
+    version, events = store_state(demo_db)
+    assert version > before[0] and events == before[1] + 1 + 1 + 10  # a recall event and 10 reinforce events

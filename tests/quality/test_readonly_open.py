@@ -102,9 +102,9 @@ def test_reads_leave_every_file_of_a_writable_store_untouched(seeded_db):
     answered = _reads(seeded_db)
     assert answered["stats"]["memories"] == len(FACTS) + 3 and answered["hits"]
     assert files_state(seeded_db) == before
-    # A reinforcing recall is a write: one recall event and the hits' reinforce events.
+    # A reinforcing recall (asked for: --reinforce) is a write: one recall event and the hits' reinforce events.
     events = answered["stats"]["events"]
-    assert cli("recall", "Mango", "--db", seeded_db, "-k", "2")[0] == 0
+    assert cli("recall", "Mango", "--db", seeded_db, "-k", "2", "--reinforce")[0] == 0
     assert MemoryStore(seeded_db, create=False).count("events") == events + 1 + 2
 
 
@@ -120,7 +120,7 @@ def test_read_commands_work_on_a_read_only_mount(seeded_db, tmp_path):
         answered = _reads(ro)
         assert answered["stats"]["memories"] == len(FACTS) + 3
         # Writes are refused with one line saying why, nothing half-done.
-        code, _, err = cli("recall", "Mango", "--db", ro, "-k", "2")
+        code, _, err = cli("recall", "Mango", "--db", ro, "-k", "2", "--reinforce")
         assert code == 2 and err.startswith("Error: ") and "read-only file system" in err and len(err.splitlines()) == 1
         data = write_jsonl(tmp_path / "new.jsonl", [{"speaker": "Maya", "session": "s9", "text": "A new note."}])
         code, _, err = cli("ingest", data, "--format", "jsonl", "--db", ro)

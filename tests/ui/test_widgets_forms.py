@@ -19,12 +19,16 @@ def test_utc_timestamp():
     assert w.utc_timestamp(date(2024, 1, 2), time(6, 30)) == JAN1 + 86_400 + 6.5 * 3600
 
 
-def test_form_config_records_and_reinforces_only_at_the_clock():
+def test_form_config_writes_only_when_asked_and_reinforces_only_at_the_clock():
     weights = {"relevance": 1.0, "lexical": 0.5}
+    cfg, error = form_config("default", 5, "power", True, weights, 0, None, False)  # looking: a pure read
+    assert error is None and not cfg.reinforce and not cfg.record
+    cfg, _ = form_config("default", 5, "power", True, weights, 0, None, False, keep=True)  # kept in the history
+    assert not cfg.reinforce and cfg.record
     cfg, error = form_config("default", 5, "power", True, weights, 0, None, True)
     assert error is None and cfg.k == 5 and cfg.decay_model == "power" and cfg.reinforce and cfg.record
     cfg, _ = form_config("default", 5, "power", True, weights, 0, JAN1, True)  # "as of": never reinforces
-    assert not cfg.reinforce and cfg.record and cfg.as_of_s == JAN1
+    assert not cfg.reinforce and not cfg.record and cfg.as_of_s == JAN1
     cfg, error = form_config("default", 5, "power", True, {"relevance": 0.0}, 0, None, False)
     assert cfg is None and error  # all weights zero: a ConfigError, shown by the page
 
