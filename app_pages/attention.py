@@ -72,9 +72,9 @@ def kv_view(name: str, passage: Passage, max_tokens: int) -> None:
     st.caption(vt.kv_caption(n, cap.n_input_tokens, cap.truncated, budget) + f" Text: {source}.")
     st.dataframe(
         pd.DataFrame(exp.summary()),
-        hide_index=True,
         key="attn_kv_table",
         column_config=w.number_columns(**vt.KV_TABLE_FORMATS),
+        **w.TABLE,
     )
     policy = st.radio(
         "Timeline of", list(POLICIES), format_func=POLICY_LABELS.get, horizontal=True, key="attn_kv_policy", index=2
@@ -104,9 +104,9 @@ def prompt_view(name: str) -> None:
     chart(va.memory_attention_figure(res.share, res.segments, source), "memories-in-prompt", "attn_prompt")
     st.dataframe(
         pd.DataFrame(res.table()),
-        hide_index=True,
         key="attn_prompt_table",
         column_config=w.number_columns(mean_share="%.3f", max_share="%.3f", share_per_token="%.4f"),
+        **w.TABLE,
     )
     with st.expander(f"Prompt (memories: {source})"):
         st.text(res.prompt)

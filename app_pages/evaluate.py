@@ -102,11 +102,7 @@ picked = [runs[n] for n in shown]
 if picked:
     table = ve.metrics_table(picked)
     st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        key="ev_metrics",
-        column_config=w.number_columns(**dict.fromkeys(table.columns[3:], "%.3f")),
+        table, key="ev_metrics", column_config=w.number_columns(**dict.fromkeys(table.columns[3:], "%.3f")), **w.TABLE
     )
     left, right = st.columns(2)
     left.plotly_chart(ve.metric_curve_figure(picked), key="ev_curve", width="stretch")

@@ -54,9 +54,9 @@ def one_memory(
     if len(history.access_times_s) > 1:
         st.dataframe(
             vf.history_table(history, fmt_time),
-            hide_index=True,
             key="fg_history",
             column_config={"stability before (days)": DAYS, "stability after (days)": DAYS},
+            **w.TABLE,
         )
     if st.button(
         "Reinforce this memory now (writes)",
@@ -86,13 +86,13 @@ def population(
     if len(below):
         st.dataframe(
             below[vf.SUPPRESSED_COLUMNS].head(MAX_LIST),
-            hide_index=True,
             key="fg_below",
             column_config={
                 "retention": st.column_config.NumberColumn(format="%.4f"),
                 "stability_days": DAYS,
                 "elapsed_days": DAYS,
             },
+            **w.TABLE,
         )
     uf.recall_change(engine, below, model, params, as_of_s, threshold)
     uf.actions(engine, frame, below, model, as_of_s, threshold)
@@ -115,7 +115,7 @@ def time_travel(engine: MemoryEngine, now_frame: pd.DataFrame, model: str, param
     gone = then[~then["id"].isin(now_frame["id"])]
     if len(gone):
         st.markdown(f"**Memories of version {picked} that are no longer stored** ({len(gone):,})")
-        st.dataframe(gone[["text", "speaker", "session_id", "id"]].head(MAX_LIST), hide_index=True, key="fg_gone")
+        st.dataframe(gone[["text", "speaker", "session_id", "id"]].head(MAX_LIST), key="fg_gone", **w.TABLE)
 
 
 engine = get_engine()

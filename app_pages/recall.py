@@ -13,6 +13,7 @@ from memviz.errors import MemvizError
 from memviz.models import Memory, Trace
 from memviz.recall.presets import preset_config
 from memviz.ui import recall as ur
+from memviz.ui import widgets as w
 from memviz.ui.inert import inert
 from memviz.ui.recall_form import recall_form
 from memviz.ui.state import db_uri, fmt_time, get_engine
@@ -34,20 +35,19 @@ def show_hits(trace: Trace, mems: dict[str, Memory]) -> None:
         return
     st.dataframe(
         vt.hits_table(vt.final_hits(trace, mems), fmt_time),
-        hide_index=True,
-        width="stretch",
         key="rc_hits_table",
         column_config={"score": SCORE, "text": st.column_config.TextColumn(width="large")},
+        **w.TABLE,
     )
     st.plotly_chart(vt.score_breakdown_figure(trace, mems), key="rc_breakdown", width="stretch")
 
 
 def show_trace(trace: Trace, mems: dict[str, Memory], highlight: str | None = None) -> None:
-    st.dataframe(vt.stage_summary(trace), hide_index=True, width="stretch", key="rc_stage_summary")
+    st.dataframe(vt.stage_summary(trace), key="rc_stage_summary", **w.TABLE)
     if caption := vt.gated_caption(trace):
         st.caption(inert(caption))
     st.plotly_chart(vt.rank_flow_figure(trace, mems, highlight=highlight), key="rc_rank_flow", width="stretch")
-    st.dataframe(vt.trace_table(trace, mems), hide_index=True, width="stretch", key="rc_trace_table", height=380)
+    st.dataframe(vt.trace_table(trace, mems), key="rc_trace_table", height=380, **w.TABLE)
 
 
 def show_why_not(engine: MemoryEngine, trace: Trace, mems: dict[str, Memory]) -> str | None:
@@ -65,10 +65,9 @@ def show_why_not(engine: MemoryEngine, trace: Trace, mems: dict[str, Memory]) ->
     st.markdown("**Near misses**: the ten memories just below the cut-off, and what kept each out")
     st.dataframe(
         vt.near_misses_table(misses, mems),
-        hide_index=True,
-        width="stretch",
         key="rc_near_misses",
         column_config={"score": SCORE, "margin": MARGIN},
+        **w.TABLE,
     )
     return target
 
@@ -80,10 +79,9 @@ def show_diff(a: Trace, b: Trace, name_a: str, name_b: str, engine: MemoryEngine
     st.plotly_chart(vt.compare_figure(diff, mems, max(a.k, b.k), name_a, name_b), key=f"{key}_fig", width="stretch")
     st.dataframe(
         vt.with_text(diff.table, mems),
-        hide_index=True,
-        width="stretch",
         key=f"{key}_table",
         column_config={"score_a": SCORE, "score_b": SCORE},
+        **w.TABLE,
     )
 
 
@@ -105,10 +103,7 @@ def show_side_by_side(engine: MemoryEngine, trace: Trace) -> None:
     for col, t, label in zip(st.columns(2), (trace, other), (la, lb)):
         col.markdown(f"**{label}**")
         col.dataframe(
-            vt.final_table(t, engine.read.memories_by_id(vt.trace_memory_ids(t))),
-            hide_index=True,
-            width="stretch",
-            key=f"rc_side_{label[0]}",
+            vt.final_table(t, engine.read.memories_by_id(vt.trace_memory_ids(t))), key=f"rc_side_{label[0]}", **w.TABLE
         )
     show_diff(trace, other, la, lb, engine, "rc_cmp")
 

@@ -234,9 +234,9 @@ def sink_table(analysis) -> None:
     if analysis.sinks:
         st.dataframe(
             vt.sink_table(analysis.sinks, SINK_COLUMNS),
-            hide_index=True,
             key="attn_sink_table",
             column_config=w.number_columns(**vt.SINK_TABLE_FORMATS),
+            **w.TABLE,
         )
     else:
         st.info("No sink at this threshold.")

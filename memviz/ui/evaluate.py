@@ -13,6 +13,7 @@ from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
 from memviz.evaluate.common import find_trace
 from memviz.filters import MemoryFilter
+from memviz.ui import widgets as w
 from memviz.ui.inert import inert
 from memviz.ui.state import store_engine
 from memviz.viz import evaluate as ve
@@ -27,7 +28,7 @@ def browse(result: dict[str, Any]) -> None:
     metric = c[0].selectbox("Metric", metrics, index=ve.default_metric(metrics), key="ev_q_metric")
     show = c[1].selectbox("Show", ve.QUESTION_FILTERS, key="ev_q_filter")
     frame = ve.filter_questions(ve.questions_frame(result, metric), show, metric)
-    st.dataframe(frame, hide_index=True, width="stretch", key="ev_q_table", height=280)
+    st.dataframe(frame, key="ev_q_table", height=280, **w.TABLE)
     by_id = {q["id"]: q for q in result["questions"]}
     qid = st.selectbox(
         "Question", frame["id"].tolist(), key="ev_q_pick", format_func=lambda i: f"{i}: {by_id[i]['question'][:90]}"
@@ -52,9 +53,9 @@ def browse(result: dict[str, Any]) -> None:
     )
     left, right = st.columns(2)
     left.markdown("**Gold evidence** and where it ranked")
-    left.dataframe(ve.gold_table(q, mems, previews), hide_index=True, width="stretch", key="ev_gold")
+    left.dataframe(ve.gold_table(q, mems, previews), key="ev_gold", **w.TABLE)
     right.markdown(f"**Retrieved** (top {k}; gold marked)")
-    right.dataframe(ve.retrieved_table(q, mems, k, previews), hide_index=True, width="stretch", key="ev_retrieved")
+    right.dataframe(ve.retrieved_table(q, mems, k, previews), key="ev_retrieved", **w.TABLE)
     show_question_trace(q, gold, sessions, engine, ve.metric_k(metric))
 
 
@@ -93,4 +94,4 @@ def show_question_trace(
                 st.plotly_chart(why_not_figure(why, tracing.weights_of(trace)), key="ev_why_fig", width="stretch")
     with st.expander("Full trace of this question", expanded=False):
         st.plotly_chart(rank_flow_figure(trace, mems, highlight=target), key="ev_rank_flow", width="stretch")
-        st.dataframe(trace_table(trace, mems).head(200), hide_index=True, width="stretch", key="ev_trace_table")
+        st.dataframe(trace_table(trace, mems).head(200), key="ev_trace_table", **w.TABLE)

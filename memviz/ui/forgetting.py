@@ -53,7 +53,7 @@ def recall_change(
         st.caption("The settings changed since the last comparison: press Compare again.")
     elif change is not None:
         st.caption(fg.change_summary(change, k))
-        st.dataframe(change, hide_index=True, key="fg_change_table")
+        st.dataframe(change, key="fg_change_table", **w.TABLE)
 
 
 def actions(

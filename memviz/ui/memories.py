@@ -59,7 +59,7 @@ def detail(engine: MemoryEngine, memory_id: str, retention: float | None) -> Non
     actions(engine, m.id, m.forgotten)
     left, right = st.columns(2)
     left.markdown("**Fields**")
-    left.dataframe(vm.fields_frame(m, fmt_time), hide_index=True, width="stretch")
+    left.dataframe(vm.fields_frame(m, fmt_time), **w.TABLE)
     links, others = engine.read.links_around(m.id)
     right.markdown(f"**Links** ({len(links)})")
     if not links:
@@ -67,20 +67,17 @@ def detail(engine: MemoryEngine, memory_id: str, retention: float | None) -> Non
     else:
         right.dataframe(
             vm.links_frame_of(m.id, m.keywords, links, others, engine.link_config.semantic_threshold),
-            hide_index=True,
-            width="stretch",
             column_order=LINK_COLUMN_ORDER,
             column_config={
                 "weight": st.column_config.NumberColumn(format="%.2f"),
                 "other_speaker": "Speaker",
                 "other_text": "Other memory",
             },
+            **w.TABLE,
         )
     right.markdown(f"**Event history** ({len(events)})")
     right.dataframe(
         vm.events_frame(events, m.id),
-        hide_index=True,
-        width="stretch",
         column_config={
             "clock_time": st.column_config.DatetimeColumn(
                 "Store clock", format="YYYY-MM-DD HH:mm", help="When it happened on the store's (simulated) clock"
@@ -89,6 +86,7 @@ def detail(engine: MemoryEngine, memory_id: str, retention: float | None) -> Non
                 "Recorded (real time)", format="YYYY-MM-DD HH:mm:ss", help="When memviz wrote the event (UTC)"
             ),
         },
+        **w.TABLE,
     )
     right.caption("Two clocks: the store clock (simulated: decay and recalls run on it) and the real time of writing.")
 

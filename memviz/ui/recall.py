@@ -12,6 +12,7 @@ import streamlit as st
 from memviz.models import Memory, Trace
 from memviz.recall.presets import PRESET_NAMES, PRESETS
 from memviz.tracing import WhyNot
+from memviz.ui import widgets as w
 from memviz.ui.inert import inert
 from memviz.ui.state import fmt_time
 from memviz.ui.widgets import metrics_row
@@ -54,7 +55,7 @@ def show_why(why: WhyNot, memory: Memory | None, weights: Mapping[str, float]) -
     for r in why.reasons:
         st.markdown(f"- {inert(r)}")
     left, right = st.columns([3, 2])
-    left.dataframe(vt.why_stages_table(why), hide_index=True, width="stretch", key="rc_why_stages")
+    left.dataframe(vt.why_stages_table(why), key="rc_why_stages", **w.TABLE)
     if not why.retrieved:
         right.plotly_chart(vt.why_not_figure(why, weights), key="rc_why_fig", width="stretch")
 

@@ -18,6 +18,10 @@ from memviz.viz.memories import filter_memories, memory_labels
 
 FLASH_KINDS = ("success", "info", "warning", "error")
 
+# Every table of the app: no index column, the page's width, and a missing value shown as a blank cell (streamlit
+# writes "None" otherwise). ``st.dataframe(frame, key=..., **TABLE)``.
+TABLE: dict = {"hide_index": True, "width": "stretch", "placeholder": ""}
+
 
 # --------------------------------------------------------------------------------------------- date range
 def utc_date(t_s: float) -> date:
@@ -196,13 +200,13 @@ def memory_table_select(shown: pd.DataFrame, key: str, max_height_px: int = 423)
     returns the id of the clicked row, if any."""
     event = st.dataframe(
         shown,
-        hide_index=True,
         height=table_height_px(len(shown), max_height_px),
         key=key,
         on_select="rerun",
         selection_mode="single-row",
         column_order=[c for c in shown.columns if c != "id"],
         column_config=MEMORY_TABLE_COLUMNS,
+        **TABLE,
     )
     rows = event.selection.rows
     return str(shown["id"].iat[rows[0]]) if rows and rows[0] < len(shown) else None
@@ -277,8 +281,8 @@ def table_grid(tables: Sequence[tuple[str, pd.DataFrame, Mapping[str, str] | Non
         cols[n % n_columns].markdown(title)
         cols[n % n_columns].dataframe(
             frame,
-            hide_index=True,
             column_config={c: st.column_config.NumberColumn(format=f) for c, f in (formats or {}).items()},
+            **TABLE,
         )
 
 

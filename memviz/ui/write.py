@@ -8,6 +8,7 @@ import streamlit as st
 
 from memviz.engine import MemoryEngine
 from memviz.models import WriteItemReport, WriteReport
+from memviz.ui import widgets as w
 from memviz.ui.inert import inert
 from memviz.ui.state import fmt_time
 from memviz.viz import memories as vm
@@ -48,24 +49,22 @@ def show_item(engine: MemoryEngine, item: WriteItemReport) -> None:
         others = engine.read.memories([lk.target_id for lk in item.links])
         st.dataframe(
             vm.links_frame_of(item.id, item.keywords, item.links, others, threshold),
-            hide_index=True,
-            width="stretch",
             column_order=["kind", "weight", "other_speaker", "other_text", "why"],
             column_config={
                 "weight": st.column_config.NumberColumn("Weight", format="%.2f"),
                 "other_speaker": "Speaker",
                 "other_text": "Linked memory",
             },
+            **w.TABLE,
         )
     else:
         st.caption("No link: no earlier memory was similar enough, shared a keyword or came before it in its session.")
     with st.expander("Nearest neighbours as a table"):
         st.dataframe(
             nb,
-            hide_index=True,
-            width="stretch",
             column_order=["text", "similarity", "linked"],
             column_config={"similarity": st.column_config.NumberColumn(format="%.3f")},
+            **w.TABLE,
         )
 
 
@@ -88,6 +87,6 @@ def show_report(engine: MemoryEngine, report: WriteReport) -> None:
     with st.expander("Timings"):
         st.dataframe(
             vm.timings_frame(report.timings_ms),
-            hide_index=True,
             column_config={"ms": st.column_config.NumberColumn("ms", format="%.1f")},
+            **w.TABLE,
         )
