@@ -312,8 +312,12 @@ def replay_cmd(
         f"{s['reinforced_memories']} memories reinforced; at the end {s['share_above_forget_threshold']:.0%} above "
         f"the forget threshold (retention p10/p50/p90 {s['retention_end']['p10']}/{s['retention_end']['p50']}/"
         f"{s['retention_end']['p90']}) in {s['duration_s']} s"
-        + (f"; {q['n']} questions: recall@10 {q['recall@10_decay']} with decay, {q['recall@10_no_decay']} without, "
-           f"{q['gold_suppressed_by_decay']} gold memories suppressed by decay" if questions else "")
+        + (
+            f"; {q['n']} questions: recall@10 {q['recall@10_decay']} with decay, {q['recall@10_no_decay']} without, "
+            f"{q['gold_suppressed_by_decay']} gold memories suppressed by decay"
+            if questions
+            else ""
+        )
     )
 
 

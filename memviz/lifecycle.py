@@ -68,8 +68,9 @@ class Lifecycle:
     def reinforce(
         self, ids: Sequence[str], reason: str = "manual", trace_id: str | None = None
     ) -> list[ReinforceEvent]:
-        """Strengthen memories as a recall does (by the engine's ``reinforce_rule``, see :mod:`memviz.spacing`): stability up, last
-        access = now, one more access; one ``reinforce`` event each, returned. Raises UnknownMemoryError."""
+        """Strengthen memories as a recall does (by the engine's ``reinforce_rule``, see :mod:`memviz.spacing`):
+        stability up, last access = now, one more access; one ``reinforce`` event each, returned. Raises
+        UnknownMemoryError."""
         ids = list(dict.fromkeys(ids))
         if not ids:
             return []

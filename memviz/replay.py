@@ -190,6 +190,7 @@ class _GivenVector:
     def __init__(self, inner: Embedder):
         self.inner, self.dim, self.name = inner, inner.dim, inner.name
         self.pending: np.ndarray | None = None
+        self.known: dict[str, np.ndarray] = {}  # the questions' vectors, encoded in one call
 
     def encode(self, texts: list[str]) -> np.ndarray:
         vec, self.pending = self.pending, None
@@ -281,6 +282,8 @@ def _replay_group(
     stored = store.existing_ids([m.id for m in items if m.id])
     pending = sorted(questions, key=lambda q: (q.time_s is None, q.time_s or 0.0))
     answers: list[QuestionResult] = []
+    todo_q = list(dict.fromkeys(normalise(q.question) for q in pending if (q.id, True) not in asked))
+    given.known = dict(zip(todo_q, engine.embedder.encode(todo_q))) if todo_q else {}  # one encoder call
     end_s = max((m.event_time_s for m in items if m.event_time_s is not None), default=engine.clock.now())
     with store.deferred_text_index():
         window: list[list[MemoryInput]] = []
@@ -289,7 +292,9 @@ def _replay_group(
             size = sum(len(s) for s in window)
             if n + 1 < len(steps) and size + len(steps[n + 1]) <= config.embed_window:
                 continue
-            _run_window(engine, given, window, stored, recalled, turn_cfg, source, pending, answers, asked, config, tick)
+            _run_window(
+                engine, given, window, stored, recalled, turn_cfg, source, pending, answers, asked, config, tick
+            )
             window = []
     while pending:  # the questions after the last session
         q = pending.pop(0)
@@ -308,7 +313,20 @@ def _replay_group(
     return result, answers
 
 
-def _run_window(engine, given, window, stored, recalled, turn_cfg, source, pending, answers, asked, config, tick):
+def _run_window(
+    engine: MemoryEngine,
+    given: _GivenVector,
+    window: list[list[MemoryInput]],
+    stored: set[str],
+    recalled: set[str],
+    turn_cfg: RecallConfig,
+    source: dict[str, Any],
+    pending: list[Question],
+    answers: list[QuestionResult],
+    asked: dict[tuple[str, bool], dict[str, Any]],
+    config: ReplayConfig,
+    tick: Callable[[int], None],
+) -> None:
     """Embed the window's unstored turns in one encoder call, then replay its steps one by one."""
     writer = engine.writer
     todo = [[m for m in step if m.id not in stored] for step in window]
@@ -318,10 +336,9 @@ def _run_window(engine, given, window, stored, recalled, turn_cfg, source, pendi
     b = 0
     for step, t in zip(window, todo, strict=True):
         step_start = min((m.event_time_s for m in step if m.event_time_s is not None), default=None)
-        while pending and step_start is not None and pending[0].time_s is not None and pending[0].time_s < step_start:
-            q = pending.pop(0)
-            answers.append(_ask(engine, given, q, q.time_s, config, asked, _fmt(source)))
-        if not t:
+        while pending and step_start is not None and (q_time := pending[0].time_s) is not None and q_time < step_start:
+            answers.append(_ask(engine, given, pending.pop(0), q_time, config, asked, str(source["format"])))
+        if not t or emb is None:
             tick(len(step))
             continue
         batch = batches[b]
@@ -341,10 +358,6 @@ def _write_step(engine: MemoryEngine, batch: Batch, emb: Embedded, source: dict[
     if last_t is not None and engine.clock.now() != last_t:
         engine.set_clock(last_t)
     engine.writer.commit(batch, emb, source)
-
-
-def _fmt(source: dict[str, Any]) -> str:
-    return str(source.get("format", ""))
 
 
 def _recall_step(engine, given, batch, vecs, recalled: set[str], cfg: RecallConfig) -> None:
@@ -431,27 +444,23 @@ def _ask(engine, given, q: Question, time_s: float, config: ReplayConfig, asked,
         if (q.id, decay) in asked:
             trace = asked[(q.id, decay)]
         else:
-            given.pending = engine.embedder.encode([normalise(q.question)])[0]
+            text = normalise(q.question)
+            given.pending = given.known[text] if text in given.known else engine.embedder.encode([text])[0]
             res = pipeline.recall(engine.store, given, cfg, q.question, time_s, engine.decay_params)
             res.trace.config["replay"] = {"question": q.id, "decay": decay}
             new.append(pipeline.recall_event(res))
             trace = res.trace.to_dict()
-        tops.append([c["id"] for c in _final(trace)])
+        final: dict[str, Any] = next((st for st in trace.get("stages", []) if st.get("name") == "final"), {})
+        tops.append([c["id"] for c in final.get("candidates", [])])
         trace_ids.append(trace["id"])
     if new:
         with engine.store.lock.hold():
             engine.store.append_events(new)
     evaluated = bool(q.evidence_ids) and not (fmt == "locomo" and q.category == LOCOMO_ADVERSARIAL)
+    gold = list(q.evidence_ids)
     return QuestionResult(
-        q.id, q.group, q.category, time_s, list(q.evidence_ids), tops[0], tops[1], (trace_ids[0], trace_ids[1]), evaluated
+        q.id, q.group, q.category, time_s, gold, tops[0], tops[1], (trace_ids[0], trace_ids[1]), evaluated
     )
-
-
-def _final(trace: dict[str, Any]) -> list[dict[str, Any]]:
-    for stage in trace.get("stages", []):
-        if stage.get("name") == "final":
-            return list(stage.get("candidates", []))
-    return []
 
 
 def _replay_marks(store: MemoryStore) -> tuple[set[str], dict[tuple[str, bool], dict[str, Any]]]:

@@ -11,12 +11,13 @@ from click.testing import CliRunner
 
 from memviz.cli import main
 from memviz.errors import ConfigError
-from memviz.events import ClockEvent, RecallEvent, ReinforceEvent
 from memviz.evaluate.common import store_dir
+from memviz.events import ClockEvent, RecallEvent, ReinforceEvent
 from memviz.importers import load
 from memviz.replay import ReplayConfig, replay, time_ordered_steps
 from memviz.spacing import SpacingRule
 from memviz.store import MemoryStore
+
 from support import TINY_LOCOMO
 
 # Three sessions; session_2 is dated before session_1 (time order is not file order), session_3 a month later.
