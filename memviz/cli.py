@@ -306,6 +306,51 @@ def app(ctx: click.Context, db: str | None, port: int, host: str) -> None:
     os.execve(sys.executable, cmd, env)
 
 
+@main.command("replay")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", required=True, type=click.Choice(["locomo", "longmemeval", "memorybank", "jsonl"]))
+@click.option("--db", "db", required=True, help="Folder of the replay's stores: one per group, <db>/<group>.")
+@click.option("--recall-k", default=5, show_default=True, type=click.IntRange(1, 1000), help="Hits per turn recall.")
+@click.option("--questions", is_flag=True, help="Ask the data set's questions at their time, with and without decay.")
+@click.option("--group", "groups", multiple=True, help="Only this group (conversation); repeatable. Default: all.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+def replay_cmd(
+    path: str, fmt: Format, db: str, recall_k: int, questions: bool, groups: tuple[str, ...], as_json: bool
+) -> None:
+    """Replay a data set turn by turn in time order: before each turn is written the agent recalls with its
+    text (reinforcing the hits, logged with the trace), then the turn is written and linked. Interrupted, a
+    rerun resumes where it stopped (see memviz.replay)."""
+    from tqdm import tqdm
+
+    from memviz.replay import ReplayConfig, replay
+
+    cfg = ReplayConfig(recall_k=recall_k, questions=questions, groups=groups)
+    with tqdm(total=None, unit="turn", desc="replay", file=sys.stderr, disable=None) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = replay(path, fmt, db, cfg, progress=progress)
+    s = result.summary()
+    if as_json:
+        click.echo(json.dumps(s))
+        return
+    q = s["questions"]
+    click.echo(
+        f"{s['turns']} turns replayed -> {s['memories']} memories, {s['recalls']} recalls, "
+        f"{s['reinforced_memories']} memories reinforced; at the end {s['share_above_forget_threshold']:.0%} above "
+        f"the forget threshold (retention p10/p50/p90 {s['retention_end']['p10']}/{s['retention_end']['p50']}/"
+        f"{s['retention_end']['p90']}) in {s['duration_s']} s"
+        + (
+            f"; {q['n']} questions: recall@10 {q['recall@10_decay']} with decay, {q['recall@10_no_decay']} without, "
+            f"{q['gold_suppressed_by_decay']} gold memories suppressed by decay"
+            if questions
+            else ""
+        )
+    )
+
+
 # Commands defined beside their subsystems, registered after the core ones.
 from memviz.attention.cli import sinks  # noqa: E402
 from memviz.bench import bench_group  # noqa: E402

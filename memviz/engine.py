@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from memviz.clock import Clock, SimulatedClock
-from memviz.decay import DecayModel, DecayParams, ReinforceRule
+from memviz.decay import DecayModel, DecayParams
 from memviz.embed import Embedder
 from memviz.events import RecallEvent, ReinforceEvent, RestoreVersionEvent
 from memviz.filters import MemoryFilter
@@ -26,6 +26,7 @@ from memviz.reads import Reads
 from memviz.recall import explain as explain_mod
 from memviz.recall import pipeline
 from memviz.recall.config import BASE_COMPONENTS, RETRIEVERS, STAGES, RecallConfig
+from memviz.spacing import SpacingRule, StabilityRule
 from memviz.store import MemoryStore
 from memviz.write import OnDuplicate, Progress, Writer, embedding_text
 
@@ -36,7 +37,9 @@ class MemoryEngine:
     ``clock`` gives "now" (POSIX seconds) for creation times, decay and recalls; use a SimulatedClock to
     demonstrate decay: it then follows the store's saved clock (its latest ``clock`` event, whoever recorded it;
     see :func:`memviz.lifecycle.follow_store_clock`), so every engine on one store reads the same time.
-    ``link_config`` configures linking, ``decay_params`` and ``reinforce_rule`` the decay models.
+    ``link_config`` configures linking, ``decay_params`` the decay models and ``reinforce_rule`` how a recall
+    raises stability (default: the FSRS spacing rule, :class:`memviz.spacing.SpacingRule`; MemoryBank's
+    :class:`memviz.decay.ReinforceRule` also fits).
     ``read`` (:class:`memviz.reads.Reads`) holds the read-only views pages use.
     """
 
@@ -47,7 +50,7 @@ class MemoryEngine:
         clock: Clock,
         link_config: LinkConfig = LinkConfig(),
         decay_params: DecayParams = DecayParams(),
-        reinforce_rule: ReinforceRule = ReinforceRule(),
+        reinforce_rule: StabilityRule = SpacingRule(),
     ):
         self.store = store
         self.embedder = embedder

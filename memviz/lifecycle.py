@@ -15,10 +15,11 @@ import pyarrow.compute as pc
 from memviz import decay as decay_mod
 from memviz.asof import as_of_rows
 from memviz.clock import Clock, SimulatedClock
-from memviz.decay import SECONDS_PER_DAY, DecayModel, DecayParams, ReinforceRule
+from memviz.decay import SECONDS_PER_DAY, DecayModel, DecayParams
 from memviz.errors import ConfigError
 from memviz.events import ClockEvent, ForgetEvent, PruneEvent, ReinforceEvent, RestoreEvent, RestoreVersionEvent
 from memviz.filters import LIVE, MemoryFilter
+from memviz.spacing import StabilityRule
 from memviz.store import MemoryStore
 
 
@@ -31,7 +32,7 @@ class Lifecycle:
         store: MemoryStore,
         clock: Clock,
         decay_params: Callable[[], DecayParams],
-        reinforce_rule: Callable[[], ReinforceRule],
+        reinforce_rule: Callable[[], StabilityRule],
     ):
         self.store, self.clock = store, clock
         self.decay_params, self.reinforce_rule = decay_params, reinforce_rule
@@ -70,8 +71,9 @@ class Lifecycle:
     def reinforce(
         self, ids: Sequence[str], reason: str = "manual", trace_id: str | None = None
     ) -> list[ReinforceEvent]:
-        """Strengthen memories as a recall does (see :class:`memviz.decay.ReinforceRule`): stability up, last
-        access = now, one more access; one ``reinforce`` event each, returned. Raises UnknownMemoryError."""
+        """Strengthen memories as a recall does (by the engine's ``reinforce_rule``, see :mod:`memviz.spacing`):
+        stability up, last access = now, one more access; one ``reinforce`` event each, returned. Raises
+        UnknownMemoryError."""
         ids = list(dict.fromkeys(ids))
         if not ids:
             return []
