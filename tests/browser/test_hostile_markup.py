@@ -163,7 +163,7 @@ def test_hostile_data_is_shown_as_text_on_every_page(watched, app_url, hostile_s
     box = pg.get_by_role("textbox", name="Query")
     box.fill(query)
     pg.get_by_role("button", name="Recall", exact=True).click()
-    wait_shown(pg.get_by_text("hits are stars labelled with their rank"), "the query caption")
+    wait_shown(pg.get_by_text("hits: stars with their rank"), "the query caption")
     assert_inert(pg, beacon, "Graph query")
     assert "beacon-md-query" in main_text(pg)
 

@@ -63,7 +63,7 @@ def test_recall_and_attention_pages_only_look(page, app_url, browser_store):
     page.get_by_text("Memories in the prompt", exact=True).click()
     wait_shown(page.get_by_text("Paste (one per line)"), "the Memories in the prompt view")
     page.get_by_text("Recall from the store (k = 5)", exact=True).click()
-    wait_shown(page.get_by_text(re.compile(r"^Recalled:")), "the memories recalled from the store")
+    wait_shown(page.get_by_text(re.compile(r"^Recalled \(5 memories")), "the memories recalled from the store")
     prompt = page.get_by_test_id("stExpander").filter(has_text="Prompt")  # shown after the attention table
     wait_shown(prompt, "the attention on the recalled memories and the prompt")
     wait_rendered(page)
