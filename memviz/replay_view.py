@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,7 @@ def time_grid(engine: MemoryEngine, n: int = GRID_POINTS) -> np.ndarray:
     return np.linspace(span[0], max(span[1], engine.clock.now()), n)
 
 
-def states_over_time(engine: MemoryEngine, times: Sequence[float]) -> dict[str, np.ndarray]:
+def states_over_time(engine: MemoryEngine, times: Sequence[float] | np.ndarray) -> dict[str, np.ndarray]:
     """Every memory's state at each of ``times`` (sorted ascending), as :func:`memviz.asof.restate` defines it,
     as (memories x times) arrays: ``exists`` (born by then), ``stability`` (days), ``last_access`` (POSIX s),
     ``forgotten``; and ``ids`` (memories,). Vectorised: each reinforcement lands on the first grid time at or
@@ -96,7 +97,8 @@ def bands_over_time(
         raise ConfigError(f"the band view needs the exponential or power decay model, got {model!r}")
     t = np.sort(np.asarray(times, dtype=np.float64))
     st = states_over_time(engine, t)
-    ret = decay_mod.retention(model, t[None, :], st["last_access"], st["stability"], params=params)
+    now: Any = t[None, :]  # broadcasts: decay.retention computes now - last access elementwise
+    ret = decay_mod.retention(model, now, st["last_access"], st["stability"], params=params)
     code = bands(ret, st["forgotten"], threshold)
     counts = np.stack([((code == b) & st["exists"]).sum(axis=0) for b in range(len(BANDS))])  # (bands, times)
     return pd.DataFrame(
