@@ -178,12 +178,12 @@ def suppressed_at(
         {"rank_without_decay": [n for n, _ in gone], "id": [i for _, i in gone]},
     )
     out["rank_with_decay"] = out["id"].map(rank).astype("Int64")
+    cols = ["rank_without_decay", "rank_with_decay", "retention", "stability_days", "text", "speaker", "id"]
     if out.empty:
-        return out.assign(retention=[], stability_days=[], text=[], speaker=[])
+        return out.reindex(columns=cols)
     frame = engine.retention_frame(now_s=t)
     info = frame.set_index("id").reindex(out["id"])[["retention", "stability_days", "text", "speaker"]]
-    out = pd.concat([out.reset_index(drop=True), info.reset_index(drop=True)], axis=1)
-    return out[["rank_without_decay", "rank_with_decay", "retention", "stability_days", "text", "speaker", "id"]]
+    return pd.concat([out.reset_index(drop=True), info.reset_index(drop=True)], axis=1)[cols]
 
 
 __all__ = [
