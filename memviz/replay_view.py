@@ -136,7 +136,7 @@ def strongest(frame: pd.DataFrame, n: int = 20) -> pd.DataFrame:
     """The ``n`` strongest live memories of a retention frame (:meth:`MemoryEngine.retention_frame` as of a time):
     highest stability first, then retention."""
     live = frame[frame["forgotten_time_s"].isna()]
-    cols = ["text", "speaker", "session_id", "retention", "stability_days", "recall_count", "id"]
+    cols = ["stability_days", "retention", "recall_count", "speaker", "text", "session_id", "id"]
     return live.sort_values(["stability_days", "retention"], ascending=False).head(n)[cols].reset_index(drop=True)
 
 

@@ -54,8 +54,8 @@ def test_replay_and_forgetting_pages_on_a_replayed_conversation(page, app_url, r
     wait_until(page, "() => document.querySelectorAll('.js-plotly-plot').length >= 2", "the Replay page's charts")
     assert metrics(page)["Memories then"] == "419"
     charts = plot_traces(page.get_by_test_id("stMain"))
-    bands = next(c for c in charts if len(c) == 4)
-    assert sum(t["y"][-1] for t in bands) == 419  # every memory in one band at the end
+    bands = next(c for c in charts if len(c) == 4)  # the stacked area: one trace per band (y is a typed array)
+    assert [t["name"].split(" (")[0] for t in bands] == ["strong", "fading", "below the forget threshold", "forgotten"]
     assert not [a for a in alerts(page) if a["kind"] == "error"]
     wait_shown(page.get_by_text("What decay suppressed at this moment"), "the suppressed section")
     wait_until(
@@ -64,6 +64,8 @@ def test_replay_and_forgetting_pages_on_a_replayed_conversation(page, app_url, r
         "the comparison with and without decay",
     )
     screenshot(page, "replay-end")
+    screenshot(page, "replay-end-sessions", at=page.get_by_text("Memories written and recalled per session"))
+    screenshot(page, "replay-end-suppressed", at=page.get_by_text("What decay suppressed at this moment"))
     # scrub to the middle of the replay: fewer memories existed then
     slider = page.get_by_test_id("stSlider").first.get_by_role("slider")
     slider.focus()
@@ -77,12 +79,16 @@ def test_replay_and_forgetting_pages_on_a_replayed_conversation(page, app_url, r
     )
     wait_rendered(page)
     screenshot(page, "replay-middle")
+    screenshot(page, "replay-middle-sessions", at=page.get_by_text("Memories written and recalled per session"))
+    screenshot(page, "replay-middle-suppressed", at=page.get_by_text("What decay suppressed at this moment"))
 
     nav(page, "Forgetting")
     wait_until(page, "() => document.querySelectorAll('.js-plotly-plot').length >= 1", "the retention curve")
     page.get_by_text("Decay parameters and the reinforcement rule").click()
-    wait_shown(page.get_by_text("Reinforcement rule"), "the reinforcement rule's sliders")
-    screenshot(page, "forgetting-replayed-curve")
+    wait_shown(page.get_by_text("Difficulty D", exact=True), "the reinforcement rule's sliders")
+    wait_shown(page.get_by_text("spacing effect", exact=False), "the reinforcement rule's note")
+    screenshot(page, "forgetting-replayed-rule")
+    screenshot(page, "forgetting-replayed-curve", at=page.get_by_role("tab", name="One memory"))
     page.get_by_role("tab", name="Population").click()
     wait_until(
         page,
