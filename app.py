@@ -12,6 +12,7 @@ PAGES = [
     st.Page("app_pages/recall.py", title="Recall", icon=":material/manage_search:"),
     st.Page("app_pages/graph.py", title="Graph", icon=":material/hub:"),
     st.Page("app_pages/forgetting.py", title="Forgetting", icon=":material/trending_down:"),
+    st.Page("app_pages/replay.py", title="Replay", icon=":material/replay:"),
     st.Page("app_pages/attention.py", title="Attention sinks", icon=":material/blur_on:"),
     st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
 ]

@@ -109,6 +109,9 @@ if picked:
     names = ve.metric_names(picked)
     cat_metric = right.selectbox("Metric by category", names, key="ev_cat_metric", index=ve.default_metric(names))
     right.plotly_chart(ve.category_figure(picked, cat_metric), key="ev_cat", width="stretch")
+    if any("by_category_no_decay" in r for r in picked):
+        st.markdown(f"**{cat_metric} with decay and without** (each question recalled twice; a pure read)")
+        st.plotly_chart(ve.decay_category_figure(picked, cat_metric), key="ev_decay_cat", width="stretch")
     st.subheader("Browse the questions")
     run_pick = st.selectbox("Run", shown, key="ev_browse_run", format_func=lambda n: labels[n])
     ue.browse(runs[run_pick])

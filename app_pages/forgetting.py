@@ -142,7 +142,7 @@ as_of_days = c[2].slider(
 threshold = c[3].slider("Forget threshold", 0.0, 1.0, 0.1, 0.01, key="fg_threshold")
 as_of_s = now + as_of_days * SECONDS_PER_DAY
 st.caption(f"Clock {fmt_time(now)} UTC · as of {fmt_time(as_of_s)} UTC")
-with st.expander("Decay parameters"):
+with st.expander("Decay parameters and the reinforcement rule"):
     params = uf.param_widgets(engine)
 models = fg.compared_models(model, other)
 frame = retention_at(db_uri(), engine.read.version(), as_of_s, model, params, engine)

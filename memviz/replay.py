@@ -99,8 +99,7 @@ class ReplayConfig:
     def question_configs(self, time_s: float) -> tuple[RecallConfig, RecallConfig]:
         """The question recalls at ``time_s``: (with decay, without decay), pure reads that are recorded."""
         base = replace(self.recall, k=QUESTION_K, reinforce=False, record=True, as_of_s=float(time_s))
-        no_decay = replace(base, weights=dict(base.weights) | {"retention": 0.0}, min_retention=0.0)
-        return base.validated(), no_decay.validated()
+        return base.validated(), base.without_decay().validated()
 
 
 @dataclass

@@ -23,7 +23,7 @@ from memviz.clock import SimulatedClock
 from memviz.embed import Embedder
 from memviz.engine import MemoryEngine, RecallConfig, clock_start_for
 from memviz.errors import ConfigError, StoreError, StoreNotFoundError
-from memviz.evaluate.metrics import mean_metrics
+from memviz.evaluate.metrics import gold_ranks, mean_metrics, recall_at
 from memviz.events import RecallEvent
 from memviz.models import MemoryInput, Trace
 from memviz.recall.presets import preset_config
@@ -106,6 +106,50 @@ def as_of(cfg: RecallConfig, time_s: float) -> RecallConfig:
     return replace(cfg, as_of_s=float(time_s), as_of_pool=False)
 
 
+def no_decay_record(
+    engine: MemoryEngine,
+    question: str,
+    cfg: RecallConfig,
+    time_s: float,
+    gold: Sequence[str],
+    ranked: Sequence[str],
+    ks: Sequence[int],
+) -> dict[str, Any]:
+    """The question recalled a second time as of ``time_s`` without decay (:meth:`RecallConfig.without_decay`, as
+    the replay asks its questions; a pure read: nothing reinforced or recorded), beside its recall with decay
+    (``ranked``): ``retrieved_no_decay``, ``gold_ranks_no_decay``, ``metrics_no_decay`` (recall@k) and
+    ``suppressed_by_decay`` ({"k": the gold ids in the top k without decay but not with it})."""
+    plain = replace(as_of(cfg, time_s), record=False, reinforce=False).without_decay()
+    ranked0 = [c.id for c in engine.recall(question, plain).trace.stage("final").candidates]
+    ranks0 = gold_ranks(ranked0, gold)
+    return {
+        "retrieved_no_decay": ranked0,
+        "gold_ranks_no_decay": {g: (int(r) if r != float("inf") else None) for g, r in zip(gold, ranks0)},
+        "metrics_no_decay": {f"recall@{k}": float(v) for k, v in zip(ks, recall_at(ranks0, ks))},
+        "suppressed_by_decay": {
+            str(k): [g for g in gold if g in set(ranked0[:k]) and g not in set(ranked[:k])] for k in ks
+        },
+    }
+
+
+def no_decay_summary(
+    records: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None, apart: Sequence[str] = ()
+) -> dict[str, Any]:
+    """``overall_no_decay`` and ``by_category_no_decay`` (as :func:`aggregate`, over ``metrics_no_decay``) and
+    ``gold_suppressed_by_decay`` ({"k": gold ids suppressed over the evaluated questions, ``apart`` left out})."""
+    with_nd = [r for r in records if r["status"] == "evaluated" and "metrics_no_decay" in r]
+    if not with_nd:
+        return {}
+    overall, by_category = aggregate([dict(r) | {"metrics": r["metrics_no_decay"]} for r in with_nd], names, apart)
+    ks = list(with_nd[0]["suppressed_by_decay"])
+    kept = [r for r in with_nd if r["category"] not in apart]
+    return {
+        "overall_no_decay": overall,
+        "by_category_no_decay": by_category,
+        "gold_suppressed_by_decay": {k: sum(len(r["suppressed_by_decay"][k]) for r in kept) for k in ks},
+    }
+
+
 def config_dict(cfg: RecallConfig) -> dict[str, Any]:
     """The evaluation config as JSON-ready data (without the per-question ``as_of_s``)."""
     out = asdict(cfg) | {"weights": dict(cfg.weights), "retrievers": list(cfg.retrievers)}
@@ -177,6 +221,8 @@ __all__ = [
     "eval_config",
     "find_trace",
     "group_engine",
+    "no_decay_record",
+    "no_decay_summary",
     "parse_ks",
     "store_dir",
     "timing",

@@ -4,7 +4,9 @@ Each conversation is ingested into its own store (one memory per dialogue turn, 
 ``{speaker} said, "{text}"``); each question is recalled once, as of the end of its conversation, with
 k = the largest cut-off; recall@k is the share of the question's evidence turns in the top k. "overall" averages
 categories 1-4 (1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop); category 5 (adversarial) is reported
-apart. Questions without evidence are skipped; evidence strings that name no turn ("D", "D10:19" in a
+apart. Each question is also recalled without decay (a pure read, :meth:`RecallConfig.without_decay`): its
+``metrics_no_decay`` and ``suppressed_by_decay`` (per k, the gold turns in the top k without decay but not with
+it). Questions without evidence are skipped; evidence strings that name no turn ("D", "D10:19" in a
 conversation without it) are dropped from the gold set and counted, and a question left with no gold turn is
 skipped as malformed.
 """
@@ -29,6 +31,8 @@ from memviz.evaluate.common import (
     ensure_ingested,
     eval_config,
     group_engine,
+    no_decay_record,
+    no_decay_summary,
     store_dir,
     timing,
 )
@@ -112,6 +116,7 @@ def run_locomo(
                     "trace_id": res.trace.id,
                     "as_of_s": now,
                 }
+                rec |= no_decay_record(engine, q.question, cfg, now, q.evidence_ids, ranked, ks)
                 if keep_traces:
                     rec["trace"] = res.trace.to_dict()
             records.append(rec)
@@ -148,6 +153,7 @@ def _summary(records, ks, path, db, preset, cfg, embedder_name, written, ingest_
         "overall": overall,
         "by_category": by_category,
         "adversarial": by_category.get(ADVERSARIAL, {}),
+        **no_decay_summary(records, CATEGORIES, [ADVERSARIAL]),
         "counts": {
             "questions": len(records),
             "evaluated": sum(r["category"] != ADVERSARIAL for r in evaluated),

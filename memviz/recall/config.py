@@ -92,6 +92,12 @@ class RecallConfig:
     record: bool | None = None
     as_of_pool: bool = True
 
+    def without_decay(self) -> RecallConfig:
+        """This config with decay out of the score: the ``retention`` weight and the ``min_retention`` gate set to
+        0 (recency, which counts hours since the last access, stays). The replay's and the evaluation's second,
+        decay-free recall of a question (what decay suppressed is the difference)."""
+        return replace(self, weights=dict(self.weights) | {"retention": 0.0}, min_retention=0.0)
+
     def validated(self) -> RecallConfig:
         """This config checked and completed (full weights, ``candidates >= k``). Raises ConfigError."""
         if not isinstance(self.k, (int, np.integer)) or self.k < 1:

@@ -29,6 +29,7 @@ def browse(result: dict[str, Any]) -> None:
     show = c[1].selectbox("Show", ve.QUESTION_FILTERS, key="ev_q_filter")
     frame = ve.filter_questions(ve.questions_frame(result, metric), show, metric)
     st.dataframe(frame, key="ev_q_table", height=280, **w.TABLE)
+    decay_suppressed(result, metric)
     by_id = {q["id"]: q for q in result["questions"]}
     qid = st.selectbox(
         "Question", frame["id"].tolist(), key="ev_q_pick", format_func=lambda i: f"{i}: {by_id[i]['question'][:90]}"
@@ -57,6 +58,26 @@ def browse(result: dict[str, Any]) -> None:
     right.markdown(f"**Retrieved** (top {k}; gold marked)")
     right.dataframe(ve.retrieved_table(q, mems, k, previews), key="ev_retrieved", **w.TABLE)
     show_question_trace(q, gold, sessions, engine, ve.metric_k(metric))
+
+
+def decay_suppressed(result: dict[str, Any], metric: str) -> None:
+    """The gold items decay pushed out of the top k of ``metric``, per question (texts read from the stores
+    while they exist); a note when the evaluation did not recall without decay."""
+    k = ve.metric_k(metric)
+    if not ve.has_no_decay(result):
+        st.caption("This evaluation has no recall without decay (run it again to compare).")
+        return
+    table = ve.suppressed_frame(result, metric)
+    st.markdown(f"**Gold evidence decay pushed out of the top {k}** ({len(table):,} items)")
+    if table.empty:
+        st.caption(f"None: every gold item in the top {k} without decay is there with decay too.")
+        return
+    stores = {q["id"]: q.get("store", "") for q in result["questions"]}
+    mems: dict[str, Any] = {}
+    for store, ids in table.groupby(table["question id"].map(stores))["gold"]:
+        if (engine := store_engine(str(store))) is not None and not result.get("granularity") == "session":
+            mems |= engine.read.memories_by_id(list(dict.fromkeys(ids)))
+    st.dataframe(ve.suppressed_frame(result, metric, mems), key="ev_suppressed", height=240, **w.TABLE)
 
 
 def show_question_trace(

@@ -12,6 +12,7 @@ from memviz import forgetting as fg
 from memviz.decay import DecayModel, DecayParams
 from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
+from memviz.spacing import SpacingRule
 from memviz.ui import widgets as w
 from memviz.ui.inert import inert
 from memviz.ui.state import db_uri, fmt_time
@@ -29,7 +30,36 @@ def param_widgets(engine: MemoryEngine) -> DecayParams:
         for col, (field, label, lo, hi, step, help_) in zip(st.columns(4), vf.PARAM_SLIDERS)
     }
     st.caption(vf.EXPONENTIAL_NOTE)
+    rule_widgets(engine)
     return DecayParams(**values)
+
+
+def rule_widgets(engine: MemoryEngine) -> SpacingRule | None:
+    """The reinforcement rule (:class:`memviz.spacing.SpacingRule`) shown and settable: one slider per field with
+    its documented range (defaults: the engine's rule), set as the engine's ``reinforce_rule`` for what this app
+    does next (reinforce buttons, a reinforcing recall, a replay started from the Replay page) until the app
+    restarts. Another rule than the spacing rule is only named."""
+    rule = engine.reinforce_rule
+    st.markdown("**Reinforcement rule** (how a recall raises stability)")
+    if not isinstance(rule, SpacingRule):
+        st.caption(inert(f"The engine uses {type(rule).__name__}: not settable here."))
+        return None
+    sliders = vf.spacing_sliders()
+    values = {
+        field: col.slider(label, lo, hi, float(getattr(rule, field)), step, key=f"fg_rule_{field}", help=help_)
+        for col, (field, label, lo, hi, step, help_) in zip(st.columns(len(sliders)), sliders)
+    }
+    new = SpacingRule(**values)
+    if new != rule:
+        engine.reinforce_rule = new
+    s5 = new.apply(5.0, [0.9, 0.5, 0.05])
+    st.caption(
+        vf.SPACING_NOTE
+        + " With these values a memory of S = 5 days recalled at R = 0.9 / 0.5 / 0.05 gets S' = "
+        + " / ".join(f"{v:,.0f}" for v in s5)
+        + " days."
+    )
+    return new
 
 
 def recall_change(
@@ -100,4 +130,4 @@ def actions(
             w.done(f"Pruned {n:,} memories.", key=MESSAGE_KEY)
 
 
-__all__ = ["MESSAGE_KEY", "actions", "param_widgets", "recall_change"]
+__all__ = ["MESSAGE_KEY", "actions", "param_widgets", "recall_change", "rule_widgets"]

@@ -167,6 +167,47 @@ def start_eval(bench: str, path: str, db: str, preset: str, limit: int, granular
     return start(f"eval:{db}", f"the {bench} evaluation", int(limit), work)
 
 
+def start_replay(
+    path: str, fmt: Format, db: str, recall_k: int, questions: bool, groups: tuple[str, ...], engine: MemoryEngine
+) -> Job:
+    """Replay the data set at ``path`` into one store per group under ``db`` (:func:`memviz.replay.replay`) as a
+    job on key ``replay:<db>``, with ``engine``'s embedding model and reinforcement rule (the one the Forgetting
+    page sets); its result is the :class:`memviz.replay.ReplayResult`. A rerun resumes."""
+    from memviz.evaluate.common import group_engine
+    from memviz.replay import ReplayConfig, replay
+
+    if not path.strip() or not db.strip():
+        raise ConfigError("Type the data file and the store folder first.")
+    rule = engine.reinforce_rule
+
+    def make(group: str, embedder: Any) -> MemoryEngine:
+        e = group_engine(db.strip(), group, embedder)
+        e.reinforce_rule = rule
+        return e
+
+    def work(job: Job) -> tuple[Any, str]:
+        job.progress(0, 0, "reading the data set and loading the embedding model")
+        cfg = ReplayConfig(recall_k=int(recall_k), questions=questions, groups=groups)
+        result = replay(
+            path.strip(),
+            fmt,
+            db.strip(),
+            cfg,
+            embedder=engine.embedder,
+            progress=lambda done, total: job.progress(done, total, "recalling, writing and linking the turns"),
+            engine_factory=make,
+        )
+        s = result.summary()
+        return result, (
+            f"{path.strip()}: {s['turns']:,} turns replayed into {len(result.groups)} store(s) under {db.strip()}: "
+            f"{s['recalls']:,} recalls, {s['reinforced_memories']:,} memories reinforced, "
+            f"{s['share_above_forget_threshold'] or 0:.0%} above the forget threshold at the end "
+            f"({job.elapsed_s:,.1f} s)."
+        )
+
+    return start(f"replay:{db.strip()}", f"the replay of {path.strip()}", 0, work)
+
+
 # --------------------------------------------------------------------------------------------- in a page
 def launch(job_start: Callable[[], Job], slot: str) -> None:
     """Start a job from a page (``job_start`` raises MemvizError to refuse) and remember it as this session's

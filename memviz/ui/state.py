@@ -117,6 +117,8 @@ def sidebar() -> MemoryEngine:
     """The shared sidebar: store location, store counts and the simulated clock (advance, reset). Returns the
     engine. A saved clock outside :data:`memviz.limits.TIME_RANGE` (a store written before times were checked)
     is shown as an error with the reset button, and the page stops there instead of failing."""
+    if (chosen := st.session_state.pop("db_uri_next", None)) is not None:  # a page's "open this store"
+        st.session_state["db_uri"] = chosen
     with st.sidebar:
         st.text_input(
             "Store",

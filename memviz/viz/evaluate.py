@@ -107,7 +107,9 @@ def category_figure(results: Sequence[Mapping[str, Any]], metric: str) -> go.Fig
 
 def questions_frame(result: Mapping[str, Any], metric: str) -> pd.DataFrame:
     """One row per question: ``id``, ``category``, ``status``, ``question``, ``gold`` (number of gold items),
-    ``best_rank`` (rank of the best-ranked gold item, <NA> if none was retrieved) and ``metric``'s value."""
+    ``best_rank`` (rank of the best-ranked gold item, <NA> if none was retrieved) and ``metric``'s value; when
+    the evaluation recalled without decay too, ``<metric> without decay`` and ``suppressed by decay`` (the gold
+    items decay pushed out of the metric's top k)."""
     rows = []
     for q in result["questions"]:
         ranks = [r for r in (q.get("gold_ranks") or {}).values() if r is not None]
@@ -124,15 +126,104 @@ def questions_frame(result: Mapping[str, Any], metric: str) -> pd.DataFrame:
         )
     df = pd.DataFrame(rows, columns=["id", "category", "status", "question", "gold", "best_rank", metric])
     df["best_rank"] = df["best_rank"].astype("Int64")
+    if has_no_decay(result):
+        k = metric_k(metric)
+        df[f"{metric} without decay"] = [(q.get("metrics_no_decay") or {}).get(metric) for q in result["questions"]]
+        df[SUPPRESSED] = pd.array(
+            [len(suppressed_by_decay(q, k)) if q["status"] == "evaluated" else None for q in result["questions"]],
+            dtype="Int64",
+        )
     return df
+
+
+SUPPRESSED = "suppressed by decay"
+
+
+def has_no_decay(result: Mapping[str, Any]) -> bool:
+    """Whether the evaluation also recalled its questions without decay (``metrics_no_decay`` per question)."""
+    return any("metrics_no_decay" in q for q in result.get("questions", []))
+
+
+def suppressed_by_decay(question: Mapping[str, Any], k: int | None) -> list[str]:
+    """The question's gold ids that decay pushed out of the top ``k``: in the top k without decay, not with it
+    (from ``gold_ranks`` and ``gold_ranks_no_decay``; none for a question recalled only with decay)."""
+    if k is None:
+        return []
+    ranks, ranks0 = question.get("gold_ranks") or {}, question.get("gold_ranks_no_decay") or {}
+    return [
+        g
+        for g in question.get("evidence", [])
+        if ranks0.get(g) is not None and ranks0[g] <= k and (ranks.get(g) is None or ranks[g] > k)
+    ]
+
+
+def suppressed_frame(result: Mapping[str, Any], metric: str, memories: Mapping[str, Memory] | None = None):
+    """One row per gold item decay pushed out of the top k of ``metric``: ``question id``, ``category``,
+    ``question``, ``gold``, ``rank with decay`` (<NA>: not retrieved), ``rank without decay``, ``speaker`` and
+    ``text`` (from ``memories`` when given)."""
+    k, mems = metric_k(metric), memories or {}
+    rows = [
+        {
+            "question id": q["id"],
+            "category": q.get("category_name", q["category"]),
+            "question": q["question"],
+            "gold": g,
+            "rank with decay": (q.get("gold_ranks") or {}).get(g),
+            "rank without decay": (q.get("gold_ranks_no_decay") or {}).get(g),
+            "speaker": mems[g].speaker if g in mems else "",
+            "text": mems[g].text if g in mems else "",
+        }
+        for q in result.get("questions", [])
+        if q["status"] == "evaluated"
+        for g in suppressed_by_decay(q, k)
+    ]
+    cols = ["question id", "category", "question", "gold", "rank with decay", "rank without decay", "speaker", "text"]
+    df = pd.DataFrame(rows, columns=cols)
+    for c in ("rank with decay", "rank without decay"):
+        df[c] = df[c].astype("Int64")
+    return df
+
+
+def decay_category_figure(results: Sequence[Mapping[str, Any]], metric: str) -> go.Figure:
+    """Grouped bars per category (and overall): ``metric`` with decay and without, for each run that has both
+    (``overall_no_decay`` / ``by_category_no_decay``); the without-decay bars hatched."""
+    fig = go.Figure()
+    for r in results:
+        if "by_category_no_decay" not in r:
+            continue
+        cats = ["overall"] + [
+            f"{c} {row.get('name', c)}" if row.get("name", c) != c else c for c, row in r["by_category"].items()
+        ]
+        nd = r["by_category_no_decay"]
+        for label, overall, by_cat, pattern in (
+            ("with decay", r["overall"], r["by_category"], ""),
+            ("without decay", r.get("overall_no_decay", {}), nd, "/"),
+        ):
+            name = plotly_text(f"{result_label(r)} · {label}")
+            fig.add_bar(
+                x=[plotly_text(c) for c in cats],
+                y=[overall.get(metric)] + [(by_cat.get(c) or {}).get(metric) for c in r["by_category"]],
+                name=name,
+                marker={"pattern": {"shape": pattern}},
+                hovertemplate=f"%{{x}}: {plotly_text(metric)} = %{{y:.3f}}<extra>{name}</extra>",
+            )
+    fig.update_layout(
+        barmode="group",
+        height=360,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis={"title": plotly_text(metric), "range": [0, 1.02]},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
 
 
 def gold_table(
     question: Mapping[str, Any], memories: Mapping[str, Memory], session_texts: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
     """The question's gold items: ``gold`` id, ``rank`` where it was retrieved (<NA>: not in the retrieved
-    list), ``speaker`` and ``text`` (for a session: ``session_texts`` gives a preview)."""
-    ranks = question.get("gold_ranks") or {}
+    list), ``rank without decay`` (when the evaluation recalled without decay too), ``speaker`` and ``text``
+    (for a session: ``session_texts`` gives a preview)."""
+    ranks, ranks0 = question.get("gold_ranks") or {}, question.get("gold_ranks_no_decay")
     rows = []
     for g in question.get("evidence", []):
         m = memories.get(g)
@@ -140,13 +231,15 @@ def gold_table(
             {
                 "gold": g,
                 "rank": ranks.get(g),
+                "rank without decay": (ranks0 or {}).get(g),
                 "speaker": m.speaker if m else "",
                 "text": m.text if m else (session_texts or {}).get(g, ""),
             }
         )
-    df = pd.DataFrame(rows, columns=["gold", "rank", "speaker", "text"])
-    df["rank"] = df["rank"].astype("Int64")
-    return df
+    df = pd.DataFrame(rows, columns=["gold", "rank", "rank without decay", "speaker", "text"])
+    for c in ("rank", "rank without decay"):
+        df[c] = df[c].astype("Int64")
+    return df if ranks0 is not None else df.drop(columns="rank without decay")
 
 
 def retrieved_table(
@@ -171,7 +264,7 @@ def retrieved_table(
 
 # -- added for the thin Evaluate page ---------------------------------------------------------------------
 RESULT_KEYS = frozenset({"overall", "by_category", "questions", "benchmark"})
-QUESTION_FILTERS = ("misses first", "all", "evaluated only")
+QUESTION_FILTERS = ("misses first", "all", "evaluated only", "suppressed by decay")
 PREVIEW_COLUMNS = ("session_id", "source_id", "speaker", "text")  # what session_previews reads
 
 
@@ -194,7 +287,10 @@ def default_metric(metrics: Sequence[str], preferred: Sequence[str] = ("recall@1
 
 def filter_questions(frame: pd.DataFrame, show: str, metric: str) -> pd.DataFrame:
     """The questions listed (a :func:`questions_frame`): ``"all"``, ``"evaluated only"``, or ``"misses
-    first"`` (evaluated ones, lowest ``metric`` first, ties in file order)."""
+    first"`` (evaluated ones, lowest ``metric`` first, ties in file order), ``"suppressed by decay"`` (those
+    with gold items decay pushed out of the top k)."""
+    if show == "suppressed by decay":  # the questions whose gold decay pushed out of the top k
+        return frame[frame[SUPPRESSED].fillna(0) > 0] if SUPPRESSED in frame else frame.iloc[0:0]
     if show != "all":
         frame = frame[frame["status"] == "evaluated"]
     if show == "misses first":
@@ -258,11 +354,14 @@ __all__ = [
     "QUESTION_FILTERS",
     "RESULT_KEYS",
     "by_final_rank",
+    "SUPPRESSED",
     "category_figure",
+    "decay_category_figure",
     "check_result",
     "default_metric",
     "filter_questions",
     "gold_table",
+    "has_no_decay",
     "metric_curve_figure",
     "metric_names",
     "metrics_table",
@@ -274,5 +373,7 @@ __all__ = [
     "retrieved_table",
     "run_labels",
     "session_previews",
+    "suppressed_by_decay",
+    "suppressed_frame",
     "trace_memory_ids",
 ]

@@ -21,6 +21,7 @@ from memviz.forgetting import (
     curve_times,
     retention_curve,
 )
+from memviz.spacing import SPACING_FIELDS
 from memviz.viz.plotly_text import plotly_text
 
 MODEL_COLOURS = {"exponential": "#1f77b4", "power": "#ff7f0e", "actr": "#2ca02c"}
@@ -43,6 +44,32 @@ OP_ORDER: tuple[str, ...] = (
     "repair",
 )
 _FAINT = "rgba(120,120,120,0.35)"
+
+# The reinforcement rule's sliders: (SpacingRule field, label, step, help citing the source); ranges from
+# memviz.spacing.SPACING_FIELDS.
+SPACING_SOURCE = "FSRS stability update (Ye, Su & Cao 2022, KDD; FSRS-5 weights)"
+SPACING_SLIDERS: tuple[tuple[str, str, float], ...] = (
+    ("difficulty", "Difficulty D", 0.1),
+    ("w8", "w8 (gain size)", 0.01),
+    ("w9", "w9 (stabilisation)", 0.01),
+    ("w10", "w10 (spacing)", 0.01),
+    ("max_stability_days", "Max stability (days)", 1.0),
+)
+SPACING_NOTE = (
+    "A recall raises stability S: S' = S (1 + e^w8 (11 - D) S^-w9 (e^(w10 (1 - R)) - 1)), R the retention at the "
+    "recall, so a recall after a longer gap strengthens more (the spacing effect). Source: "
+    + SPACING_SOURCE
+    + ". Modelling choices: every recall counts as FSRS 'Good', D is fixed, R comes from memviz's exponential decay."
+)
+
+
+def spacing_sliders() -> list[tuple[str, str, float, float, float, str]]:
+    """(field, label, low, high, step, help) of each reinforcement-rule slider: the documented range and what
+    the field does (:data:`memviz.spacing.SPACING_FIELDS`), with the source."""
+    return [
+        (f, label, SPACING_FIELDS[f][0], SPACING_FIELDS[f][1], step, f"{SPACING_FIELDS[f][2]}. {SPACING_SOURCE}")
+        for f, label, step in SPACING_SLIDERS
+    ]
 
 
 # The Forgetting page's decay-parameter sliders: (DecayParams field, label, min, max, step, help).

@@ -72,6 +72,34 @@ def test_locomo_limit_and_presets(tiny_files, tmp_path, embedder):
             assert set(q["retrieved"]) <= {c.id for c in trace.stage("fulltext").candidates}
 
 
+def test_locomo_with_and_without_decay(tiny_files, tmp_path, embedder):
+    """Each question is recalled a second time without decay (a pure read): its recall@k and the gold turns decay
+    pushed out of the top k, per question (MemoryBank's retention gate, R >= 0.5, removes gold turns)."""
+    db = tmp_path / "stores"
+    res = run_locomo(tiny_files["locomo"], db, ks=(1, 5), preset="memorybank", embedder=embedder)
+    events = {g: MemoryStore(store_dir(db, g)).count("events") for g in ("conv-a", "conv-b")}
+    evaluated = [q for q in res["questions"] if q["status"] == "evaluated"]
+    for q in evaluated:
+        for k in (1, 5):
+            top, top0 = set(q["retrieved"][:k]), set(q["retrieved_no_decay"][:k])
+            assert q["metrics_no_decay"][f"recall@{k}"] == pytest.approx(
+                share_in_top(q["retrieved_no_decay"], q["evidence"], k)
+            )
+            assert q["suppressed_by_decay"][str(k)] == [g for g in q["evidence"] if g in top0 and g not in top]
+    main_q = [q for q in evaluated if q["category"] != "5"]
+    assert res["overall_no_decay"]["recall@5"] == pytest.approx(
+        np.mean([q["metrics_no_decay"]["recall@5"] for q in main_q])
+    )
+    assert res["gold_suppressed_by_decay"]["5"] == sum(len(q["suppressed_by_decay"]["5"]) for q in main_q)
+    assert set(res["by_category_no_decay"]) == set(res["by_category"])
+    assert res["gold_suppressed_by_decay"]["5"] > 0  # the gate removed gold turns (fake embedder: 4 of them)
+    # the no-decay recall is a pure read: a second run adds only the recorded decay recalls
+    run_locomo(tiny_files["locomo"], db, ks=(1, 5), preset="memorybank", embedder=embedder)
+    after = {g: MemoryStore(store_dir(db, g)).count("events") for g in ("conv-a", "conv-b")}
+    n_rec = {g: sum(q["group"] == g for q in evaluated) for g in events}
+    assert all(after[g] - events[g] == n_rec[g] for g in events)
+
+
 def test_locomo_progress_names_each_stage_from_its_start(tiny_files, tmp_path, embedder):
     """Progress says what runs from the start of each stage: "ingesting <conversation>" at 0 (the first window's
     embedding comes before any batch commits), then "recalling the questions" q of Q."""

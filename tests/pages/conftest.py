@@ -104,3 +104,9 @@ class Page:
 def open_page(demo_db):
     """Factory: ``open_page("memories")`` runs the app on a fresh demo store and switches to that page."""
     return Page
+
+
+@pytest.fixture
+def app_page():
+    """Factory as ``open_page``, on whatever store ``MEMVIZ_DB`` names (set by the test's own fixture)."""
+    return Page

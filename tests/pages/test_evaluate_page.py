@@ -79,3 +79,41 @@ def test_load_a_saved_result_beside_a_run(open_page, tiny_locomo, tmp_path, embe
     at.text_input(key="ev_load_path").set_value(str(tmp_path / "missing.json"))
     at.button(key="ev_load").click().run()
     assert any("Cannot load it" in e.value for e in at.error)
+
+
+def test_decay_aware_evaluation_shows_what_the_memorybank_gate_removed(open_page, tmp_path, embedder):
+    """MemoryBank's retention gate (R >= 0.5) as of the end of a conversation whose first session is two months
+    older: each question's recall@k without decay beside it, the per-category chart with and without, and the
+    gold turns the gate pushed out of the top k, per question."""
+    import copy
+
+    data = copy.deepcopy(TINY_LOCOMO)
+    conv = data[0]["conversation"]
+    conv["session_2_date_time"] = "9:00 am on 10 July, 2023"
+    conv["session_2"] = [{"speaker": "Bob", "dia_id": "D2:1", "text": "The weather is nice today."}]
+    src = tmp_path / "two_sessions.json"
+    src.write_text(json.dumps(data), encoding="utf-8")
+    saved = run_locomo(src, tmp_path / "mb_stores", preset="memorybank", embedder=embedder)
+    assert saved["gold_suppressed_by_decay"]["10"] > 0
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(saved), encoding="utf-8")
+    page = open_page("evaluate")
+    at = page.at
+    at.radio(key="ev_source").set_value("load").run()
+    at.text_input(key="ev_load_path").set_value(str(path))
+    at.button(key="ev_load").click().run()
+    page.check()
+    assert any(c.proto.id.endswith("ev_decay_cat") for c in at.get("plotly_chart"))
+    questions = page.frame_with("recall@10 without decay", "suppressed by decay")
+    by_id = {q["id"]: q for q in saved["questions"]}
+    for _, row in questions.iterrows():
+        assert row["suppressed by decay"] == len(by_id[row["id"]]["suppressed_by_decay"]["10"])
+    listed = page.frame_with("question id", "gold", "rank without decay", "text")
+    want = [
+        (q["id"], g) for q in saved["questions"] if q["status"] == "evaluated" for g in q["suppressed_by_decay"]["10"]
+    ]
+    assert list(zip(listed["question id"], listed["gold"])) == want
+    assert listed["text"].str.len().min() > 0  # texts read from the stores
+    at.selectbox(key="ev_q_filter").set_value("suppressed by decay").run()
+    page.check()
+    assert len(page.frame_with("recall@10 without decay", "suppressed by decay")) == len({q for q, _ in want})

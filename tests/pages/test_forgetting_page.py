@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from memviz.store import MemoryStore
 
 from support import chart, values
@@ -163,3 +165,32 @@ def test_only_the_open_tab_runs(open_page):
     open_tab(page, "Time travel")
     labels = [m.label for m in page.at.metric]
     assert "Memories then" in labels and "Stability now" not in labels
+
+
+def test_the_reinforcement_rule_is_shown_and_set_from_its_sliders(open_page, demo_db):
+    """The spacing rule's fields as sliders with their documented ranges (memviz.spacing.SPACING_FIELDS); a
+    changed value is the engine's rule for the next reinforcement."""
+    from memviz.events import ReinforceEvent
+    from memviz.spacing import SPACING_FIELDS, SpacingRule
+
+    page = open_page("forgetting")
+    at = page.at
+    for field, (low, high, _) in SPACING_FIELDS.items():
+        s = at.slider(key=f"fg_rule_{field}")
+        assert (s.min, s.max) == (low, high) and s.value == getattr(SpacingRule(), field)
+        assert "FSRS" in s.help and "Ye, Su & Cao 2022" in s.help
+    note = next(c.value for c in at.caption if "spacing effect" in c.value)
+    assert "17 / 82 / 195 days" in note  # the documented example of the defaults
+    at.slider(key="fg_rule_w8").set_value(0.0)
+    at.slider(key="fg_rule_difficulty").set_value(10.0).run()
+    page.check()
+    assert not any("17 / 82 / 195 days" in c.value for c in at.caption)
+    at.text_input(key="fg_search").set_value("pottery").run()
+    at.button(key="fg_reinforce").click().run()
+    page.check()
+    event = [e for e in MemoryStore(demo_db).list_events(ops=["reinforce"]) if isinstance(e, ReinforceEvent)][-1]
+    want = SpacingRule(difficulty=10.0, w8=0.0).apply(event.stability_before, event.retention_before)
+    assert event.stability_after == pytest.approx(float(want))
+    assert event.stability_after != pytest.approx(
+        float(SpacingRule().apply(event.stability_before, event.retention_before))
+    )

@@ -42,8 +42,11 @@ def _script():
     flt, model = ug.filter_widgets(nodes)
     st.write(f"filter={flt.sessions} {flt.link_kinds} {flt.min_weight} {flt.include_forgotten} model={model}")
     st.write(f"options={ug.display_options()}")
-    params = uf.param_widgets(SimpleNamespace(decay_params=DecayParams(power_d=0.5)))
-    st.write(f"power_d={params.power_d}")
+    from memviz.spacing import SpacingRule
+
+    eng = SimpleNamespace(decay_params=DecayParams(power_d=0.5), reinforce_rule=SpacingRule(w10=2.0))
+    params = uf.param_widgets(eng)
+    st.write(f"power_d={params.power_d} rule_w10={eng.reinforce_rule.w10}")
 
 
 @pytest.fixture
@@ -99,3 +102,9 @@ def test_decay_parameter_sliders_start_at_the_engine_parameters(app):
     assert "power_d=0.5" in _said(app)
     app.slider(key="fg_power_d").set_value(1.0).run()
     assert "power_d=1.0" in _said(app)
+
+
+def test_reinforcement_rule_sliders_start_at_the_engine_rule_and_set_it(app):
+    assert app.slider(key="fg_rule_w10").value == 2.0 and "rule_w10=2.0" in _said(app)
+    app.slider(key="fg_rule_w10").set_value(3.0).run()
+    assert "rule_w10=3.0" in _said(app)

@@ -65,7 +65,73 @@ def test_filter_questions():
     assert ve.filter_questions(frame, "all", "recall@10")["id"].tolist() == ["a", "b", "c", "d"]
     assert ve.filter_questions(frame, "evaluated only", "recall@10")["id"].tolist() == ["a", "c", "d"]
     assert ve.filter_questions(frame, "misses first", "recall@10")["id"].tolist() == ["c", "d", "a"]  # stable
-    assert tuple(ve.QUESTION_FILTERS) == ("misses first", "all", "evaluated only")
+    assert tuple(ve.QUESTION_FILTERS) == ("misses first", "all", "evaluated only", "suppressed by decay")
+    assert ve.filter_questions(frame, "suppressed by decay", "recall@10").empty  # no decay-free recall
+    frame[ve.SUPPRESSED] = pd.array([0, None, 2, 1], dtype="Int64")
+    assert ve.filter_questions(frame, "suppressed by decay", "recall@10")["id"].tolist() == ["c", "d"]
+
+
+DECAY_RESULT = {
+    "benchmark": "locomo",
+    "preset": "memorybank",
+    "counts": {"evaluated": 2},
+    "overall": {"recall@1": 0.25, "recall@5": 0.5},
+    "overall_no_decay": {"recall@1": 0.5, "recall@5": 1.0},
+    "by_category": {"4": {"name": "single-hop", "n": 2, "recall@1": 0.25, "recall@5": 0.5}},
+    "by_category_no_decay": {"4": {"name": "single-hop", "n": 2, "recall@1": 0.5, "recall@5": 1.0}},
+    "questions": [
+        {  # gold g2 ranked 3 without decay, gone with it; g1 in both
+            "id": "q1",
+            "category": "4",
+            "category_name": "single-hop",
+            "status": "evaluated",
+            "question": "where?",
+            "evidence": ["g1", "g2"],
+            "gold_ranks": {"g1": 1, "g2": None},
+            "gold_ranks_no_decay": {"g1": 2, "g2": 3},
+            "metrics": {"recall@1": 0.5, "recall@5": 0.5},
+            "metrics_no_decay": {"recall@1": 0.0, "recall@5": 1.0},
+        },
+        {  # g3 at rank 4 with decay, 1 without: pushed out of the top 1 only
+            "id": "q2",
+            "category": "4",
+            "category_name": "single-hop",
+            "status": "evaluated",
+            "question": "who?",
+            "evidence": ["g3"],
+            "gold_ranks": {"g3": 4},
+            "gold_ranks_no_decay": {"g3": 1},
+            "metrics": {"recall@1": 0.0, "recall@5": 1.0},
+            "metrics_no_decay": {"recall@1": 1.0, "recall@5": 1.0},
+        },
+        {"id": "q3", "category": "4", "status": "no_evidence", "question": "?", "evidence": [], "metrics": None},
+    ],
+}
+
+
+def test_gold_suppressed_by_decay_per_question_and_k():
+    q1, q2, q3 = DECAY_RESULT["questions"]
+    assert ve.suppressed_by_decay(q1, 5) == ["g2"] and ve.suppressed_by_decay(q2, 5) == []
+    assert ve.suppressed_by_decay(q2, 1) == ["g3"] and ve.suppressed_by_decay(q1, 1) == []
+    assert ve.suppressed_by_decay(q3, 5) == [] and ve.suppressed_by_decay(q1, None) == []
+    assert ve.has_no_decay(DECAY_RESULT) and not ve.has_no_decay(RESULT)
+    frame = ve.questions_frame(DECAY_RESULT, "recall@5")
+    assert frame["recall@5 without decay"].tolist()[:2] == [1.0, 1.0]
+    assert frame[ve.SUPPRESSED].tolist()[:2] == [1, 0] and pd.isna(frame[ve.SUPPRESSED].iloc[2])
+    assert ve.SUPPRESSED not in ve.questions_frame(RESULT | {"questions": [DECAY_RESULT["questions"][2]]}, "recall@5")
+    listed = ve.suppressed_frame(DECAY_RESULT, "recall@1")
+    assert listed[["question id", "gold"]].values.tolist() == [["q2", "g3"]]
+    assert listed["rank with decay"].tolist() == [4] and listed["rank without decay"].tolist() == [1]
+    gold = ve.gold_table(q1, {})
+    assert gold["rank without decay"].tolist() == [2, 3] and pd.isna(gold["rank"].iloc[1])
+    assert "rank without decay" not in ve.gold_table({"evidence": ["g"], "gold_ranks": {"g": 1}}, {})
+
+
+def test_decay_category_figure_has_both_bars_per_run():
+    fig = ve.decay_category_figure([DECAY_RESULT, RESULT], "recall@5")  # RESULT has no decay-free numbers
+    assert [t.name.split(" · ")[-1] for t in fig.data] == ["with decay", "without decay"]
+    assert list(fig.data[0].y) == [0.5, 0.5] and list(fig.data[1].y) == [1.0, 1.0]
+    assert list(fig.data[0].x) == ["overall", "4 single-hop"]
 
 
 def test_session_previews_first_turns_by_source_id():
