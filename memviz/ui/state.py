@@ -68,6 +68,7 @@ def seed_demo(engine: MemoryEngine, uri: str):
         job.progress(0, total, "loading the embedding model")
         if (load_model := getattr(engine.embedder, "load", None)) is not None:
             load_model()
+        job.progress(0, total, "embedding and writing")  # one batch: the next report comes when it is written
         n = seed_if_empty(engine, progress=lambda done, all_: job.progress(done, all_, "embedding and writing"))
         return n, f"The demo conversation is ready: {n:,} memories written ({job.elapsed_s:,.1f} s)."
 
