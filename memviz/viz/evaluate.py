@@ -95,6 +95,11 @@ def category_figure(results: Sequence[Mapping[str, Any]], metric: str) -> go.Fig
             name=plotly_text(result_label(r)),
             hovertemplate=f"%{{x}}: {plotly_text(metric)} = %{{y:.3f}}<extra>{plotly_text(result_label(r))}</extra>",
         )
+    return _metric_bars_layout(fig, metric)
+
+
+def _metric_bars_layout(fig: go.Figure, metric: str) -> go.Figure:
+    """The layout of the per-category metric bar charts: grouped bars of ``metric`` in [0, 1], legend below."""
     fig.update_layout(
         barmode="group",
         height=360,
@@ -207,14 +212,7 @@ def decay_category_figure(results: Sequence[Mapping[str, Any]], metric: str) -> 
                 marker={"pattern": {"shape": pattern}},
                 hovertemplate=f"%{{x}}: {plotly_text(metric)} = %{{y:.3f}}<extra>{name}</extra>",
             )
-    fig.update_layout(
-        barmode="group",
-        height=360,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        yaxis={"title": plotly_text(metric), "range": [0, 1.02]},
-        legend={"orientation": "h", "y": -0.25},
-    )
-    return fig
+    return _metric_bars_layout(fig, metric)
 
 
 def gold_table(
