@@ -160,3 +160,5 @@ def use_store(pg, app_url: str, db, count: str = "1 memory ·") -> None:
     store.fill(str(db))
     store.press("Enter")
     wait_shown(pg.get_by_test_id("stSidebar").get_by_text(count), f"the sidebar to count {count!r} of {db}")
+    store.blur()  # a focused input left behind commits again when a later click takes the focus
+    wait_rendered(pg)

@@ -97,6 +97,8 @@ def away_and_back_until_ended(pg, start, away: tuple[str, str], back: tuple[str,
     is: a small job may end (and say so) before the test has left the page, a large one only after it came
     back; the alerts are recorded as they appear, so the test sees the announcement in either case."""
     before = len(alerts(pg))
+    wait_rendered(pg)  # a click that lands while a rerun is in flight can be lost with that rerun
+    expect(start, "the start button").to_be_enabled(timeout=LONG_MS)
     start.click()
     wait_until(
         pg,
