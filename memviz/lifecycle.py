@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -79,35 +80,10 @@ class Lifecycle:
             return []
         with self.store.operation("reinforce") as op:
             now = self.clock.now()
-            tbl = self.store.known_rows(ids)
-            s0 = tbl.column("stability_days").to_numpy()
-            last = decay_mod.last_access_s(tbl)
-            r_now = decay_mod.exponential_retention((now - last) / SECONDS_PER_DAY, s0)
-            s_new = self.reinforce_rule().apply(s0, r_now)
-            access = tbl.column("access_times_s").to_pylist()
-            self.store.update_memories(
-                pa.table(
-                    {
-                        "id": ids,
-                        "stability_days": s_new,
-                        "recall_count": pc.add(tbl.column("recall_count").fill_null(0), 1).cast(pa.int32()),
-                        "last_recalled_s": [now] * len(ids),
-                        "access_times_s": pa.array([list(a or []) + [now] for a in access], pa.list_(pa.float64())),
-                    }
-                )
+            rows, (events,) = reinforcements(
+                self.store.known_rows(ids), [(ids, now, trace_id)], self.reinforce_rule(), reason
             )
-            events = [
-                ReinforceEvent(
-                    time_s=now,
-                    memory_ids=(i,),
-                    stability_before=float(a),
-                    stability_after=float(b),
-                    retention_before=float(r),
-                    reason=reason,
-                    trace_id=trace_id,
-                )
-                for i, a, b, r in zip(ids, s0, s_new, r_now, strict=True)
-            ]
+            self.store.update_memories(rows)
             return op.commit(events)
 
     # -- forget / restore / prune -------------------------------------------------------------------
@@ -248,6 +224,56 @@ def follow_store_clock(clock: Clock, store: MemoryStore) -> None:
         clock.follow(StoreClock(store))
 
 
+def reinforcements(
+    tbl: pa.Table, steps: Sequence[tuple[Sequence[str], float, str | None]], rule: StabilityRule, reason: str
+) -> tuple[pa.Table, list[list[ReinforceEvent]]]:
+    """Apply recalls to the memory rows ``tbl`` (every column but the vector) in order: each step
+    ``(ids, time_s, trace_id)`` strengthens its ``ids`` (distinct, all in ``tbl``) by ``rule`` at their
+    exponential retention at ``time_s``, from what the steps before it left, and sets their last access to
+    ``time_s``, one more access. Returns the updated rows (``id``, ``stability_days``, ``recall_count``,
+    ``last_recalled_s``, ``access_times_s``: for :meth:`MemoryStore.update_memories`) and each step's
+    ``reinforce`` events (reason ``reason``)."""
+    ids = tbl.column("id").to_pylist()
+    at = {i: n for n, i in enumerate(ids)}
+    s = tbl.column("stability_days").to_numpy().astype(np.float64)
+    last = decay_mod.last_access_s(tbl).astype(np.float64)
+    recalled = tbl.column("last_recalled_s").to_numpy().astype(np.float64)
+    count = tbl.column("recall_count").fill_null(0).to_numpy().astype(np.int64)
+    access = [list(a or []) for a in tbl.column("access_times_s").to_pylist()]
+    per_step: list[list[ReinforceEvent]] = []
+    for step_ids, t, trace_id in steps:
+        idx = np.array([at[i] for i in step_ids], dtype=np.int64)
+        r_now = decay_mod.exponential_retention((t - last[idx]) / SECONDS_PER_DAY, s[idx])
+        s_new = np.asarray(rule.apply(s[idx], r_now), dtype=np.float64)
+        per_step.append(
+            [
+                ReinforceEvent(
+                    time_s=t,
+                    memory_ids=(ids[i],),
+                    stability_before=float(a),
+                    stability_after=float(b),
+                    retention_before=float(r),
+                    reason=reason,
+                    trace_id=trace_id,
+                )
+                for i, a, b, r in zip(idx.tolist(), s[idx], s_new, r_now, strict=True)
+            ]
+        )
+        s[idx], last[idx], recalled[idx], count[idx] = s_new, t, t, count[idx] + 1
+        for i in idx.tolist():
+            access[i].append(t)
+    rows = pa.table(
+        {
+            "id": ids,
+            "stability_days": s,
+            "recall_count": pa.array(count, pa.int32()),
+            "last_recalled_s": pa.array(recalled, pa.float64(), from_pandas=True),  # NaN: never recalled
+            "access_times_s": pa.array(access, pa.list_(pa.float64())),
+        }
+    )
+    return rows, per_step
+
+
 def clock_start_for(store: MemoryStore, recorded: bool = True) -> float:
     """Where a simulated clock starts for ``store`` (POSIX s): the last recorded clock time (unless not
     ``recorded``), else the latest event time in the data (so decay is seen "as of" the end of the data), else
@@ -262,4 +288,4 @@ def clock_start_for(store: MemoryStore, recorded: bool = True) -> float:
     return time.time()
 
 
-__all__ = ["Lifecycle", "StoreClock", "clock_start_for", "follow_store_clock"]
+__all__ = ["Lifecycle", "StoreClock", "clock_start_for", "follow_store_clock", "reinforcements"]

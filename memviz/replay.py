@@ -49,15 +49,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
-from memviz import decay as decay_mod
-from memviz.decay import SECONDS_PER_DAY
 from memviz.embed import Embedder
 from memviz.engine import MemoryEngine
 from memviz.evaluate.common import group_engine, store_dir
-from memviz.events import Event, RecallEvent, ReinforceEvent
+from memviz.events import RecallEvent
 from memviz.importers import Dataset, Format, Question, load
+from memviz.lifecycle import reinforcements
 from memviz.models import MemoryInput, RecallResult
 from memviz.recall import pipeline
 from memviz.recall.config import RecallConfig
@@ -390,48 +388,12 @@ def _commit_recalls(engine: MemoryEngine, results: list[tuple[RecallResult, floa
             store.append_events([pipeline.recall_event(r) for r, _ in results])
         return
     with store.operation("reinforce") as op:
-        tbl = store.known_rows(ids)
-        at = {i: n for n, i in enumerate(ids)}
-        s = tbl.column("stability_days").to_numpy().astype(np.float64)
-        last = decay_mod.last_access_s(tbl)
-        count = tbl.column("recall_count").fill_null(0).to_numpy().astype(np.int64)
-        access = [list(a or []) for a in tbl.column("access_times_s").to_pylist()]
-        events: list[Event] = []
-        rule = engine.reinforce_rule
-        for res, t in results:
-            events.append(pipeline.recall_event(res))
-            idx = np.array([at[h.memory.id] for h in res.hits], dtype=np.int64)
-            if not idx.size:
-                continue
-            r_now = decay_mod.exponential_retention((t - last[idx]) / SECONDS_PER_DAY, s[idx])
-            s_new = np.asarray(rule.apply(s[idx], r_now), dtype=np.float64)
-            events += [
-                ReinforceEvent(
-                    time_s=t,
-                    memory_ids=(ids[i],),
-                    stability_before=float(a),
-                    stability_after=float(b),
-                    retention_before=float(r),
-                    reason="recall",
-                    trace_id=res.trace.id,
-                )
-                for i, a, b, r in zip(idx.tolist(), s[idx], s_new, r_now, strict=True)
-            ]
-            s[idx], last[idx], count[idx] = s_new, t, count[idx] + 1
-            for i in idx.tolist():
-                access[i].append(t)
-        store.update_memories(
-            pa.table(
-                {
-                    "id": ids,
-                    "stability_days": s,
-                    "recall_count": pa.array(count, pa.int32()),
-                    "last_recalled_s": pa.array(last, pa.float64()),
-                    "access_times_s": pa.array(access, pa.list_(pa.float64())),
-                }
-            )
+        steps = [([h.memory.id for h in r.hits], t, r.trace.id) for r, t in results]
+        rows, reinforced = reinforcements(store.known_rows(ids), steps, engine.reinforce_rule, "recall")
+        store.update_memories(rows)
+        op.commit(
+            [e for (r, _), step in zip(results, reinforced, strict=True) for e in (pipeline.recall_event(r), *step)]
         )
-        op.commit(events)
 
 
 def _ask(engine, given, q: Question, time_s: float, config: ReplayConfig, asked, fmt: str) -> QuestionResult:
