@@ -78,15 +78,14 @@ class MemoryStore(Search):
         self._vindex: VectorIndex | None = None
         self._use_vector_index = vector_index
         # Shared by every process that opens this (local) store: see memviz.store.locking.
-        folder = None if "://" in self.uri else Path(self.uri)
+        folder = Path(self.uri) if opening.is_local(self.uri) else None
         self.journal = Journal(self, folder)
         self.lock = StoreLock(folder, self.uri, on_acquire=self.journal.recover)
-        local = opening.is_local(self.uri)
-        if local and not create and not Path(self.uri).is_dir():
+        if folder is not None and not create and not folder.is_dir():
             raise opening.missing(self.uri)
         try:
-            if local and not Path(self.uri).is_dir():
-                Path(self.uri).mkdir(parents=True, exist_ok=True)
+            if folder is not None and not folder.is_dir():
+                folder.mkdir(parents=True, exist_ok=True)
             # read_consistency_interval=0: always see other writers' commits (two app tabs, CLI beside app).
             self.db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0), storage_options=storage_options)
             existing = set(self.db.list_tables().tables)
