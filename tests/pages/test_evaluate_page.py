@@ -57,16 +57,22 @@ def test_run_an_evaluation_and_browse_a_question(open_page, tiny_locomo, tmp_pat
     assert any(m.value.startswith("- Retrieved at rank") or "cut-off" in m.value for m in at.markdown)
 
 
-def test_load_a_saved_result_beside_a_run(open_page, tiny_locomo, tmp_path, embedder):
-    saved = run_locomo(tiny_locomo, tmp_path / "cli_stores", preset="bm25", embedder=embedder)
+def load_saved(open_page, saved: dict, tmp_path):
+    """The Evaluate page with the evaluation result ``saved`` written to a file and loaded through its form."""
     path = tmp_path / "result.json"
     path.write_text(json.dumps(saved), encoding="utf-8")
     page = open_page("evaluate")
-    at = page.at
-    at.radio(key="ev_source").set_value("load").run()
-    at.text_input(key="ev_load_path").set_value(str(path))
-    at.button(key="ev_load").click().run()
+    page.at.radio(key="ev_source").set_value("load").run()
+    page.at.text_input(key="ev_load_path").set_value(str(path))
+    page.at.button(key="ev_load").click().run()
     page.check()
+    return page
+
+
+def test_load_a_saved_result_beside_a_run(open_page, tiny_locomo, tmp_path, embedder):
+    saved = run_locomo(tiny_locomo, tmp_path / "cli_stores", preset="bm25", embedder=embedder)
+    page = load_saved(open_page, saved, tmp_path)
+    at = page.at
     table = page.frame_with("run", "category", "n")
     assert set(table["run"]) == {"locomo · bm25 · 3 q"}
     assert table.loc[table["category"] == "overall", "recall@5"].item() == pytest.approx(saved["overall"]["recall@5"])
@@ -95,14 +101,8 @@ def test_decay_aware_evaluation_shows_what_the_memorybank_gate_removed(open_page
     src.write_text(json.dumps(data), encoding="utf-8")
     saved = run_locomo(src, tmp_path / "mb_stores", preset="memorybank", embedder=embedder)
     assert saved["gold_suppressed_by_decay"]["10"] > 0
-    path = tmp_path / "result.json"
-    path.write_text(json.dumps(saved), encoding="utf-8")
-    page = open_page("evaluate")
+    page = load_saved(open_page, saved, tmp_path)
     at = page.at
-    at.radio(key="ev_source").set_value("load").run()
-    at.text_input(key="ev_load_path").set_value(str(path))
-    at.button(key="ev_load").click().run()
-    page.check()
     assert any(c.proto.id.endswith("ev_decay_cat") for c in at.get("plotly_chart"))
     questions = page.frame_with("recall@10 without decay", "suppressed by decay")
     by_id = {q["id"]: q for q in saved["questions"]}
