@@ -31,7 +31,7 @@ from memviz.store import opening, sql
 from memviz.store.journal import Journal, crash_point
 from memviz.store.location import default_db_uri, default_storage_options
 from memviz.store.locking import StoreLock
-from memviz.store.search import Search
+from memviz.store.search import TEXT_INDEX_LAG_ROWS, Search
 from memviz.store.tables import (
     EVENTS_SCHEMA,
     MEMORY_COLUMNS,
@@ -177,7 +177,8 @@ class MemoryStore(Search):
             if marker is not None:
                 marker.unlink(missing_ok=True)
         deferred = getattr(self, "_defer_text_index", False)  # see deferred_text_index
-        if (memories.num_rows >= 64 and not deferred) or not self._has_text_index():
+        self._unindexed_rows += memories.num_rows
+        if (self._unindexed_rows >= TEXT_INDEX_LAG_ROWS and not deferred) or not self._has_text_index():
             self._index_committed()
         elif deferred and memories.num_rows:
             self._text_index_stale = True
