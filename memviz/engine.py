@@ -63,6 +63,13 @@ class MemoryEngine:
         self.life = Lifecycle(store, clock, lambda: self.decay_params, lambda: self.reinforce_rule)
         self.read = Reads(store)
 
+    def with_rule(self, rule: StabilityRule) -> MemoryEngine:
+        """This engine with reinforcement rule ``rule`` (the same store, embedder, clock and settings), or itself
+        when the rule is its own: one app session's rule, without changing the engine other sessions share."""
+        if rule == self.reinforce_rule:
+            return self
+        return MemoryEngine(self.store, self.embedder, self.clock, self.link_config, self.decay_params, rule)
+
     # -- write --------------------------------------------------------------------------------------
     def write(
         self,

@@ -171,8 +171,8 @@ def start_replay(
     path: str, fmt: Format, db: str, recall_k: int, questions: bool, groups: tuple[str, ...], engine: MemoryEngine
 ) -> Job:
     """Replay the data set at ``path`` into one store per group under ``db`` (:func:`memviz.replay.replay`) as a
-    job on key ``replay:<db>``, with ``engine``'s embedding model and reinforcement rule (the one the Forgetting
-    page sets); its result is the :class:`memviz.replay.ReplayResult`. A rerun resumes."""
+    job on key ``replay:<db>``, with ``engine``'s embedding model and reinforcement rule (the session's, from
+    :func:`memviz.ui.state.acting_engine`); its result is the :class:`memviz.replay.ReplayResult`. A rerun resumes."""
     from memviz.evaluate.common import group_engine
     from memviz.replay import ReplayConfig, replay
 

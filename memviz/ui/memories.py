@@ -11,7 +11,7 @@ import streamlit as st
 from memviz.decay import DECAY_MODELS
 from memviz.engine import MemoryEngine
 from memviz.ui import widgets as w
-from memviz.ui.state import fmt_time
+from memviz.ui.state import acting_engine, fmt_time
 from memviz.viz import memories as vm
 
 # The columns of the detail's link table, in order (the other memory's id is left out).
@@ -121,5 +121,5 @@ def actions(engine: MemoryEngine, memory_id: str, forgotten: bool) -> None:
         width="stretch",
         help="Writes: strengthens it",
     ):
-        w.done(vm.reinforce_message(engine.reinforce([memory_id])[0]), key="detail_msg")
+        w.done(vm.reinforce_message(acting_engine(engine).reinforce([memory_id])[0]), key="detail_msg")
     w.show_flash("detail_msg", b[2])

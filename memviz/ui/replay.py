@@ -20,7 +20,7 @@ from memviz.paths import LOCOMO_DEV
 from memviz.ui import jobs
 from memviz.ui import widgets as w
 from memviz.ui.inert import inert
-from memviz.ui.state import fmt_time
+from memviz.ui.state import acting_engine, fmt_time
 from memviz.viz import replay as vr
 
 DEFAULT_DB = Path(tempfile.gettempdir()) / "memviz_replay"
@@ -48,7 +48,7 @@ def run_form(engine: MemoryEngine) -> None:
         "rp_run",
         f"replay:{db.strip()}",
         "rp_job",
-        lambda: jobs.start_replay(path, fmt, db, int(k), questions, groups, engine),
+        lambda: jobs.start_replay(path, fmt, db, int(k), questions, groups, acting_engine(engine)),
         help="Runs in the background; a rerun resumes where it stopped. Writes new stores under the folder",
     )
     if ended is not None:
