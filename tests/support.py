@@ -70,3 +70,15 @@ TINY_LOCOMO = [
         ],
     }
 ]
+
+
+def fingerprint(folder: Path) -> dict[str, tuple[str, int]]:
+    """Every file under ``folder`` (relative path) with the SHA-256 of its bytes and its mtime (ns): equal
+    before and after means nothing there was written, created or removed."""
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
