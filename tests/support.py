@@ -82,3 +82,16 @@ def fingerprint(folder: Path) -> dict[str, tuple[str, int]]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def old_store(make_engine, tmp_path: Path) -> Path:
+    """A store in ``tmp_path/old`` of two memories whose memories table lacks ``metadata``, as an older memviz
+    wrote it."""
+    import lancedb
+
+    from memviz.models import MemoryInput
+
+    engine = make_engine("old")
+    engine.ingest([MemoryInput(text="Maya moved to Leeds.", id="a"), MemoryInput(text="Sam plays chess.", id="b")])
+    lancedb.connect(str(tmp_path / "old")).open_table("memories").drop_columns(["metadata"])
+    return tmp_path / "old"

@@ -21,7 +21,7 @@ from typing import Any
 
 from dateutil import parser as date_parser
 
-from memviz.errors import SchemaError
+from memviz.errors import ConfigError, SchemaError
 from memviz.limits import MAX_CHARS, length_problem, time_problem
 from memviz.models import MemoryInput
 from memviz.text import MAX_MEMORY_CHARS
@@ -328,3 +328,16 @@ def time_value(src: Source, value: Any, where: str, key: str) -> float | None:
     if (problem := time_problem(t_s)) is not None:
         raise src.error(where, f'"{key}": {value!r}: {problem}')
     return t_s
+
+
+def engine_package(module: str, fmt: str) -> Any:
+    """The module ``module`` of another engine's client package, imported; a ConfigError saying how to install
+    it (memviz's ``engines`` extra) when it is not installed."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise ConfigError(
+            f"--format {fmt} needs the {module.split('.')[0]} package: pip install 'memviz[engines]' ({e})"
+        ) from None

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from memviz.errors import SchemaError
-from memviz.importers._base import Dataset, Source, StoreOptions, snapshot, time_value
+from memviz.importers._base import Dataset, Source, StoreOptions, engine_package, snapshot, time_value
 from memviz.models import MemoryInput
 
 TIME_KEYS = ("time", "timestamp", "created_at", "date")
@@ -40,14 +40,14 @@ def load_chroma(folder: Path, src: Source, options: StoreOptions) -> Dataset:
     Chroma store, a collection it does not have (naming those it has), or a malformed record."""
     if not (folder / "chroma.sqlite3").is_file():
         raise src.error("", f"not a Chroma persistent folder (no chroma.sqlite3 in {folder})")
-    import chromadb
-    from chromadb.config import Settings
+    chromadb = engine_package("chromadb", "chroma")
+    settings = engine_package("chromadb.config", "chroma").Settings(anonymized_telemetry=False)
 
     groups: dict[str, list[MemoryInput]] = {}
     skipped = 0
     with snapshot(src, folder) as copy:
         try:
-            client = chromadb.PersistentClient(path=str(copy), settings=Settings(anonymized_telemetry=False))
+            client = chromadb.PersistentClient(path=str(copy), settings=settings)
         except Exception as e:  # chromadb's own errors: a damaged or foreign store
             raise src.error("", f"cannot read the Chroma store: {_line(e)}") from e
         try:

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.request import pathname2url
 
 from memviz.errors import SchemaError
-from memviz.importers._base import Dataset, Source, StoreOptions, snapshot, time_value
+from memviz.importers._base import Dataset, Source, StoreOptions, engine_package, snapshot, time_value
 from memviz.models import Change, MemoryInput
 
 HISTORY_FILE = "history.db"
@@ -85,11 +85,11 @@ def _find_qdrant(src: Source, folder: Path) -> Path:
 
 def _payloads(src: Source, folder: Path, collection: str) -> dict[str, dict[str, Any]]:
     """{memory id: payload} of the Qdrant collection, read from a copy of ``folder``."""
-    from qdrant_client import QdrantClient
+    qdrant = engine_package("qdrant_client", "mem0")
 
     with snapshot(src, folder) as copy:
         try:
-            client = QdrantClient(path=str(copy))
+            client = qdrant.QdrantClient(path=str(copy))
         except Exception as e:
             raise src.error("", f"cannot read the Qdrant store {folder}: {e}") from e
         try:

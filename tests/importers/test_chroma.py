@@ -14,6 +14,7 @@ from memviz.cli import main
 from memviz.errors import SchemaError
 from memviz.importers import StoreOptions, load
 from memviz.store import MemoryStore
+
 from support import fingerprint
 
 N_TURNS = 1000
