@@ -91,14 +91,15 @@ def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: boo
     from memviz.engine import open_engine
     from memviz.importers import StoreOptions, load
 
-    data = load(path, fmt, StoreOptions(**store))
+    options = StoreOptions(**store)
+    data = load(path, fmt, options)
     engine = open_engine(db)
     t0 = time.perf_counter()
     with tqdm(total=len(data), unit="mem", desc="ingest", file=sys.stderr, disable=None) as bar:
         reports = engine.ingest(
             data.items(),
             batch_size=batch_size,
-            source={"path": os.path.abspath(path), "format": fmt} | {k: v for k, v in store.items() if v is not None},
+            source={"path": os.path.abspath(path), "format": fmt} | options.given(),
             progress=lambda done, total: bar.update(done - bar.n),
         )
     elapsed = time.perf_counter() - t0

@@ -69,9 +69,9 @@ ENGINE_FORMATS: tuple[str, ...] = ("letta", *STORE_FORMATS)
 ALL_FORMATS: tuple[str, ...] = (*FORMATS, *ENGINE_FORMATS)
 # Which options each store format reads; any other option given is refused.
 _OPTIONS = {
-    "chroma": {"--collection"},
-    "mem0": {"--collection", "--vectors"},
-    "lancedb": {"--table", "--text-column", "--id-column", "--time-column", "--speaker-column"},
+    "chroma": {"collection"},
+    "mem0": {"collection", "vectors"},
+    "lancedb": {"table", "text_column", "id_column", "time_column", "speaker_column"},
 }
 
 
@@ -99,7 +99,8 @@ def load(path: str | os.PathLike[str], fmt: Format, options: StoreOptions | None
     options = options or StoreOptions()
     given = set(options.given())
     if extra := sorted(given - _OPTIONS.get(as_format(fmt), set())):
-        raise ConfigError(f"{', '.join(extra)} {'does' if len(extra) == 1 else 'do'} not apply to --format {fmt}")
+        flags = ", ".join(f"--{k.replace('_', '-')}" for k in extra)
+        raise ConfigError(f"{flags} {'does' if len(extra) == 1 else 'do'} not apply to --format {fmt}")
     file = Path(path)
     if fmt in _STORE_LOADERS:
         return _STORE_LOADERS[fmt](file, Source(str(file), fmt, file), options)

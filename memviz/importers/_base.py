@@ -289,8 +289,8 @@ class StoreOptions:
     vectors: str | None = None
 
     def given(self) -> dict[str, str]:
-        """The options that are set, by their command-line names (``{"--collection": "turns"}``)."""
-        return {f"--{k.replace('_', '-')}": v for k, v in self.__dict__.items() if v is not None}
+        """The options that are set (``{"collection": "turns"}``): what the import event records."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
 @contextmanager
