@@ -102,13 +102,15 @@ class MemoryEngine:
         than eight calls over 256 (17% faster on LoCoMo turns). Memory stays bounded by the window.
         ``progress(done, total)`` is called after each batch. Re-ingesting the same data skips the ids already
         stored (importers give stable ids), so an interrupted ingest can be resumed. When no one has set the
-        simulated clock yet, it is set to the end of the data (a recorded ``clock`` event).
+        simulated clock yet, it is set to the end of the data (a recorded ``clock`` event): the latest event
+        time, or the latest change of an imported history (:attr:`MemoryInput.history`) when that is later.
         """
         reports = self.writer.ingest(items, batch_size, on_duplicate, source, progress, embed_window)
         if any(r.items for r in reports) and isinstance(self.clock, SimulatedClock):  # nothing written: no event
             with self.store.lock.hold():
                 if not self.store.list_events(ops=["clock"], limit=1):
-                    self.set_clock(clock_start_for(self.store))
+                    changed = [c.time_s for i in items for c in i.history]
+                    self.set_clock(max([clock_start_for(self.store), *changed]))
         return reports
 
     # -- recall -------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import streamlit as st
 
 from memviz.engine import MemoryEngine
 from memviz.errors import ConfigError, MemvizError, StoreError
-from memviz.importers import Dataset, Format
+from memviz.importers import Dataset, Format, StoreOptions
 from memviz.ui.inert import inert
 
 if TYPE_CHECKING:
@@ -118,12 +118,17 @@ def start_ingest(engine: MemoryEngine, uri: str, data: Dataset, source: dict) ->
 
 
 def load_source(
-    source: str, path: str = "", fmt: Format = "jsonl", upload: tuple[str, bytes] | None = None
+    source: str,
+    path: str = "",
+    fmt: Format = "jsonl",
+    upload: tuple[str, bytes] | None = None,
+    options: StoreOptions | None = None,
 ) -> tuple[Dataset, dict]:
     """Read the data set to ingest and describe where it came from: ``source`` ``"demo"`` (the built-in
-    conversation), ``"upload"`` (``upload`` = (file name, bytes)) or ``"path"`` (``path`` on disk), in format
-    ``fmt``. Returns (data, source dict for the import event). Raises ConfigError when no file or path is given,
-    and the importer's errors for a file that cannot be read (nothing is written)."""
+    conversation), ``"upload"`` (``upload`` = (file name, bytes)) or ``"path"`` (``path`` on disk: a file, or
+    another engine's store folder read with ``options``), in format ``fmt``. Returns (data, source dict for the
+    import event). Raises ConfigError when no file or path is given, and the importer's errors for an input
+    that cannot be read (nothing is written)."""
     from memviz.demo import DEMO_FORMAT, DEMO_PATH
     from memviz.importers import load, load_bytes
 
@@ -138,7 +143,8 @@ def load_source(
         raise ConfigError(f"unknown data source {source!r}")
     if not path.strip():
         raise ConfigError("Type the path of a data file first.")
-    return load(path.strip(), fmt), {"path": path.strip(), "format": fmt}
+    given = options.given() if options is not None else {}
+    return load(path.strip(), fmt, options), {"path": path.strip(), "format": fmt} | given
 
 
 def start_eval(bench: str, path: str, db: str, preset: str, limit: int, granularity: Granularity = "session") -> Job:
