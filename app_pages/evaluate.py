@@ -114,4 +114,5 @@ if picked:
         st.plotly_chart(ve.decay_category_figure(picked, cat_metric), key="ev_decay_cat", width="stretch")
     st.subheader("Browse the questions")
     run_pick = st.selectbox("Run", shown, key="ev_browse_run", format_func=lambda n: labels[n])
+    ue.coverage_section(runs[run_pick])
     ue.browse(runs[run_pick])
