@@ -150,7 +150,7 @@ def run_locomo(
         recall_s,
         time.perf_counter() - t0,
     )
-    if audit is not None:
+    if audit_path is not None and audit is not None:
         result["audit"] = _audit_summary(audit_path, audit, records)
     return result | {"coverage": coverage(records, memories, coverage_k), "hubs": hubs(records, memories, coverage_k)}
 

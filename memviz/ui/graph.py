@@ -84,7 +84,10 @@ def retrieved_counts(uri: str) -> Counter[str] | None:
     for result in reversed(st.session_state.get("ev_results", [])):
         if (counts := store_counts(result, uri)) is not None:
             k = (result.get("coverage") or {}).get("k", COVERAGE_K)
-            st.caption(f"Colour: how many questions of the evaluation “{inert(result_label(result))}” had each memory in their top {k}.")
+            st.caption(
+                f"Colour: how many questions of the evaluation “{inert(result_label(result))}” had each memory "
+                f"in their top {k}."
+            )
             return counts
     st.caption(
         "Colour by “retrieved by n questions” needs an evaluation that recalled on this store: run or load one on "

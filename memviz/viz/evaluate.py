@@ -55,7 +55,13 @@ def metric_curve_figure(results: Sequence[Mapping[str, Any]]) -> go.Figure:
     """The overall metrics against k: one line per run and metric family (recall@k and, with an audit,
     recall@k_audited; or recall_any, recall_all and ndcg_any for LongMemEval), y in [0, 1]."""
     fig = go.Figure()
-    dashes = {"recall": "solid", "recall_audited": "dashdot", "recall_any": "solid", "recall_all": "dot", "ndcg_any": "dash"}
+    dashes = {
+        "recall": "solid",
+        "recall_audited": "dashdot",
+        "recall_any": "solid",
+        "recall_all": "dot",
+        "ndcg_any": "dash",
+    }
     for r in results:
         families: dict[str, list[tuple[int, float]]] = {}
         for key, value in r["overall"].items():

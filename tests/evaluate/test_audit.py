@@ -4,7 +4,6 @@ tests check the protocol, not the numbers)."""
 
 from __future__ import annotations
 
-import copy
 import json
 
 import numpy as np
@@ -13,11 +12,10 @@ from click.testing import CliRunner
 
 from memviz.cli import main
 from memviz.errors import SchemaError
-from memviz.evaluate.audit import ERROR_TYPES, AuditEntry, audited_gold, load_audit
+from memviz.evaluate.audit import ERROR_TYPES, LOCOMO10_ORDER, AuditEntry, audited_gold, load_audit
 from memviz.evaluate.locomo import run_locomo
 from memviz.models import MemoryInput
 
-from conftest import LOCOMO
 from support import shared_file
 
 
@@ -40,10 +38,10 @@ def entry(qa, error_type, cited, correct, question="?"):
 
 
 @pytest.fixture
-def audited_files(tmp_path):
+def audited_files(tiny_files, tmp_path):
     """The tiny LoCoMo file with its first conversation named conv-26 (locomo_0 of the audit) and an audit of it:
     qa0 cites the wrong turn, qa1 keeps its evidence (a wrong answer), qa5 loses all of it."""
-    data = copy.deepcopy(LOCOMO)
+    data = json.loads(tiny_files["locomo"].read_text(encoding="utf-8"))
     data[0]["sample_id"] = "conv-26"
     qa = data[0]["qa"]
     audit = [
@@ -65,14 +63,14 @@ def test_the_real_audit_maps_onto_the_dev_questions():
     assert first.audit_id == "locomo_0_qa1" and first.error_type == "WRONG_CITATION"
     assert first.cited_evidence == ("D1:12",) and first.correct_evidence == ("D1:14",)
     assert {e.error_type for e in audit.values()} <= set(ERROR_TYPES)
-    assert {q.split(":")[0] for q in audit} == {"conv-26", "conv-30", "conv-41", "conv-42", "conv-43", "conv-44", "conv-47"}
+    assert {q.split(":")[0] for q in audit} == set(LOCOMO10_ORDER[:7])  # the dev file's 7 conversations
 
 
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
         ({"question_id": "x"}, "expected a list of audit entries"),
-        ([entry(0, "TYPO", [], [])], '"error_type" \'TYPO\' is not one of WRONG_CITATION'),
+        ([entry(0, "TYPO", [], [])], "\"error_type\" 'TYPO' is not one of WRONG_CITATION"),
         ([{**entry(0, "AMBIGUOUS", [], []), "question_id": "locomo_12_qa0"}], "is not locomo_<0-9>_qa<n>"),
         ([entry(0, "AMBIGUOUS", [], []), entry(0, "HALLUCINATION", [], [])], "[1]: 'locomo_0_qa0' is audited twice"),
         ([entry(0, "AMBIGUOUS", ["D1:1", 3], [])], "[0].cited_evidence[1]: expected an evidence string"),
@@ -106,7 +104,9 @@ def test_audited_gold_is_the_audits_evidence_only_where_it_changes_it():
 
 def test_locomo_scored_against_the_official_and_the_audited_evidence(audited_files, tmp_path, embedder):
     ks = (1, 2, 5)
-    res = run_locomo(audited_files["locomo"], tmp_path / "db", ks=ks, embedder=embedder, audit_path=audited_files["audit"])
+    res = run_locomo(
+        audited_files["locomo"], tmp_path / "db", ks=ks, embedder=embedder, audit_path=audited_files["audit"]
+    )
     assert list(res["overall"]) == [f"recall@{k}" for k in ks] + [f"recall@{k}_audited" for k in ks]
     assert res["audit"] | {"file": ""} == {
         "file": "",
