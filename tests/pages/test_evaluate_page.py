@@ -119,13 +119,10 @@ def test_decay_aware_evaluation_shows_what_the_memorybank_gate_removed(open_page
     assert len(page.frame_with("recall@10 without decay", "suppressed by decay")) == len({q for q, _ in want})
 
 
-def test_an_audited_run_flags_its_questions_and_shows_both_gold_sets(open_page, tmp_path, embedder):
-    """``--audit``: the question table names each flagged question's error type, the audited questions are
-    listed with both scores and the auditors' reasoning, and a flagged question shows the reasoning and its
-    gold under both keys, a miss on the turn the audit drops labelled as one."""
+def audited_tiny(tmp_path):
+    """The tiny LoCoMo file with its conversation named conv-26 (locomo_0 of the audit), and an audit of it:
+    qa0 cites the wrong turn (D1:2 for D1:1), qa1 has a wrong answer but the right evidence."""
     import copy
-
-    from memviz.viz.evaluate_audit import WRONGLY_CITED_FOUND, WRONGLY_CITED_MISS
 
     data = copy.deepcopy(TINY_LOCOMO)
     data[0]["sample_id"] = "conv-26"  # locomo_0 of the audit
@@ -159,6 +156,16 @@ def test_an_audited_run_flags_its_questions_and_shows_both_gold_sets(open_page, 
         ),
         encoding="utf-8",
     )
+    return src, audit
+
+
+def test_an_audited_run_flags_its_questions_and_shows_both_gold_sets(open_page, tmp_path, embedder):
+    """``--audit``: the question table names each flagged question's error type, the audited questions are
+    listed with both scores and the auditors' reasoning, and a flagged question shows the reasoning and its
+    gold under both keys, a miss on the turn the audit drops labelled as one."""
+    from memviz.viz.evaluate_audit import WRONGLY_CITED_FOUND, WRONGLY_CITED_MISS
+
+    src, audit = audited_tiny(tmp_path)
     saved = run_locomo(src, tmp_path / "stores", embedder=embedder, audit_path=audit)
     page = load_saved(open_page, saved, tmp_path)
     at = page.at
@@ -220,3 +227,18 @@ def test_coverage_and_hubs_of_a_run(open_page, tmp_path, embedder):
     old = {k: v for k, v in saved.items() if k not in ("coverage", "hubs")}
     page = load_saved(open_page, old, tmp_path)
     assert any("no coverage and hubs" in c.value for c in page.at.caption)
+
+
+def test_run_an_audited_evaluation_from_the_form(open_page, tmp_path):
+    src, audit = audited_tiny(tmp_path)
+    page = open_page("evaluate")
+    at = page.at
+    at.text_input(key="ev_path_locomo").set_value(str(src))
+    at.text_input(key="ev_db").set_value(str(tmp_path / "page_stores"))
+    at.text_input(key="ev_audit_path").set_value(str(audit))
+    at.button(key="ev_run").click().run()
+    page.finish_job(f"eval:{tmp_path / 'page_stores'}")
+    page.check()
+    assert not at.error, [e.value for e in at.error]
+    assert "recall@10_audited" in page.frame_with("run", "category", "n").columns
+    assert page.frame_with("id", "audit", "question")["audit"].tolist()[:2] == ["WRONG_CITATION", "HALLUCINATION"]
