@@ -147,9 +147,18 @@ def load_source(
     return load(path.strip(), fmt, options), {"path": path.strip(), "format": fmt} | given
 
 
-def start_eval(bench: str, path: str, db: str, preset: str, limit: int, granularity: Granularity = "session") -> Job:
+def start_eval(
+    bench: str,
+    path: str,
+    db: str,
+    preset: str,
+    limit: int,
+    granularity: Granularity = "session",
+    audit: str | None = None,
+) -> Job:
     """Run a retrieval evaluation (``bench`` ``"locomo"`` or ``"longmemeval"``, the first ``limit`` questions of
-    ``path``, stores under ``db``) as a job on key ``eval:<db>``; its result is the evaluation dict (traces kept)."""
+    ``path``, stores under ``db``; for LoCoMo also against the ``audit`` of its answer key when given) as a job
+    on key ``eval:<db>``; its result is the evaluation dict (traces kept)."""
     from memviz.viz.evaluate import result_label
 
     def work(job: Job) -> tuple[Any, str]:
@@ -161,7 +170,9 @@ def start_eval(bench: str, path: str, db: str, preset: str, limit: int, granular
         if bench == "locomo":
             from memviz.evaluate.locomo import run_locomo
 
-            result = run_locomo(path, db, preset=preset, limit=int(limit), progress=progress, keep_traces=True)
+            result = run_locomo(
+                path, db, preset=preset, limit=int(limit), progress=progress, keep_traces=True, audit_path=audit
+            )
         else:
             from memviz.evaluate.longmemeval import run_longmemeval
 
