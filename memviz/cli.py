@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from memviz.cli_options import EMBEDDER_OPTION, RERANKER_OPTION, pop_settings, settings_options
 from memviz.errors import MemvizError
 
 if TYPE_CHECKING:
@@ -55,10 +56,15 @@ def main() -> None:
 @click.option("--format", "fmt", required=True, type=click.Choice(["locomo", "longmemeval", "memorybank", "jsonl"]))
 @DB_OPTION
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
+@EMBEDDER_OPTION
+@settings_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: bool) -> None:
+def ingest(
+    path: str, fmt: Format, db: str | None, batch_size: int, embedder: str | None, as_json: bool, **options: Any
+) -> None:
     """Import a data set into the store, created if missing (each batch all-or-nothing; re-running skips stored
-    ids; input refused as a whole changes nothing)."""
+    ids; input refused as a whole changes nothing). A new store is made with the embedder, context and
+    full-text settings given (recorded in it); an existing one must have been made with those given."""
     import time
 
     from tqdm import tqdm
@@ -66,8 +72,9 @@ def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: boo
     from memviz.engine import open_engine
     from memviz.importers import load
 
+    settings = pop_settings(options)
     data = load(path, fmt)
-    engine = open_engine(db)
+    engine = open_engine(db, embedder=embedder, settings=settings)
     t0 = time.perf_counter()
     with tqdm(total=len(data), unit="mem", desc="ingest", file=sys.stderr, disable=None) as bar:
         reports = engine.ingest(
@@ -89,6 +96,7 @@ def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: boo
         "batches": len(reports),
         "seconds": round(elapsed, 3),
         "memories_per_s": round(written / elapsed, 1) if elapsed > 0 else None,
+        "settings": engine.store.settings.to_dict(),
         "store": engine.stats(),
     }
     if as_json:
@@ -97,8 +105,16 @@ def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: boo
         click.echo(
             f"{summary['written']} memories written ({summary['skipped']} already stored), {summary['links']} links, "
             f"{summary['batches']} batches in {summary['seconds']} s ({summary['memories_per_s']} memories/s) "
-            f"-> {summary['db']} (now {summary['store']['memories']} memories)"
+            f"-> {summary['db']} (now {summary['store']['memories']} memories)\n" + settings_line(engine.store.settings)
         )
+
+
+def settings_line(settings) -> str:
+    """A store's settings in one line: embedder, context, full-text tokenizer."""
+    return (
+        f"embedder {settings.embedder} ({settings.dim}-d); context {settings.context.label()}; "
+        f"full-text {settings.fulltext.label()}"
+    )
 
 
 def _as_of_s(text: str) -> float:
@@ -144,6 +160,8 @@ def _as_of_s(text: str) -> float:
     "13:56'; without a time zone: UTC): memories written later do not exist, later reinforcements are undone.",
 )
 @click.option("--include-forgotten", is_flag=True, help="Search soft-forgotten memories too.")
+@EMBEDDER_OPTION
+@RERANKER_OPTION
 @click.option("--json", "as_json", is_flag=True, help='Print {"hits": [...], "trace": {...}} as one JSON object.')
 def recall(
     query: str,
@@ -154,6 +172,8 @@ def recall(
     reinforce: bool,
     as_of: str | None,
     include_forgotten: bool,
+    embedder: str | None,
+    reranker: str | None,
     as_json: bool,
 ) -> None:
     """Recall memories for QUERY, with the score components of each hit and the full trace.
@@ -171,7 +191,7 @@ def recall(
         include_forgotten=include_forgotten,
         as_of_s=None if as_of is None else _as_of_s(as_of),
     ).validated()  # bad settings are named before the store is opened
-    engine = open_engine(db, create=False)
+    engine = open_engine(db, create=False, embedder=embedder, reranker=reranker)
     result = engine.recall(query, cfg)
     if as_json:
         hits = [

@@ -43,7 +43,7 @@ def _fast_tier_has_no_model(request, monkeypatch):
         )
 
     install_fake_model(monkeypatch)
-    monkeypatch.setattr(memviz.embed, "_load_minilm", refuse)
+    monkeypatch.setattr(memviz.embed, "_load", refuse)
 
 
 @pytest.fixture(scope="session")

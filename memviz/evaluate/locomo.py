@@ -33,10 +33,13 @@ from memviz.evaluate.common import (
     group_engine,
     no_decay_record,
     no_decay_summary,
+    setup_info,
     store_dir,
     timing,
 )
 from memviz.importers import load
+from memviz.rerank import Reranker
+from memviz.store.settings import StoreSettings
 
 LOCOMO_KS: tuple[int, ...] = (1, 5, 10, 25, 50)
 CATEGORIES: dict[str, str] = {
@@ -58,12 +61,17 @@ def run_locomo(
     progress: Progress | None = None,
     embedder: Embedder | None = None,
     keep_traces: bool = False,
+    settings: StoreSettings | None = None,
+    reranker: Reranker | None = None,
 ) -> dict[str, Any]:
     """Evaluate recall@k on the LoCoMo file at ``path`` with scoring ``preset``; stores go under ``db``.
 
     ``limit``: only the first N questions of the file (and only the conversations they need are ingested).
-    ``keep_traces`` adds each question's full trace to its record. Returns the result object (see
-    ``docs/recall_and_evaluation.md``): ``overall`` maps ``"recall@k"`` to the mean over categories 1-4.
+    ``keep_traces`` adds each question's full trace to its record. ``settings``: the stores' (new ones are made
+    with them, existing ones must have them; see :func:`memviz.evaluate.common.group_engine`); ``reranker``: a
+    rerank stage in each recall. The result's ``settings`` and ``reranker`` say what was used. Returns the
+    result object (see ``docs/recall_and_evaluation.md``): ``overall`` maps ``"recall@k"`` to the mean over
+    categories 1-4.
     Raises SchemaError (bad file), ConfigError (bad preset or k), StoreError.
     """
     from memviz.embed import MiniLMEmbedder
@@ -75,13 +83,15 @@ def run_locomo(
     emb = PrimedEmbedder(embedder or MiniLMEmbedder())
     cfg = eval_config(preset, k=max(ks))
     records: list[dict[str, Any]] = []
+    setup: dict[str, Any] = {}
     ingest_s = recall_s = 0.0
     written = 0
     done = 0
     groups = list(dict.fromkeys(q.group for q in questions))
     for group in groups:
         t = time.perf_counter()
-        engine = group_engine(db, group, emb)
+        engine = group_engine(db, group, emb, settings, reranker)
+        setup = setup_info(engine)
         source = {"path": os.path.abspath(path), "format": "locomo"}
         written += ensure_ingested(engine, data.groups[group], source, progress, f"ingesting {group}")
         now = clock_start_for(engine.store)
@@ -124,7 +134,7 @@ def run_locomo(
             if progress:
                 progress("recalling the questions", done, len(questions))
         recall_s += time.perf_counter() - t
-    return _summary(
+    return setup | _summary(
         records,
         ks,
         path,

@@ -34,10 +34,13 @@ from memviz.evaluate.common import (
     ensure_ingested,
     eval_config,
     group_engine,
+    setup_info,
     store_dir,
     timing,
 )
 from memviz.importers import load
+from memviz.rerank import Reranker
+from memviz.store.settings import StoreSettings
 
 LONGMEMEVAL_KS: tuple[int, ...] = (1, 3, 5, 10, 30, 50)
 Granularity = Literal["session", "turn"]
@@ -53,11 +56,15 @@ def run_longmemeval(
     progress: Progress | None = None,
     embedder: Embedder | None = None,
     keep_traces: bool = False,
+    settings: StoreSettings | None = None,
+    reranker: Reranker | None = None,
 ) -> dict[str, Any]:
     """Evaluate the LongMemEval file at ``path`` (oracle, _s or _m) with scoring ``preset``; one store per
     question under ``db``. ``limit``: only the first N questions of the file. ``overall`` maps
     ``"recall_any@k"``, ``"recall_all@k"`` and ``"ndcg_any@k"`` to their means over the evaluated questions.
-    Raises ConfigError (bad granularity, preset or k), SchemaError (bad file), StoreError.
+    ``settings`` and ``reranker`` as :func:`memviz.evaluate.locomo.run_locomo` (the result's ``settings`` and
+    ``reranker`` say what was used). Raises ConfigError (bad granularity, preset or k), SchemaError (bad file),
+    StoreError.
     """
     from memviz.embed import MiniLMEmbedder
 
@@ -72,6 +79,8 @@ def run_longmemeval(
     emb.prime([q.question for q in questions if not q.id.endswith("_abs")])
     records: list[dict[str, Any]] = []
     times = {"ingest": 0.0, "recall": 0.0, "written": 0}
+    info: dict[str, Any] = {}  # what the stores were made with (setup_info)
+    setup = (settings, reranker, info)
     for n, q in enumerate(questions, 1):
         rec: dict[str, Any] = {
             "id": q.id,
@@ -91,13 +100,14 @@ def run_longmemeval(
         else:
             items = data.groups[q.group]
             cfg = eval_config(preset, k=len(items), candidates=len(items))
-            rec |= _evaluate(q, items, gold, granularity, ks, cfg, db, emb, path, progress, times, keep_traces)
+            rec |= _evaluate(q, items, gold, granularity, ks, cfg, db, emb, path, progress, times, keep_traces, setup)
         records.append(rec)
         if progress:
             progress("recalling the questions", n, len(questions))
     overall, by_category = aggregate(records)
     evaluated = [r for r in records if r["status"] == "evaluated"]
     return {
+        **info,
         "benchmark": "longmemeval",
         "file": str(Path(path).resolve()),
         "db": str(Path(db).resolve()),
@@ -121,10 +131,13 @@ def run_longmemeval(
     }
 
 
-def _evaluate(q, items, gold, granularity, ks, cfg, db, emb, path, progress, times, keep_traces) -> dict[str, Any]:
-    """Ingest one question's haystack (if needed), recall it and score the ranking; updates ``times``."""
+def _evaluate(q, items, gold, granularity, ks, cfg, db, emb, path, progress, times, keep_traces, setup) -> dict:
+    """Ingest one question's haystack (if needed), recall it and score the ranking; updates ``times``.
+    ``setup``: (settings, reranker, info), info updated with :func:`memviz.evaluate.common.setup_info`."""
     t = time.perf_counter()
-    engine = group_engine(db, q.group, emb)
+    settings, reranker, info = setup
+    engine = group_engine(db, q.group, emb, settings, reranker)
+    info |= setup_info(engine)
     times["written"] += ensure_ingested(
         engine, items, {"path": os.path.abspath(path), "format": "longmemeval"}, progress, f"ingesting {q.group}"
     )
