@@ -105,16 +105,8 @@ def ingest(
         click.echo(
             f"{summary['written']} memories written ({summary['skipped']} already stored), {summary['links']} links, "
             f"{summary['batches']} batches in {summary['seconds']} s ({summary['memories_per_s']} memories/s) "
-            f"-> {summary['db']} (now {summary['store']['memories']} memories)\n" + settings_line(engine.store.settings)
+            f"-> {summary['db']} (now {summary['store']['memories']} memories)\n" + engine.store.settings.label()
         )
-
-
-def settings_line(settings) -> str:
-    """A store's settings in one line: embedder, context, full-text tokenizer."""
-    return (
-        f"embedder {settings.embedder} ({settings.dim}-d); context {settings.context.label()}; "
-        f"full-text {settings.fulltext.label()}"
-    )
 
 
 def _as_of_s(text: str) -> float:
@@ -296,16 +288,22 @@ def repair(db: str | None, as_json: bool) -> None:
     help="Address to listen on. The app can import files by path and prune memories: expose it (0.0.0.0) only "
     "on a network you trust.",
 )
+@EMBEDDER_OPTION
+@RERANKER_OPTION
 @click.pass_context
-def app(ctx: click.Context, db: str | None, port: int, host: str) -> None:
+def app(ctx: click.Context, db: str | None, port: int, host: str, embedder: str | None, reranker: str | None) -> None:
     """Start the Streamlit app, on this machine only unless ``--host`` says otherwise (extra options go to
     ``streamlit run``). This process becomes Streamlit's (exec): a SIGTERM or Ctrl-C stops the app itself, and no
     child is left running. Streamlit's file watcher is off (the installed app does not change under it, and
-    watching a virtual environment overflowed inotify); pass ``--server.fileWatcherType auto`` to edit pages live."""
+    watching a virtual environment overflowed inotify); pass ``--server.fileWatcherType auto`` to edit pages live.
+    ``--embedder`` / ``--reranker`` (or $MEMVIZ_EMBEDDER / $MEMVIZ_RERANKER) are the app's models: the embedder of
+    the stores it makes (a store it opens keeps its own, and refuses another), the reranker of its recalls."""
     app_py = Path(__file__).resolve().parent.parent / "app.py"
     if not app_py.exists():
         raise MemvizError(f"app.py not found next to the memviz package ({app_py}); reinstall memviz")
-    env = os.environ | ({"MEMVIZ_DB": db} if db else {})
+    env = os.environ | {
+        k: v for k, v in (("MEMVIZ_DB", db), ("MEMVIZ_EMBEDDER", embedder), ("MEMVIZ_RERANKER", reranker)) if v
+    }
     cmd = [
         sys.executable,
         "-m",

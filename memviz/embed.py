@@ -96,7 +96,9 @@ class SentenceTransformerEmbedder:
     def dim(self) -> int:
         if self.name == MINILM:
             return EMBEDDING_DIM  # known without loading the model
-        return int(self.model.get_sentence_embedding_dimension())
+        model = self.model
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension (kept as a deprecated alias).
+        return int(getattr(model, "get_embedding_dimension", model.get_sentence_embedding_dimension)())
 
     def load(self) -> bool:
         """Load the model now if this process has not (seconds on a cold start); True when this call loaded it."""

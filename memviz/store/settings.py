@@ -101,6 +101,13 @@ class StoreSettings:
     def text_metadata(self) -> dict[str, str]:
         return {FULLTEXT_KEY: json.dumps(asdict(self.fulltext))}
 
+    def label(self) -> str:
+        """One line: ``embedder NAME (DIM-d); context ...; full-text ...``."""
+        return (
+            f"embedder {self.embedder} ({self.dim}-d); context {self.context.label()}; "
+            f"full-text {self.fulltext.label()}"
+        )
+
     def with_embedder(self, name: str, dim: int) -> StoreSettings:
         return replace(self, embedder=name, dim=int(dim))
 
