@@ -10,6 +10,7 @@ from memviz.context import contexts, encoder_text
 from memviz.models import MemoryInput
 from memviz.store import MemoryStore
 from memviz.store.settings import ContextSettings, FulltextSettings, StoreSettings
+
 from support import DAY, T0
 
 TURNS = [

@@ -9,7 +9,6 @@ import lancedb
 import numpy as np
 import pytest
 
-from fakes import FakeEmbedder
 from memviz.clock import SimulatedClock
 from memviz.engine import MemoryEngine, open_engine
 from memviz.errors import ConfigError, EmbedderMismatchError, SettingsMismatchError
@@ -23,6 +22,8 @@ from memviz.store.settings import (
     StoreSettings,
     from_schema,
 )
+
+from fakes import FakeEmbedder
 from support import T0
 
 CUSTOM = StoreSettings(
