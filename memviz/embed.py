@@ -62,14 +62,18 @@ def not_installed(kind: str, spec: str, e: BaseException) -> ModelNotAvailableEr
 
 
 @lru_cache(maxsize=4)
-def _load(source: str, device: str):
+def load_model(source: str, device: str, kind: str = "embedding model"):
+    """The sentence-transformers model at ``source``, loaded once per process with the hub offline: a
+    ``SentenceTransformer`` for an ``"embedding model"``, a ``CrossEncoder`` for a ``"cross-encoder"``. Raises
+    ModelNotAvailableError naming it when it is not on this machine."""
     offline()
-    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import CrossEncoder, SentenceTransformer
 
+    cls = CrossEncoder if kind == "cross-encoder" else SentenceTransformer
     try:
-        return SentenceTransformer(source, device=device)
+        return cls(source, device=device)
     except (OSError, ValueError) as e:
-        raise not_installed("embedding model", source, e) from e
+        raise not_installed(kind, source, e) from e
 
 
 class SentenceTransformerEmbedder:
@@ -90,7 +94,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def model(self):
-        return _load(self.source, self.device)
+        return load_model(self.source, self.device)
 
     @property
     def dim(self) -> int:
@@ -102,9 +106,9 @@ class SentenceTransformerEmbedder:
 
     def load(self) -> bool:
         """Load the model now if this process has not (seconds on a cold start); True when this call loaded it."""
-        before = _load.cache_info().misses
+        before = load_model.cache_info().misses
         _ = self.model
-        return _load.cache_info().misses > before
+        return load_model.cache_info().misses > before
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -10,12 +10,11 @@ Hugging Face cache).
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
 
-from memviz.embed import model_source, not_installed, offline
+from memviz import embed
 
 RERANK_TOP = 50  # candidates a reranker reads (the default preset's candidate count)
 
@@ -28,17 +27,6 @@ class Reranker(Protocol):
         ...
 
 
-@lru_cache(maxsize=2)
-def _load(source: str, device: str):
-    offline()
-    from sentence_transformers import CrossEncoder
-
-    try:
-        return CrossEncoder(source, device=device)
-    except (OSError, ValueError) as e:
-        raise not_installed("cross-encoder", source, e) from e
-
-
 class CrossEncoderReranker:
     """A sentence-transformers CrossEncoder by folder or hub id (``spec``), loaded once per process on the CPU
     with the hub offline. Scores are the model's output through a logistic (sigmoid) so that they are in
@@ -46,14 +34,14 @@ class CrossEncoderReranker:
     that is not on this machine."""
 
     def __init__(self, spec: str, batch_size: int = 32, device: str = "cpu"):
-        self.source = model_source(spec.strip())
+        self.source = embed.model_source(spec.strip())
         self.name = self.source
         self.batch_size = batch_size
         self.device = device
 
     @property
     def model(self):
-        return _load(self.source, self.device)
+        return embed.load_model(self.source, self.device, "cross-encoder")
 
     def score(self, query: str, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -43,7 +43,7 @@ def _fast_tier_has_no_model(request, monkeypatch):
         )
 
     install_fake_model(monkeypatch)
-    monkeypatch.setattr(memviz.embed, "_load", refuse)
+    monkeypatch.setattr(memviz.embed, "load_model", refuse)
 
 
 @pytest.fixture(scope="session")
