@@ -240,10 +240,10 @@ def test_ingest_makes_a_store_with_the_settings_asked_shows_them_and_refuses_oth
     db = tmp_path / "ctx"
     args = ("ingest", DEMO_PATH, "--format", "jsonl", "--db", db)
     out = json.loads(run(*args, "--context-turns", "2", "--context-date", "--no-fts-stem", "--json").stdout)
-    assert out["settings"]["context"] == {"turns": 2, "date": True, "fulltext": False}
+    assert out["settings"]["context"] == {"turns": 2, "date": True, "fulltext": True}  # full-text: the default
     assert out["settings"]["fulltext"]["stem"] is False and out["settings"]["embedder"] == "all-MiniLM-L6-v2"
     text = run(*args).stdout  # no settings given: the store's own are used, and shown
-    assert "context 2 previous turns + date (embedding); full-text English: stop words, ASCII folding" in text
+    assert "context 2 previous turns + date (embedding and full-text); full-text English: stop words" in text
     before = json.loads(run("stats", "--db", db, "--json").stdout)
     res = CliRunner().invoke(main, [str(a) for a in (*args, "--context-turns", "1")])
     assert res.exit_code == 2 and "was made with context settings 2 previous turns + date" in res.stderr
@@ -252,4 +252,4 @@ def test_ingest_makes_a_store_with_the_settings_asked_shows_them_and_refuses_oth
     assert json.loads(run("stats", "--db", db, "--json").stdout) == before
     trace = json.loads(run("recall", "Lisbon", "--db", db, "--json").stdout)["trace"]
     fts = next(s for s in trace["stages"] if s["name"] == "fulltext")
-    assert fts["info"]["tokenizer"]["stem"] is False and fts["info"]["columns"] == ["text"]
+    assert fts["info"]["tokenizer"]["stem"] is False and fts["info"]["columns"] == ["text", "context"]
