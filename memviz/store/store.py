@@ -30,11 +30,12 @@ from memviz.store import opening, sql
 from memviz.store.journal import Journal, crash_point
 from memviz.store.location import default_db_uri, default_storage_options
 from memviz.store.locking import StoreLock
-from memviz.store.search import Search
+from memviz.store.search import TEXT_INDEX_LAG_ROWS, Search
 from memviz.store.settings import DEFAULT, StoreSettings, check_settings, from_schema
 from memviz.store.tables import (
     CONTEXT_COLUMN,
     EVENTS_SCHEMA,
+    MEMORIES_SCHEMA,
     MEMORY_COLUMNS,
     empty_memories,
     links_from_table,
@@ -59,7 +60,8 @@ class MemoryStore(Search):
     store must have been made with their context and tokenizer (else SettingsMismatchError). ``self.settings``
     are the store's (:mod:`memviz.store.settings`); the embedder is checked by the engine that uses it.
     Opening an existing store writes nothing, except that a writable one is cleaned of what a killed writer
-    left (:meth:`recover`); a read-only one is read as it is (see :mod:`memviz.store.opening`).
+    left (:meth:`recover`) and one an older memviz wrote gets the columns added since
+    (:func:`memviz.store.opening.upgrade`); a read-only one is read as it is (see :mod:`memviz.store.opening`).
 
     Raises StoreError when the location cannot be opened, a table has the wrong schema or the store is damaged
     (a table, its manifests, a data file or index missing or cut short: named, never reset).
@@ -102,6 +104,7 @@ class MemoryStore(Search):
         if settings is not None and require_settings:
             check_settings(self.uri, self.settings, settings)
         self.recover()
+        opening.upgrade(self)  # after recovery: a rollback may restore a version from before the upgrade
 
     @property
     def has_context(self) -> bool:
@@ -191,7 +194,8 @@ class MemoryStore(Search):
             if marker is not None:
                 marker.unlink(missing_ok=True)
         deferred = getattr(self, "_defer_text_index", False)  # see deferred_text_index
-        if (memories.num_rows >= 64 and not deferred) or not self._has_text_index():
+        self._unindexed_rows += memories.num_rows
+        if (self._unindexed_rows >= TEXT_INDEX_LAG_ROWS and not deferred) or not self._has_text_index():
             self._index_committed()
         elif deferred and memories.num_rows:
             self._text_index_stale = True
@@ -384,10 +388,18 @@ class MemoryStore(Search):
             tbl.checkout(int(version))
         except Exception as e:
             raise StoreError(f"the memories table has no version {version!r}: {e}") from e
-        q = tbl.search().select(list(columns or MEMORY_COLUMNS))
+        columns = list(columns or MEMORY_COLUMNS)
+        have = [c for c in columns if tbl.schema.get_field_index(c) >= 0]  # a version from before an upgrade
+        q = tbl.search().select(have)
         if (clause := sql.memory_where(where)) is not None:
             q = q.where(clause)
-        return q.limit(None).to_arrow()
+        rows = q.limit(None).to_arrow()
+        for c in columns:
+            if c not in have:
+                rows = rows.append_column(
+                    MEMORIES_SCHEMA.field(c), pa.nulls(rows.num_rows, MEMORIES_SCHEMA.field(c).type)
+                )
+        return rows.select(columns)
 
     def get(self, ids: Sequence[str]) -> list[Memory]:
         """Memories by id, in the order asked. Raises UnknownMemoryError if any id is missing."""
