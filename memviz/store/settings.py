@@ -114,9 +114,9 @@ class StoreSettings:
 
 # What wrote a store that records no settings: every store before they were recorded.
 LEGACY = StoreSettings()
-# What a new store is made with unless told otherwise: the previous turn as context, for the embedding and the
-# full-text index; chosen from the LoCoMo dev measurements (docs/recall_and_evaluation.md, "Store settings").
-DEFAULT = StoreSettings(context=ContextSettings(turns=1, fulltext=True))
+# What a new store is made with unless told otherwise: the two previous turns as context, for the embedding and
+# the full-text index; chosen from the LoCoMo dev measurements (docs/recall_and_evaluation.md, "Store settings").
+DEFAULT = StoreSettings(context=ContextSettings(turns=2, fulltext=True))
 
 
 def from_schema(schema: Any) -> StoreSettings:

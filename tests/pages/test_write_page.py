@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import pytest
 
 from memviz.filters import LinkFilter, MemoryFilter
@@ -81,10 +79,8 @@ def test_write_copies_of_turns_picked_from_the_demo(open_page, demo_db):
     assert store.count() == 216
     assert at.selectbox(key="write_report_item").options and len(at.selectbox(key="write_report_item").options) == 2
     links = page.frame_with("kind", "why")
-    # The stored original of the copied turn is its nearest neighbour, so it is linked semantically (not at
-    # similarity 1: the copy's context is the session's last stored turn, the original's was the turn before it).
-    semantic = links[links["kind"] == "semantic"]
-    assert html.escape(semantic.loc[semantic["weight"].idxmax(), "other_text"]) in at.html[0].value
+    # The stored copy of the same turn is its nearest neighbour, so it is linked semantically.
+    assert (links.loc[links["kind"] == "semantic", "weight"] > 0.99).any()
 
 
 def test_locomo_turns_are_skipped_once_stored_unless_copied(open_page, demo_db):
