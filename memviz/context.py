@@ -19,7 +19,9 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
+from memviz.filters import MemoryFilter
 from memviz.models import MemoryInput
+from memviz.store import MemoryStore
 from memviz.store.settings import ContextSettings
 
 # stored(sessions, n): {session: [(speaker, text), ...]}, the n latest stored turns of each session, oldest first.
@@ -67,4 +69,22 @@ def contexts(
     return out
 
 
-__all__ = ["StoredTurns", "contexts", "embedding_text", "encoder_text"]
+def stored_turns(store: MemoryStore, sessions: list[str], n: int) -> dict[str, list[tuple[str, str]]]:
+    """The ``n`` latest turns ``store`` holds of each of ``sessions`` (by event time, else creation time), oldest
+    first, as (speaker, text): the context of a write's first turns in a session begun earlier."""
+    tbl = store.memories_table(
+        columns=["speaker", "text", "session_id", "event_time_s", "created_time_s"],
+        where=MemoryFilter(sessions=sessions),
+    )
+    if not tbl.num_rows:
+        return {}
+    df = tbl.to_pandas()
+    df["t"] = df["event_time_s"].fillna(df["created_time_s"])
+    df = df.sort_values("t", kind="stable").groupby("session_id").tail(n)
+    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for s, sp, tx in zip(df["session_id"], df["speaker"], df["text"], strict=True):
+        out[s].append((sp or "", tx))
+    return out
+
+
+__all__ = ["StoredTurns", "contexts", "embedding_text", "encoder_text", "stored_turns"]

@@ -23,7 +23,7 @@ import pyarrow as pa
 from memviz import decay as decay_mod
 from memviz import text as text_mod
 from memviz.clock import Clock
-from memviz.context import contexts, encoder_text
+from memviz.context import contexts, encoder_text, stored_turns
 from memviz.embed import Embedder
 from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError
 from memviz.events import Event, ForgetEvent, ImportEvent, LinkEvent, UpdateEvent, WriteEvent
@@ -193,7 +193,7 @@ class Writer:
         # releases the GIL) embeds the texts, so they hide behind the encoder (see docs/performance.md).
         t = time.perf_counter()
         kw_job = worker("keywords").submit(_keywords_importance, texts)
-        ctxs = contexts(inputs, texts, self.store.settings.context, self._stored_turns)
+        ctxs = contexts(inputs, texts, self.store.settings.context, functools.partial(stored_turns, self.store))
         vecs = self.embedder.encode(
             [encoder_text(tx, i.speaker, c) for tx, i, c in zip(texts, inputs, ctxs, strict=True)]
         )
@@ -209,23 +209,6 @@ class Writer:
                 "keywords_importance_ms": kw_ms * share,
             }  # their own time, overlapped with embed_ms
         return Embedded(vecs, kws, imps, ctxs)
-
-    def _stored_turns(self, sessions: list[str], n: int) -> dict[str, list[tuple[str, str]]]:
-        """The ``n`` latest stored turns of each of ``sessions`` (by event time, else creation time), oldest
-        first, as (speaker, text): the context of a write's first turns in a session begun earlier."""
-        tbl = self.store.memories_table(
-            columns=["speaker", "text", "session_id", "event_time_s", "created_time_s"],
-            where=MemoryFilter(sessions=sessions),
-        )
-        if not tbl.num_rows:
-            return {}
-        df = tbl.to_pandas()
-        df["t"] = df["event_time_s"].fillna(df["created_time_s"])
-        df = df.sort_values("t", kind="stable").groupby("session_id").tail(n)
-        out: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for s, sp, tx in zip(df["session_id"], df["speaker"], df["text"], strict=True):
-            out[s].append((sp or "", tx))
-        return out
 
     def commit(self, batch: Batch, emb: Embedded, source: Mapping[str, Any] | None) -> WriteReport:
         """Link and store one prepared batch with its embeddings, keywords and importance (all or nothing).

@@ -13,7 +13,7 @@ from memviz.errors import StoreError
 from memviz.filters import LIVE, MemoryFilter
 from memviz.store import opening, sql
 from memviz.store.settings import StoreSettings
-from memviz.store.tables import MEMORY_COLUMNS
+from memviz.store.tables import CONTEXT_COLUMN, MEMORY_COLUMNS
 
 if TYPE_CHECKING:
     from memviz.vector_index import VectorIndex
@@ -116,6 +116,11 @@ class Search:
         return ids, scores
 
     # -- the full-text index ------------------------------------------------------------------------
+    @property
+    def has_context(self) -> bool:
+        """Whether the memories table has the ``context`` column (stores made before contexts have not)."""
+        return CONTEXT_COLUMN in self.memories.schema.names
+
     def text_columns(self) -> list[str]:
         """The columns the full-text index covers: ``text``, and ``context`` when the store's context is
         searched too."""

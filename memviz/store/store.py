@@ -33,7 +33,6 @@ from memviz.store.locking import StoreLock
 from memviz.store.search import TEXT_INDEX_LAG_ROWS, Search
 from memviz.store.settings import DEFAULT, StoreSettings, check_settings, from_schema
 from memviz.store.tables import (
-    CONTEXT_COLUMN,
     EVENTS_SCHEMA,
     MEMORIES_SCHEMA,
     MEMORY_COLUMNS,
@@ -105,11 +104,6 @@ class MemoryStore(Search):
             check_settings(self.uri, self.settings, settings)
         self.recover()
         opening.upgrade(self)  # after recovery: a rollback may restore a version from before the upgrade
-
-    @property
-    def has_context(self) -> bool:
-        """Whether the memories table has the ``context`` column (stores made before contexts have not)."""
-        return CONTEXT_COLUMN in self.memories.schema.names
 
     # -- tables -------------------------------------------------------------------------------------
     @property
