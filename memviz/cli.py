@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from memviz.cli_options import EMBEDDER_OPTION, RERANKER_OPTION, pop_settings, settings_options
 from memviz.errors import MemvizError
 
 if TYPE_CHECKING:
@@ -78,12 +79,17 @@ def _store_options(f):
 )
 @DB_OPTION
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
+@EMBEDDER_OPTION
+@settings_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @_store_options
-def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: bool, **store: str | None) -> None:
+def ingest(
+    path: str, fmt: Format, db: str | None, batch_size: int, embedder: str | None, as_json: bool, **options: Any
+) -> None:
     """Import a data set, or another engine's store (chroma, mem0, lancedb: PATH is its folder; letta: an .af
     file), into the store, created if missing (each batch all-or-nothing; re-running skips stored ids; input
-    refused as a whole changes nothing; the source is never written to)."""
+    refused as a whole changes nothing; the source is never written to). A new store is made with the embedder,
+    context and full-text settings given (recorded in it); an existing one must have been made with those given."""
     import time
 
     from tqdm import tqdm
@@ -91,15 +97,16 @@ def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: boo
     from memviz.engine import open_engine
     from memviz.importers import StoreOptions, load
 
-    options = StoreOptions(**store)
-    data = load(path, fmt, options)
-    engine = open_engine(db)
+    settings = pop_settings(options)
+    store_options = StoreOptions(**options)
+    data = load(path, fmt, store_options)
+    engine = open_engine(db, embedder=embedder, settings=settings)
     t0 = time.perf_counter()
     with tqdm(total=len(data), unit="mem", desc="ingest", file=sys.stderr, disable=None) as bar:
         reports = engine.ingest(
             data.items(),
             batch_size=batch_size,
-            source={"path": os.path.abspath(path), "format": fmt} | options.given(),
+            source={"path": os.path.abspath(path), "format": fmt} | store_options.given(),
             progress=lambda done, total: bar.update(done - bar.n),
         )
     elapsed = time.perf_counter() - t0
@@ -115,6 +122,7 @@ def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: boo
         "batches": len(reports),
         "seconds": round(elapsed, 3),
         "memories_per_s": round(written / elapsed, 1) if elapsed > 0 else None,
+        "settings": engine.store.settings.to_dict(),
         "store": engine.stats(),
     }
     if as_json:
@@ -123,7 +131,7 @@ def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: boo
         click.echo(
             f"{summary['written']} memories written ({summary['skipped']} already stored), {summary['links']} links, "
             f"{summary['batches']} batches in {summary['seconds']} s ({summary['memories_per_s']} memories/s) "
-            f"-> {summary['db']} (now {summary['store']['memories']} memories)"
+            f"-> {summary['db']} (now {summary['store']['memories']} memories)\n" + engine.store.settings.label()
         )
 
 
@@ -170,6 +178,8 @@ def _as_of_s(text: str) -> float:
     "13:56'; without a time zone: UTC): memories written later do not exist, later reinforcements are undone.",
 )
 @click.option("--include-forgotten", is_flag=True, help="Search soft-forgotten memories too.")
+@EMBEDDER_OPTION
+@RERANKER_OPTION
 @click.option("--json", "as_json", is_flag=True, help='Print {"hits": [...], "trace": {...}} as one JSON object.')
 def recall(
     query: str,
@@ -180,6 +190,8 @@ def recall(
     reinforce: bool,
     as_of: str | None,
     include_forgotten: bool,
+    embedder: str | None,
+    reranker: str | None,
     as_json: bool,
 ) -> None:
     """Recall memories for QUERY, with the score components of each hit and the full trace.
@@ -197,7 +209,7 @@ def recall(
         include_forgotten=include_forgotten,
         as_of_s=None if as_of is None else _as_of_s(as_of),
     ).validated()  # bad settings are named before the store is opened
-    engine = open_engine(db, create=False)
+    engine = open_engine(db, create=False, embedder=embedder, reranker=reranker)
     result = engine.recall(query, cfg)
     if as_json:
         hits = [
@@ -302,16 +314,22 @@ def repair(db: str | None, as_json: bool) -> None:
     help="Address to listen on. The app can import files by path and prune memories: expose it (0.0.0.0) only "
     "on a network you trust.",
 )
+@EMBEDDER_OPTION
+@RERANKER_OPTION
 @click.pass_context
-def app(ctx: click.Context, db: str | None, port: int, host: str) -> None:
+def app(ctx: click.Context, db: str | None, port: int, host: str, embedder: str | None, reranker: str | None) -> None:
     """Start the Streamlit app, on this machine only unless ``--host`` says otherwise (extra options go to
     ``streamlit run``). This process becomes Streamlit's (exec): a SIGTERM or Ctrl-C stops the app itself, and no
     child is left running. Streamlit's file watcher is off (the installed app does not change under it, and
-    watching a virtual environment overflowed inotify); pass ``--server.fileWatcherType auto`` to edit pages live."""
+    watching a virtual environment overflowed inotify); pass ``--server.fileWatcherType auto`` to edit pages live.
+    ``--embedder`` / ``--reranker`` (or $MEMVIZ_EMBEDDER / $MEMVIZ_RERANKER) are the app's models: the embedder of
+    the stores it makes (a store it opens keeps its own, and refuses another), the reranker of its recalls."""
     app_py = Path(__file__).resolve().parent.parent / "app.py"
     if not app_py.exists():
         raise MemvizError(f"app.py not found next to the memviz package ({app_py}); reinstall memviz")
-    env = os.environ | ({"MEMVIZ_DB": db} if db else {})
+    env = os.environ | {
+        k: v for k, v in (("MEMVIZ_DB", db), ("MEMVIZ_EMBEDDER", embedder), ("MEMVIZ_RERANKER", reranker)) if v
+    }
     cmd = [
         sys.executable,
         "-m",

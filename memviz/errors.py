@@ -48,3 +48,12 @@ class StoreError(MemvizError, RuntimeError):
 
 class StoreNotFoundError(StoreError):
     """A read found no memory store at the location given (reads never create one)."""
+
+
+class SettingsMismatchError(ConfigError):
+    """A store was opened with settings (context, full-text tokenizer) other than those it was made with."""
+
+
+class EmbedderMismatchError(SettingsMismatchError):
+    """A store was opened with an embedder other than the one its vectors were made with: mixing two models'
+    vector spaces would silently corrupt recall, so it is refused."""

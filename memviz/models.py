@@ -149,6 +149,7 @@ class WriteItemReport:
     stability_days: float
     neighbours: list[dict[str, Any]]  # [{"id", "text", "similarity"}], best first, whether linked or not
     links: list[Link]
+    context: str | None = None  # what it was embedded with besides its text (memviz.context), None without
 
 
 @dataclass

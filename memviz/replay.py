@@ -19,8 +19,12 @@ What the replay models, and what it saves (modelling choices, labelled as such):
   itself. The recalls of a session are scored against the store as it was at the session's start; their
   reinforcements are applied in turn order (each from the stability and retention the previous one left).
 - **No second encoder pass.** A turn's query vector is its memory vector (``{speaker} said, "{text}"``,
-  :func:`memviz.write.embedding_text`), embedded in windows of 2,048 texts as ingest does; the recall's
-  full-text (BM25) query is the turn's text.
+  :func:`memviz.context.encoder_text`), embedded in windows of 2,048 texts as ingest does; the recall's
+  full-text (BM25) query is the turn's text. In a store with contextual memories
+  (:class:`memviz.store.settings.ContextSettings`) that vector holds the turn's context too (the previous
+  turns of its session, its date): the query is the turn as the agent reads it, with the turns before it in
+  its context window, which is what the agent would recall with. A plain-text query vector would cost a
+  second encoder pass per turn for a query the agent never has.
 - **The clock.** Each recall is made, and its event dated, at its turn's time (``trace.time_s``); the
   store's clock is set (one ``clock`` event) to each session's last turn time before the session is written,
   so a session's memories are created then. One clock event per session rather than per turn: for LoCoMo

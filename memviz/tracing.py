@@ -22,13 +22,14 @@ from memviz.models import Trace, TraceStage
 from memviz.scoring import COMPONENTS
 
 # Stages that rank candidates, in pipeline order, and how to name them for people.
-RANKING_STAGES: tuple[str, ...] = ("vector", "fulltext", "fusion", "scoring", "graph", "final")
+RANKING_STAGES: tuple[str, ...] = ("vector", "fulltext", "fusion", "scoring", "graph", "rerank", "final")
 STAGE_LABELS: dict[str, str] = {
     "vector": "vector search",
     "fulltext": "full-text (BM25)",
     "fusion": "after fusion",
     "scoring": "after scoring",
     "graph": "after graph expansion",
+    "rerank": "after reranking",
     "final": "final",
 }
 
@@ -39,12 +40,10 @@ def ranking_stages(trace: Trace) -> list[TraceStage]:
 
 
 def last_ranking(trace: Trace) -> TraceStage:
-    """The complete ranking the cut-off is applied to: the ``graph`` stage if present, else ``scoring``.
-    Raises KeyError if the trace has neither."""
+    """The complete ranking the cut-off is applied to: the ``rerank`` stage if present, else ``graph``, else
+    ``scoring``. Raises KeyError if the trace has none of them."""
     names = {s.name: s for s in trace.stages}
-    if "graph" in names:
-        return names["graph"]
-    return names["scoring"]
+    return next((names[n] for n in ("rerank", "graph") if n in names), None) or names["scoring"]
 
 
 def weights_of(trace: Trace) -> dict[str, float]:

@@ -23,6 +23,7 @@ import pyarrow as pa
 from memviz import decay as decay_mod
 from memviz import text as text_mod
 from memviz.clock import Clock
+from memviz.context import contexts, encoder_text, stored_turns
 from memviz.embed import Embedder
 from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError
 from memviz.events import Event, ForgetEvent, ImportEvent, LinkEvent, UpdateEvent, WriteEvent
@@ -30,16 +31,12 @@ from memviz.filters import LIVE, MemoryFilter
 from memviz.limits import MAX_CHARS, check_time, length_problem, time_problem
 from memviz.linking import LinkConfig, Prior, link, scope_of
 from memviz.models import MEMORY_KINDS, Link, MemoryInput, WriteItemReport, WriteReport
-from memviz.store import LINKS_SCHEMA, MEMORIES_SCHEMA, MemoryStore
+from memviz.store import LINKS_SCHEMA, MemoryStore
+from memviz.store.tables import CONTEXT_COLUMN
 from memviz.workers import ms_since, worker
 
 OnDuplicate = Literal["error", "skip"]
 Progress = Callable[[int, int], None]
-
-
-def embedding_text(text: str, speaker: str) -> str:
-    """What is embedded for a memory: the LoCoMo protocol's ``{speaker} said, "{text}"`` when a speaker is known."""
-    return f'{speaker} said, "{text}"' if speaker else text
 
 
 @dataclass
@@ -77,16 +74,23 @@ class Batch:
 
 @dataclass
 class Embedded:
-    """A window's embeddings (unit rows, shape (n, dim)), keywords and (importance, parts) per text."""
+    """A window's embeddings (unit rows, shape (n, dim)), keywords, (importance, parts) and context (None
+    without one, :mod:`memviz.context`) per text."""
 
     vecs: np.ndarray
     keywords: list[list[str]]
     importance: list[tuple[float, dict[str, float]]]
+    contexts: list[str | None]
 
     def slice(self, keep: Sequence[int] | slice) -> Embedded:
         if isinstance(keep, slice):
-            return Embedded(self.vecs[keep], self.keywords[keep], self.importance[keep])
-        return Embedded(self.vecs[list(keep)], [self.keywords[n] for n in keep], [self.importance[n] for n in keep])
+            return Embedded(self.vecs[keep], self.keywords[keep], self.importance[keep], self.contexts[keep])
+        return Embedded(
+            self.vecs[list(keep)],
+            [self.keywords[n] for n in keep],
+            [self.importance[n] for n in keep],
+            [self.contexts[n] for n in keep],
+        )
 
 
 def checked_text(n: int, item: MemoryInput) -> str:
@@ -184,12 +188,15 @@ class Writer:
         calls, the less padding), keywords and importance of the batches' texts, concatenated in order. Adds
         each batch's share of the time to its ``timings``."""
         texts = [tx for b in batches for tx in b.texts]
-        speakers = [i.speaker for b in batches for i in b.inputs]
+        inputs = [i for b in batches for i in b.inputs]
         # Keywords and importance (pure Python, YAKE) run in a worker thread while the encoder (torch, which
         # releases the GIL) embeds the texts, so they hide behind the encoder (see docs/performance.md).
         t = time.perf_counter()
         kw_job = worker("keywords").submit(_keywords_importance, texts)
-        vecs = self.embedder.encode([embedding_text(tx, sp) for tx, sp in zip(texts, speakers, strict=True)])
+        ctxs = contexts(inputs, texts, self.store.settings.context, functools.partial(stored_turns, self.store))
+        vecs = self.embedder.encode(
+            [encoder_text(tx, i.speaker, c) for tx, i, c in zip(texts, inputs, ctxs, strict=True)]
+        )
         embed_ms = ms_since(t)
         t = time.perf_counter()
         kws, imps, kw_ms = kw_job.result()
@@ -201,7 +208,7 @@ class Writer:
                 "keywords_wait_ms": wait_ms * share,  # what the keywords added after the encoder
                 "keywords_importance_ms": kw_ms * share,
             }  # their own time, overlapped with embed_ms
-        return Embedded(vecs, kws, imps)
+        return Embedded(vecs, kws, imps, ctxs)
 
     def commit(self, batch: Batch, emb: Embedded, source: Mapping[str, Any] | None) -> WriteReport:
         """Link and store one prepared batch with its embeddings, keywords and importance (all or nothing).
@@ -244,6 +251,7 @@ class Writer:
                 stability_days=float(stability[n]),
                 neighbours=neighbours[n],
                 links=by_source[ids[n]],
+                context=emb.contexts[n],
             )
             for n in range(len(ids))
         ]
@@ -281,7 +289,7 @@ class Writer:
                         n_skipped=len(batch.skipped),
                     )
                 )
-            rows = _memory_rows(ids, texts, inputs, emb, importance, stability, now, batch_id, self.embedder.dim)
+            rows = _memory_rows(ids, texts, inputs, emb, importance, stability, now, batch_id, self.store)
             link_rows = pa.Table.from_pylist([asdict(lk) for lk in links], schema=LINKS_SCHEMA)
             self.store.commit_batch(batch_id, rows, link_rows, events)
             self._facts.update(
@@ -415,15 +423,19 @@ def _forgotten_s(item: MemoryInput) -> float | None:
     return item.history[-1].time_s if item.history and item.history[-1].op == "forget" else None
 
 
-def _memory_rows(ids, texts, inputs, emb: Embedded, importance, stability, now, batch_id, dim) -> pa.Table:
+def _memory_rows(ids, texts, inputs, emb: Embedded, importance, stability, now, batch_id, store) -> pa.Table:
+    """The batch's rows in the store's memories schema (its vector dimension; the context column when the store
+    has one)."""
     event_times = [i.event_time_s for i in inputs]
     vecs = emb.vecs
+    schema = store.memories.schema
+    context = {CONTEXT_COLUMN: pa.array(emb.contexts, pa.string())} if store.has_context else {}
     return pa.table(
         {
             "id": ids,
             "text": texts,
             "vector": pa.FixedSizeListArray.from_arrays(
-                pa.array(vecs.reshape(-1), pa.float32()), vecs.shape[1] if len(vecs) else dim
+                pa.array(vecs.reshape(-1), pa.float32()), vecs.shape[1] if len(vecs) else store.dim
             ),
             "kind": [i.kind for i in inputs],
             "speaker": [i.speaker for i in inputs],
@@ -441,8 +453,9 @@ def _memory_rows(ids, texts, inputs, emb: Embedded, importance, stability, now, 
             "access_times_s": pa.array([[et if et is not None else now] for et in event_times], pa.list_(pa.float64())),
             "batch_id": [batch_id] * len(ids),
             "metadata": [None if i.metadata is None else json.dumps(i.metadata, default=str) for i in inputs],
-        },
-        schema=MEMORIES_SCHEMA,
+        }
+        | context,
+        schema=schema,
     )
 
 

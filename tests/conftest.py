@@ -43,7 +43,7 @@ def _fast_tier_has_no_model(request, monkeypatch):
         )
 
     install_fake_model(monkeypatch)
-    monkeypatch.setattr(memviz.embed, "_load_minilm", refuse)
+    monkeypatch.setattr(memviz.embed, "load_model", refuse)
 
 
 @pytest.fixture(scope="session")
@@ -70,13 +70,14 @@ def embedder(fake_embedder):
 @pytest.fixture
 def make_engine(tmp_path, embedder):
     """Factory: a MemoryEngine on a new store in tmp_path with a SimulatedClock at T0 (and the fake embedder
-    unless ``embedder`` is given)."""
+    unless ``embedder`` is given; made with ``settings``, default memviz.store.settings.DEFAULT)."""
     from memviz.clock import SimulatedClock
     from memviz.engine import MemoryEngine
     from memviz.store import MemoryStore
 
-    def make(name: str = "db", start_s: float = T0, embedder=embedder, **kwargs):
-        return MemoryEngine(MemoryStore(tmp_path / name), embedder, SimulatedClock(start_s), **kwargs)
+    def make(name: str = "db", start_s: float = T0, embedder=embedder, settings=None, **kwargs):
+        store = MemoryStore(tmp_path / name, settings=settings)
+        return MemoryEngine(store, embedder, SimulatedClock(start_s), **kwargs)
 
     return make
 

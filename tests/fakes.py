@@ -49,10 +49,12 @@ def _features(text: str) -> list[tuple[str, float]]:
 class FakeEmbedder:
     """Hashed word unigrams + character trigrams (lower-cased) in 384 signed buckets, rows L2-normalised.
 
-    Accepts (and ignores) the constructor arguments of ``MiniLMEmbedder`` so that it can stand in for it."""
+    Accepts (and ignores) the constructor arguments of ``MiniLMEmbedder`` so that it can stand in for it, and
+    bears its name: the stores the fast tier makes record the default embedder, as the app's and the CLI's do
+    (a store refuses an engine whose embedder has another name, memviz.errors.EmbedderMismatchError)."""
 
     dim = DIM
-    name = "fake-hash-384"
+    name = "all-MiniLM-L6-v2"
 
     def __init__(self, batch_size: int = 64, device: str = "cpu"):
         self.batch_size = batch_size

@@ -234,3 +234,22 @@ def test_recall_refuses_a_bad_as_of_date_and_writes_nothing(run, tmp_path, flags
     res = CliRunner().invoke(main, ["recall", "Maya", "--db", str(db), *flags])
     assert res.exit_code == 2 and says in res.stderr, res.stderr
     assert _state(run, db) == before
+
+
+def test_ingest_makes_a_store_with_the_settings_asked_shows_them_and_refuses_others(run, tmp_path):
+    db = tmp_path / "ctx"
+    args = ("ingest", DEMO_PATH, "--format", "jsonl", "--db", db)
+    out = json.loads(run(*args, "--context-turns", "2", "--context-date", "--no-fts-stem", "--json").stdout)
+    assert out["settings"]["context"] == {"turns": 2, "date": True, "fulltext": True}  # full-text: the default
+    assert out["settings"]["fulltext"]["stem"] is False and out["settings"]["embedder"] == "all-MiniLM-L6-v2"
+    text = run(*args).stdout  # no settings given: the store's own are used, and shown
+    assert "context 2 previous turns + date (embedding and full-text); full-text English: stop words" in text
+    before = json.loads(run("stats", "--db", db, "--json").stdout)
+    res = CliRunner().invoke(main, [str(a) for a in (*args, "--context-turns", "1")])
+    assert res.exit_code == 2 and "was made with context settings 2 previous turns + date" in res.stderr
+    res = CliRunner().invoke(main, [str(a) for a in (*args, "--context-fulltext", "--context-turns", "0")])
+    assert res.exit_code == 2 and "only when there is one" in res.stderr
+    assert json.loads(run("stats", "--db", db, "--json").stdout) == before
+    trace = json.loads(run("recall", "Lisbon", "--db", db, "--json").stdout)["trace"]
+    fts = next(s for s in trace["stages"] if s["name"] == "fulltext")
+    assert fts["info"]["tokenizer"]["stem"] is False and fts["info"]["columns"] == ["text", "context"]

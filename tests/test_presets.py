@@ -12,8 +12,17 @@ from memviz.errors import ConfigError
 from memviz.models import MemoryInput
 from memviz.recall.presets import PRESET_NAMES, PRESETS, preset_config, preset_of
 from memviz.scoring import COMPONENTS
+from memviz.store.settings import StoreSettings
 
 from support import DAY, T0
+
+
+@pytest.fixture
+def engine(make_engine):
+    """Context-free stores (memviz.store.settings.StoreSettings()): the presets' expected ranks below are those
+    of each memory's own text."""
+    return make_engine(settings=StoreSettings())
+
 
 FACTS = [
     ("Maya", "I moved to Lisbon last spring and I love the tiled streets."),
@@ -160,7 +169,7 @@ def test_memorybank_gates_memories_with_low_retention(engine):
 
 
 def test_amem_adds_the_one_hop_linked_notes_of_the_best_hit(make_engine):
-    engine = make_engine(link_config=TEMPORAL_ONLY)
+    engine = make_engine(link_config=TEMPORAL_ONLY, settings=StoreSettings())
     chain = [
         ("Leon", "The weather was fine."),
         ("Maya", "Did you finish the report?"),
@@ -180,7 +189,7 @@ def test_amem_adds_the_one_hop_linked_notes_of_the_best_hit(make_engine):
 
 
 def test_spreading_activation_decays_per_hop(make_engine):
-    engine = make_engine(link_config=TEMPORAL_ONLY)
+    engine = make_engine(link_config=TEMPORAL_ONLY, settings=StoreSettings())
     chain = [
         ("Leon", "The weather was fine."),
         ("Maya", "Did you finish the report?"),

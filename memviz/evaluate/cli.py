@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from memviz.cli_options import EMBEDDER_OPTION, RERANKER_OPTION, pop_settings, settings_options
 from memviz.recall.presets import PRESET_NAMES
 
 if TYPE_CHECKING:
@@ -65,6 +66,21 @@ class _Progress:
             bar.close()
 
 
+def _models(options: dict[str, Any]) -> dict[str, Any]:
+    """The runners' ``embedder``, ``reranker`` and ``settings`` from the command's options (models loaded now:
+    one not on this machine is named before any work)."""
+    from memviz.embed import make_embedder
+    from memviz.rerank import make_reranker
+
+    settings = pop_settings(options)
+    embedder = options.get("embedder")
+    return {
+        "embedder": make_embedder(embedder) if embedder else None,
+        "reranker": make_reranker(options.get("reranker")),
+        "settings": settings,
+    }
+
+
 def _emit(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result))
@@ -99,6 +115,9 @@ def _emit(result: dict[str, Any], as_json: bool) -> None:
 @LIMIT_OPTION
 @JSON_OPTION
 @TRACES_OPTION
+@EMBEDDER_OPTION
+@RERANKER_OPTION
+@settings_options
 @click.option(
     "--audit",
     "audit",
@@ -119,16 +138,28 @@ def locomo_cmd(
     traces: bool,
     audit: str | None,
     coverage_k: int,
+    **options: Any,
 ) -> None:
     """LoCoMo recall@k (the paper's protocol): overall over categories 1-4, adversarial (5) apart; with
-    --audit also recall@k_audited; coverage and hubs at --coverage-k."""
+    --audit also recall@k_audited; coverage and hubs at --coverage-k. The stores under --db are made with the
+    embedder and settings given (an existing one must have them)."""
     from memviz.evaluate.common import parse_ks
     from memviz.evaluate.locomo import run_locomo
 
+    models = _models(options)
     progress = _Progress()
     try:
         result = run_locomo(
-            path, db, parse_ks(ks), preset, limit, progress, keep_traces=traces, audit_path=audit, coverage_k=coverage_k
+            path,
+            db,
+            parse_ks(ks),
+            preset,
+            limit,
+            progress,
+            keep_traces=traces,
+            audit_path=audit,
+            coverage_k=coverage_k,
+            **models,
         )
     finally:
         progress.close()
@@ -144,16 +175,30 @@ def locomo_cmd(
 @LIMIT_OPTION
 @JSON_OPTION
 @TRACES_OPTION
+@EMBEDDER_OPTION
+@RERANKER_OPTION
+@settings_options
 def longmemeval_cmd(
-    path: str, granularity: Granularity, db: str, ks: str, preset: str, limit: int | None, as_json: bool, traces: bool
+    path: str,
+    granularity: Granularity,
+    db: str,
+    ks: str,
+    preset: str,
+    limit: int | None,
+    as_json: bool,
+    traces: bool,
+    **options: Any,
 ) -> None:
     """LongMemEval recall_any@k, recall_all@k, ndcg_any@k (the official protocol; abstention skipped)."""
     from memviz.evaluate.common import parse_ks
     from memviz.evaluate.longmemeval import run_longmemeval
 
+    models = _models(options)
     progress = _Progress()
     try:
-        result = run_longmemeval(path, db, granularity, parse_ks(ks), preset, limit, progress, keep_traces=traces)
+        result = run_longmemeval(
+            path, db, granularity, parse_ks(ks), preset, limit, progress, keep_traces=traces, **models
+        )
     finally:
         progress.close()
     _emit(result, as_json)

@@ -27,7 +27,9 @@ from memviz.evaluate.metrics import gold_ranks, mean_metrics, recall_at
 from memviz.events import RecallEvent
 from memviz.models import MemoryInput, Trace
 from memviz.recall.presets import preset_config
+from memviz.rerank import Reranker
 from memviz.store import MemoryStore
+from memviz.store.settings import DEFAULT, StoreSettings
 
 # progress(stage, done, total): stage is "ingesting <group>" or "recalling the questions".
 Progress = Callable[[str, int, int], None]
@@ -60,13 +62,30 @@ def store_dir(db: str | os.PathLike[str], group: str) -> Path:
     return Path(db) / re.sub(r"[^\w.-]", "_", group)
 
 
-def group_engine(db: str | os.PathLike[str], group: str, embedder: Embedder) -> MemoryEngine:
-    """An engine on ``group``'s own store under ``db`` (created if missing). Raises StoreError."""
+def group_engine(
+    db: str | os.PathLike[str],
+    group: str,
+    embedder: Embedder,
+    settings: StoreSettings | None = None,
+    reranker: Reranker | None = None,
+) -> MemoryEngine:
+    """An engine on ``group``'s own store under ``db`` (created if missing, with ``settings`` and the embedder's
+    name; an existing one must have been made with ``settings`` when given), reranking with ``reranker``.
+    Raises StoreError, SettingsMismatchError, EmbedderMismatchError."""
     path = store_dir(db, group)
     if path.exists() and not path.is_dir():
         raise StoreError(f"{path} exists and is not a folder")
-    store = MemoryStore(path)
-    return MemoryEngine(store, embedder, SimulatedClock(clock_start_for(store)))
+    made = (settings or DEFAULT).with_embedder(embedder.name, embedder.dim)
+    store = MemoryStore(path, settings=made, require_settings=settings is not None)
+    return MemoryEngine(store, embedder, SimulatedClock(clock_start_for(store)), reranker=reranker)
+
+
+def setup_info(engine: MemoryEngine) -> dict[str, Any]:
+    """What a result records of the stores' making and the reranker: ``{"settings": {...}, "reranker": name}``."""
+    return {
+        "settings": engine.store.settings.to_dict(),
+        "reranker": engine.reranker.name if engine.reranker is not None else None,
+    }
 
 
 def ensure_ingested(
@@ -221,6 +240,7 @@ __all__ = [
     "eval_config",
     "find_trace",
     "group_engine",
+    "setup_info",
     "no_decay_record",
     "no_decay_summary",
     "parse_ks",

@@ -41,12 +41,15 @@ from memviz.evaluate.common import (
     group_engine,
     no_decay_record,
     no_decay_summary,
+    setup_info,
     store_dir,
     timing,
 )
 from memviz.evaluate.coverage import COVERAGE_K, coverage, hubs
 from memviz.importers import Question, load
 from memviz.models import MemoryInput
+from memviz.rerank import Reranker
+from memviz.store.settings import StoreSettings
 
 LOCOMO_KS: tuple[int, ...] = (1, 5, 10, 25, 50)
 CATEGORIES: dict[str, str] = {
@@ -70,6 +73,8 @@ def run_locomo(
     keep_traces: bool = False,
     audit_path: str | os.PathLike[str] | None = None,
     coverage_k: int = COVERAGE_K,
+    settings: StoreSettings | None = None,
+    reranker: Reranker | None = None,
 ) -> dict[str, Any]:
     """Evaluate recall@k on the LoCoMo file at ``path`` with scoring ``preset``; stores go under ``db``.
 
@@ -79,8 +84,10 @@ def run_locomo(
     audit changes it, against the audited evidence too (``recall@k_audited``). ``coverage_k``: the cut-off of
     ``coverage`` and ``hubs`` (:mod:`memviz.evaluate.coverage`). Returns the result object (see
     ``docs/recall_and_evaluation.md``): ``overall`` maps ``"recall@k"`` (and ``"recall@k_audited"``) to the mean
-    over categories 1-4. Raises SchemaError (bad file or audit, an audit entry whose question differs from the
-    file's), ConfigError (bad preset or k), StoreError.
+    over categories 1-4. ``settings``: the stores' (new ones are made with them, existing ones must have them;
+    see :func:`memviz.evaluate.common.group_engine`); ``reranker``: a rerank stage in each recall; the result's
+    ``settings`` and ``reranker`` say what was used. Raises SchemaError (bad file or audit, an audit entry whose
+    question differs from the file's), ConfigError (bad preset or k), StoreError.
     """
     from memviz.embed import MiniLMEmbedder
 
@@ -92,13 +99,15 @@ def run_locomo(
     emb = PrimedEmbedder(embedder or MiniLMEmbedder())
     cfg = eval_config(preset, k=max(ks))
     records: list[dict[str, Any]] = []
+    setup: dict[str, Any] = {}
     ingest_s = recall_s = 0.0
     written = 0
     done = 0
     groups = list(dict.fromkeys(q.group for q in questions))
     for group in groups:
         t = time.perf_counter()
-        engine = group_engine(db, group, emb)
+        engine = group_engine(db, group, emb, settings, reranker)
+        setup = setup_info(engine)
         source = {"path": os.path.abspath(path), "format": "locomo"}
         written += ensure_ingested(engine, data.groups[group], source, progress, f"ingesting {group}")
         now = clock_start_for(engine.store)
@@ -137,7 +146,7 @@ def run_locomo(
                 progress("recalling the questions", done, len(questions))
         recall_s += time.perf_counter() - t
     memories = {str(m.id): m.text for g in groups for m in data.groups[g]}
-    result = _summary(
+    result = setup | _summary(
         records,
         ks,
         path,

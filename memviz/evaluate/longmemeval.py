@@ -40,10 +40,13 @@ from memviz.evaluate.common import (
     ensure_ingested,
     eval_config,
     group_engine,
+    setup_info,
     store_dir,
     timing,
 )
 from memviz.importers import load
+from memviz.rerank import Reranker
+from memviz.store.settings import StoreSettings
 
 LONGMEMEVAL_KS: tuple[int, ...] = (1, 3, 5, 10, 30, 50)
 USER = "user"  # the role whose turns the official turn-level index holds
@@ -61,11 +64,15 @@ def run_longmemeval(
     progress: Progress | None = None,
     embedder: Embedder | None = None,
     keep_traces: bool = False,
+    settings: StoreSettings | None = None,
+    reranker: Reranker | None = None,
 ) -> dict[str, Any]:
     """Evaluate the LongMemEval file at ``path`` (oracle, _s or _m) with scoring ``preset``; one store per
     question under ``db``. ``limit``: only the first N questions of the file. ``overall`` maps
     ``"recall_any@k"``, ``"recall_all@k"`` and ``"ndcg_any@k"`` to their means over the evaluated questions.
-    Raises ConfigError (bad granularity, preset or k), SchemaError (bad file), StoreError.
+    ``settings`` and ``reranker`` as :func:`memviz.evaluate.locomo.run_locomo` (the result's ``settings`` and
+    ``reranker`` say what was used). Raises ConfigError (bad granularity, preset or k), SchemaError (bad file),
+    StoreError.
     """
     from memviz.embed import MiniLMEmbedder
 
@@ -80,6 +87,8 @@ def run_longmemeval(
     emb.prime([q.question for q in questions if not q.id.endswith("_abs")])
     records: list[dict[str, Any]] = []
     times = {"ingest": 0.0, "recall": 0.0, "written": 0}
+    info: dict[str, Any] = {}  # what the stores were made with (setup_info)
+    setup = (settings, reranker, info)
     for n, q in enumerate(questions, 1):
         rec: dict[str, Any] = {
             "id": q.id,
@@ -103,7 +112,7 @@ def run_longmemeval(
             rec |= {"status": "no_user_evidence" if no_user else "no_evidence", "metrics": None}
         else:
             cfg = eval_config(preset, k=len(items), candidates=len(items))
-            args = (granularity, ks, cfg, db, store, emb, path, progress, times, keep_traces)
+            args = (granularity, ks, cfg, db, store, emb, path, progress, times, keep_traces, setup)
             rec |= _evaluate(q, items, gold, *args)
         records.append(rec)
         if progress:
@@ -111,6 +120,7 @@ def run_longmemeval(
     overall, by_category = aggregate(records)
     evaluated = [r for r in records if r["status"] == "evaluated"]
     return {
+        **info,
         "benchmark": "longmemeval",
         "file": str(Path(path).resolve()),
         "db": str(Path(db).resolve()),
@@ -136,12 +146,15 @@ def run_longmemeval(
 
 
 def _evaluate(
-    q, items, gold, granularity, ks, cfg, db, store, emb, path, progress, times, keep_traces
+    q, items, gold, granularity, ks, cfg, db, store, emb, path, progress, times, keep_traces, setup
 ) -> dict[str, Any]:
     """Ingest one question's haystack ``items`` into the store ``store`` under ``db`` (if needed), recall it and
-    score the ranking; updates ``times``."""
+    score the ranking; updates ``times``. ``setup``: (settings, reranker, info), info updated with
+    :func:`memviz.evaluate.common.setup_info`."""
     t = time.perf_counter()
-    engine = group_engine(db, store, emb)
+    settings, reranker, info = setup
+    engine = group_engine(db, store, emb, settings, reranker)
+    info |= setup_info(engine)
     times["written"] += ensure_ingested(
         engine, items, {"path": os.path.abspath(path), "format": "longmemeval"}, progress, f"ingesting {store}"
     )

@@ -25,10 +25,12 @@ from memviz.recall.stages import (
     fulltext_stage,
     fusion_stage,
     model_stage,
+    rerank_stage,
     scoring_stage,
     start_fulltext,
     vector_stage,
 )
+from memviz.rerank import Reranker
 from memviz.store import MemoryStore, memory_from_row
 from memviz.text import normalise
 from memviz.workers import ms_since
@@ -57,6 +59,7 @@ def recall(
     now_s: float,
     params: DecayParams,
     exclude_ids: Sequence[str] = (),
+    reranker: Reranker | None = None,
 ) -> RecallResult:
     """Recall the top ``cfg.k`` memories for ``query`` with the full trace of how they were chosen.
 
@@ -65,7 +68,8 @@ def recall(
     (exact cosine); full-text candidates (LanceDB native BM25, in a worker thread at the same time as the
     vector search, so their two ``duration_ms`` overlap and ``Trace.total_ms`` is less than the stages' sum);
     fusion (the pool); scoring (gates, then the weighted mean of :data:`memviz.scoring.COMPONENTS`); graph,
-    only when ``graph_hops`` > 0; final top-k. With ``cfg.as_of_s`` the store is seen as it was then
+    only when ``graph_hops`` > 0; rerank, only with a ``reranker`` (:func:`memviz.recall.stages.rerank_stage`);
+    final top-k. With ``cfg.as_of_s`` the store is seen as it was then
     (:mod:`memviz.asof`): memories written later do not exist, later reinforcements and forgets are undone;
     at the engine clock it is seen as it is. ``exclude_ids`` leaves those memories out of every stage, as if
     they were forgotten (e.g. to preview what a forget would change). Writes nothing: the caller records
@@ -83,7 +87,9 @@ def recall(
     embed, qvec = embed_stage(embedder, query)
     job = start_fulltext(store, query, cfg, where)
     vector = vector_stage(store, qvec, cfg, where)
-    fulltext, ctx = fulltext_stage(job, lambda bm25: ScoringContext.build(query, qvec, now, cfg, params, bm25))
+    fulltext, ctx = fulltext_stage(
+        job, lambda bm25: ScoringContext.build(query, qvec, now, cfg, params, bm25), store.text_index_info()
+    )
     fusion, pool = fusion_stage(vector, fulltext, ctx)
     scoring, rows = scoring_stage(store, ctx, pool)
     stages = [*([model] if model else []), embed, vector, fulltext, fusion, scoring]
@@ -93,6 +99,9 @@ def recall(
         scored, g_info, added_rows = graph_stage(store, ctx, scored, where)
         rows = pa.concat_tables([rows, added_rows])
         stages.append(TraceStage("graph", ms_since(t), scored, g_info))
+    if reranker is not None:
+        stages.append(rerank_stage(reranker, query, scored, rows))
+        scored = stages[-1].candidates
     final = final_stage(scored, cfg.k)
     stages.append(final)
 

@@ -15,6 +15,7 @@ from memviz.filters import MemoryFilter
 from memviz.models import StageCandidate, TraceStage
 from memviz.recall.components import ScoringContext, components, gate, keyword_df, ranked
 from memviz.recall.config import BASE_COMPONENTS, RecallConfig
+from memviz.rerank import RERANK_TOP, Reranker
 from memviz.store import MemoryStore
 from memviz.workers import ms_since, timed, worker
 
@@ -56,10 +57,11 @@ def vector_stage(store: MemoryStore, qvec: np.ndarray, cfg: RecallConfig, where:
     )
 
 
-def fulltext_stage(job: Future, ctx_of) -> tuple[TraceStage, ScoringContext]:
+def fulltext_stage(job: Future, ctx_of, info: dict) -> tuple[TraceStage, ScoringContext]:
     """The full-text (BM25) candidates of the job :func:`start_fulltext` started, with their lexical
     component; ``ctx_of(bm25)`` builds the scoring context from {id: BM25}, which is returned with the stage.
-    Its ``duration_ms`` overlaps the vector stage's."""
+    ``info``: the index, its columns and tokenizer (:meth:`memviz.store.MemoryStore.text_index_info`), shown in
+    the stage's info. Its ``duration_ms`` overlaps the vector stage's."""
     (ids, scores), search_ms = job.result()
     t = time.perf_counter()
     ctx = ctx_of(dict(zip(ids, scores.tolist(), strict=True)))
@@ -71,7 +73,7 @@ def fulltext_stage(job: Future, ctx_of) -> tuple[TraceStage, ScoringContext]:
             StageCandidate(i, r, {"bm25": float(s), "lexical": float(x)})
             for r, (i, s, x) in enumerate(zip(ids, scores, lex, strict=True), 1)
         ],
-        {"index": "lancedb-fts", "limit": ctx.cfg.candidates, "concurrent_with": "vector"},
+        info | {"limit": ctx.cfg.candidates, "concurrent_with": "vector"},
     ), ctx
 
 
@@ -124,6 +126,29 @@ def scoring_stage(store: MemoryStore, ctx: ScoringContext, pool: list[str]) -> t
         "gated": gated,
     } | ctx.info()
     return TraceStage("scoring", ms_since(t), ranked(ids, comps, score), info), rows
+
+
+def rerank_stage(reranker: Reranker, query: str, scored: list[StageCandidate], rows: pa.Table) -> TraceStage:
+    """The :data:`memviz.rerank.RERANK_TOP` best of ``scored`` ordered by the reranker's score of (query,
+    memory text), in [0, 1], which becomes their ``score`` (``rerank`` too; the score before is kept as
+    ``score_before_rerank``); the candidates below them follow in their order. ``rows``: the candidates' rows
+    (Arrow, with ``id`` and ``text``). The stage's duration is the reranker's."""
+    t = time.perf_counter()
+    top = scored[:RERANK_TOP]
+    text_of = dict(zip(rows.column("id").to_pylist(), rows.column("text").to_pylist(), strict=True))
+    scores = reranker.score(query, [text_of[c.id] for c in top])
+    order = sorted(range(len(top)), key=lambda n: -scores[n])  # stable: ties keep the order before
+    out = [
+        StageCandidate(
+            top[n].id,
+            r,
+            top[n].scores
+            | {"score_before_rerank": top[n].scores["score"], "rerank": float(scores[n]), "score": float(scores[n])},
+        )
+        for r, n in enumerate(order, 1)
+    ]
+    out += [StageCandidate(c.id, r, c.scores) for r, c in enumerate(scored[RERANK_TOP:], len(out) + 1)]
+    return TraceStage("rerank", ms_since(t), out, {"model": reranker.name, "top": len(top)})
 
 
 def final_stage(scored: list[StageCandidate], k: int) -> TraceStage:

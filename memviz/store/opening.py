@@ -19,7 +19,8 @@ from typing import Any
 
 from memviz.errors import StoreError, StoreNotFoundError
 from memviz.store import sql
-from memviz.store.tables import ADDED_COLUMNS, SCHEMAS, missing_columns, schema_compatible
+from memviz.store.settings import StoreSettings
+from memviz.store.tables import ADDED_COLUMNS, SCHEMAS, memories_schema, missing_columns, schema_compatible
 
 # Per table, a small column whose filtered count reads the footer of every data file of the latest version
 # (a count without a filter is answered from the manifest alone and would not notice a missing file).
@@ -119,9 +120,10 @@ def probe(uri: str, name: str, table: Any) -> None:
             raise _damaged(uri, name, f"lacks the folder of its {index.index_type} index {folder.relative_to(uri)}")
 
 
-def open_tables(db: Any, uri: str, existing: set[str], create: bool) -> dict[str, Any]:
+def open_tables(db: Any, uri: str, existing: set[str], create: bool, settings: StoreSettings) -> dict[str, Any]:
     """The three tables of the store at ``uri`` (``existing``: the names LanceDB lists there), each opened,
-    schema-checked and probed; missing ones are created only when ``create`` and no table holds a row.
+    schema-checked and probed; missing ones are created only when ``create`` and no table holds a row (the
+    memories table with ``settings`` recorded in its schema, :func:`memviz.store.tables.memories_schema`).
 
     Raises StoreNotFoundError (no table, or only empty ones, and not ``create``), StoreError: damaged (see
     :func:`refuse_if_damaged`, :func:`open_table`, :func:`probe`), a wrong schema, or creation failed."""
@@ -130,7 +132,8 @@ def open_tables(db: Any, uri: str, existing: set[str], create: bool) -> dict[str
     for name, schema in SCHEMAS.items():
         if name not in tables:
             try:
-                tables[name] = db.create_table(name, schema=schema, exist_ok=True)
+                made = memories_schema(settings) if name == "memories" else schema
+                tables[name] = db.create_table(name, schema=made, exist_ok=True)
             except Exception as e:
                 raise write_error(uri, e, f"creating the memory store at {uri}") from e
             continue

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from memviz.embed import EMBEDDING_DIM
 from memviz.errors import StoreError
 from memviz.filters import LIVE, MemoryFilter
 from memviz.store import opening, sql
-from memviz.store.tables import MEMORY_COLUMNS
+from memviz.store.settings import StoreSettings
+from memviz.store.tables import CONTEXT_COLUMN, MEMORY_COLUMNS
 
 if TYPE_CHECKING:
     from memviz.vector_index import VectorIndex
@@ -35,6 +35,13 @@ class Search:
     _text_index_stale: bool = False  # batches committed under deferred_text_index since its last rebuild
     _unindexed_rows: int = 0  # rows this process wrote since its last full-text index build
     _use_vector_index: bool
+    settings: StoreSettings
+
+    @property
+    def dim(self) -> int:
+        """The dimension of the store's vectors (its embedder's, :mod:`memviz.store.settings`)."""
+        return self.settings.dim
+
     _vindex: VectorIndex | None
 
     def vector_search(
@@ -65,17 +72,20 @@ class Search:
         if self._vindex is None:
             from memviz.vector_index import VectorIndex
 
-            self._vindex = VectorIndex(self.memories, EMBEDDING_DIM, MEMORY_COLUMNS)
+            self._vindex = VectorIndex(self.memories, self.dim, MEMORY_COLUMNS)
         return self._vindex
 
     def text_search(self, query: str, limit: int, where: MemoryFilter | None = None) -> tuple[list[str], np.ndarray]:
         """Native full-text (BM25) search: ids and BM25 scores, best first. Empty when nothing matches.
 
         The query is a bag of terms (LanceDB's tokenizer drops punctuation): quotes, ``AND``/``OR``/``NOT``,
-        ``*``, ``(``, ``:`` have no query-syntax meaning, so any text can be searched."""
+        ``*``, ``(``, ``:`` have no query-syntax meaning, so any text can be searched. It is tokenized as the
+        store's :class:`memviz.store.settings.FulltextSettings` say; with a full-text context
+        (:class:`memviz.store.settings.ContextSettings` ``fulltext``) the text and context columns are searched
+        together (a memory's score: the sum of its two columns' BM25)."""
         # A MatchQuery is matched term by term and never parsed: a plain string query wrapped in double
         # quotes ('"hello"', '""') would be a phrase query, which the index (no positions) refuses.
-        from lancedb.query import MatchQuery
+        from lancedb.query import MatchQuery, MultiMatchQuery
 
         # "Not forgotten" with few forgotten memories: LanceDB's prefilter doubles the search time (8 vs 4 ms
         # at 100k), so search unfiltered for limit + (number forgotten) and drop the forgotten ones after. Exact:
@@ -88,7 +98,8 @@ class Search:
                 forgotten, where, limit = flags, MemoryFilter(), limit + len(flags)
         # lancedb gives MatchQuery's defaults positionally (pydantic.Field(1.0, kw_only=True)), which mypy's
         # dataclass_transform does not read, so it thinks boost, fuzziness, ... are required.
-        match = MatchQuery(query, "text")  # type: ignore[call-arg]
+        columns = self.text_columns()
+        match = MatchQuery(query, "text") if len(columns) == 1 else MultiMatchQuery(query, columns)  # type: ignore[call-arg]
         q = self.memories.search(match, query_type="fts").select(["id", "_score"]).limit(limit)
         if (clause := sql.memory_where(where)) is not None:
             q = q.where(clause, prefilter=True)
@@ -105,26 +116,47 @@ class Search:
         return ids, scores
 
     # -- the full-text index ------------------------------------------------------------------------
+    @property
+    def has_context(self) -> bool:
+        """Whether the memories table has the ``context`` column (stores made before contexts have not)."""
+        return CONTEXT_COLUMN in self.memories.schema.names
+
+    def text_columns(self) -> list[str]:
+        """The columns the full-text index covers: ``text``, and ``context`` when the store's context is
+        searched too."""
+        return ["text", "context"] if self.settings.context.fulltext else ["text"]
+
+    def text_index_info(self) -> dict:
+        """What a trace shows of the full-text search: the index, its columns and its tokenizer settings."""
+        return {
+            "index": "lancedb-fts",
+            "columns": self.text_columns(),
+            "tokenizer": self.settings.fulltext.fts_kwargs(),
+        }
+
     def _has_text_index(self) -> bool:
-        return any(i.index_type == "FTS" for i in self.memories.list_indices())
+        indexed = {c for i in self.memories.list_indices() if i.index_type == "FTS" for c in i.columns}
+        return set(self.text_columns()) <= indexed
 
     def refresh_text_index(self) -> None:
-        """(Re)build the native full-text (BM25) index on ``text``. Rows added later are still searched
-        (LanceDB scans unindexed rows), only more slowly, so a write rebuilds it only once
-        ``TEXT_INDEX_LAG_ROWS`` rows wait for it."""
+        """(Re)build the native full-text (BM25) index on :meth:`text_columns` with the store's tokenizer.
+        Rows added later are still searched (LanceDB scans unindexed rows), only more slowly, so a write
+        rebuilds it only once ``TEXT_INDEX_LAG_ROWS`` rows wait for it."""
         from lancedb.index import FTS
 
         if self.memories.count_rows() == 0:
             return
         before = self.memories.version
-        for attempt in range(5):
-            try:
-                self.memories.create_index("text", config=FTS(), replace=True)
-                break
-            except RuntimeError as e:  # two writers rebuilt it at once: Lance asks the later one to retry
-                if "Retryable commit conflict" not in str(e) or attempt == 4:
-                    raise
-                time.sleep(0.05 * 2**attempt)
+        config = FTS(**self.settings.fulltext.fts_kwargs())
+        for column in self.text_columns():
+            for attempt in range(5):
+                try:
+                    self.memories.create_index(column, config=config, replace=True)
+                    break
+                except RuntimeError as e:  # two writers rebuilt it at once: Lance asks the later one to retry
+                    if "Retryable commit conflict" not in str(e) or attempt == 4:
+                        raise
+                    time.sleep(0.05 * 2**attempt)
         if self._vindex is not None:  # an index build changes no rows
             self._vindex.note_append(before, self.memories.version)
         self._unindexed_rows = 0

@@ -22,7 +22,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from memviz.embed import EMBEDDING_DIM
 from memviz.errors import StoreError, UnknownMemoryError
 from memviz.events import Event, RestoreVersionEvent, event_from_row
 from memviz.filters import LinkFilter, MemoryFilter
@@ -32,6 +31,7 @@ from memviz.store.journal import Journal, crash_point
 from memviz.store.location import default_db_uri, default_storage_options
 from memviz.store.locking import StoreLock
 from memviz.store.search import TEXT_INDEX_LAG_ROWS, Search
+from memviz.store.settings import DEFAULT, StoreSettings, check_settings, from_schema
 from memviz.store.tables import (
     EVENTS_SCHEMA,
     MEMORIES_SCHEMA,
@@ -54,10 +54,13 @@ class MemoryStore(Search):
     """LanceDB tables of one memory store at ``uri`` (a folder, or an object-storage URI LanceDB supports).
 
     ``create``: make the store (folder and tables) when there is none at ``uri`` (writers: ingest, write); with
-    False (reads) a missing store raises StoreNotFoundError and nothing is created. Opening an existing store
-    writes nothing, except that a writable one is cleaned of what a killed writer left (:meth:`recover`) and one
-    an older memviz wrote gets the columns added since (:func:`memviz.store.opening.upgrade`); a read-only one
-    is read as it is (see :mod:`memviz.store.opening`).
+    False (reads) a missing store raises StoreNotFoundError and nothing is created. ``settings``: what a new
+    store is made with (default :data:`memviz.store.settings.DEFAULT`); with ``require_settings`` an existing
+    store must have been made with their context and tokenizer (else SettingsMismatchError). ``self.settings``
+    are the store's (:mod:`memviz.store.settings`); the embedder is checked by the engine that uses it.
+    Opening an existing store writes nothing, except that a writable one is cleaned of what a killed writer
+    left (:meth:`recover`) and one an older memviz wrote gets the columns added since
+    (:func:`memviz.store.opening.upgrade`); a read-only one is read as it is (see :mod:`memviz.store.opening`).
 
     Raises StoreError when the location cannot be opened, a table has the wrong schema or the store is damaged
     (a table, its manifests, a data file or index missing or cut short: named, never reset).
@@ -69,6 +72,8 @@ class MemoryStore(Search):
         storage_options: dict[str, str] | None = None,
         vector_index: bool = True,
         create: bool = True,
+        settings: StoreSettings | None = None,
+        require_settings: bool = False,
     ):
         import lancedb
 
@@ -93,7 +98,10 @@ class MemoryStore(Search):
             existing = set(self.db.list_tables().tables)
         except Exception as e:
             raise StoreError(f"cannot open the memory store at {self.uri}: {opening.short(e)}") from e
-        self.tables = opening.open_tables(self.db, self.uri, existing, create)
+        self.tables = opening.open_tables(self.db, self.uri, existing, create, settings or DEFAULT)
+        self.settings = from_schema(self.memories.schema)
+        if settings is not None and require_settings:
+            check_settings(self.uri, self.settings, settings)
         self.recover()
         opening.upgrade(self)  # after recovery: a rollback may restore a version from before the upgrade
 
@@ -404,13 +412,13 @@ class MemoryStore(Search):
 
     def rows(self, ids: Sequence[str]) -> tuple[list[str], pa.Table, np.ndarray]:
         """The memories ``ids`` that exist, in the order given (unknown ids dropped): their ids, their rows
-        (every column but the vector, Arrow) and their unit vectors (float32, shape (n, 384)). From the
+        (every column but the vector, Arrow) and their unit vectors (float32, shape (n, dim)). From the
         in-memory index when there is one (a dictionary lookup, no table scan), else by ``id IN (...)``."""
         ids = list(ids)
         if (index := self.vector_index()) is not None:
             return index.rows(ids)
         if not ids:
-            return [], empty_memories(MEMORY_COLUMNS), np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+            return [], empty_memories(MEMORY_COLUMNS), np.zeros((0, self.dim), dtype=np.float32)
         tbl = self.memories_table(columns=["vector", *MEMORY_COLUMNS], where=MemoryFilter(ids=ids))
         row_of = {i: n for n, i in enumerate(tbl.column("id").to_pylist())}
         found = [i for i in ids if i in row_of]
@@ -418,7 +426,7 @@ class MemoryStore(Search):
         from memviz.vector_index import unit_rows
 
         flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        return found, tbl.select(MEMORY_COLUMNS), unit_rows(flat.reshape(len(found), EMBEDDING_DIM))
+        return found, tbl.select(MEMORY_COLUMNS), unit_rows(flat.reshape(len(found), self.dim))
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are stored (forgotten or not): a lookup in the in-memory index when there is one."""
@@ -430,7 +438,7 @@ class MemoryStore(Search):
         return set(tbl.column("id").to_pylist())
 
     def vectors(self, where: MemoryFilter | None = None) -> tuple[list[str], np.ndarray]:
-        """Ids and vectors (float32, shape (n, 384)) of the memories matching ``where`` (all by default).
+        """Ids and vectors (float32, shape (n, dim)) of the memories matching ``where`` (all by default).
         Without a filter or with only "not forgotten" they come from the in-memory vector index (read-only,
         unit-normalised, table order)."""
         where = where or MemoryFilter()
@@ -438,9 +446,9 @@ class MemoryStore(Search):
             return index.vectors(include_forgotten=where.forgotten is None)
         tbl = self.memories_table(columns=["id", "vector"], where=where)
         if tbl.num_rows == 0:
-            return [], np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+            return [], np.zeros((0, self.dim), dtype=np.float32)
         flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        return tbl.column("id").to_pylist(), flat.reshape(tbl.num_rows, EMBEDDING_DIM).astype(np.float32, copy=False)
+        return tbl.column("id").to_pylist(), flat.reshape(tbl.num_rows, self.dim).astype(np.float32, copy=False)
 
     def update_memories(self, rows: pa.Table) -> None:
         """Update some columns of existing memories, matched on ``id`` (one commit)."""

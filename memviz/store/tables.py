@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from memviz.embed import EMBEDDING_DIM
 from memviz.models import Link, Memory
+from memviz.store.settings import StoreSettings
 
 MEMORIES_SCHEMA = pa.schema(
     [
@@ -59,6 +60,22 @@ EVENTS_SCHEMA = pa.schema(
 SCHEMAS = {"memories": MEMORIES_SCHEMA, "links": LINKS_SCHEMA, "events": EVENTS_SCHEMA}
 # Columns of the memories table without the vector: what pages and scoring read.
 MEMORY_COLUMNS = [f.name for f in MEMORIES_SCHEMA if f.name != "vector"]
+# The text a memory was embedded with besides its own (memviz.store.settings.ContextSettings); a column of
+# every store made since contexts exist, absent from older ones (which have no context).
+CONTEXT_COLUMN = "context"
+
+
+def memories_schema(settings: StoreSettings) -> pa.Schema:
+    """The memories table of a new store made with ``settings``: vectors of ``settings.dim``, the settings in
+    the ``vector`` and ``text`` fields' metadata (:mod:`memviz.store.settings`), and the context column."""
+    fields = []
+    for f in MEMORIES_SCHEMA:
+        if f.name == "vector":
+            f = pa.field("vector", pa.list_(pa.float32(), settings.dim), metadata=settings.vector_metadata())
+        elif f.name == "text":
+            f = f.with_metadata(settings.text_metadata())
+        fields.append(f)
+    return pa.schema([*fields, pa.field(CONTEXT_COLUMN, pa.string())])
 
 
 def memory_from_row(r: dict[str, Any]) -> Memory:
@@ -96,9 +113,16 @@ ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"memories": ("metadata",), "links":
 
 def schema_compatible(actual: pa.Schema, expected: pa.Schema, added: tuple[str, ...] = ()) -> bool:
     """True when ``actual`` has every column of ``expected`` with the same type (extra columns allowed), the
-    columns ``added`` later possibly missing."""
+    columns ``added`` later possibly missing; a ``vector`` column may have any dimension (the store's embedder
+    decides it)."""
+
+    def same(a: pa.DataType, e: pa.DataType) -> bool:
+        if pa.types.is_fixed_size_list(e) and pa.types.is_fixed_size_list(a):
+            return a.value_type == e.value_type
+        return a == e
+
     return all(
-        actual.field(f.name).type == f.type if actual.get_field_index(f.name) >= 0 else f.name in added
+        same(actual.field(f.name).type, f.type) if actual.get_field_index(f.name) >= 0 else f.name in added
         for f in expected
     )
 

@@ -111,7 +111,8 @@ def start_ingest(engine: MemoryEngine, uri: str, data: Dataset, source: dict) ->
         links = sum(r.n_links for r in reports)
         return reports, (
             f"{data.path}: {written:,} memories written, {skipped:,} already stored, {links:,} links, "
-            f"{len(data.questions):,} gold questions in the file ({job.elapsed_s:,.1f} s)."
+            f"{len(data.questions):,} gold questions in the file ({job.elapsed_s:,.1f} s). "
+            f"Store: {engine.store.settings.label()}."
         )
 
     return start(uri, f"the ingest of {data.path}", len(data), work)

@@ -14,6 +14,7 @@ from memviz.errors import MemvizError, StoreNotFoundError
 from memviz.limits import TIME_RANGE, time_problem
 from memviz.store import default_db_uri
 from memviz.ui import jobs
+from memviz.ui.inert import inert
 
 
 @st.cache_resource(show_spinner=False)
@@ -48,8 +49,15 @@ def _engine(uri: str, _seed: bool = False) -> MemoryEngine:
     """Keyed on ``uri`` only (streamlit does not hash ``_``-arguments). ``_seed``: the app's own store, created
     if missing and, when empty, seeded with the demo conversation by a background job (:func:`seed_demo`), so
     the first page draws at once and shows the seeding's stages; any other store must exist
-    (StoreNotFoundError). Not cached on error. Opening loads no model: it loads on the first embedding."""
-    engine = open_engine(uri, create=_seed)
+    (StoreNotFoundError). Not cached on error. Opening loads no model: it loads on the first embedding (an
+    embedder other than the packaged MiniLM, $MEMVIZ_EMBEDDER or the store's own, and a reranker,
+    $MEMVIZ_RERANKER, load here; see ``memviz app --embedder / --reranker``)."""
+    engine = open_engine(
+        uri,
+        create=_seed,
+        embedder=os.environ.get("MEMVIZ_EMBEDDER") or None,
+        reranker=os.environ.get("MEMVIZ_RERANKER") or None,
+    )
     if _seed and engine.stats()["memories"] == 0:
         seed_demo(engine, uri)
     return engine
@@ -148,6 +156,8 @@ def sidebar() -> MemoryEngine:
         st.caption(
             " · ".join(f"{n:,} {one if n == 1 else many}" for n, one, many in counts) + f" · version {s['version']}"
         )
+        rerank = f"; reranker {engine.reranker.name}" if engine.reranker is not None else ""
+        st.caption(inert(engine.store.settings.label() + rerank))
         if (job := jobs.latest(db_uri())) is not None and job.running:  # e.g. the demo being seeded on first start
             jobs.progress_bar(job)
         clock_problem = time_problem(s["now_s"])

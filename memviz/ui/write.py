@@ -21,6 +21,12 @@ def show_item(engine: MemoryEngine, item: WriteItemReport) -> None:
     m = engine.get(item.id)
     meta = [m.speaker, m.session_id, m.source_id, fmt_time(m.event_time_s), item.id]
     st.html(vm.memory_card_html(item.text, meta, item.keywords))
+    settings = engine.store.settings
+    if item.context:
+        st.caption(inert(f"Embedded with its context ({settings.context.label()}), after its own text:"))
+        st.text(item.context)
+    elif settings.context.on:
+        st.caption(inert(f"No context to embed it with ({settings.context.label()}): no earlier turn, no date."))
     c = st.columns(4)
     c[0].metric("Keywords", len(item.keywords), help="YAKE keywords (Campos et al. 2020), used for keyword links")
     c[1].metric("Importance", f"{item.importance:.2f}", help="Heuristic in [0, 1]; its parts are charted below")

@@ -19,14 +19,17 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _demo_store(tmp_path_factory, embedder) -> Path:
-    """A store holding the built-in demo conversation (214 memories)."""
+    """A store holding the built-in demo conversation (214 memories), without contexts: the pages' expected
+    links and graphs are those of each memory's own text (a contextual store is made by the test that needs one,
+    tests/pages/test_write_page.py)."""
     from memviz.clock import SimulatedClock
     from memviz.demo import seed_if_empty
     from memviz.engine import MemoryEngine
     from memviz.store import MemoryStore
+    from memviz.store.settings import StoreSettings
 
     path = tmp_path_factory.mktemp("demo_store") / "db"
-    engine = MemoryEngine(MemoryStore(path), embedder, SimulatedClock(0.0))
+    engine = MemoryEngine(MemoryStore(path, settings=StoreSettings()), embedder, SimulatedClock(0.0))
     assert seed_if_empty(engine) == 214
     return path
 

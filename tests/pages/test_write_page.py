@@ -108,3 +108,29 @@ def test_locomo_turns_are_skipped_once_stored_unless_copied(open_page, demo_db):
     at.button(key="write_turns_button").click().run()
     assert not at.error
     assert store.count() == 218
+
+
+def test_a_contextual_store_shows_the_context_a_memory_was_embedded_with(app_page, tmp_path, monkeypatch, embedder):
+    from memviz.clock import SimulatedClock
+    from memviz.demo import seed_if_empty
+    from memviz.engine import MemoryEngine
+    from memviz.store.settings import ContextSettings, StoreSettings
+
+    path = tmp_path / "ctx"
+    settings = StoreSettings(context=ContextSettings(turns=1))
+    seed_if_empty(MemoryEngine(MemoryStore(path, settings=settings), embedder, SimulatedClock(0.0)))
+    monkeypatch.setenv("MEMVIZ_DB", str(path))
+    last = MemoryStore(path).memories_table(where=MemoryFilter(sessions=["s09"])).to_pandas()
+    last = last.sort_values("event_time_s").iloc[-1]
+    page = app_page("write")
+    at = page.at
+    assert any(inert("context 1 previous turn (embedding)") in c.value for c in at.sidebar.caption)
+    at.text_area(key="write_text").set_value("Booked it for April.")
+    at.text_input(key="write_speaker").set_value("Maya")
+    at.text_input(key="write_session").set_value("s09")
+    at.button(key="write_button").click().run()
+    page.check()
+    assert any(c.value.startswith(inert("Embedded with its context")) for c in at.caption)
+    assert [t.value for t in at.text] == [f'{last["speaker"]} said, "{last["text"]}"']
+    stored = MemoryStore(path).memories_table(columns=["text", "context"], where=MemoryFilter(datasets=["typed"]))
+    assert stored.to_pylist() == [{"text": "Booked it for April.", "context": at.text[0].value}]

@@ -30,6 +30,8 @@ def test_a_job_ingests_in_the_background_and_reports(engine, tmp_path):
     assert (job.done, job.total) == (300, 300)
     assert engine.store.count() == 300
     assert job.message.startswith("n.jsonl: 300 memories written, 0 already stored, ")
+    assert job.message.endswith(f"Store: {engine.store.settings.label()}.")  # embedder, context, tokenizer
+    assert "context 2 previous turns (embedding and full-text)" in job.message  # the default
     assert [len(r.items) for r in job.result] == [256, 44]
 
 

@@ -13,9 +13,10 @@ import pytest
 from memviz import replay_view as rv
 from memviz.engine import open_engine
 from memviz.errors import ConfigError
-from memviz.evaluate.common import store_dir
+from memviz.evaluate.common import group_engine, store_dir
 from memviz.replay import ReplayConfig, replay
 from memviz.spacing import SPACING_FIELDS
+from memviz.store.settings import StoreSettings
 from memviz.viz import forgetting as vf
 from memviz.viz import replay as vr
 
@@ -38,7 +39,10 @@ def engine(tmp_path_factory, fake_embedder):
         conv[f"session_{n}_date_time"] = when
     path = tmp / "l.json"
     path.write_text(json.dumps(data))
-    replay(path, "locomo", tmp / "db", ReplayConfig(recall_k=3), embedder=fake_embedder)
+    # Context-free stores: the expected ranks below are those of each turn's own text.
+    plain = StoreSettings()
+    factory = lambda g, e: group_engine(tmp / "db", g, e, plain)  # noqa: E731
+    replay(path, "locomo", tmp / "db", ReplayConfig(recall_k=3), embedder=fake_embedder, engine_factory=factory)
     e = open_engine(str(store_dir(tmp / "db", "conv-t")), embedder=fake_embedder)
     e.forget(["conv-t:D1:3"])  # soft-forgotten at the clock (the end of the data)
     return e
