@@ -193,3 +193,41 @@ def test_stdio_client_writes_20_memories_and_recalls_them(tmp_path):
     engine = open_engine(str(db), create=False)
     assert all(engine.read.trace(t) is not None for _, _, t in found)
     assert len(engine.traces(limit=100)) == 22
+
+
+def test_http_transport_serves_the_same_tools(tmp_path):
+    """``--transport http``: Streamable HTTP on the loopback address, through the SDK's URL client."""
+    import socket
+    import subprocess
+    import time
+
+    from mcp import Client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    params = _stdio_params(tmp_path / "db", fake=True)
+    cmd = [params.command, *params.args, "--transport", "http", "--port", str(port)]
+    server = subprocess.Popen(cmd, env=params.env, cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+
+    async def run():
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            r = _structured(await client.call_tool("remember", {"text": FACTS[0]}))
+            return r, _structured(await client.call_tool("stats", {}))
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the http server did not listen within 120 s"
+                time.sleep(0.5)
+        remembered, stats = asyncio.run(run())
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert stats["memories"] == 1 and stats["db"] == str(tmp_path / "db")
+    assert open_engine(str(tmp_path / "db"), create=False).get(remembered["id"]).text == FACTS[0]

@@ -120,7 +120,7 @@ def record_memory(r: Record, op: MemoryOp) -> MemoryInput:
         source_id=_str(md, "source_id") or r.id,
         kind=md["kind"] if md.get("kind") in ("episodic", "semantic", "procedural", "reflection") else "episodic",
         event_time_s=float(t) if isinstance(t, int | float) and time_problem(float(t)) is None else op.time_s,
-        dataset=_str(md, "dataset") or op.provider,
+        dataset=md["dataset"] if isinstance(md.get("dataset"), str) else op.provider,
     )
 
 
