@@ -41,7 +41,7 @@ except ImportError as e:  # pragma: no cover - depends on the installation
     raise MemvizError(f"memviz mcp needs the MCP Python SDK ({e.name}): pip install 'memviz[mcp]'") from e
 
 T = TypeVar("T")
-DATASET = "mcp"  # the ``dataset`` of every memory written through the server (the Memories page filters on it)
+DATASET = "mcp"  # the ``dataset`` of every memory written through the server (shown with the memory)
 INSTRUCTIONS = (
     "Long-term memory backed by memviz. Call `remember` to store something worth keeping (one fact or utterance "
     "per call, with who said it), `recall` before answering anything that may depend on the past (recalling "

@@ -81,3 +81,24 @@ def test_the_sidebar_watcher_reruns_the_page_when_the_store_moved(demo_db):
     assert not at.exception, at.exception
     assert at.session_state["runs"] == 4, "the store moved: the watcher reran the whole page"
     assert any("215 memories" in m.value for m in at.markdown)
+
+
+def test_another_engines_search_imported_from_otlp_opens_on_the_recall_page(open_page, demo_db, tmp_path):
+    from test_otel import agent_trace
+
+    from memviz.otel import import_otlp
+
+    engine = open_engine(str(demo_db))
+    import_otlp(engine, agent_trace(tmp_path / "agent.json"))
+    searched = next(t for t in engine.traces() if t.query == "seat preference")
+    page = open_page("recall")
+    at = page.at
+    at.query_params["trace"] = searched.id
+    at.run()
+    page.check()
+    hits = page.frame_with("session", "source", "date")
+    assert hits["text"].tolist()[0] == "The user prefers window seats."
+    assert hits["score"].tolist() == [0.91, 0.42, 0.4]
+    assert any("imported (travel-agent) · k=3" in m.value for m in at.markdown)
+    at.selectbox(key="rc_why_pick").set_value(hits["id"].tolist()[1]).run()  # why-not on an imported trace
+    page.check()
