@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from memviz.paths import LOCOMO_DEV, LONGMEMEVAL_S_DEV
+from memviz.paths import LOCOMO_AUDIT_DEV, LOCOMO_DEV, LONGMEMEVAL_S_DEV
 from memviz.recall.presets import PRESET_NAMES, PRESETS
 from memviz.ui import evaluate as ue
 from memviz.ui import jobs
@@ -21,6 +21,7 @@ from memviz.viz import evaluate as ve
 DEFAULT_FILES = {"locomo": LOCOMO_DEV, "longmemeval": LONGMEMEVAL_S_DEV}
 DEFAULT_DB = Path(tempfile.gettempdir()) / "memviz_eval"
 LIMIT_HELP = "The first N questions of the file; each needs its conversation/haystack ingested once"
+AUDIT_HELP = f"e.g. {LOCOMO_AUDIT_DEV}: each question is also scored against the audited evidence"
 
 
 def run_form() -> dict[str, Any] | None:
@@ -35,18 +36,19 @@ def run_form() -> dict[str, Any] | None:
     )
     preset = c[2].selectbox("Preset", PRESET_NAMES, key="ev_preset", format_func=lambda n: PRESETS[n].label)
     limit = c[3].number_input("Questions (limit)", 1, 5000, 10, key="ev_limit", help=LIMIT_HELP)
-    c = st.columns([1, 3])
+    c = st.columns([1, 2, 2])
     gran = c[0].selectbox("Granularity", ["session", "turn"], key="ev_gran", disabled=bench != "longmemeval")
     db = c[1].text_input(
         "Store folder (reused: a second run only recalls)", key="ev_db", value=kept.get("db", str(DEFAULT_DB / bench))
     )
+    audit = c[2].text_input("Audit of the answer key (LoCoMo, optional)", key="ev_audit_path", help=AUDIT_HELP)
     kept |= {f"path_{bench}": path, "db": db}
     ended = jobs.run_button(
         "Run evaluation",
         "ev_run",
         f"eval:{db}",
         "ev_job",
-        lambda: jobs.start_eval(bench, path, db, preset, int(limit), gran),
+        lambda: jobs.start_eval(bench, path, db, preset, int(limit), gran, audit.strip() or None),
         help="Runs in the background: you can use other pages meanwhile",
     )
     return None if ended is None else ve.check_result(ended.result)
@@ -114,4 +116,5 @@ if picked:
         st.plotly_chart(ve.decay_category_figure(picked, cat_metric), key="ev_decay_cat", width="stretch")
     st.subheader("Browse the questions")
     run_pick = st.selectbox("Run", shown, key="ev_browse_run", format_func=lambda n: labels[n])
+    ue.coverage_section(runs[run_pick])
     ue.browse(runs[run_pick])

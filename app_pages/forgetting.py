@@ -12,7 +12,7 @@ from memviz.decay import DECAY_MODELS, SECONDS_PER_DAY, DecayParams
 from memviz.engine import MemoryEngine
 from memviz.ui import forgetting as uf
 from memviz.ui import widgets as w
-from memviz.ui.state import db_uri, fmt_time, get_engine
+from memviz.ui.state import acting_engine, db_uri, fmt_time, get_engine
 from memviz.viz import forgetting as vf
 from memviz.viz.memories import memory_labels
 
@@ -64,7 +64,7 @@ def one_memory(
         help="Writes to the store, at the clock: as a recall would, stability rises (more when retention has "
         "fallen) and elapsed time resets",
     ):
-        w.done(fg.reinforce_message(engine.reinforce([mid], reason="manual")[0]), key=uf.MESSAGE_KEY)
+        w.done(fg.reinforce_message(acting_engine(engine).reinforce([mid], reason="manual")[0]), key=uf.MESSAGE_KEY)
 
 
 def population(

@@ -91,8 +91,11 @@ st.caption(detail.note)
 st.caption(vg.filter_note(len(nodes), len(all_nodes), len(links), len(all_links)))
 if focus is not None:
     st.caption(f"Query: “{inert(focus.query)}”; hits: stars with their rank; expected memory: a triangle.")
+retrieved = ug.retrieved_counts(uri) if colour_by == "retrieved" else None
 st.iframe(
-    vg.graph_html(vg.vis_data(detail.graph, colour_by, size_by, highlight, centres, paths), GRAPH_HEIGHT_PX),
+    vg.graph_html(
+        vg.vis_data(detail.graph, colour_by, size_by, highlight, centres, paths, retrieved=retrieved), GRAPH_HEIGHT_PX
+    ),
     height=GRAPH_HEIGHT_PX + LEGEND_PX,
 )
 

@@ -9,7 +9,7 @@ from memviz.decay import DECAY_MODELS
 from memviz.demo import DEMO_FORMAT, DEMO_PATH
 from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
-from memviz.importers import FORMATS
+from memviz.importers import ALL_FORMATS, STORE_FORMATS
 from memviz.ui import jobs
 from memviz.ui import memories as um
 from memviz.ui import widgets as w
@@ -41,16 +41,19 @@ def add_data(engine: MemoryEngine, running: bool) -> None:
     source = st.radio("Source", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="ingest_source")
     upload, path, fmt = None, "", DEMO_FORMAT
     if source == "upload":
-        upload = st.file_uploader("Data file", type=["json", "jsonl"], key="ingest_upload")
+        upload = st.file_uploader("Data file", type=["json", "jsonl", "af"], key="ingest_upload")
     elif source == "path":
         path = st.text_input("Path", key="ingest_path", placeholder="/data/locomo/locomo10.json")
+    options = None
     if source != "demo":
         fmt = st.selectbox(
             "Format",
-            FORMATS,
+            [f for f in ALL_FORMATS if f not in STORE_FORMATS] if source == "upload" else ALL_FORMATS,
             key="ingest_format",
-            help="locomo, longmemeval, memorybank, or memviz's JSON Lines chat format (jsonl)",
+            help="locomo, longmemeval, memorybank, memviz's JSON Lines chat format (jsonl), a Letta agent file "
+            "(letta); by path also another engine's store folder: chroma, mem0, lancedb",
         )
+        options = um.store_options(fmt)
     else:
         st.caption(f"The built-in demo conversation ({DEMO_PATH.name}, {DEMO_FORMAT}).")
     st.caption(
@@ -60,7 +63,8 @@ def add_data(engine: MemoryEngine, running: bool) -> None:
     if not st.button("Ingest", key="ingest_button", type="primary", disabled=running):
         return
     try:
-        data, origin = jobs.load_source(source, path, fmt, None if upload is None else (upload.name, upload.getvalue()))
+        upload_file = None if upload is None else (upload.name, upload.getvalue())
+        data, origin = jobs.load_source(source, path, fmt, upload_file, options)
         jobs.launch(lambda: jobs.start_ingest(engine, db_uri(), data, origin), "ingest_job")
     except MemvizError as e:
         st.error(inert(e))

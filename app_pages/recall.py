@@ -16,7 +16,7 @@ from memviz.ui import recall as ur
 from memviz.ui import widgets as w
 from memviz.ui.inert import inert
 from memviz.ui.recall_form import recall_form
-from memviz.ui.state import db_uri, fmt_time, get_engine
+from memviz.ui.state import acting_engine, db_uri, fmt_time, get_engine
 from memviz.ui.widgets import metrics_row
 from memviz.viz import trace as vt
 
@@ -132,7 +132,7 @@ if error:
     st.error(inert(error))
 if st.button("Recall", key="rc_run", type="primary", disabled=cfg is None):
     try:
-        st.session_state["rc_trace"] = engine.recall(query, cfg).trace.to_dict()
+        st.session_state["rc_trace"] = acting_engine(engine).recall(query, cfg).trace.to_dict()
         st.session_state.pop("rc_cmp_trace", None)
     except MemvizError as e:
         st.error(inert(e))

@@ -50,30 +50,56 @@ def main() -> None:
     """memviz: an explorer for AI agents' memory (write, link, decay, recall)."""
 
 
+STORE_OPTIONS = {
+    "collection": "chroma: import only this collection (default: all). mem0: its vector-store collection (mem0).",
+    "table": "lancedb: the table (default: the only one).",
+    "text_column": "lancedb: the column holding the text (required).",
+    "id_column": "lancedb: the id column (default: <table>:<row>).",
+    "time_column": "lancedb: the time column (timestamp, POSIX seconds or date strings).",
+    "speaker_column": "lancedb: the speaker column.",
+    "vectors": "mem0: its Qdrant folder, when not beside the history file.",
+}
+
+
+def _store_options(f):
+    """The options of the importers of other engines' stores (memviz.importers.StoreOptions)."""
+    for name, help in reversed(STORE_OPTIONS.items()):
+        f = click.option(f"--{name.replace('_', '-')}", name, default=None, help=help)(f)
+    return f
+
+
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(["locomo", "longmemeval", "memorybank", "jsonl"]))
+@click.argument("path", type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["locomo", "longmemeval", "memorybank", "jsonl", "letta", "chroma", "mem0", "lancedb"]),
+)
 @DB_OPTION
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: bool) -> None:
-    """Import a data set into the store, created if missing (each batch all-or-nothing; re-running skips stored
-    ids; input refused as a whole changes nothing)."""
+@_store_options
+def ingest(path: str, fmt: Format, db: str | None, batch_size: int, as_json: bool, **store: str | None) -> None:
+    """Import a data set, or another engine's store (chroma, mem0, lancedb: PATH is its folder; letta: an .af
+    file), into the store, created if missing (each batch all-or-nothing; re-running skips stored ids; input
+    refused as a whole changes nothing; the source is never written to)."""
     import time
 
     from tqdm import tqdm
 
     from memviz.engine import open_engine
-    from memviz.importers import load
+    from memviz.importers import StoreOptions, load
 
-    data = load(path, fmt)
+    options = StoreOptions(**store)
+    data = load(path, fmt, options)
     engine = open_engine(db)
     t0 = time.perf_counter()
     with tqdm(total=len(data), unit="mem", desc="ingest", file=sys.stderr, disable=None) as bar:
         reports = engine.ingest(
             data.items(),
             batch_size=batch_size,
-            source={"path": os.path.abspath(path), "format": fmt},
+            source={"path": os.path.abspath(path), "format": fmt} | options.given(),
             progress=lambda done, total: bar.update(done - bar.n),
         )
     elapsed = time.perf_counter() - t0

@@ -63,6 +63,13 @@ class MemoryEngine:
         self.life = Lifecycle(store, clock, lambda: self.decay_params, lambda: self.reinforce_rule)
         self.read = Reads(store)
 
+    def with_rule(self, rule: StabilityRule) -> MemoryEngine:
+        """This engine with reinforcement rule ``rule`` (the same store, embedder, clock and settings), or itself
+        when the rule is its own: one app session's rule, without changing the engine other sessions share."""
+        if rule == self.reinforce_rule:
+            return self
+        return MemoryEngine(self.store, self.embedder, self.clock, self.link_config, self.decay_params, rule)
+
     # -- write --------------------------------------------------------------------------------------
     def write(
         self,
@@ -95,13 +102,15 @@ class MemoryEngine:
         than eight calls over 256 (17% faster on LoCoMo turns). Memory stays bounded by the window.
         ``progress(done, total)`` is called after each batch. Re-ingesting the same data skips the ids already
         stored (importers give stable ids), so an interrupted ingest can be resumed. When no one has set the
-        simulated clock yet, it is set to the end of the data (a recorded ``clock`` event).
+        simulated clock yet, it is set to the end of the data (a recorded ``clock`` event): the latest event
+        time, or the latest change of an imported history (:attr:`MemoryInput.history`) when that is later.
         """
         reports = self.writer.ingest(items, batch_size, on_duplicate, source, progress, embed_window)
         if any(r.items for r in reports) and isinstance(self.clock, SimulatedClock):  # nothing written: no event
             with self.store.lock.hold():
                 if not self.store.list_events(ops=["clock"], limit=1):
-                    self.set_clock(clock_start_for(self.store))
+                    changed = [c.time_s for i in items for c in i.history]
+                    self.set_clock(max([clock_start_for(self.store), *changed]))
         return reports
 
     # -- recall -------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from memviz.models import Trace
 
 EventOp = Literal[
     "write",
+    "update",
     "link",
     "recall",
     "reinforce",
@@ -76,6 +77,19 @@ class WriteEvent(Event):
     importance: float = 0.0
     stability_days: float = 0.0
     n_links: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateEvent(Event):
+    """An imported memory's text changed in its source, at ``time_s`` (the source's own time of the change):
+    from ``old_text`` to ``text``. Written with the memory (whose stored text is its latest) from the source's
+    history; memviz itself never changes a memory's text. ``reason``: the source's name for the change (e.g.
+    ``"mem0 UPDATE"``)."""
+
+    op: ClassVar[str] = "update"
+    text: str = ""
+    old_text: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,6 +203,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.op: cls
     for cls in (
         WriteEvent,
+        UpdateEvent,
         LinkEvent,
         ImportEvent,
         RecallEvent,
@@ -249,6 +264,7 @@ __all__ = [
     "RepairEvent",
     "RestoreEvent",
     "RestoreVersionEvent",
+    "UpdateEvent",
     "WriteEvent",
     "event_from_row",
 ]

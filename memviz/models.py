@@ -6,7 +6,7 @@ Times are POSIX seconds (UTC) in ``*_s`` fields; stability is in days.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -17,6 +17,23 @@ LinkKind = Literal["semantic", "temporal", "keyword"]
 LINK_KINDS: tuple[str, ...] = ("semantic", "temporal", "keyword")
 
 
+ChangeOp = Literal["update", "forget"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One later change of an imported memory, as its source's history records it: ``op`` ``"update"`` (its
+    text went from ``old_text`` to ``text``) or ``"forget"`` (the source deleted it; ``text`` is what it held
+    then), at ``time_s`` (POSIX seconds, the source's own time of the change), and the source's own name for
+    it in ``reason`` (e.g. ``"mem0 DELETE"``)."""
+
+    op: ChangeOp
+    time_s: float
+    text: str = ""
+    old_text: str = ""
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class MemoryInput:
     """One memory to write, as an importer or a user gives it.
@@ -25,6 +42,16 @@ class MemoryInput:
     to the source message (e.g. LoCoMo ``"D1:3"``); ``event_time_s`` is when the data says it happened
     (POSIX seconds, None when the data has no time). ``id`` may be given for a stable, re-importable identity;
     otherwise the engine assigns one. ``dataset`` names where the memory came from (``"locomo"``, ``"demo"``...).
+
+    Imports from another engine's store also give ``metadata`` (the source's own fields, JSON-able; stored as
+    JSON text and shown on the memory's page) and, when the source keeps a history, ``written_s`` (when the
+    source wrote the memory, POSIX s: its ``write`` event gets this time and ``first_text``, the text it was
+    written with, instead of the engine clock and ``text``) and ``history``: its later changes, oldest first,
+    each recorded as an event at its own time (an ``update``; a ``forget`` also leaves the memory forgotten
+    since then). ``text`` is always the memory's latest text. ``verbatim``: store ``text`` exactly as given (an
+    import from another engine keeps its texts equal to the source), not normalised (NFC, control characters
+    and runs of whitespace made single spaces); it is still refused when its normalised form is empty or it is
+    too long.
     """
 
     text: str
@@ -35,6 +62,11 @@ class MemoryInput:
     kind: MemoryKind = "episodic"
     id: str | None = None
     dataset: str = ""
+    metadata: Mapping[str, Any] | None = None
+    written_s: float | None = None
+    first_text: str = ""
+    history: tuple[Change, ...] = ()
+    verbatim: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +90,7 @@ class Memory:
     keywords: list[str]
     access_times_s: list[float]
     batch_id: str
+    metadata: dict[str, Any] | None = None  # the source's own fields of an imported memory (None: none)
 
     @property
     def forgotten(self) -> bool:

@@ -10,5 +10,6 @@ REPO = Path(__file__).resolve().parents[1]
 # differ); $MEMVIZ_SHARED_DATA points elsewhere.
 SHARED_DATA = Path(os.environ.get("MEMVIZ_SHARED_DATA") or REPO / ".." / "shared" / "data").resolve()
 LOCOMO_DEV = SHARED_DATA / "locomo" / "locomo_dev.json"
+LOCOMO_AUDIT_DEV = SHARED_DATA / "locomo" / "locomo_audit_dev.json"
 LONGMEMEVAL_S_DEV = SHARED_DATA / "longmemeval" / "longmemeval_s_dev30.json"
 MEMORYBANK = SHARED_DATA / "memorybank" / "memory_bank_en.json"

@@ -282,17 +282,16 @@ def _replay_group(
     todo_q = list(dict.fromkeys(normalise(q.question) for q in pending if (q.id, True) not in asked))
     given.known = dict(zip(todo_q, engine.embedder.encode(todo_q))) if todo_q else {}  # one encoder call
     end_s = max((m.event_time_s for m in items if m.event_time_s is not None), default=engine.clock.now())
-    with store.deferred_text_index():
-        window: list[list[MemoryInput]] = []
-        for n, step in enumerate(steps):
-            window.append(step)
-            size = sum(len(s) for s in window)
-            if n + 1 < len(steps) and size + len(steps[n + 1]) <= config.embed_window:
-                continue
-            _run_window(
-                engine, given, window, stored, recalled, turn_cfg, source, pending, answers, asked, config, tick
-            )
-            window = []
+    # No deferred full-text index (as ingest has): the turns search the store between writes, and a write
+    # rebuilds the index once TEXT_INDEX_LAG_ROWS rows wait for it (memviz.store.search).
+    window: list[list[MemoryInput]] = []
+    for n, step in enumerate(steps):
+        window.append(step)
+        size = sum(len(s) for s in window)
+        if n + 1 < len(steps) and size + len(steps[n + 1]) <= config.embed_window:
+            continue
+        _run_window(engine, given, window, stored, recalled, turn_cfg, source, pending, answers, asked, config, tick)
+        window = []
     while pending:  # the questions after the last session
         q = pending.pop(0)
         answers.append(_ask(engine, given, q, end_s if q.time_s is None else q.time_s, config, asked, data.format))
@@ -302,7 +301,7 @@ def _replay_group(
         store=store.uri,
         turns=len(items),
         memories=len(frame),
-        recalls=len(_replay_marks(store)[0]),
+        recalls=len(recalled),  # this run's and the earlier runs' turn recalls
         reinforced=int((frame["recall_count"].fillna(0) > 0).sum()) if len(frame) else 0,
         end_s=end_s,
         retention_end=frame["retention"].to_numpy(dtype=np.float64) if len(frame) else np.zeros(0),

@@ -9,6 +9,7 @@ the store's write lock). The store commits a batch by its events (see :mod:`memv
 from __future__ import annotations
 
 import functools
+import json
 import time
 import uuid
 from collections import defaultdict
@@ -24,7 +25,7 @@ from memviz import text as text_mod
 from memviz.clock import Clock
 from memviz.embed import Embedder
 from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError
-from memviz.events import Event, ImportEvent, LinkEvent, WriteEvent
+from memviz.events import Event, ForgetEvent, ImportEvent, LinkEvent, UpdateEvent, WriteEvent
 from memviz.filters import LIVE, MemoryFilter
 from memviz.limits import MAX_CHARS, check_time, length_problem, time_problem
 from memviz.linking import LinkConfig, Prior, link, scope_of
@@ -89,7 +90,8 @@ class Embedded:
 
 
 def checked_text(n: int, item: MemoryInput) -> str:
-    """The normalised text of item ``n`` of a write, once the whole item is checked; raises EmptyTextError /
+    """The normalised text of item ``n`` of a write (its own text when ``item.verbatim``, still checked as if it
+    were normalised), once the whole item is checked; raises EmptyTextError /
     TextTooLongError naming the item, ConfigError (naming the item) for an unknown kind, a string field that is
     not valid Unicode (a lone surrogate), an id, speaker, session or source id longer than
     :data:`memviz.limits.MAX_CHARS` allows, or an event time outside :data:`memviz.limits.TIME_RANGE`."""
@@ -112,7 +114,7 @@ def checked_text(n: int, item: MemoryInput) -> str:
             raise ConfigError(f"item {n} ({_short(item.id)}): {problem}")
     if item.event_time_s is not None and (problem := time_problem(float(item.event_time_s))) is not None:
         raise ConfigError(f"item {n} ({_short(item.id)}): event {problem}")
-    return text
+    return item.text if item.verbatim else text
 
 
 def _short(memory_id: str | None, limit: int = 60) -> str:
@@ -248,17 +250,18 @@ class Writer:
         if ids:
             events: list[Event] = [
                 WriteEvent(
-                    time_s=now,
+                    time_s=now if i.written_s is None else i.written_s,
                     memory_ids=(r.id,),
                     batch_id=batch_id,
-                    text=r.text,
+                    text=i.first_text or r.text,
                     keywords=r.keywords,
                     importance=r.importance,
                     stability_days=r.stability_days,
                     n_links=len(r.links),
                 )
-                for r in reports
+                for r, i in zip(reports, inputs, strict=True)
             ]
+            events += _history_events(ids, inputs, batch_id)
             if links:
                 events.append(
                     LinkEvent(
@@ -385,6 +388,33 @@ class Writer:
                 d["text"] = new_text.get(d["id"], "")
 
 
+def _history_events(ids: Sequence[str], inputs: Sequence[MemoryInput], batch_id: str) -> list[Event]:
+    """The ``update`` and ``forget`` events of the imported memories' histories (:attr:`MemoryInput.history`),
+    each at its source's time, in time order (a memory's own in its history's order)."""
+    out: list[Event] = []
+    for memory_id, item in zip(ids, inputs, strict=True):
+        for c in item.history:
+            if c.op == "update":
+                out.append(
+                    UpdateEvent(
+                        time_s=c.time_s,
+                        memory_ids=(memory_id,),
+                        batch_id=batch_id,
+                        text=c.text,
+                        old_text=c.old_text,
+                        reason=c.reason,
+                    )
+                )
+            else:
+                out.append(ForgetEvent(time_s=c.time_s, memory_ids=(memory_id,), batch_id=batch_id, reason=c.reason))
+    return sorted(out, key=lambda e: e.time_s)
+
+
+def _forgotten_s(item: MemoryInput) -> float | None:
+    """When an imported memory was forgotten (deleted in its source): its history's last change, if a forget."""
+    return item.history[-1].time_s if item.history and item.history[-1].op == "forget" else None
+
+
 def _memory_rows(ids, texts, inputs, emb: Embedded, importance, stability, now, batch_id, dim) -> pa.Table:
     event_times = [i.event_time_s for i in inputs]
     vecs = emb.vecs
@@ -406,10 +436,11 @@ def _memory_rows(ids, texts, inputs, emb: Embedded, importance, stability, now, 
             "stability_days": stability,
             "recall_count": pa.array([0] * len(ids), pa.int32()),
             "last_recalled_s": pa.array([None] * len(ids), pa.float64()),
-            "forgotten_time_s": pa.array([None] * len(ids), pa.float64()),
+            "forgotten_time_s": pa.array([_forgotten_s(i) for i in inputs], pa.float64()),
             "keywords": pa.array(emb.keywords, pa.list_(pa.string())),
             "access_times_s": pa.array([[et if et is not None else now] for et in event_times], pa.list_(pa.float64())),
             "batch_id": [batch_id] * len(ids),
+            "metadata": [None if i.metadata is None else json.dumps(i.metadata, default=str) for i in inputs],
         },
         schema=MEMORIES_SCHEMA,
     )

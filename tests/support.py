@@ -70,3 +70,28 @@ TINY_LOCOMO = [
         ],
     }
 ]
+
+
+def fingerprint(folder: Path) -> dict[str, tuple[str, int]]:
+    """Every file under ``folder`` (relative path) with the SHA-256 of its bytes and its mtime (ns): equal
+    before and after means nothing there was written, created or removed."""
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def old_store(make_engine, tmp_path: Path) -> Path:
+    """A store in ``tmp_path/old`` of two memories whose memories table lacks ``metadata``, as an older memviz
+    wrote it."""
+    import lancedb
+
+    from memviz.models import MemoryInput
+
+    engine = make_engine("old")
+    engine.ingest([MemoryInput(text="Maya moved to Leeds.", id="a"), MemoryInput(text="Sam plays chess.", id="b")])
+    lancedb.connect(str(tmp_path / "old")).open_table("memories").drop_columns(["metadata"])
+    return tmp_path / "old"

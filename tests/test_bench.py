@@ -156,3 +156,22 @@ def test_write_overlaps_keywords_and_still_reports_them(engine):
     rep = engine.write(["Caroline moved to Lisbon to open a bakery with her sister."])
     assert rep.items[0].keywords and 0 < rep.items[0].importance <= 1
     assert {"keywords_wait_ms", "keywords_importance_ms", "embed_ms"} <= set(rep.timings_ms)
+
+
+def test_small_writes_rebuild_the_text_index_once_enough_rows_wait(make_engine):
+    from memviz.store.search import TEXT_INDEX_LAG_ROWS
+
+    engine = make_engine()
+    items = _items(3 * TEXT_INDEX_LAG_ROWS)
+    calls = []
+    orig = engine.store.refresh_text_index
+    engine.store.refresh_text_index = lambda: (calls.append(engine.store.count()), orig())[1]
+    step = 10  # a replay's session, a few remembers: each far smaller than the lag
+    for n in range(0, len(items), step):
+        engine.write(items[n : n + step])
+    # The first write builds the index; later ones only once TEXT_INDEX_LAG_ROWS rows wait for it.
+    assert calls[0] == step
+    assert all(b - a >= TEXT_INDEX_LAG_ROWS for a, b in zip(calls, calls[1:]))
+    assert len(calls) == 1 + (len(items) - step) // (TEXT_INDEX_LAG_ROWS + (-TEXT_INDEX_LAG_ROWS) % step)
+    ids, _ = engine.store.text_search(f"Memory {len(items) - 1}", 5, None)
+    assert f"m{len(items) - 1}" in ids  # the rows still waiting are found

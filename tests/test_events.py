@@ -32,7 +32,7 @@ def _row(e, **extra_payload):
 
 
 def test_every_op_has_one_event_type():
-    assert set(EVENT_TYPES) == set(EVENT_OPS) and len(EVENT_OPS) == 11
+    assert set(EVENT_TYPES) == set(EVENT_OPS) and len(EVENT_OPS) == 12
 
 
 @pytest.mark.parametrize(

@@ -68,8 +68,8 @@ def test_default_config_keeps_its_stages_and_scores(store):
     for c in res.trace.stage("scoring").candidates:
         s = c.scores
         by_hand = (
-            s["relevance"] + 0.25 * s["lexical"] + 0.05 * s["recency"] + 0.05 * s["importance"] + 0.1 * s["retention"]
-        ) / 1.45
+            s["relevance"] + 0.25 * s["lexical"] + 0.05 * s["recency"] + 0.05 * s["importance"] + 0.01 * s["retention"]
+        ) / 1.36
         assert s["score"] == pytest.approx(by_hand)
 
 

@@ -265,6 +265,7 @@ def recall_store(db: str, items, vectors: np.ndarray, n: int, now_s: float, chun
                 "keywords": pa.array([[]] * k, pa.list_(pa.string())),
                 "access_times_s": pa.array([[e if e is not None else now_s] for e in et], pa.list_(pa.float64())),
                 "batch_id": [batch] * k,
+                "metadata": pa.nulls(k, pa.string()),
             },
             schema=MEMORIES_SCHEMA,
         )

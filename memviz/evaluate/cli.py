@@ -78,6 +78,17 @@ def _emit(result: dict[str, Any], as_json: bool) -> None:
     for cat, row in result["by_category"].items():
         values = "  ".join(f"{k}={v:.3f}" for k, v in row.items() if k not in ("name", "n"))
         click.echo(f"  {cat:>2} {row['name']:<28} n={row['n']:<4} {values}")
+    if "audit" in result:
+        a = result["audit"]
+        click.echo(f"audit: {a['audited']} questions flagged, {a['evidence_changed']} with other evidence")
+    if "coverage" in result:
+        cov = result["coverage"]
+        click.echo(
+            f"coverage@{cov['k']}: {cov['never_retrieved']} of {cov['memories']} memories never retrieved, "
+            f"{cov['gold_never_retrieved']} of them gold"
+        )
+        for h in result["hubs"][:5]:
+            click.echo(f"  hub {h['id']}: top {cov['k']} of {h['n_questions']} questions not its own")
 
 
 @eval_group.command("locomo")
@@ -88,14 +99,37 @@ def _emit(result: dict[str, Any], as_json: bool) -> None:
 @LIMIT_OPTION
 @JSON_OPTION
 @TRACES_OPTION
-def locomo_cmd(path: str, db: str, ks: str, preset: str, limit: int | None, as_json: bool, traces: bool) -> None:
-    """LoCoMo recall@k (the paper's protocol): overall over categories 1-4, adversarial (5) apart."""
+@click.option(
+    "--audit",
+    "audit",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="An audit of the answer key (locomo-audit errors.json): also score against the audited evidence.",
+)
+@click.option(
+    "--coverage-k", type=click.IntRange(1), default=10, show_default=True, help="The cut-off of coverage and hubs."
+)
+def locomo_cmd(
+    path: str,
+    db: str,
+    ks: str,
+    preset: str,
+    limit: int | None,
+    as_json: bool,
+    traces: bool,
+    audit: str | None,
+    coverage_k: int,
+) -> None:
+    """LoCoMo recall@k (the paper's protocol): overall over categories 1-4, adversarial (5) apart; with
+    --audit also recall@k_audited; coverage and hubs at --coverage-k."""
     from memviz.evaluate.common import parse_ks
     from memviz.evaluate.locomo import run_locomo
 
     progress = _Progress()
     try:
-        result = run_locomo(path, db, parse_ks(ks), preset, limit, progress, keep_traces=traces)
+        result = run_locomo(
+            path, db, parse_ks(ks), preset, limit, progress, keep_traces=traces, audit_path=audit, coverage_k=coverage_k
+        )
     finally:
         progress.close()
     _emit(result, as_json)

@@ -9,19 +9,27 @@ apart. Each question is also recalled without decay (a pure read, :meth:`RecallC
 it). Questions without evidence are skipped; evidence strings that name no turn ("D", "D10:19" in a
 conversation without it) are dropped from the gold set and counted, and a question left with no gold turn is
 skipped as malformed.
+
+With an audit of the answer key (:mod:`memviz.evaluate.audit`) each evaluated question is scored twice: against
+the official evidence (``recall@k``) and against the audited evidence (``recall@k_audited``: the audit's
+evidence where it changes the official one, else the official one). The run ends with ``coverage`` and ``hubs``
+(:mod:`memviz.evaluate.coverage`).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from memviz.embed import Embedder
 from memviz.engine import clock_start_for
+from memviz.errors import SchemaError
 from memviz.evaluate import metrics
+from memviz.evaluate.audit import AuditEntry, audited_gold, load_audit, same_question
 from memviz.evaluate.common import (
     PrimedEmbedder,
     Progress,
@@ -36,7 +44,9 @@ from memviz.evaluate.common import (
     store_dir,
     timing,
 )
-from memviz.importers import load
+from memviz.evaluate.coverage import COVERAGE_K, coverage, hubs
+from memviz.importers import Question, load
+from memviz.models import MemoryInput
 
 LOCOMO_KS: tuple[int, ...] = (1, 5, 10, 25, 50)
 CATEGORIES: dict[str, str] = {
@@ -58,13 +68,19 @@ def run_locomo(
     progress: Progress | None = None,
     embedder: Embedder | None = None,
     keep_traces: bool = False,
+    audit_path: str | os.PathLike[str] | None = None,
+    coverage_k: int = COVERAGE_K,
 ) -> dict[str, Any]:
     """Evaluate recall@k on the LoCoMo file at ``path`` with scoring ``preset``; stores go under ``db``.
 
     ``limit``: only the first N questions of the file (and only the conversations they need are ingested).
-    ``keep_traces`` adds each question's full trace to its record. Returns the result object (see
-    ``docs/recall_and_evaluation.md``): ``overall`` maps ``"recall@k"`` to the mean over categories 1-4.
-    Raises SchemaError (bad file), ConfigError (bad preset or k), StoreError.
+    ``keep_traces`` adds each question's full trace to its record. ``audit_path``: an audit of the answer key
+    (:mod:`memviz.evaluate.audit`); each question is then scored against the official evidence and, where the
+    audit changes it, against the audited evidence too (``recall@k_audited``). ``coverage_k``: the cut-off of
+    ``coverage`` and ``hubs`` (:mod:`memviz.evaluate.coverage`). Returns the result object (see
+    ``docs/recall_and_evaluation.md``): ``overall`` maps ``"recall@k"`` (and ``"recall@k_audited"``) to the mean
+    over categories 1-4. Raises SchemaError (bad file or audit, an audit entry whose question differs from the
+    file's), ConfigError (bad preset or k), StoreError.
     """
     from memviz.embed import MiniLMEmbedder
 
@@ -72,6 +88,7 @@ def run_locomo(
     ks = tuple(ks)
     data = load(path, "locomo")
     questions = data.questions[:limit] if limit else data.questions
+    audit = _checked_audit(audit_path, questions) if audit_path is not None else None
     emb = PrimedEmbedder(embedder or MiniLMEmbedder())
     cfg = eval_config(preset, k=max(ks))
     records: list[dict[str, Any]] = []
@@ -87,6 +104,7 @@ def run_locomo(
         now = clock_start_for(engine.store)
         ingest_s += time.perf_counter() - t
         t = time.perf_counter()
+        turns = {str(m.source_id): m for m in data.groups[group]}
         qs = [q for q in questions if q.group == group]
         emb.prime([q.question for q in qs])
         for q in qs:
@@ -106,16 +124,10 @@ def run_locomo(
             else:
                 res = engine.recall(q.question, as_of(cfg, now))
                 ranked = [c.id for c in res.trace.stage("final").candidates]
-                ranks = metrics.gold_ranks(ranked, q.evidence_ids)
-                values = metrics.recall_at(ranks, ks)
-                rec |= {
-                    "status": "evaluated",
-                    "retrieved": ranked,
-                    "gold_ranks": {g: (int(r) if r != float("inf") else None) for g, r in zip(q.evidence_ids, ranks)},
-                    "metrics": {f"recall@{k}": float(v) for k, v in zip(ks, values)},
-                    "trace_id": res.trace.id,
-                    "as_of_s": now,
-                }
+                rec |= {"status": "evaluated", "retrieved": ranked} | _scores(ranked, q.evidence_ids, ks)
+                rec |= {"trace_id": res.trace.id, "as_of_s": now}
+                if audit is not None:
+                    rec |= _audited(audit.get(q.id), q.evidence_ids, turns, ranked, ks, rec["metrics"])
                 rec |= no_decay_record(engine, q.question, cfg, now, q.evidence_ids, ranked, ks)
                 if keep_traces:
                     rec["trace"] = res.trace.to_dict()
@@ -124,7 +136,8 @@ def run_locomo(
             if progress:
                 progress("recalling the questions", done, len(questions))
         recall_s += time.perf_counter() - t
-    return _summary(
+    memories = {str(m.id): m.text for g in groups for m in data.groups[g]}
+    result = _summary(
         records,
         ks,
         path,
@@ -137,6 +150,75 @@ def run_locomo(
         recall_s,
         time.perf_counter() - t0,
     )
+    if audit_path is not None and audit is not None:
+        result["audit"] = _audit_summary(audit_path, audit, records)
+    return result | {"coverage": coverage(records, memories, coverage_k), "hubs": hubs(records, memories, coverage_k)}
+
+
+def _checked_audit(audit_path: str | os.PathLike[str], questions: Sequence[Question]) -> dict[str, AuditEntry]:
+    """The audit at ``audit_path``; SchemaError if an entry names a question of ``questions`` whose text differs
+    (the audit of another file)."""
+    audit = load_audit(audit_path)
+    for q in questions:
+        entry = audit.get(q.id)
+        if entry is not None and not same_question(entry.question, q.question):
+            raise SchemaError(
+                f"{Path(audit_path).name}: {entry.audit_id} asks {entry.question!r} but {q.id} of the data file "
+                f"asks {q.question!r}: is it the audit of this file?"
+            )
+    return audit
+
+
+def _scores(ranked: Sequence[str], gold: Sequence[str], ks: Sequence[int]) -> dict[str, Any]:
+    """``gold_ranks`` (gold id -> 1-based rank, None when not retrieved) and ``metrics`` (recall@k) of ``gold``."""
+    ranks = metrics.gold_ranks(ranked, gold)
+    return {
+        "gold_ranks": {g: (int(r) if r != float("inf") else None) for g, r in zip(gold, ranks)},
+        "metrics": {f"recall@{k}": float(v) for k, v in zip(ks, metrics.recall_at(ranks, ks))},
+    }
+
+
+def _audited(
+    entry: AuditEntry | None,
+    official: Sequence[str],
+    turns: Mapping[str, MemoryInput],
+    ranked: Sequence[str],
+    ks: Sequence[int],
+    official_metrics: Mapping[str, float],
+) -> dict[str, Any]:
+    """What an audit adds to a question's record: ``evidence_audited``, the entry (``audit``), the audited
+    gold's ranks (``gold_ranks_audited``, when the audit changes the evidence) and ``metrics`` with each
+    ``recall@k_audited`` beside ``recall@k`` (the same value when the audit keeps the evidence; left out when
+    the auditors cite no turn)."""
+    gold, malformed = audited_gold(entry, official, turns)
+    out: dict[str, Any] = {"evidence_audited": gold}
+    audited_metrics: Mapping[str, float] = official_metrics
+    if entry is not None:
+        out["audit"] = entry.to_dict() | {"malformed_evidence": malformed}
+        if entry.changes_evidence:
+            scored = _scores(ranked, gold, ks) if gold else {"gold_ranks": {}, "metrics": {}}
+            out["gold_ranks_audited"], audited_metrics = scored["gold_ranks"], scored["metrics"]
+    out["metrics"] = dict(official_metrics) | {f"{m}_audited": v for m, v in audited_metrics.items()}
+    return out
+
+
+def _audit_summary(
+    audit_path: str | os.PathLike[str], audit: Mapping[str, AuditEntry], records: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The audit's file and how it met the evaluated questions: ``entries`` in the file, ``audited`` (evaluated
+    questions it flags), ``evidence_changed``, ``no_audited_evidence`` (the auditors cite no turn: out of the
+    audited means), ``by_error_type`` and ``not_in_run`` (entries naming no question evaluated here)."""
+    flagged = [r for r in records if "audit" in r]
+    changed = [r for r in flagged if r["audit"]["changes_evidence"]]
+    return {
+        "file": str(Path(audit_path).resolve()),
+        "entries": len(audit),
+        "audited": len(flagged),
+        "evidence_changed": len(changed),
+        "no_audited_evidence": sum(not r["evidence_audited"] for r in changed),
+        "by_error_type": dict(Counter(r["audit"]["error_type"] for r in flagged).most_common()),
+        "not_in_run": len(audit) - len(flagged),
+    }
 
 
 def _summary(records, ks, path, db, preset, cfg, embedder_name, written, ingest_s, recall_s, total_s) -> dict[str, Any]:

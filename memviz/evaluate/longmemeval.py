@@ -6,8 +6,14 @@ the number of turns). Metrics for k in {1, 3, 5, 10, 30, 50}: recall_any@k, reca
 
 - ``session`` granularity: sessions ranked by their best turn (first occurrence in the turn ranking); the
   gold items are the evidence sessions. (The official session index embeds each session's user turns as one
-  document; memviz keeps turns as memories, as an agent would.)
-- ``turn`` granularity: the gold items are the turns marked ``has_answer``.
+  document, and counts an evidence session as gold only when one of its user turns has the answer, so it skips
+  questions answered by assistant turns alone; memviz keeps every turn as a memory, as an agent would, and
+  every evidence session is gold.)
+- ``turn`` granularity, as the official turn index (``run_retrieval.py``, ``process_item_flat_index``): only the
+  user turns are memories, in a store of their own (``<db>/<question_id>.user``), and the gold items are the
+  user turns marked ``has_answer``. A question whose evidence is only in assistant turns has no gold item
+  there: the official script skips it ("no target turns from the user side"), and so does memviz
+  (``no_user_evidence``).
 
 Abstention questions (``_abs``) are skipped, as in the official evaluation; a question without gold items at
 the chosen granularity is skipped and counted. Haystack dates are unsorted and some evidence sessions are
@@ -40,6 +46,8 @@ from memviz.evaluate.common import (
 from memviz.importers import load
 
 LONGMEMEVAL_KS: tuple[int, ...] = (1, 3, 5, 10, 30, 50)
+USER = "user"  # the role whose turns the official turn-level index holds
+USER_STORE_SUFFIX = ".user"  # the turn-level store of a question: its user turns only
 Granularity = Literal["session", "turn"]
 
 
@@ -80,18 +88,23 @@ def run_longmemeval(
             "category_name": q.category,
             "question": q.question,
             "answer": q.answer,
-            "store": str(store_dir(db, q.group)),
         }
-        gold = q.evidence_session_ids if granularity == "session" else q.evidence_ids
-        rec["evidence"] = list(gold)
+        items, store = data.groups[q.group], q.group
+        gold: Sequence[str] = q.evidence_session_ids
+        if granularity == "turn":
+            items, store = [m for m in items if m.speaker == USER], f"{q.group}{USER_STORE_SUFFIX}"
+            user_ids = {m.id for m in items}
+            gold = [g for g in q.evidence_ids if g in user_ids]
+        rec |= {"evidence": list(gold), "store": str(store_dir(db, store))}
         if q.id.endswith("_abs"):
             rec |= {"status": "abstention", "metrics": None}
         elif not gold:
-            rec |= {"status": "no_evidence", "metrics": None}
+            no_user = granularity == "turn" and bool(q.evidence_ids)
+            rec |= {"status": "no_user_evidence" if no_user else "no_evidence", "metrics": None}
         else:
-            items = data.groups[q.group]
             cfg = eval_config(preset, k=len(items), candidates=len(items))
-            rec |= _evaluate(q, items, gold, granularity, ks, cfg, db, emb, path, progress, times, keep_traces)
+            args = (granularity, ks, cfg, db, store, emb, path, progress, times, keep_traces)
+            rec |= _evaluate(q, items, gold, *args)
         records.append(rec)
         if progress:
             progress("recalling the questions", n, len(questions))
@@ -113,6 +126,7 @@ def run_longmemeval(
             "evaluated": len(evaluated),
             "abstention_skipped": sum(r["status"] == "abstention" for r in records),
             "no_evidence": sum(r["status"] == "no_evidence" for r in records),
+            "no_user_evidence": sum(r["status"] == "no_user_evidence" for r in records),
             "memories_written": times["written"],
             "memories_left_out_empty": data.skipped,  # turns with no visible text (see the importer)
         },
@@ -121,12 +135,15 @@ def run_longmemeval(
     }
 
 
-def _evaluate(q, items, gold, granularity, ks, cfg, db, emb, path, progress, times, keep_traces) -> dict[str, Any]:
-    """Ingest one question's haystack (if needed), recall it and score the ranking; updates ``times``."""
+def _evaluate(
+    q, items, gold, granularity, ks, cfg, db, store, emb, path, progress, times, keep_traces
+) -> dict[str, Any]:
+    """Ingest one question's haystack ``items`` into the store ``store`` under ``db`` (if needed), recall it and
+    score the ranking; updates ``times``."""
     t = time.perf_counter()
-    engine = group_engine(db, q.group, emb)
+    engine = group_engine(db, store, emb)
     times["written"] += ensure_ingested(
-        engine, items, {"path": os.path.abspath(path), "format": "longmemeval"}, progress, f"ingesting {q.group}"
+        engine, items, {"path": os.path.abspath(path), "format": "longmemeval"}, progress, f"ingesting {store}"
     )
     times["ingest"] += time.perf_counter() - t
     t = time.perf_counter()
@@ -157,4 +174,4 @@ def _evaluate(q, items, gold, granularity, ks, cfg, db, emb, path, progress, tim
     return rec
 
 
-__all__ = ["LONGMEMEVAL_KS", "run_longmemeval"]
+__all__ = ["LONGMEMEVAL_KS", "USER_STORE_SUFFIX", "run_longmemeval"]

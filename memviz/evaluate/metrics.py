@@ -70,12 +70,10 @@ def ndcg_any_at(ranks: np.ndarray, ks: Sequence[int]) -> np.ndarray:
 
 
 def mean_metrics(rows: Sequence[Mapping[str, float]]) -> dict[str, float]:
-    """The mean of each metric over ``rows`` (dicts with the same keys); {} for no rows."""
-    if not rows:
-        return {}
-    keys = list(rows[0])
-    values = np.array([[r[k] for k in keys] for r in rows], dtype=np.float64)
-    return dict(zip(keys, values.mean(axis=0).tolist()))
+    """The mean of each metric over the ``rows`` that have it (keys in first-seen order); {} for no rows. A row
+    may lack a metric it has no value for (``recall@k_audited`` of a question the audit leaves without gold)."""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    return {k: float(np.mean([r[k] for r in rows if k in r])) for k in keys}
 
 
 __all__ = [

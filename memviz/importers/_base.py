@@ -10,15 +10,18 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from dateutil import parser as date_parser
 
-from memviz.errors import SchemaError
+from memviz.errors import ConfigError, SchemaError
 from memviz.limits import MAX_CHARS, length_problem, time_problem
 from memviz.models import MemoryInput
 from memviz.text import MAX_MEMORY_CHARS
@@ -267,3 +270,74 @@ class Source:
                     f"memory {m.id}", f"text is {len(m.text):,} characters long; the limit is {MAX_MEMORY_CHARS:,}"
                 )
         return dataset
+
+
+@dataclass(frozen=True)
+class StoreOptions:
+    """What an import from another engine's store needs beyond its path (``memviz ingest --collection`` ...):
+    ``collection`` (chroma: one collection, default all; mem0: its vector-store collection, default ``mem0``),
+    ``table`` (lancedb: default the only table), the lancedb column mapping ``text_column`` (required there),
+    ``id_column``, ``time_column``, ``speaker_column``, and ``vectors`` (mem0: the folder of its vector store
+    when it does not lie beside the history file)."""
+
+    collection: str | None = None
+    table: str | None = None
+    text_column: str | None = None
+    id_column: str | None = None
+    time_column: str | None = None
+    speaker_column: str | None = None
+    vectors: str | None = None
+
+    def given(self) -> dict[str, str]:
+        """The options that are set (``{"collection": "turns"}``): what the import event records."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@contextmanager
+def snapshot(src: Source, folder: Path) -> Iterator[Path]:
+    """A private copy of ``folder`` (another engine's store), removed after the block: the engines' own
+    clients may write as they open a store (a lock file, a schema migration), and the source must never be
+    written to. A missing or unreadable folder is a SchemaError naming it."""
+    if not folder.is_dir():
+        raise src.error("", f"no such folder: {folder}")
+    with tempfile.TemporaryDirectory(prefix="memviz-import-") as tmp:
+        copy = Path(tmp) / folder.name
+        try:
+            shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("*.lock", ".lock"))
+        except (OSError, shutil.Error) as e:
+            raise src.error("", f"cannot read the folder {folder}: {e}") from e
+        yield copy
+
+
+def time_value(src: Source, value: Any, where: str, key: str) -> float | None:
+    """POSIX seconds of a time field of another engine's record: a date string (anything dateutil reads; naive =
+    UTC), a number of POSIX seconds, or a datetime or date (naive = UTC); None stays None. Anything else, or a time
+    outside :data:`memviz.limits.TIME_RANGE`, is a SchemaError naming ``where`` and ``key``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return src.time(value, where, key)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if isinstance(value, datetime):
+        t_s = (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    elif _is(value, (int, float)):
+        t_s = float(value)
+    else:
+        raise src.error(where, f'"{key}" must be a date string or POSIX seconds, got {_describe(value)}')
+    if (problem := time_problem(t_s)) is not None:
+        raise src.error(where, f'"{key}": {value!r}: {problem}')
+    return t_s
+
+
+def engine_package(module: str, fmt: str) -> Any:
+    """The module ``module`` of another engine's client package, imported; a ConfigError saying how to install
+    it (memviz's ``engines`` extra) when it is not installed."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise ConfigError(
+            f"--format {fmt} needs the {module.split('.')[0]} package: pip install 'memviz[engines]' ({e})"
+        ) from None

@@ -8,6 +8,7 @@ modelling choice each turn is placed 60 s after the previous one, so that turns 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from memviz.importers._base import SCALARS, TURN_SPACING_S, Dataset, Question, Source, at
@@ -99,7 +100,7 @@ def _questions(
         malformed: list[str] = []
         for m, raw in enumerate(evidence):
             src.expect(raw, str, at(at(q_where, "evidence"), m), "an evidence string")
-            _resolve(raw, turns, found, malformed)
+            resolve_evidence(raw, turns, found, malformed)
         questions.append(
             Question(
                 id=f"{sample_id}:q{k}",
@@ -116,7 +117,9 @@ def _questions(
     return questions
 
 
-def _resolve(raw: str, turns: dict[str, MemoryInput], found: list[MemoryInput], malformed: list[str]) -> None:
+def resolve_evidence(
+    raw: str, turns: Mapping[str, MemoryInput], found: list[MemoryInput], malformed: list[str]
+) -> None:
     """Resolve one evidence string into ``found`` turns; the parts naming no turn go to ``malformed``.
 
     A string may hold several ids ("D8:6; D9:17"); a part that is not an existing dia_id as written is

@@ -25,8 +25,10 @@ PRESET_NAMES: tuple[str, ...] = get_args(PresetName)
 def default() -> RecallConfig:
     """memviz's default hybrid: the pool is the reciprocal rank fusion of the vector and full-text candidates
     (Cormack et al., SIGIR 2009); score = (1.0 relevance + 0.25 lexical + 0.05 recency + 0.05 importance +
-    0.1 retention) / 1.45. Relevance dominates; the small time and importance terms break near-ties (a
-    modelling choice of memviz, not a published formula)."""
+    0.01 retention) / 1.36. Relevance dominates; the small time and importance terms break near-ties (a
+    modelling choice of memviz, not a published formula). The retention weight is the largest of those measured
+    (0.1, 0.05, 0.03, 0.02, 0.01) at which decay costs LoCoMo dev recall@10 at most 0.01 after a replay
+    (``docs/performance.md``, "Replay targets")."""
     return RecallConfig()
 
 
@@ -155,7 +157,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "default",
             "memviz default (hybrid)",
-            "(rel + 0.25 lex + 0.05 rec + 0.05 imp + 0.1 ret) / 1.45 over the RRF pool",
+            "(rel + 0.25 lex + 0.05 rec + 0.05 imp + 0.01 ret) / 1.36 over the RRF pool",
             "memviz",
             default,
         ),

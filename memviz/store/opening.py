@@ -19,7 +19,7 @@ from typing import Any
 
 from memviz.errors import StoreError, StoreNotFoundError
 from memviz.store import sql
-from memviz.store.tables import SCHEMAS, schema_compatible
+from memviz.store.tables import ADDED_COLUMNS, SCHEMAS, missing_columns, schema_compatible
 
 # Per table, a small column whose filtered count reads the footer of every data file of the latest version
 # (a count without a filter is answered from the manifest alone and would not notice a missing file).
@@ -134,13 +134,40 @@ def open_tables(db: Any, uri: str, existing: set[str], create: bool) -> dict[str
             except Exception as e:
                 raise write_error(uri, e, f"creating the memory store at {uri}") from e
             continue
-        if not schema_compatible(tables[name].schema, schema):
+        if not schema_compatible(tables[name].schema, schema, ADDED_COLUMNS[name]):
             raise StoreError(
                 f"table {name!r} in {uri} has an unexpected schema; it was not written by this "
                 f"memviz version (expected columns: {', '.join(schema.names)})"
             )
         probe(uri, name, tables[name])
     return {name: tables[name] for name in SCHEMAS}
+
+
+def upgrade(store: Any) -> list[str]:
+    """Add to ``store``'s tables the columns of :data:`memviz.store.tables.ADDED_COLUMNS` they lack (a store
+    written by an older memviz), all null: one metadata-only Lance commit per table, under the write lock. Returns
+    the columns added (``"memories.metadata"``). A store this process cannot write is refused with a StoreError
+    that says so (its reads would need the columns); a store that has them is not touched."""
+    todo = {name: missing_columns(t.schema, SCHEMAS[name]) for name, t in store.tables.items()}
+    if not any(todo.values()):
+        return []
+    if not writable(store.uri):
+        raise StoreError(
+            f"the memory store at {store.uri} was written by an older memviz and lacks the column(s) "
+            f"{', '.join(f'{n}.{f.name}' for n, fs in todo.items() for f in fs)}; open it once where it can be "
+            "written to upgrade it (the column is added, empty; nothing else changes)"
+        )
+    added = []
+    with store.lock.hold():
+        for name, table in store.tables.items():
+            table.checkout_latest()
+            for f in missing_columns(table.schema, SCHEMAS[name]):  # again: another opener may have added it
+                try:
+                    table.add_columns(f)
+                except Exception as e:
+                    raise write_error(store.uri, e, f"upgrading table {name!r} (adding column {f.name})") from e
+                added.append(f"{name}.{f.name}")
+    return added
 
 
 def refuse_if_damaged(uri: str, tables: dict[str, Any], create: bool) -> None:
@@ -186,6 +213,7 @@ __all__ = [
     "open_tables",
     "probe",
     "refuse_if_damaged",
+    "upgrade",
     "writable",
     "write_error",
 ]

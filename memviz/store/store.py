@@ -31,9 +31,10 @@ from memviz.store import opening, sql
 from memviz.store.journal import Journal, crash_point
 from memviz.store.location import default_db_uri, default_storage_options
 from memviz.store.locking import StoreLock
-from memviz.store.search import Search
+from memviz.store.search import TEXT_INDEX_LAG_ROWS, Search
 from memviz.store.tables import (
     EVENTS_SCHEMA,
+    MEMORIES_SCHEMA,
     MEMORY_COLUMNS,
     empty_memories,
     links_from_table,
@@ -54,8 +55,9 @@ class MemoryStore(Search):
 
     ``create``: make the store (folder and tables) when there is none at ``uri`` (writers: ingest, write); with
     False (reads) a missing store raises StoreNotFoundError and nothing is created. Opening an existing store
-    writes nothing, except that a writable one is cleaned of what a killed writer left (:meth:`recover`); a
-    read-only one is read as it is (see :mod:`memviz.store.opening`).
+    writes nothing, except that a writable one is cleaned of what a killed writer left (:meth:`recover`) and one
+    an older memviz wrote gets the columns added since (:func:`memviz.store.opening.upgrade`); a read-only one
+    is read as it is (see :mod:`memviz.store.opening`).
 
     Raises StoreError when the location cannot be opened, a table has the wrong schema or the store is damaged
     (a table, its manifests, a data file or index missing or cut short: named, never reset).
@@ -93,6 +95,7 @@ class MemoryStore(Search):
             raise StoreError(f"cannot open the memory store at {self.uri}: {opening.short(e)}") from e
         self.tables = opening.open_tables(self.db, self.uri, existing, create)
         self.recover()
+        opening.upgrade(self)  # after recovery: a rollback may restore a version from before the upgrade
 
     # -- tables -------------------------------------------------------------------------------------
     @property
@@ -177,7 +180,8 @@ class MemoryStore(Search):
             if marker is not None:
                 marker.unlink(missing_ok=True)
         deferred = getattr(self, "_defer_text_index", False)  # see deferred_text_index
-        if (memories.num_rows >= 64 and not deferred) or not self._has_text_index():
+        self._unindexed_rows += memories.num_rows
+        if (self._unindexed_rows >= TEXT_INDEX_LAG_ROWS and not deferred) or not self._has_text_index():
             self._index_committed()
         elif deferred and memories.num_rows:
             self._text_index_stale = True
@@ -370,10 +374,18 @@ class MemoryStore(Search):
             tbl.checkout(int(version))
         except Exception as e:
             raise StoreError(f"the memories table has no version {version!r}: {e}") from e
-        q = tbl.search().select(list(columns or MEMORY_COLUMNS))
+        columns = list(columns or MEMORY_COLUMNS)
+        have = [c for c in columns if tbl.schema.get_field_index(c) >= 0]  # a version from before an upgrade
+        q = tbl.search().select(have)
         if (clause := sql.memory_where(where)) is not None:
             q = q.where(clause)
-        return q.limit(None).to_arrow()
+        rows = q.limit(None).to_arrow()
+        for c in columns:
+            if c not in have:
+                rows = rows.append_column(
+                    MEMORIES_SCHEMA.field(c), pa.nulls(rows.num_rows, MEMORIES_SCHEMA.field(c).type)
+                )
+        return rows.select(columns)
 
     def get(self, ids: Sequence[str]) -> list[Memory]:
         """Memories by id, in the order asked. Raises UnknownMemoryError if any id is missing."""

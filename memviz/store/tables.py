@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pyarrow as pa
@@ -29,6 +30,9 @@ MEMORIES_SCHEMA = pa.schema(
         pa.field("keywords", pa.list_(pa.string())),
         pa.field("access_times_s", pa.list_(pa.float64())),
         pa.field("batch_id", pa.string()),
+        # The source's own fields of an imported memory, as a JSON object (null: none). Stores written before it
+        # existed get it, all null, when first opened writable (see memviz.store.opening.upgrade).
+        pa.field("metadata", pa.string()),
     ]
 )
 LINKS_SCHEMA = pa.schema(
@@ -58,12 +62,14 @@ MEMORY_COLUMNS = [f.name for f in MEMORIES_SCHEMA if f.name != "vector"]
 
 
 def memory_from_row(r: dict[str, Any]) -> Memory:
-    """A :class:`Memory` from one memories-table row (a dict; the vector, if present, is ignored)."""
+    """A :class:`Memory` from one memories-table row (a dict; the vector, if present, is ignored; the
+    ``metadata`` JSON text is parsed)."""
     return Memory(
         **{k: r.get(k) for k in Memory.__dataclass_fields__}
         | {
             "keywords": list(r.get("keywords") or []),
             "access_times_s": list(r.get("access_times_s") or []),
+            "metadata": json.loads(r["metadata"]) if r.get("metadata") else None,
         }
     )
 
@@ -83,6 +89,20 @@ def empty_memories(columns: list[str]) -> pa.Table:
     return pa.table({c: pa.array([], MEMORIES_SCHEMA.field(c).type) for c in columns})
 
 
-def schema_compatible(actual: pa.Schema, expected: pa.Schema) -> bool:
-    """True when ``actual`` has every column of ``expected`` with the same type (extra columns allowed)."""
-    return all(actual.get_field_index(f.name) >= 0 and actual.field(f.name).type == f.type for f in expected)
+# Columns added to a table after stores were first written: a store without them is upgraded (the column added,
+# all null) when opened writable; see memviz.store.opening.upgrade.
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"memories": ("metadata",), "links": (), "events": ()}
+
+
+def schema_compatible(actual: pa.Schema, expected: pa.Schema, added: tuple[str, ...] = ()) -> bool:
+    """True when ``actual`` has every column of ``expected`` with the same type (extra columns allowed), the
+    columns ``added`` later possibly missing."""
+    return all(
+        actual.field(f.name).type == f.type if actual.get_field_index(f.name) >= 0 else f.name in added
+        for f in expected
+    )
+
+
+def missing_columns(actual: pa.Schema, expected: pa.Schema) -> list[pa.Field]:
+    """The fields of ``expected`` that ``actual`` lacks, in schema order."""
+    return [f for f in expected if actual.get_field_index(f.name) < 0]

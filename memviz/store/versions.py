@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from memviz.errors import StoreError
 from memviz.events import RestoreVersionEvent
 from memviz.filters import LinkFilter
+from memviz.store import opening
 
 if TYPE_CHECKING:
     from memviz.store.store import MemoryStore
@@ -42,6 +43,7 @@ def restore_version(store: MemoryStore, version: int, time_s: float) -> RestoreV
     store.journal.step("memories")
     store.links.restore(links_version)
     store.journal.step("links")
+    opening.upgrade(store)  # a version from before an upgrade lacks the columns added since
     after = set(store.memories_table(columns=["id"]).column("id").to_pylist())
     links = store.links_table()
     ends = set(links.column("source_id").to_pylist()) | set(links.column("target_id").to_pylist())

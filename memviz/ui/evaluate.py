@@ -17,6 +17,8 @@ from memviz.ui import widgets as w
 from memviz.ui.inert import inert
 from memviz.ui.state import store_engine
 from memviz.viz import evaluate as ve
+from memviz.viz import evaluate_audit as va
+from memviz.viz import evaluate_coverage as vc
 from memviz.viz.trace import rank_flow_figure, trace_table, why_not_figure
 
 
@@ -30,6 +32,7 @@ def browse(result: dict[str, Any]) -> None:
     frame = ve.filter_questions(ve.questions_frame(result, metric), show, metric)
     st.dataframe(frame, key="ev_q_table", height=280, **w.TABLE)
     decay_suppressed(result, metric)
+    audit_section(result, metric)
     by_id = {q["id"]: q for q in result["questions"]}
     qid = st.selectbox(
         "Question", frame["id"].tolist(), key="ev_q_pick", format_func=lambda i: f"{i}: {by_id[i]['question'][:90]}"
@@ -40,12 +43,14 @@ def browse(result: dict[str, Any]) -> None:
     st.markdown(f"**{inert(q['question'])}**")
     for line in ve.question_header(q):
         st.caption(inert(line))
+    if va.is_audited(q):
+        st.warning("\n\n".join(inert(line) for line in va.audit_lines(q)), icon="⚠️")
     if q["status"] != "evaluated":
         return
     gold, engine = q.get("evidence", []), store_engine(q["store"])
     sessions = result.get("granularity") == "session"
     k = int(st.number_input("Show the top", 1, 50, 10, key="ev_q_k"))
-    shown = list(dict.fromkeys(gold + (q.get("retrieved") or [])[:k]))
+    shown = list(dict.fromkeys(gold + q.get("evidence_audited", []) + (q.get("retrieved") or [])[:k]))
     mems = engine.read.memories_by_id(shown) if engine and not sessions else {}
     previews = (
         ve.session_previews(engine.read.table(ve.PREVIEW_COLUMNS, MemoryFilter(sessions=tuple(shown))))
@@ -53,11 +58,44 @@ def browse(result: dict[str, Any]) -> None:
         else None
     )
     left, right = st.columns(2)
-    left.markdown("**Gold evidence** and where it ranked")
-    left.dataframe(ve.gold_table(q, mems, previews), key="ev_gold", **w.TABLE)
+    if va.changes_gold(q):
+        left.markdown(f"**Gold evidence, official and audited**, and its outcome in the top {k}")
+        left.dataframe(va.both_gold_table(q, mems, k), key="ev_gold", **w.TABLE)
+    else:
+        left.markdown("**Gold evidence** and where it ranked")
+        left.dataframe(ve.gold_table(q, mems, previews), key="ev_gold", **w.TABLE)
     right.markdown(f"**Retrieved** (top {k}; gold marked)")
     right.dataframe(ve.retrieved_table(q, mems, k, previews), key="ev_retrieved", **w.TABLE)
     show_question_trace(q, gold, sessions, engine, ve.metric_k(metric))
+
+
+def audit_section(result: dict[str, Any], metric: str) -> None:
+    """The questions the run's audit flags (nothing without an audit): their error type, both scores of
+    ``metric`` and the auditors' reasoning."""
+    caption = va.audit_caption(result)
+    if caption is None:
+        return
+    st.markdown(f"**Audited answer key**: {inert(caption)}")
+    st.dataframe(va.audit_frame(result, metric), key="ev_audit", height=240, **w.TABLE)
+
+
+def coverage_section(result: dict[str, Any]) -> None:
+    """What the run's memory never surfaced and what it surfaced for everything (a note for a run without)."""
+    if not vc.has_coverage(result):
+        st.caption("This evaluation has no coverage and hubs (LoCoMo runs report them; run it again).")
+        return
+    k = result["coverage"]["k"]
+    st.markdown(f"**Coverage and hubs** (top {k} of each evaluated question, adversarial ones too)")
+    w.metrics_row(vc.coverage_metrics(result))
+    left, right = st.columns(2)
+    left.markdown(f"**Hubs**: in the top {k} of the most questions whose gold they are not")
+    left.dataframe(vc.hubs_frame(result), key="ev_hubs", height=280, **w.TABLE)
+    right.markdown(f"**Gold never retrieved**: no question had them in its top {k}")
+    right.dataframe(vc.never_retrieved_gold_frame(result), key="ev_never", height=280, **w.TABLE)
+    st.caption(
+        "On the Graph page, open one of the evaluation's stores in the sidebar and colour by “retrieved by n "
+        "questions” to see them in the memory graph."
+    )
 
 
 def decay_suppressed(result: dict[str, Any], metric: str) -> None:
@@ -98,7 +136,7 @@ def show_question_trace(
     turns = (
         ve.by_final_rank(trace, engine.read.table(["id"], MemoryFilter(sessions=tuple(gold)))["id"].tolist())
         if sessions and engine
-        else gold
+        else list(dict.fromkeys(gold + q.get("evidence_audited", [])))
     )
     target = st.selectbox(
         "Gold item" + (" (a turn of a gold session, best ranked first)" if sessions else ""), turns, key="ev_why_pick"

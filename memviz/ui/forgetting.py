@@ -15,7 +15,7 @@ from memviz.errors import MemvizError
 from memviz.spacing import SpacingRule
 from memviz.ui import widgets as w
 from memviz.ui.inert import inert
-from memviz.ui.state import db_uri, fmt_time
+from memviz.ui.state import RULE_KEY, db_uri, fmt_time
 from memviz.viz import forgetting as vf
 
 MESSAGE_KEY = "fg_msg"
@@ -36,10 +36,11 @@ def param_widgets(engine: MemoryEngine) -> DecayParams:
 
 def rule_widgets(engine: MemoryEngine) -> SpacingRule | None:
     """The reinforcement rule (:class:`memviz.spacing.SpacingRule`) shown and settable: one slider per field with
-    its documented range (defaults: the engine's rule), set as the engine's ``reinforce_rule`` for what this app
-    does next (reinforce buttons, a reinforcing recall, a replay started from the Replay page) until the app
-    restarts. Another rule than the spacing rule is only named."""
-    rule = engine.reinforce_rule
+    its documented range (defaults: this session's rule, else the engine's), kept as this session's rule
+    (:func:`memviz.ui.state.acting_engine`) for what it does next: reinforce buttons, a reinforcing recall, a
+    replay started from the Replay page. Other sessions of the app keep theirs. Another rule than the spacing
+    rule is only named."""
+    rule = st.session_state.get(RULE_KEY, engine.reinforce_rule)
     st.markdown("**Reinforcement rule** (how a recall raises stability)")
     if not isinstance(rule, SpacingRule):
         st.caption(inert(f"The engine uses {type(rule).__name__}: not settable here."))
@@ -50,8 +51,7 @@ def rule_widgets(engine: MemoryEngine) -> SpacingRule | None:
         for col, (field, label, lo, hi, step, help_) in zip(st.columns(len(sliders)), sliders)
     }
     new = SpacingRule(**values)
-    if new != rule:
-        engine.reinforce_rule = new
+    st.session_state[RULE_KEY] = new
     s5 = new.apply(5.0, [0.9, 0.5, 0.05])
     st.caption(
         vf.SPACING_NOTE

@@ -4,6 +4,7 @@ tested without streamlit); keys are ``graph_*``."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from typing import cast
 
@@ -16,10 +17,12 @@ from memviz import graph_views as gv
 from memviz.decay import DECAY_MODELS
 from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
+from memviz.evaluate.coverage import COVERAGE_K, store_counts
 from memviz.models import LINK_KINDS
 from memviz.ui import widgets as w
 from memviz.ui.inert import inert
 from memviz.viz import graph as vg
+from memviz.viz.evaluate import result_label
 
 MAX_PICK = 2000  # options of the memory picker
 
@@ -45,7 +48,14 @@ def display_options() -> gv.DisplayOptions:
     """One row of display settings: view, colour, size and the level of detail of large graphs."""
     c = st.columns([2, 1, 1, 2, 1, 1])
     view = c[0].radio("View", list(gv.VIEWS), format_func=lambda v: gv.VIEWS[v], key="graph_view")
-    colour_by = c[1].selectbox("Colour by", vg.COLOUR_BY, index=vg.COLOUR_BY.index("community"), key="graph_colour")
+    colour_by = c[1].selectbox(
+        "Colour by",
+        vg.COLOUR_BY,
+        index=vg.COLOUR_BY.index("community"),
+        key="graph_colour",
+        format_func=lambda c: vg.COLOUR_LABELS.get(c, c),
+        help="retrieved by n questions: of an evaluation of this store run or loaded on the Evaluate page",
+    )
     size_by = c[2].selectbox("Size by", list(vg.SIZE_LABELS), format_func=lambda s: vg.SIZE_LABELS[s], key="graph_size")
     lod = c[3].radio(
         "Level of detail (large graphs)",
@@ -65,6 +75,25 @@ def display_options() -> gv.DisplayOptions:
     )
     rank_by = c[5].selectbox("Top by", gv.RANK_BY, format_func=lambda r: gv.RANK_LABELS[r], key="graph_rank_by")
     return gv.DisplayOptions(str(view), str(colour_by), str(size_by), cast(gv.Lod, lod), int(max_nodes), str(rank_by))
+
+
+def retrieved_counts(uri: str) -> Counter[str] | None:
+    """For colouring by "retrieved": how many questions had each memory of store ``uri`` in their top k, in the
+    latest evaluation of the Evaluate page (``ev_results``) that recalled on it, with a caption naming it;
+    None, and a caption saying how to get one, when there is none."""
+    for result in reversed(st.session_state.get("ev_results", [])):
+        if (counts := store_counts(result, uri)) is not None:
+            k = (result.get("coverage") or {}).get("k", COVERAGE_K)
+            st.caption(
+                f"Colour: how many questions of the evaluation “{inert(result_label(result))}” had each memory "
+                f"in their top {k}."
+            )
+            return counts
+    st.caption(
+        "Colour by “retrieved by n questions” needs an evaluation that recalled on this store: run or load one on "
+        "the Evaluate page, then open one of its stores (e.g. `<store folder>/conv-26`) in the sidebar."
+    )
+    return None
 
 
 def memory_view(g: nx.Graph, nodes: pd.DataFrame, cent: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -116,4 +145,4 @@ def query_view(
     return [*mg.ego_ids(g, list(highlight), radius), *path_ids], highlight, focus, paths
 
 
-__all__ = ["MAX_PICK", "display_options", "filter_widgets", "memory_view", "query_view"]
+__all__ = ["MAX_PICK", "display_options", "filter_widgets", "memory_view", "query_view", "retrieved_counts"]

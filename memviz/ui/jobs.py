@@ -21,7 +21,7 @@ import streamlit as st
 
 from memviz.engine import MemoryEngine
 from memviz.errors import ConfigError, MemvizError, StoreError
-from memviz.importers import Dataset, Format
+from memviz.importers import Dataset, Format, StoreOptions
 from memviz.ui.inert import inert
 
 if TYPE_CHECKING:
@@ -118,12 +118,17 @@ def start_ingest(engine: MemoryEngine, uri: str, data: Dataset, source: dict) ->
 
 
 def load_source(
-    source: str, path: str = "", fmt: Format = "jsonl", upload: tuple[str, bytes] | None = None
+    source: str,
+    path: str = "",
+    fmt: Format = "jsonl",
+    upload: tuple[str, bytes] | None = None,
+    options: StoreOptions | None = None,
 ) -> tuple[Dataset, dict]:
     """Read the data set to ingest and describe where it came from: ``source`` ``"demo"`` (the built-in
-    conversation), ``"upload"`` (``upload`` = (file name, bytes)) or ``"path"`` (``path`` on disk), in format
-    ``fmt``. Returns (data, source dict for the import event). Raises ConfigError when no file or path is given,
-    and the importer's errors for a file that cannot be read (nothing is written)."""
+    conversation), ``"upload"`` (``upload`` = (file name, bytes)) or ``"path"`` (``path`` on disk: a file, or
+    another engine's store folder read with ``options``), in format ``fmt``. Returns (data, source dict for the
+    import event). Raises ConfigError when no file or path is given, and the importer's errors for an input
+    that cannot be read (nothing is written)."""
     from memviz.demo import DEMO_FORMAT, DEMO_PATH
     from memviz.importers import load, load_bytes
 
@@ -138,12 +143,22 @@ def load_source(
         raise ConfigError(f"unknown data source {source!r}")
     if not path.strip():
         raise ConfigError("Type the path of a data file first.")
-    return load(path.strip(), fmt), {"path": path.strip(), "format": fmt}
+    given = options.given() if options is not None else {}
+    return load(path.strip(), fmt, options), {"path": path.strip(), "format": fmt} | given
 
 
-def start_eval(bench: str, path: str, db: str, preset: str, limit: int, granularity: Granularity = "session") -> Job:
+def start_eval(
+    bench: str,
+    path: str,
+    db: str,
+    preset: str,
+    limit: int,
+    granularity: Granularity = "session",
+    audit: str | None = None,
+) -> Job:
     """Run a retrieval evaluation (``bench`` ``"locomo"`` or ``"longmemeval"``, the first ``limit`` questions of
-    ``path``, stores under ``db``) as a job on key ``eval:<db>``; its result is the evaluation dict (traces kept)."""
+    ``path``, stores under ``db``; for LoCoMo also against the ``audit`` of its answer key when given) as a job
+    on key ``eval:<db>``; its result is the evaluation dict (traces kept)."""
     from memviz.viz.evaluate import result_label
 
     def work(job: Job) -> tuple[Any, str]:
@@ -155,7 +170,9 @@ def start_eval(bench: str, path: str, db: str, preset: str, limit: int, granular
         if bench == "locomo":
             from memviz.evaluate.locomo import run_locomo
 
-            result = run_locomo(path, db, preset=preset, limit=int(limit), progress=progress, keep_traces=True)
+            result = run_locomo(
+                path, db, preset=preset, limit=int(limit), progress=progress, keep_traces=True, audit_path=audit
+            )
         else:
             from memviz.evaluate.longmemeval import run_longmemeval
 
@@ -171,8 +188,8 @@ def start_replay(
     path: str, fmt: Format, db: str, recall_k: int, questions: bool, groups: tuple[str, ...], engine: MemoryEngine
 ) -> Job:
     """Replay the data set at ``path`` into one store per group under ``db`` (:func:`memviz.replay.replay`) as a
-    job on key ``replay:<db>``, with ``engine``'s embedding model and reinforcement rule (the one the Forgetting
-    page sets); its result is the :class:`memviz.replay.ReplayResult`. A rerun resumes."""
+    job on key ``replay:<db>``, with ``engine``'s embedding model and reinforcement rule (the session's, from
+    :func:`memviz.ui.state.acting_engine`); its result is the :class:`memviz.replay.ReplayResult`. A rerun resumes."""
     from memviz.evaluate.common import group_engine
     from memviz.replay import ReplayConfig, replay
 

@@ -10,9 +10,26 @@ import streamlit as st
 
 from memviz.decay import DECAY_MODELS
 from memviz.engine import MemoryEngine
+from memviz.importers import StoreOptions
 from memviz.ui import widgets as w
-from memviz.ui.state import fmt_time
+from memviz.ui.state import acting_engine, fmt_time
 from memviz.viz import memories as vm
+
+# The inputs of each store format on the path form: (StoreOptions field, label, help).
+STORE_FIELDS: dict[str, list[tuple[str, str, str]]] = {
+    "chroma": [("collection", "Collection", "Only this collection; empty: all of them")],
+    "mem0": [
+        ("collection", "Collection", "Its vector-store collection; empty: mem0"),
+        ("vectors", "Qdrant folder", "Its vector store's folder; empty: the one beside the history file"),
+    ],
+    "lancedb": [
+        ("table", "Table", "Empty: the only table"),
+        ("text_column", "Text column", "Required: the column holding the text"),
+        ("id_column", "Id column", "Empty: <table>:<row>"),
+        ("time_column", "Time column", "A timestamp, POSIX seconds or date strings"),
+        ("speaker_column", "Speaker column", ""),
+    ],
+}
 
 # The columns of the detail's link table, in order (the other memory's id is left out).
 LINK_COLUMN_ORDER = ["direction", "kind", "weight", "other_speaker", "other_text", "why"]
@@ -45,6 +62,20 @@ def filters(df: pd.DataFrame) -> dict[str, Any]:
         "min_retention": min_retention,
         "show_forgotten": show_forgotten,
     }
+
+
+def store_options(fmt: str) -> StoreOptions | None:
+    """The inputs another engine's store needs (a Chroma collection, a LanceDB table and column mapping, mem0's
+    vector folder) for format ``fmt``; None for the other formats. Empty inputs are left unset."""
+    fields = STORE_FIELDS.get(fmt)
+    if fields is None:
+        return None
+    cols = st.columns(len(fields))
+    values = {
+        name: cols[n].text_input(label, key=f"ingest_{name}", help=help).strip() or None
+        for n, (name, label, help) in enumerate(fields)
+    }
+    return StoreOptions(**values)
 
 
 def detail(engine: MemoryEngine, memory_id: str, retention: float | None) -> None:
@@ -121,5 +152,5 @@ def actions(engine: MemoryEngine, memory_id: str, forgotten: bool) -> None:
         width="stretch",
         help="Writes: strengthens it",
     ):
-        w.done(vm.reinforce_message(engine.reinforce([memory_id])[0]), key="detail_msg")
+        w.done(vm.reinforce_message(acting_engine(engine).reinforce([memory_id])[0]), key="detail_msg")
     w.show_flash("detail_msg", b[2])

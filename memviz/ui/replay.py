@@ -6,6 +6,7 @@ keys are ``rp_*``."""
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -17,10 +18,11 @@ from memviz.errors import MemvizError
 from memviz.evaluate.common import store_dir
 from memviz.importers import Format
 from memviz.paths import LOCOMO_DEV
+from memviz.recall.config import RecallConfig
 from memviz.ui import jobs
 from memviz.ui import widgets as w
 from memviz.ui.inert import inert
-from memviz.ui.state import fmt_time
+from memviz.ui.state import acting_engine, fmt_time
 from memviz.viz import replay as vr
 
 DEFAULT_DB = Path(tempfile.gettempdir()) / "memviz_replay"
@@ -48,7 +50,7 @@ def run_form(engine: MemoryEngine) -> None:
         "rp_run",
         f"replay:{db.strip()}",
         "rp_job",
-        lambda: jobs.start_replay(path, fmt, db, int(k), questions, groups, engine),
+        lambda: jobs.start_replay(path, fmt, db, int(k), questions, groups, acting_engine(engine)),
         help="Runs in the background; a rerun resumes where it stopped. Writes new stores under the folder",
     )
     if ended is not None:
@@ -62,15 +64,20 @@ def run_form(engine: MemoryEngine) -> None:
 
 
 @st.cache_data(show_spinner="Recalling with and without decay ...", max_entries=32)
-def _suppressed(uri: str, version: int, query: str, t: float, k: int, _engine: MemoryEngine) -> pd.DataFrame:
-    return rv.suppressed_at(_engine, query, t, k)
+def _suppressed(
+    uri: str, version: int, query: str, t: float, k: int, retention_weight: float, _engine: MemoryEngine
+) -> pd.DataFrame:
+    base = RecallConfig()
+    config = replace(base, weights=dict(base.weights) | {"retention": retention_weight})
+    return rv.suppressed_at(_engine, query, t, k, config)
 
 
 def suppressed(engine: MemoryEngine, uri: str, queries: pd.DataFrame, t: float) -> None:
-    """What decay suppressed at ``t``: the query (the replay's turn at that moment, or typed), k, and the
-    memories in the top k without decay but not with it, with their retention then."""
+    """What decay suppressed at ``t``: the query (the replay's turn at that moment, or typed), k, the retention
+    weight of the score (default: the default recall's), and the memories in the top k without decay but not with
+    it, with their retention then."""
     st.subheader("What decay suppressed at this moment")
-    c = st.columns([1, 4, 1])
+    c = st.columns([1, 4, 1, 1])
     source = c[0].radio(
         "Query",
         ["turn", "typed"],
@@ -86,11 +93,21 @@ def suppressed(engine: MemoryEngine, uri: str, queries: pd.DataFrame, t: float) 
     else:
         query = c[1].text_input("Query", key="rp_query", placeholder="e.g. What does Caroline paint?")
     k = int(c[2].number_input("k", 1, 50, 10, key="rp_sup_k"))
+    weight = c[3].number_input(
+        "Retention weight",
+        0.0,
+        1.0,
+        float(RecallConfig().weights["retention"]),
+        0.01,
+        key="rp_sup_weight",
+        help="The weight of retention in the score (relevance has 1). The default recall's is small: decay breaks "
+        "near-ties only (docs/performance.md); raise it to see what a stronger decay would suppress",
+    )
     if not query.strip():
         st.caption("Type a query to see what a recall at this moment would have lost to decay.")
         return
     try:
-        table = _suppressed(uri, engine.read.version(), query, t, k, engine)
+        table = _suppressed(uri, engine.read.version(), query, t, k, float(weight), engine)
     except MemvizError as e:
         st.error(inert(e))
         return

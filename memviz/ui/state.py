@@ -93,6 +93,16 @@ def get_engine(uri: str | None = None) -> MemoryEngine:
         raise  # unreachable: st.stop() ends the run
 
 
+RULE_KEY = "reinforce_rule"  # this session's reinforcement rule, set on the Forgetting page
+
+
+def acting_engine(engine: MemoryEngine) -> MemoryEngine:
+    """``engine`` with this session's reinforcement rule (the Forgetting page's sliders; default: the engine's
+    own): what a reinforcing action of this session (a button, a recall, a replay) goes through."""
+    rule = st.session_state.get(RULE_KEY)
+    return engine if rule is None else engine.with_rule(rule)
+
+
 def store_engine(uri: str) -> MemoryEngine | None:
     """The engine of an existing store ``uri`` (an evaluation's store), or None when there is none; a store
     that cannot be opened (damaged) is named in a warning and None is returned."""

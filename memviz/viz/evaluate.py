@@ -17,13 +17,15 @@ from memviz.models import Memory, Trace
 from memviz.tracing import last_ranking
 from memviz.viz.plotly_text import plotly_text
 
-_METRIC = re.compile(r"(?P<name>[a-z_]+)@(?P<k>\d+)")
+# "recall@10", "ndcg_any@5", "recall@10_audited" (against the audited gold): a family, a cut-off, a variant
+_METRIC = re.compile(r"(?P<name>[a-z_]+)@(?P<k>\d+)(?P<variant>_[a-z]+)?")
 
 
 def metric_k(metric: str) -> int | None:
-    """The cut-off of a metric name (``"recall@10"`` -> 10, ``"ndcg_any@5"`` -> 5); None when it names none."""
-    head, _, k = metric.rpartition("@")
-    return int(k) if head and k.isdigit() else None
+    """The cut-off of a metric name (``"recall@10"`` -> 10, ``"ndcg_any@5"`` -> 5, ``"recall@10_audited"`` ->
+    10); None when it names none."""
+    m = _METRIC.fullmatch(metric)
+    return int(m["k"]) if m else None
 
 
 def result_label(result: Mapping[str, Any]) -> str:
@@ -50,16 +52,22 @@ def metrics_table(results: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def metric_curve_figure(results: Sequence[Mapping[str, Any]]) -> go.Figure:
-    """The overall metrics against k: one line per run and metric family (recall@k; or recall_any, recall_all
-    and ndcg_any for LongMemEval), y in [0, 1]."""
+    """The overall metrics against k: one line per run and metric family (recall@k and, with an audit,
+    recall@k_audited; or recall_any, recall_all and ndcg_any for LongMemEval), y in [0, 1]."""
     fig = go.Figure()
-    dashes = {"recall": "solid", "recall_any": "solid", "recall_all": "dot", "ndcg_any": "dash"}
+    dashes = {
+        "recall": "solid",
+        "recall_audited": "dashdot",
+        "recall_any": "solid",
+        "recall_all": "dot",
+        "ndcg_any": "dash",
+    }
     for r in results:
         families: dict[str, list[tuple[int, float]]] = {}
         for key, value in r["overall"].items():
             m = _METRIC.fullmatch(key)
             if m:
-                families.setdefault(m["name"], []).append((int(m["k"]), value))
+                families.setdefault(m["name"] + (m["variant"] or ""), []).append((int(m["k"]), value))
         for fam, points in families.items():
             points.sort()
             fig.add_scatter(
@@ -111,7 +119,8 @@ def _metric_bars_layout(fig: go.Figure, metric: str) -> go.Figure:
 
 
 def questions_frame(result: Mapping[str, Any], metric: str) -> pd.DataFrame:
-    """One row per question: ``id``, ``category``, ``status``, ``question``, ``gold`` (number of gold items),
+    """One row per question: ``id``, ``category``, ``status``, ``audit`` (the audit's error type, "" when it does
+    not flag the question; only for an audited run), ``question``, ``gold`` (number of gold items),
     ``best_rank`` (rank of the best-ranked gold item, <NA> if none was retrieved) and ``metric``'s value; when
     the evaluation recalled without decay too, ``<metric> without decay`` and ``suppressed by decay`` (the gold
     items decay pushed out of the metric's top k)."""
@@ -131,6 +140,8 @@ def questions_frame(result: Mapping[str, Any], metric: str) -> pd.DataFrame:
         )
     df = pd.DataFrame(rows, columns=["id", "category", "status", "question", "gold", "best_rank", metric])
     df["best_rank"] = df["best_rank"].astype("Int64")
+    if "audit" in result:  # the audit's error type of each question it flags ("" for the others)
+        df.insert(3, AUDIT, [(q.get("audit") or {}).get("error_type", "") for q in result["questions"]])
     if has_no_decay(result):
         k = metric_k(metric)
         df[f"{metric} without decay"] = [(q.get("metrics_no_decay") or {}).get(metric) for q in result["questions"]]
@@ -142,6 +153,7 @@ def questions_frame(result: Mapping[str, Any], metric: str) -> pd.DataFrame:
 
 
 SUPPRESSED = "suppressed by decay"
+AUDIT = "audit"
 
 
 def has_no_decay(result: Mapping[str, Any]) -> bool:
@@ -243,8 +255,10 @@ def gold_table(
 def retrieved_table(
     question: Mapping[str, Any], memories: Mapping[str, Memory], k: int, session_texts: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
-    """The top ``k`` retrieved items: ``rank``, ``gold`` (is it gold evidence), ``id``, ``speaker``, ``text``."""
+    """The top ``k`` retrieved items: ``rank``, ``gold`` (is it gold evidence), ``audited gold`` (only when the
+    audit changes the question's evidence), ``id``, ``speaker``, ``text``."""
     gold = set(question.get("evidence", []))
+    audited = set(question["evidence_audited"]) if "gold_ranks_audited" in question else None
     rows = []
     for rank, i in enumerate((question.get("retrieved") or [])[:k], 1):
         m = memories.get(i)
@@ -252,17 +266,19 @@ def retrieved_table(
             {
                 "rank": rank,
                 "gold": i in gold,
+                "audited gold": audited is not None and i in audited,
                 "id": i,
                 "speaker": m.speaker if m else "",
                 "text": m.text if m else (session_texts or {}).get(i, ""),
             }
         )
-    return pd.DataFrame(rows, columns=["rank", "gold", "id", "speaker", "text"])
+    df = pd.DataFrame(rows, columns=["rank", "gold", "audited gold", "id", "speaker", "text"])
+    return df if audited is not None else df.drop(columns="audited gold")
 
 
 # -- added for the thin Evaluate page ---------------------------------------------------------------------
 RESULT_KEYS = frozenset({"overall", "by_category", "questions", "benchmark"})
-QUESTION_FILTERS = ("misses first", "all", "evaluated only", "suppressed by decay")
+QUESTION_FILTERS = ("misses first", "all", "evaluated only", "suppressed by decay", "audited")
 PREVIEW_COLUMNS = ("session_id", "source_id", "speaker", "text")  # what session_previews reads
 
 
@@ -286,9 +302,11 @@ def default_metric(metrics: Sequence[str], preferred: Sequence[str] = ("recall@1
 def filter_questions(frame: pd.DataFrame, show: str, metric: str) -> pd.DataFrame:
     """The questions listed (a :func:`questions_frame`): ``"all"``, ``"evaluated only"``, or ``"misses
     first"`` (evaluated ones, lowest ``metric`` first, ties in file order), ``"suppressed by decay"`` (those
-    with gold items decay pushed out of the top k)."""
+    with gold items decay pushed out of the top k), ``"audited"`` (those the audit flags)."""
     if show == "suppressed by decay":  # the questions whose gold decay pushed out of the top k
         return frame[frame[SUPPRESSED].fillna(0) > 0] if SUPPRESSED in frame else frame.iloc[0:0]
+    if show == "audited":
+        return frame[frame[AUDIT] != ""] if AUDIT in frame else frame.iloc[0:0]
     if show != "all":
         frame = frame[frame["status"] == "evaluated"]
     if show == "misses first":
@@ -348,6 +366,7 @@ def question_header(question: Mapping[str, Any]) -> list[str]:
 
 
 __all__ = [
+    "AUDIT",
     "PREVIEW_COLUMNS",
     "QUESTION_FILTERS",
     "RESULT_KEYS",

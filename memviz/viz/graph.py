@@ -27,8 +27,19 @@ import pandas as pd
 from plotly.colors import qualitative, sample_colorscale
 from pyvis.network import Network
 
-ColourBy = Literal["kind", "speaker", "session", "community", "retention"]
-COLOUR_BY: tuple[str, ...] = ("kind", "speaker", "session", "community", "retention")
+ColourBy = Literal["kind", "speaker", "session", "community", "retention", "retrieved"]
+COLOUR_BY: tuple[str, ...] = ("kind", "speaker", "session", "community", "retention", "retrieved")
+# "retrieved": by how many questions of an evaluation had the memory in their top k (memviz.evaluate.coverage);
+# (lowest count, highest count, legend label, colour): never retrieved stands out, then light to dark blue.
+RETRIEVED_BINS: tuple[tuple[int, float, str, str], ...] = (
+    (0, 0, "retrieved by 0 questions", "#e45756"),
+    (1, 1, "1", "#c6dbef"),
+    (2, 4, "2-4", "#6baed6"),
+    (5, 9, "5-9", "#2171b5"),
+    (10, math.inf, "10+", "#08306b"),
+)
+NO_EVALUATION = "no evaluation of this store loaded"
+COLOUR_LABELS = {"retrieved": "retrieved by n questions"}  # the others are shown as they are
 SizeBy = Literal["importance", "recall_count", "degree", "size"]
 SIZE_BY: tuple[str, ...] = ("importance", "recall_count", "degree", "size")
 
@@ -81,6 +92,16 @@ def category_colours(
     return colours, legend
 
 
+def retrieved_colours(ids: Sequence[str], counts: Mapping[str, int] | None) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """A colour per memory by the number of questions that retrieved it (:data:`RETRIEVED_BINS`; a memory
+    missing from ``counts`` counts 0), and the legend of the bins. Without ``counts`` (no evaluation of the
+    store) every memory is :data:`OTHER_COLOUR`, and the legend says so."""
+    if counts is None:
+        return np.full(len(ids), OTHER_COLOUR), [(NO_EVALUATION, OTHER_COLOUR)]
+    colours = [next(c for lo, hi, _, c in RETRIEVED_BINS if lo <= counts.get(i, 0) <= hi) for i in ids]
+    return np.asarray(colours), [(label, c) for _, _, label, c in RETRIEVED_BINS]
+
+
 def retention_colours(retention: np.ndarray) -> np.ndarray:
     """Retention in [0, 1] (NaN counts as 0) to colours of the :data:`RETENTION_SCALE` scale."""
     r = np.clip(np.nan_to_num(np.asarray(retention, dtype=np.float64)), 0.0, 1.0)
@@ -113,6 +134,8 @@ def tooltip_html(d: Mapping[str, Any], rank: int | None = None, max_chars: int =
         )
         if d.get("community") is not None:
             facts += f" · community {e(str(d.get('community')))}"
+        if d.get("n_retrieved") is not None:
+            facts += f" · retrieved by {int(d['n_retrieved'])} questions"
     hit = f"<br><b>recall hit #{rank}</b>" if rank is not None else ""
     return f"{head}<br>{facts}{hit}<hr>{e(text)}"
 
@@ -125,10 +148,13 @@ def vis_data(
     centres: Sequence[str] = (),
     expected: Mapping[str, Sequence[str]] | None = None,
     n_labels: int = LABEL_TOP,
+    retrieved: Mapping[str, int] | None = None,
 ) -> VisData:
     """vis-network nodes and edges for ``g`` (a display or summary graph of :mod:`memviz.graph`).
 
-    Nodes are dots coloured by ``colour_by`` (categories, or a red-yellow-green scale for retention) and
+    Nodes are dots coloured by ``colour_by`` (categories, a red-yellow-green scale for retention, or for
+    ``"retrieved"`` the bins of :data:`RETRIEVED_BINS` of ``retrieved``: memory id -> how many questions of an
+    evaluation had it in their top k, also shown in the tooltips; :func:`retrieved_colours`) and
     sized by ``size_by`` (8-30 px: importance in [0, 1] linearly; recall count, degree and community size on
     a log / square-root scale relative to the largest). ``highlight`` maps recall hits to their rank (drawn
     as stars labelled ``#rank``); ``centres`` (focus memories) are diamonds. ``expected`` maps the memories a
@@ -154,6 +180,8 @@ def vis_data(
     if colour_by == "retention":
         colours = retention_colours(attrs["retention"].to_numpy() if "retention" in attrs else np.zeros(n))
         legend = [("0 (faded)", colours_at(0.0)), ("0.5", colours_at(0.5)), ("1 (fresh)", colours_at(1.0))]
+    elif colour_by == "retrieved":
+        colours, legend = retrieved_colours(ids, retrieved)
     else:
         col = _ATTR_OF[colour_by]
         values = attrs[col] if col in attrs else pd.Series([""] * n, index=ids)
@@ -166,6 +194,8 @@ def vis_data(
     for i, node_id in enumerate(ids):
         d = g.nodes[node_id]
         rank = highlight.get(node_id)
+        if retrieved is not None and d.get("kind") != "community":
+            d = d | {"n_retrieved": retrieved.get(node_id, 0)}
         node = {
             "id": node_id,
             "title": tooltip_html(d, rank),

@@ -208,6 +208,8 @@ def _event_details(e: Event, memory_id: str | None) -> str:
         )
     if e.op in ("forget", "restore"):
         return f"reason: {p.get('reason', '')}"
+    if e.op == "update":
+        return f"text changed ({p.get('reason', '')}): {p.get('old_text', '')!r} → {p.get('text', '')!r}"
     text = json.dumps(p, default=str)
     return text if len(text) <= 200 else text[:199] + "…"
 
@@ -368,17 +370,19 @@ def links_frame_of(
 def fields_frame(memory: Any, fmt_time=None) -> pd.DataFrame:
     """A memory's fields as ``field`` / ``value`` rows (values as text): times formatted by ``fmt_time``
     (default ``str``), importance and stability rounded, the number of ``accesses``; text, keywords and
-    access times left out (shown elsewhere)."""
+    access times left out (shown elsewhere); an imported memory's source metadata follows, one row per key
+    (``metadata.<key>``, values that are not strings as JSON)."""
     fmt = fmt_time or str
-    fields = {
-        k: getattr(memory, k) for k in memory.__dataclass_fields__ if k not in ("text", "keywords", "access_times_s")
-    }
+    skip = ("text", "keywords", "access_times_s", "metadata")
+    fields = {k: getattr(memory, k) for k in memory.__dataclass_fields__ if k not in skip}
     for k in ("event_time_s", "created_time_s", "last_recalled_s", "forgotten_time_s"):
         if k in fields:
             fields[k] = fmt(fields[k])
     for k in ("importance", "stability_days"):
         fields[k] = round(fields[k], 3)
     fields["accesses"] = len(memory.access_times_s)
+    for k, v in (getattr(memory, "metadata", None) or {}).items():
+        fields[f"metadata.{k}"] = v if isinstance(v, str) else json.dumps(v, default=str)
     return pd.DataFrame({"field": list(fields), "value": [str(v) for v in fields.values()]})
 
 

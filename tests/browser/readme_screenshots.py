@@ -21,6 +21,7 @@ README_SHOTS = {
     "forgetting": "forgetting-threshold",
     "attention": "attention-sink-map",
     "evaluate": "evaluate-run",
+    "replay": "replay-end",
 }
 
 

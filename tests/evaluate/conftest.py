@@ -142,6 +142,24 @@ LONGMEMEVAL = [
         ["2023/03/05 (Sun) 08:00", "2023/02/01 (Wed) 10:00", "2023/07/10 (Mon) 12:00"],
         ["answer_b1", "answer_b2"],
     ),
+    # single-session-assistant: the answer is in an assistant turn, which the official turn index leaves out
+    _question(
+        "q4",
+        "single-session-assistant",
+        "Which novel did you suggest to me?",
+        [
+            ("sess_5", _session("What should I cook tonight?", "Try a mushroom risotto.")),
+            (
+                "answer_c1",
+                [
+                    {"role": "user", "content": "Can you suggest a sci-fi novel?", "has_answer": False},
+                    {"role": "assistant", "content": "Try The Dispossessed by Le Guin.", "has_answer": True},
+                ],
+            ),
+        ],
+        ["2023/05/02 (Tue) 09:00", "2023/05/03 (Wed) 09:00"],
+        ["answer_c1"],
+    ),
 ]
 
 

@@ -77,3 +77,8 @@ def test_mean_metrics():
     rows = [{"recall@1": 1.0, "recall@5": 1.0}, {"recall@1": 0.0, "recall@5": 0.5}]
     assert metrics.mean_metrics(rows) == {"recall@1": 0.5, "recall@5": 0.75}
     assert metrics.mean_metrics([]) == {}
+
+
+def test_mean_metrics_leave_a_row_out_of_the_mean_of_a_metric_it_lacks():
+    rows = [{"recall@1": 1.0, "recall@1_audited": 0.0}, {"recall@1": 0.0}, {"recall@1": 0.5, "recall@1_audited": 1.0}]
+    assert metrics.mean_metrics(rows) == {"recall@1": 0.5, "recall@1_audited": 0.5}

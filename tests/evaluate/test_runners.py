@@ -116,23 +116,29 @@ def test_locomo_progress_names_each_stage_from_its_start(tiny_files, tmp_path, e
 def test_longmemeval_runner(tiny_files, tmp_path, embedder, granularity):
     res = run_longmemeval(tiny_files["longmemeval"], tmp_path / "lme", granularity, ks=(1, 2, 3), embedder=embedder)
     assert list(res["overall"]) == [f"{m}@{k}" for m in ("recall_any", "recall_all", "ndcg_any") for k in (1, 2, 3)]
+    user_only = granularity == "turn"  # the official turn index holds the user turns only
     assert res["counts"] == {
-        "questions": 3,
-        "evaluated": 2,
+        "questions": 4,
+        "evaluated": 2 if user_only else 3,
         "abstention_skipped": 1,
         "no_evidence": 0,
-        "memories_written": 12,
+        "no_user_evidence": 1 if user_only else 0,  # q4's answer is in an assistant turn
+        "memories_written": 6 if user_only else 16,  # q4 skipped: its haystack is not ingested
         "memories_left_out_empty": 1,
     }
     by_id = {q["id"]: q for q in res["questions"]}
     assert by_id["q2_abs"]["status"] == "abstention"
+    assert by_id["q4"]["status"] == ("no_user_evidence" if user_only else "evaluated")
     q3 = by_id["q3"]
     if granularity == "session":
         assert q3["evidence"] == ["q3:s00", "q3:s02"]  # never the "answer_" ids of the data
         assert sorted(q3["retrieved"]) == ["q3:s00", "q3:s01", "q3:s02"]  # sessions, each once
+        assert by_id["q4"]["evidence"] == ["q4:s01"]
     else:
         assert q3["evidence"] == ["q3:s00:t00", "q3:s02:t00"]
-        assert len(q3["retrieved"]) == 3
+        assert sorted(q3["retrieved"]) == ["q3:s00:t00", "q3:s01:t00", "q3:s02:t00"]  # user turns only
+        assert q3["store"] == str(store_dir(tmp_path / "lme", "q3.user"))  # a store of the user turns
+        assert MemoryStore(q3["store"]).count() == 3
     for q in (by_id["q1"], q3):
         ranked, gold = q["retrieved"], q["evidence"]
         for k in (1, 2, 3):

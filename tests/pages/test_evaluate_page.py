@@ -117,3 +117,128 @@ def test_decay_aware_evaluation_shows_what_the_memorybank_gate_removed(open_page
     at.selectbox(key="ev_q_filter").set_value("suppressed by decay").run()
     page.check()
     assert len(page.frame_with("recall@10 without decay", "suppressed by decay")) == len({q for q, _ in want})
+
+
+def audited_tiny(tmp_path):
+    """The tiny LoCoMo file with its conversation named conv-26 (locomo_0 of the audit), and an audit of it:
+    qa0 cites the wrong turn (D1:2 for D1:1), qa1 has a wrong answer but the right evidence."""
+    import copy
+
+    data = copy.deepcopy(TINY_LOCOMO)
+    data[0]["sample_id"] = "conv-26"  # locomo_0 of the audit
+    src, audit = tmp_path / "locomo.json", tmp_path / "audit.json"
+    src.write_text(json.dumps(data), encoding="utf-8")
+    qa = data[0]["qa"]
+    audit.write_text(
+        json.dumps(
+            [
+                {
+                    "question_id": "locomo_0_qa0",
+                    "question": qa[0]["question"],
+                    "error_type": "WRONG_CITATION",
+                    "cited_evidence": ["D1:2"],
+                    "correct_evidence": ["D1:1"],
+                    "golden_answer": "Lisbon",
+                    "correct_answer": "Lisbon",
+                    "reasoning": "D1:2 is the [wrong](http://x) turn",
+                },
+                {
+                    "question_id": "locomo_0_qa1",
+                    "question": qa[1]["question"],
+                    "error_type": "HALLUCINATION",
+                    "cited_evidence": ["D1:4"],
+                    "correct_evidence": ["D1:4"],
+                    "golden_answer": "cello",
+                    "correct_answer": "the cello",
+                    "reasoning": "no cello",
+                },
+            ]
+        ),
+        encoding="utf-8",
+    )
+    return src, audit
+
+
+def test_an_audited_run_flags_its_questions_and_shows_both_gold_sets(open_page, tmp_path, embedder):
+    """``--audit``: the question table names each flagged question's error type, the audited questions are
+    listed with both scores and the auditors' reasoning, and a flagged question shows the reasoning and its
+    gold under both keys, a miss on the turn the audit drops labelled as one."""
+    from memviz.viz.evaluate_audit import WRONGLY_CITED_FOUND, WRONGLY_CITED_MISS
+
+    src, audit = audited_tiny(tmp_path)
+    saved = run_locomo(src, tmp_path / "stores", embedder=embedder, audit_path=audit)
+    page = load_saved(open_page, saved, tmp_path)
+    at = page.at
+    overall = page.frame_with("run", "category", "n")
+    assert overall.loc[overall["category"] == "overall", "recall@10_audited"].item() == pytest.approx(
+        saved["overall"]["recall@10_audited"]
+    )
+    questions = page.frame_with("id", "audit", "question")
+    assert dict(zip(questions["id"], questions["audit"])) == {
+        "conv-26:q0": "WRONG_CITATION",
+        "conv-26:q1": "HALLUCINATION",
+        "conv-26:q2": "",
+    }
+    flagged = page.frame_with("error type", "evidence changed", "reasoning")
+    assert flagged["id"].tolist() == ["conv-26:q0", "conv-26:q1"]
+    assert flagged["evidence changed"].tolist() == [True, False]
+    assert flagged["recall@10 audited"].tolist() == [
+        saved["questions"][n]["metrics"]["recall@10_audited"] for n in (0, 1)
+    ]
+    at.selectbox(key="ev_q_filter").set_value("audited").run()
+    assert page.frame_with("id", "audit", "question")["id"].tolist() == ["conv-26:q0", "conv-26:q1"]
+    at.selectbox(key="ev_q_pick").set_value("conv-26:q0").run()
+    at.number_input(key="ev_q_k").set_value(1).run()
+    page.check()
+    (warning,) = at.warning
+    assert "WRONG\\_CITATION" in warning.value and inert("D1:2 is the [wrong](http://x) turn") in warning.value
+    gold = page.frame_with("gold", "official", "audited", "outcome")
+    assert gold["gold"].tolist() == ["conv-26:D1:2", "conv-26:D1:1"]
+    assert gold["official"].tolist() == [True, False] and gold["audited"].tolist() == [False, True]
+    q = saved["questions"][0]
+    rank = q["gold_ranks"]["conv-26:D1:2"]
+    assert gold["outcome"].iloc[0] == (WRONGLY_CITED_FOUND if rank == 1 else WRONGLY_CITED_MISS)
+    assert gold["rank"].iloc[1] == q["gold_ranks_audited"]["conv-26:D1:1"]
+    assert gold["text"].iloc[1] == "Hi Bob! I finally finished painting the kitchen yellow."  # read from its store
+    retrieved = page.frame_with("rank", "gold", "audited gold", "id")
+    assert retrieved["audited gold"].tolist() == [i == "conv-26:D1:1" for i in q["retrieved"][:1]]
+
+
+def test_coverage_and_hubs_of_a_run(open_page, tmp_path, embedder):
+    import copy
+
+    data = copy.deepcopy(TINY_LOCOMO)  # a question whose gold turn no question retrieves first
+    data[0]["qa"].append({"question": "Which capital is in Peru?", "answer": "?", "evidence": ["D1:3"], "category": 4})
+    src = tmp_path / "locomo.json"
+    src.write_text(json.dumps(data), encoding="utf-8")
+    saved = run_locomo(src, tmp_path / "stores", embedder=embedder, coverage_k=1)
+    page = load_saved(open_page, saved, tmp_path)
+    cov = saved["coverage"]
+    assert cov["gold_never_retrieved"] > 0 and len(saved["hubs"]) > 0
+    assert page.metric("never in a top 1") == f"{cov['never_retrieved']} ({cov['share_never_retrieved']:.0%})"
+    assert page.metric("gold, never in a top 1") == str(cov["gold_never_retrieved"])
+    hubs = page.frame_with("id", "questions not its own", "retrieved for")
+    assert hubs["id"].tolist() == [h["id"] for h in saved["hubs"]]
+    assert hubs["questions not its own"].tolist() == [h["n_questions"] for h in saved["hubs"]]
+    (never,) = [d.value for d in page.at.dataframe if list(d.value.columns) == ["id", "gold for", "text"]]
+    assert never["id"].tolist() == [i["id"] for i in cov["gold_never_retrieved_items"]]
+    assert never["text"].tolist() == [i["text"] for i in cov["gold_never_retrieved_items"]]
+    # a result without coverage (saved before it was reported) says so
+    old = {k: v for k, v in saved.items() if k not in ("coverage", "hubs")}
+    page = load_saved(open_page, old, tmp_path)
+    assert any("no coverage and hubs" in c.value for c in page.at.caption)
+
+
+def test_run_an_audited_evaluation_from_the_form(open_page, tmp_path):
+    src, audit = audited_tiny(tmp_path)
+    page = open_page("evaluate")
+    at = page.at
+    at.text_input(key="ev_path_locomo").set_value(str(src))
+    at.text_input(key="ev_db").set_value(str(tmp_path / "page_stores"))
+    at.text_input(key="ev_audit_path").set_value(str(audit))
+    at.button(key="ev_run").click().run()
+    page.finish_job(f"eval:{tmp_path / 'page_stores'}")
+    page.check()
+    assert not at.error, [e.value for e in at.error]
+    assert "recall@10_audited" in page.frame_with("run", "category", "n").columns
+    assert page.frame_with("id", "audit", "question")["audit"].tolist()[:2] == ["WRONG_CITATION", "HALLUCINATION"]

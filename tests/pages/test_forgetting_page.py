@@ -169,7 +169,7 @@ def test_only_the_open_tab_runs(open_page):
 
 def test_the_reinforcement_rule_is_shown_and_set_from_its_sliders(open_page, demo_db):
     """The spacing rule's fields as sliders with their documented ranges (memviz.spacing.SPACING_FIELDS); a
-    changed value is the engine's rule for the next reinforcement."""
+    changed value is this session's rule for its next reinforcement, and only this session's."""
     from memviz.events import ReinforceEvent
     from memviz.spacing import SPACING_FIELDS, SpacingRule
 
@@ -194,3 +194,5 @@ def test_the_reinforcement_rule_is_shown_and_set_from_its_sliders(open_page, dem
     assert event.stability_after != pytest.approx(
         float(SpacingRule().apply(event.stability_before, event.retention_before))
     )
+    other = open_page("forgetting").at  # another browser session of the same app (one engine per store)
+    assert other.slider(key="fg_rule_difficulty").value == SpacingRule().difficulty

@@ -158,3 +158,45 @@ def test_analysis_and_embedding_map(open_page):
     at.selectbox(key="graph_map_colour").set_value("retention").run()
     spec = chart(at, "graph_map")
     assert len(spec["data"]) == 1 and len(values(spec["data"][0]["marker"]["color"])) == 214
+
+
+def test_colour_by_how_many_questions_of_an_evaluation_retrieved_a_memory(open_page, demo_db):
+    """An evaluation that recalled on this store (run or loaded on the Evaluate page: ``ev_results``) colours
+    the graph by how many of its questions had each memory in their top k; without one, the page says how."""
+    from memviz.viz.graph import NO_EVALUATION, RETRIEVED_BINS
+
+    page = open_page("graph")
+    at = page.at
+    at.number_input(key="graph_max_nodes").set_value(300)
+    at.selectbox(key="graph_colour").set_value("retrieved").run()
+    page.check()
+    assert "needs an evaluation that recalled on this store" in captions(at)
+    assert NO_EVALUATION in at.get("iframe")[0].proto.srcdoc
+    ids = MemoryStore(demo_db).memories_table(columns=["id"]).column("id").to_pylist()
+    question = {"status": "evaluated", "store": str(demo_db), "evidence": [ids[0]]}
+    result = {
+        "benchmark": "locomo",
+        "preset": "default",
+        "counts": {"evaluated": 3},
+        "coverage": {"k": 2},
+        "questions": [
+            question | {"id": "q1", "retrieved": [ids[0], ids[1], ids[2]]},  # ids[2] is below the top 2
+            question | {"id": "q2", "retrieved": [ids[1], ids[0]]},
+            question | {"id": "q3", "retrieved": [ids[1]], "store": "/elsewhere"},  # another store
+        ],
+    }
+    at.session_state["ev_results"] = [result]
+    at.run()
+    page.check()
+    assert (
+        "Colour: how many questions of the evaluation “locomo · default · 3 q” had each memory in their top 2"
+        in captions(at)
+    )
+    nodes = {n["id"]: n for n in drawn_nodes(at)}
+    bins = {label: colour for _, _, label, colour in RETRIEVED_BINS}
+    assert nodes[ids[0]]["color"] == nodes[ids[1]]["color"] == bins["2-4"]
+    assert (
+        nodes[ids[2]]["color"] == bins["retrieved by 0 questions"]
+        and "retrieved by 0 questions" in nodes[ids[2]]["title"]
+    )
+    assert "retrieved by 2 questions" in nodes[ids[0]]["title"]

@@ -208,3 +208,36 @@ def test_reinforce_raises_stability(open_page, demo_db):
     assert page.metric("Reinforced") == str((history == "reinforce").sum())
     assert page.metric("Recalled") == str((history == "recall").sum())
     assert any("Reinforced" in s.value for s in at.success)
+
+
+def test_ingest_another_apps_lancedb_table_by_path_and_see_its_metadata(open_page, tmp_path, demo_db):
+    import lancedb
+    import pyarrow as pa
+
+    app_db = tmp_path / "app.lancedb"
+    lancedb.connect(str(app_db)).create_table(
+        "notes",
+        pa.table({"nid": ["x1"], "body": ["Ada keeps bees on the library roof."], "who": ["Ada"], "mood": ["calm"]}),
+    )
+    page = open_page("memories")
+    at = page.at
+    at.radio(key="ingest_source").set_value("path").run()
+    at.text_input(key="ingest_path").set_value(str(app_db))
+    at.selectbox(key="ingest_format").set_value("lancedb").run()
+    at.text_input(key="ingest_text_column").set_value("text")
+    at.button(key="ingest_button").click().run()
+    page.check()
+    message = "app.lancedb: lancedb: table 'notes': --text-column 'text': no such column; it has: nid, body, who, mood"
+    assert len(at.error) == 1 and inert(message) in at.error[0].value
+    assert MemoryStore(demo_db).count() == 214
+
+    at.text_input(key="ingest_text_column").set_value("body")
+    at.text_input(key="ingest_id_column").set_value("nid")
+    at.text_input(key="ingest_speaker_column").set_value("who")
+    at.button(key="ingest_button").click().run()
+    page.finish_job()
+    page.check()
+    assert not at.error and MemoryStore(demo_db).count() == 215
+    at.selectbox(key="mem_detail").set_value("x1").run()
+    fields = page.frame_with("field", "value").set_index("field")["value"]
+    assert fields["metadata.mood"] == "calm" and fields["dataset"] == "lancedb:notes" and fields["speaker"] == "Ada"

@@ -10,8 +10,10 @@ import json
 import pytest
 
 from memviz.evaluate.common import store_dir
+from memviz.recall.config import RecallConfig
 from memviz.replay import ReplayConfig, replay
 from memviz.store import MemoryStore
+from memviz.viz.replay import suppressed_caption
 
 from support import TINY_LOCOMO, chart, values
 
@@ -85,6 +87,13 @@ def test_what_decay_suppressed_is_two_pure_reads(replayed_db, app_page):
     at.number_input(key="rp_sup_k").set_value(2).run()
     page.check()
     assert any("top 2" in c.value for c in at.caption)
+    # The retention weight starts at the default recall's; raised, the page shows what that decay suppresses.
+    assert at.number_input(key="rp_sup_weight").value == RecallConfig().weights["retention"]
+    at.number_input(key="rp_sup_weight").set_value(1.0).run()
+    page.check()
+    at.number_input(key="rp_sup_weight").set_value(0.0).run()  # no retention in the score: no decay at all
+    page.check()
+    assert any(suppressed_caption(0, 2) in c.value for c in at.caption)
     assert _state(replayed_db) == before  # nothing written
 
 

@@ -32,6 +32,7 @@ from memviz.errors import DuplicateMemoryError, StoreError, StoreNotFoundError
 from memviz.store import INFLIGHT_DIR, MemoryStore
 
 from qhelpers import FACTS, check_consistency, facts, snapshot, write_jsonl
+from support import old_store
 
 
 def files_state(root: Path) -> dict[str, tuple]:
@@ -278,3 +279,13 @@ def test_a_full_disk_gives_a_clear_error_and_nothing_half_written(seeded_templat
 def test_an_engine_on_a_store_that_must_exist(seeded_db, embedder):
     engine = MemoryEngine(MemoryStore(seeded_db, create=False), embedder, SimulatedClock(1.7e9))
     assert engine.read.count() == len(FACTS) + 3
+
+
+def test_a_store_of_an_older_memviz_on_a_read_only_mount_is_refused_in_one_line(make_engine, tmp_path):
+    folder = old_store(make_engine, tmp_path)
+    with read_only_mount(folder, tmp_path / "ro") as ro:
+        before = files_state(ro)
+        code, _, err = cli("stats", "--db", ro)
+        assert code == 2 and len(err.splitlines()) == 1, err
+        assert "was written by an older memviz and lacks the column(s) memories.metadata" in err
+        assert files_state(ro) == before

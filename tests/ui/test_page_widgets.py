@@ -46,7 +46,8 @@ def _script():
 
     eng = SimpleNamespace(decay_params=DecayParams(power_d=0.5), reinforce_rule=SpacingRule(w10=2.0))
     params = uf.param_widgets(eng)
-    st.write(f"power_d={params.power_d} rule_w10={eng.reinforce_rule.w10}")
+    rule = st.session_state["reinforce_rule"]
+    st.write(f"power_d={params.power_d} rule_w10={rule.w10} engine_w10={eng.reinforce_rule.w10}")
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def test_decay_parameter_sliders_start_at_the_engine_parameters(app):
     assert "power_d=1.0" in _said(app)
 
 
-def test_reinforcement_rule_sliders_start_at_the_engine_rule_and_set_it(app):
+def test_reinforcement_rule_sliders_start_at_the_engine_rule_and_set_the_sessions_rule(app):
     assert app.slider(key="fg_rule_w10").value == 2.0 and "rule_w10=2.0" in _said(app)
     app.slider(key="fg_rule_w10").set_value(3.0).run()
-    assert "rule_w10=3.0" in _said(app)
+    assert "rule_w10=3.0 engine_w10=2.0" in _said(app)  # the session's rule; the shared engine keeps its own

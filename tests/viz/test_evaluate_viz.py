@@ -65,10 +65,23 @@ def test_filter_questions():
     assert ve.filter_questions(frame, "all", "recall@10")["id"].tolist() == ["a", "b", "c", "d"]
     assert ve.filter_questions(frame, "evaluated only", "recall@10")["id"].tolist() == ["a", "c", "d"]
     assert ve.filter_questions(frame, "misses first", "recall@10")["id"].tolist() == ["c", "d", "a"]  # stable
-    assert tuple(ve.QUESTION_FILTERS) == ("misses first", "all", "evaluated only", "suppressed by decay")
+    assert tuple(ve.QUESTION_FILTERS) == ("misses first", "all", "evaluated only", "suppressed by decay", "audited")
     assert ve.filter_questions(frame, "suppressed by decay", "recall@10").empty  # no decay-free recall
     frame[ve.SUPPRESSED] = pd.array([0, None, 2, 1], dtype="Int64")
     assert ve.filter_questions(frame, "suppressed by decay", "recall@10")["id"].tolist() == ["c", "d"]
+    assert ve.filter_questions(frame, "audited", "recall@10").empty  # a run without an audit
+    frame[ve.AUDIT] = ["", "", "WRONG_CITATION", "AMBIGUOUS"]
+    assert ve.filter_questions(frame, "audited", "recall@10")["id"].tolist() == ["c", "d"]
+
+
+def test_metric_cut_offs_and_curve_families_with_audited_metrics():
+    assert [ve.metric_k(m) for m in ("recall@10", "ndcg_any@5", "recall@25_audited", "score")] == [10, 5, 25, None]
+    audited = RESULT | {
+        "overall": {"recall@5": 0.5, "recall@10": 0.7, "recall@5_audited": 0.6, "recall@10_audited": 0.8}
+    }
+    fig = ve.metric_curve_figure([audited])
+    lines = {tr.name.split(" · ")[-1]: (list(tr.x), list(tr.y)) for tr in fig.data}
+    assert lines == {"recall": ([5, 10], [0.5, 0.7]), "recall_audited": ([5, 10], [0.6, 0.8])}
 
 
 DECAY_RESULT = {

@@ -13,8 +13,10 @@ import pytest
 from memviz.viz.embedding_map import embedding_map_figure
 from memviz.viz.graph import (
     LINK_STYLES,
+    NO_EVALUATION,
     OTHER_COLOUR,
     PALETTE,
+    RETRIEVED_BINS,
     category_colours,
     graph_html,
     retention_colours,
@@ -110,6 +112,22 @@ def test_retention_colours_and_other_sizes(small):
     assert deg["a"] == 30.0 and deg["c"] < deg["b"]  # a has 3 links, b 2, c 1
     with pytest.raises(KeyError):
         vis_data(small, "kind", "weight")
+
+
+def test_colour_by_the_number_of_questions_that_retrieved_a_memory(small):
+    d = vis_data(small, colour_by="retrieved", retrieved={"a": 12, "c": 3})
+    by_id = {n["id"]: n for n in d.nodes}
+    bins = {label: colour for _, _, label, colour in RETRIEVED_BINS}
+    assert by_id["a"]["color"] == bins["10+"] and by_id["c"]["color"] == bins["2-4"]
+    assert by_id["b"]["color"] == bins["retrieved by 0 questions"]  # missing from the counts: never retrieved
+    assert [label for label, _ in d.legend] == ["retrieved by 0 questions", "1", "2-4", "5-9", "10+"]
+    assert "retrieved by 12 questions" in by_id["a"]["title"] and "retrieved by 0 questions" in by_id["b"]["title"]
+    one = {n["id"]: n["color"] for n in vis_data(small, "retrieved", retrieved={"a": 1, "b": 5, "c": 9}).nodes}
+    assert one == {"a": bins["1"], "b": bins["5-9"], "c": bins["5-9"]}
+    # without an evaluation of the store: all grey, and the legend says why
+    plain = vis_data(small, colour_by="retrieved")
+    assert {n["color"] for n in plain.nodes} == {OTHER_COLOUR} and plain.legend == [(NO_EVALUATION, OTHER_COLOUR)]
+    assert not any("retrieved by" in n["title"] for n in plain.nodes)
 
 
 def test_hits_and_centres_stand_out(small):

@@ -110,7 +110,10 @@ def test_suppressed_at_is_the_no_decay_top_k_minus_the_decay_top_k(engine):
         "speaker",
         "id",
     ]
-    gone = rv.suppressed_at(engine, "kitchen", t, k=1)  # June's kitchen turn, faded by the end of August
+    # June's kitchen turn, faded by the end of August, loses to decay at a retention weight of 0.1 (the default
+    # 0.01 only breaks near-ties)
+    strong = RecallConfig(weights=dict(RecallConfig().weights) | {"retention": 0.1})
+    gone = rv.suppressed_at(engine, "kitchen", t, k=1, config=strong)
     assert gone["id"].tolist() == ["conv-t:D2:2"] and gone["retention"].iloc[0] < 1e-6
     assert gone["rank_with_decay"].iloc[0] == 2 and gone["rank_without_decay"].iloc[0] == 1
     assert (engine.read.version(), engine.stats()["events"]) == (version, events)  # pure reads
