@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,13 @@ FACTS = [
     "Maya is saving up for a flat with a garden.",
     "Leon collects vinyl records from the seventies.",
 ]
+
+
+def _run(coroutine):
+    """Run ``coroutine`` to its end on an event loop of its own, in a thread of its own: in a whole test run, the
+    browser tests' Playwright keeps an event loop running in the main thread, where ``asyncio.run`` refuses."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _structured(result) -> dict:
@@ -121,7 +129,7 @@ def test_tools_in_process_each_call_an_event(tmp_path, embedder):
             assert events() == n, "stats is a pure read"
             await _errors_leave_the_store_unchanged(client.call_tool, db, third["id"])
 
-    asyncio.run(run())
+    _run(run())
 
 
 def _stdio_params(db: Path, fake: bool):
@@ -155,7 +163,7 @@ def test_stdio_remember_recall_forget_stats_errors(tmp_path):
         assert (stats["memories"], stats["forgotten"]) == (5, 1)
         await _errors_leave_the_store_unchanged(session.call_tool, db, ids[0])
 
-    asyncio.run(_stdio_session(db, True, body))
+    _run(_stdio_session(db, True, body))
     events = MemoryStore(db, create=False).list_events()
     assert {e.op for e in events} >= {"write", "recall", "reinforce", "forget"}
 
@@ -188,7 +196,7 @@ def test_stdio_client_writes_20_memories_and_recalls_them(tmp_path):
         bad = await session.call_tool("forget", {"id": "nope"})
         assert bad.is_error and "unknown memory id(s): nope" in bad.content[0].text
 
-    asyncio.run(_stdio_session(db, False, body))
+    _run(_stdio_session(db, False, body))
     assert [want for want, _, _ in found] == [got for _, got, _ in found], "each memory recalled by its own text"
     engine = open_engine(str(db), create=False)
     assert all(engine.read.trace(t) is not None for _, _, t in found)
@@ -225,7 +233,7 @@ def test_http_transport_serves_the_same_tools(tmp_path):
             except OSError:
                 assert time.monotonic() < deadline, "the http server did not listen within 120 s"
                 time.sleep(0.5)
-        remembered, stats = asyncio.run(run())
+        remembered, stats = _run(run())
     finally:
         server.terminate()
         server.wait(30)
