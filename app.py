@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from memviz.ui.state import app_icon, sidebar
+from memviz.ui.state import app_icon, note_shown, sidebar
 
 st.set_page_config(page_title="memviz", page_icon=app_icon(), layout="wide")
 
@@ -18,5 +18,8 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-sidebar()
-page.run()
+engine = sidebar()
+try:
+    page.run()
+finally:  # also when the page stops or reruns: what it showed is the store as it is now
+    note_shown(engine)

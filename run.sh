@@ -13,8 +13,8 @@ PY=${PYTHON:-python3}
 VENV=.venv
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
-APP_EXTRAS=attention        # the app has an Attention sinks page (SmolLM2 from GGUF)
-TEST_EXTRAS=attention,test  # + pytest, playwright, chromadb, moto, ruff, mypy
+APP_EXTRAS=attention,mcp,otel  # the Attention sinks page (SmolLM2 from GGUF); memviz mcp; OTLP traces
+TEST_EXTRAS=attention,test     # + pytest, playwright, chromadb, moto, ruff, mypy, mcp, OpenTelemetry
 
 setup_python() {
   local extras=$1

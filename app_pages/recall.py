@@ -109,6 +109,7 @@ def show_side_by_side(engine: MemoryEngine, trace: Trace) -> None:
 
 
 def show_past(engine: MemoryEngine) -> None:
+    ur.open_requested_trace(engine)  # by id: ?trace=<id> in the URL, or typed
     by_id = {t.id: t for t in reversed(engine.traces(limit=50))}
     if not by_id:
         st.caption("No recall kept yet: tick 'Keep this recall in the history' (it writes a recall event).")
@@ -136,7 +137,8 @@ if st.button("Recall", key="rc_run", type="primary", disabled=cfg is None):
     except MemvizError as e:
         st.error(inert(e))
 if "rc_trace" not in st.session_state:
-    st.info("Type a query and press Recall.")
+    st.info("Type a query and press Recall, or reopen a past trace (an agent's recalls through memviz mcp too).")
+    show_past(engine)
     st.stop()
 trace = Trace.from_dict(st.session_state["rc_trace"])
 mems = engine.read.memories_by_id(vt.trace_memory_ids(trace))

@@ -396,6 +396,7 @@ def replay_cmd(
 
 
 # Commands defined beside their subsystems, registered after the core ones.
+from memviz.agent_cli import export_traces, import_traces, mcp_cmd  # noqa: E402
 from memviz.attention.cli import sinks  # noqa: E402
 from memviz.bench import bench_group  # noqa: E402
 from memviz.evaluate.cli import eval_group  # noqa: E402
@@ -403,6 +404,9 @@ from memviz.evaluate.cli import eval_group  # noqa: E402
 main.add_command(eval_group, name="eval")
 main.add_command(sinks)
 main.add_command(bench_group, name="bench")
+main.add_command(mcp_cmd)
+main.add_command(export_traces)
+main.add_command(import_traces)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

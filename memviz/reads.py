@@ -3,15 +3,16 @@ event log and its timeline, the data's time range, versions and vectors. Read-on
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from memviz.events import Event
+from memviz.events import Event, RecallEvent, event_from_row
 from memviz.filters import LinkFilter, MemoryFilter
-from memviz.models import Link, Memory
+from memviz.models import Link, Memory, Trace
 from memviz.store import MemoryStore, memories_from_table
 
 
@@ -28,6 +29,11 @@ class Reads:
     def version(self) -> int:
         """The memories table's current version (changes with every write, forget, reinforce...)."""
         return self.store.version()
+
+    def change_key(self) -> tuple[int, int]:
+        """A cheap value that moves whenever the store changes, whoever changed it (another process too): the
+        versions of the memories table and of the event log (a recall without hits, a clock move)."""
+        return self.store.version(), self.store.events.version
 
     def versions(self) -> list[dict]:
         """Every version of the memories table: ``[{"version", "timestamp", "rows"}]``, oldest first."""
@@ -66,6 +72,22 @@ class Reads:
         """Typed events, oldest first; only those touching ``memory_id`` / of ``ops`` / the last ``limit``."""
         return self.store.list_events(memory_id=memory_id, ops=ops, limit=limit)
 
+    def trace(self, trace_id: str) -> Trace | None:
+        """The recorded recall trace ``trace_id`` (from its ``recall`` event), or None when the log has none."""
+        ev = self.store.events_table(ops=["recall"])
+        found = ev.filter(pc.match_substring(ev.column("payload"), _trace_mark(trace_id)))
+        for row in found.to_pylist():
+            event = event_from_row(row)
+            if isinstance(event, RecallEvent) and event.trace.get("id") == trace_id:
+                return event.to_trace()
+        return None
+
+    def trace_ids(self) -> set[str]:
+        """The ids of every recorded recall trace."""
+        payload = self.store.events_table(columns=["payload"], ops=["recall"]).column("payload")
+        ids = pc.struct_field(pc.extract_regex(payload, _TRACE_ID_RE), [0])
+        return {i for i in ids.to_pylist() if i is not None}
+
     def event_timeline(self) -> pd.DataFrame:
         """One row per event for a timeline: ``op``, ``time_s`` (engine clock), ``wall_time_s`` (real time)
         and ``n_memories`` (how many memories it touched), oldest first (by wall time)."""
@@ -88,3 +110,12 @@ class Reads:
         t = pc.coalesce(tbl.column("event_time_s"), tbl.column("created_time_s"))
         lo, hi = pc.min_max(t).values()
         return float(lo.as_py()), float(hi.as_py())
+
+
+# How a recall event's payload begins its trace (json.dumps of {"query": ..., "trace": {"id": ...}}): a quote in
+# the query is escaped there, so this text can only be the trace's own id.
+_TRACE_ID_RE = r'"trace": \{"id": "(?P<id>[^"\\]*)"'
+
+
+def _trace_mark(trace_id: str) -> str:
+    return '"trace": {"id": ' + json.dumps(trace_id)

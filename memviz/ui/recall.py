@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 import streamlit as st
 
+from memviz.engine import MemoryEngine
 from memviz.models import Memory, Trace
 from memviz.recall.presets import PRESET_NAMES, PRESETS
 from memviz.tracing import WhyNot
@@ -72,6 +73,23 @@ def preset_picker(current: str) -> tuple[str, bool]:
     return other, st.button("Run both on this query", key="rc_cmp_run")
 
 
+def open_requested_trace(engine: MemoryEngine) -> None:
+    """Open a recorded trace by its id: the one the URL names (``/recall?trace=<id>``, the id an MCP ``recall``
+    returns), once, and the one typed in the box this draws (``rc_trace_id``). An unknown id is said in one line."""
+    wanted = {"url": st.query_params.get("trace", ""), "box": st.session_state.get("rc_trace_id", "")}
+    st.text_input("…or a trace id (e.g. an MCP recall's trace_id)", key="rc_trace_id")
+    for source, trace_id in wanted.items():
+        trace_id = trace_id.strip()
+        if not trace_id or st.session_state.get(f"rc_opened_{source}") == trace_id:
+            continue
+        st.session_state[f"rc_opened_{source}"] = trace_id
+        if (trace := engine.read.trace(trace_id)) is None:
+            st.warning(f"No recorded recall trace {inert(trace_id)} in this store.")
+        else:
+            st.session_state["rc_trace"] = trace.to_dict()
+            st.rerun()
+
+
 def past_pickers(by_id: Mapping[str, Trace]) -> tuple[str | None, str, str, bool]:
     """Pickers of past traces (``by_id``, newest first, not empty): one to reopen, and two to compare.
 
@@ -90,4 +108,4 @@ def past_pickers(by_id: Mapping[str, Trace]) -> tuple[str | None, str, str, bool
     return reopen, a, b, st.button("Compare traces", key="rc_past_cmp")
 
 
-__all__ = ["MAX_PICK", "past_pickers", "preset_picker", "show_why", "why_not_picker"]
+__all__ = ["MAX_PICK", "open_requested_trace", "past_pickers", "preset_picker", "show_why", "why_not_picker"]

@@ -170,9 +170,37 @@ def sidebar() -> MemoryEngine:
         _clock_buttons(engine, advance=clock_problem is None)
         if (kept := st.session_state.pop("clock_error", None)) is not None:
             st.error(kept)
+        st.session_state["_watch_inline"] = True  # the watcher's first run is part of this full run
+        _watch_store(engine)
+        st.session_state["_watch_inline"] = False
     if clock_problem is not None:
         st.stop()
     return engine
+
+
+WATCH_EVERY_S = 3.0  # how often an open page looks whether its store has changed
+
+
+def note_shown(engine: MemoryEngine) -> None:
+    """Note the store as the page just drawn has shown it (app.py calls this when a page's run ends, however it
+    ends): what :func:`_watch_store` compares with, so that the page's own writes do not rerun it again."""
+    st.session_state["_store_shown"] = (db_uri(), engine.read.change_key())
+
+
+@st.fragment(run_every=WATCH_EVERY_S)
+def _watch_store(engine: MemoryEngine) -> None:
+    """Every few seconds, a cheap look at the store's versions (:meth:`memviz.reads.Reads.change_key`): when
+    another process, session or job changed the store since the page was drawn (an agent's memories and
+    recalls through ``memviz mcp``, an import in a terminal), the whole page reruns and shows them; no one
+    needs to restart the app. Cached reads are keyed on the store's version, so the rerun reads what changed.
+    Skipped while this store's own background job runs (its progress bar reruns the page when it ends)."""
+    if st.session_state.get("_watch_inline"):
+        return
+    shown = st.session_state.get("_store_shown")
+    if shown is None or shown[0] != db_uri() or ((job := jobs.latest(db_uri())) is not None and job.running):
+        return
+    if engine.read.change_key() != shown[1]:
+        st.rerun(scope="app")
 
 
 def _clock_buttons(engine: MemoryEngine, advance: bool) -> None:

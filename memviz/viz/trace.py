@@ -232,7 +232,10 @@ _SUMMARY_SKIP = ("gated", "keyword_df", "ranges", "added", "seeds", "weights")  
 
 
 def preset_name(trace: Trace) -> str:
-    """The preset whose formula ``trace`` used, or ``"custom"``."""
+    """The preset whose formula ``trace`` used, or ``"custom"``; ``"imported (<provider>)"`` for another
+    engine's search read from OpenTelemetry spans (:mod:`memviz.otel`), whose formula memviz does not know."""
+    if isinstance(imported := trace.config.get("imported"), dict):
+        return f"imported ({imported.get('provider') or 'OTLP'})"
     return preset_of(trace.config) or "custom"
 
 
