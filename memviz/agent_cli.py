@@ -9,14 +9,7 @@ import sys
 
 import click
 
-DB_OPTION = click.option(
-    "--db",
-    "db",
-    default=None,
-    envvar="MEMVIZ_DB",
-    show_envvar=True,
-    help="Store location (a folder or object-storage URI). Default: .memviz",
-)
+from memviz.cli_options import DB_OPTION
 
 
 @click.command("mcp")

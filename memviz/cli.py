@@ -13,21 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from memviz.cli_options import EMBEDDER_OPTION, RERANKER_OPTION, pop_settings, settings_options
+from memviz.cli_options import DB_OPTION, EMBEDDER_OPTION, RERANKER_OPTION, pop_settings, settings_options
 from memviz.errors import MemvizError
 
 if TYPE_CHECKING:
     from memviz.decay import DecayModel
     from memviz.importers import Format
-
-DB_OPTION = click.option(
-    "--db",
-    "db",
-    default=None,
-    envvar="MEMVIZ_DB",
-    show_envvar=True,
-    help="Store location (a folder or object-storage URI). Default: .memviz",
-)
 
 
 def _fail(e: Exception) -> None:

@@ -1,4 +1,4 @@
-"""Command-line options shared by ``memviz ingest``, ``recall``, ``replay`` and ``eval``: the embedder, a new
+"""Command-line options shared by the ``memviz`` commands: the store (``--db``), the embedder, a new
 store's settings (contextual memories, full-text tokenizer; :mod:`memviz.store.settings`) and the reranker."""
 
 from __future__ import annotations
@@ -11,6 +11,14 @@ import click
 
 from memviz.store.settings import DEFAULT, MAX_CONTEXT_TURNS, ContextSettings, FulltextSettings, StoreSettings
 
+DB_OPTION = click.option(
+    "--db",
+    "db",
+    default=None,
+    envvar="MEMVIZ_DB",
+    show_envvar=True,
+    help="Store location (a folder or object-storage URI). Default: .memviz",
+)
 EMBEDDER_OPTION = click.option(
     "--embedder",
     default=None,
