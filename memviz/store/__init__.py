@@ -1,7 +1,7 @@
 """The store: three LanceDB tables (``memories``, ``links``, ``events``); the only part of memviz that speaks SQL."""
 
 from memviz.store.location import DEFAULT_DB, default_db_uri, default_storage_options
-from memviz.store.store import INFLIGHT_DIR, MemoryStore
+from memviz.store.store import MemoryStore
 from memviz.store.tables import (
     EVENTS_SCHEMA,
     LINKS_SCHEMA,
@@ -15,7 +15,6 @@ from memviz.store.tables import (
 __all__ = [
     "DEFAULT_DB",
     "EVENTS_SCHEMA",
-    "INFLIGHT_DIR",
     "LINKS_SCHEMA",
     "MEMORIES_SCHEMA",
     "MEMORY_COLUMNS",

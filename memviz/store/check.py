@@ -128,7 +128,7 @@ def check(store: MemoryStore) -> CheckReport:
     batches = set(mems.column("batch_id").to_pylist()) | set(links.column("batch_id").to_pylist())
     add(
         "uncommitted_batches",
-        sorted(b for b in batches - committed - {""} if not store._in_flight(b)),
+        sorted(batches - committed - {""} - store.inflight.live_batches()),
         "rows of batches without events and whose writer is dead (opening the store writable removes them)",
     )
     ids = mems.column("id").to_pylist()

@@ -12,7 +12,6 @@ import os
 import time
 import uuid
 from collections.abc import Sequence
-from contextlib import suppress
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +26,8 @@ from memviz.events import Event, RestoreVersionEvent, event_from_row
 from memviz.filters import LinkFilter, MemoryFilter
 from memviz.models import Link, Memory
 from memviz.store import opening, sql
+from memviz.store.ddb_lock import remote_lock
+from memviz.store.inflight import InFlight
 from memviz.store.journal import Journal, crash_point
 from memviz.store.location import default_db_uri, default_storage_options
 from memviz.store.locking import StoreLock
@@ -45,9 +46,6 @@ if TYPE_CHECKING:
     from memviz.vector_index import VectorIndex
 
 E = TypeVar("E", bound=Event)
-
-# Folder (inside a local store) of the markers of batches being written; see MemoryStore._mark_in_flight.
-INFLIGHT_DIR = "_inflight"
 
 
 class MemoryStore(Search):
@@ -87,7 +85,9 @@ class MemoryStore(Search):
         # Shared by every process that opens this (local) store: see memviz.store.locking.
         folder = Path(self.uri) if opening.is_local(self.uri) else None
         self.journal = Journal(self, folder)
-        self.lock = StoreLock(folder, self.uri, on_acquire=self.journal.recover)
+        self.lock = StoreLock(
+            folder, self.uri, on_acquire=self.journal.recover, remote=remote_lock(self.uri, storage_options)
+        )
         if folder is not None and not create and not folder.is_dir():
             raise opening.missing(self.uri)
         try:
@@ -99,6 +99,7 @@ class MemoryStore(Search):
         except Exception as e:
             raise StoreError(f"cannot open the memory store at {self.uri}: {opening.short(e)}") from e
         self.tables = opening.open_tables(self.db, self.uri, existing, create, settings or DEFAULT)
+        self.inflight = InFlight(self.db, self.uri)  # the batches being written: memviz.store.inflight
         self.settings = from_schema(self.memories.schema)
         if settings is not None and require_settings:
             check_settings(self.uri, self.settings, settings)
@@ -163,8 +164,10 @@ class MemoryStore(Search):
         """Append a batch: memories, then links, then its events (the commit). All or nothing.
 
         On any failure the rows already appended for ``batch_id`` are deleted again and StoreError is raised.
+        The batch is marked in flight meanwhile (:mod:`memviz.store.inflight`), so that another process's
+        recovery leaves its rows alone; before the commit the mark is checked (and its lease renewed).
         """
-        marker = self._mark_in_flight(batch_id)
+        self.inflight.mark(batch_id)
         try:
             # The table versions this batch produced, recorded in its first event: restore_version maps a
             # memories version to the links version of the same moment with them.
@@ -180,34 +183,19 @@ class MemoryStore(Search):
                 crash_point("write:links")
             if events:
                 events = [replace(events[0], store_versions=versions), *events[1:]]
+            self.inflight.renew(batch_id)
             self.append_events(events)
             crash_point("write:events")
         except Exception as e:
             raise self._rolled_back(batch_id, e) from e
         finally:
-            if marker is not None:
-                marker.unlink(missing_ok=True)
+            self.inflight.clear(batch_id)
         deferred = getattr(self, "_defer_text_index", False)  # see deferred_text_index
         self._unindexed_rows += memories.num_rows
         if (self._unindexed_rows >= TEXT_INDEX_LAG_ROWS and not deferred) or not self._has_text_index():
             self._index_committed()
         elif deferred and memories.num_rows:
             self._text_index_stale = True
-
-    def _mark_in_flight(self, batch_id: str) -> Path | None:
-        """A marker file ``<store>/_inflight/<batch_id>`` holding this process's id while the batch is being
-        written, so that another process opening the store (:meth:`recover`) does not take the batch's rows,
-        not yet committed by their events, for the leftovers of a killed writer. None for object storage."""
-        if "://" in self.uri:
-            return None
-        marker = Path(self.uri) / INFLIGHT_DIR / batch_id
-        try:
-            marker.parent.mkdir(exist_ok=True)
-            marker.write_text(str(os.getpid()))
-        except OSError as e:  # a full disk, a read-only store: nothing of the batch is written yet
-            marker.unlink(missing_ok=True)
-            raise opening.write_error(self.uri, e, f"writing batch {batch_id}") from e
-        return marker
 
     def _rolled_back(self, batch_id: str, e: BaseException) -> StoreError:
         """Delete the rows of a failed batch; the error to raise says why it failed (e.g. no space left) and
@@ -218,27 +206,6 @@ class MemoryStore(Search):
         except Exception:
             return StoreError(f"{error}; its rows are removed when the store is next opened with space to write")
         return StoreError(f"{error}; the batch was rolled back (the store is as it was before)")
-
-    def _in_flight(self, batch_id: str) -> bool:
-        """True while the process that marked ``batch_id`` (see :meth:`_mark_in_flight`) is alive."""
-        if "://" in self.uri:
-            return False
-        marker = Path(self.uri) / INFLIGHT_DIR / batch_id
-        try:
-            pid = int(marker.read_text().strip())
-        except (OSError, ValueError):
-            return False
-        if pid == os.getpid():
-            return True
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            with suppress(OSError):  # a store this process cannot write keeps its markers
-                marker.unlink(missing_ok=True)
-            return False
-        except OSError:  # exists, owned by someone else
-            return True
-        return True
 
     def _delete_batch(self, batch_id: str) -> None:
         where = sql.batch_where(batch_id)
@@ -251,10 +218,11 @@ class MemoryStore(Search):
         batch id), which are removed.
 
         Returns the batch ids removed. Called on open: a process killed between appending a batch's
-        memories and its events leaves such rows behind. A batch another live process is still writing (its
-        in-flight marker names a running process) is left alone; markers of dead processes are removed, also
-        those of a writer killed before its batch wrote any row. A store this process cannot write (a read-only
-        file system) is left as it is: nothing is removed and [] is returned.
+        memories and its events leaves such rows behind. A batch another live writer is still writing (its
+        in-flight marker, :func:`memviz.store.inflight.alive`) is left alone; markers of dead writers are
+        removed, also those of a writer killed before its batch wrote any row, and marker files of an older
+        memviz are migrated. A store this process cannot write (a read-only file system) is left as it is:
+        nothing is removed and [] is returned.
         """
         if not opening.writable(self.uri):
             return []
@@ -263,9 +231,8 @@ class MemoryStore(Search):
             # is a live writer's own operation in progress: not waited for (an opener must not block on it).
             with self.lock.hold(wait=False):
                 pass
-        if "://" not in self.uri and (folder := Path(self.uri) / INFLIGHT_DIR).is_dir():
-            for marker in folder.iterdir():
-                self._in_flight(marker.name)  # removes the marker when its process is gone
+        self.inflight.migrate_files()
+        self.inflight.sweep()
         if self.count("memories") == 0 and self.count("links") == 0:
             return []
         written: set[str] = set()
@@ -276,7 +243,7 @@ class MemoryStore(Search):
         if not written:
             return []
         committed = self._committed_batches()
-        orphans = sorted(b for b in written - committed if not self._in_flight(b))
+        orphans = sorted(written - committed - self.inflight.live_batches())
         if orphans:
             # A writer commits (appends its events) before it removes its marker: a batch whose marker was
             # gone may have been committed after the first read. Only a batch still without events is dead.

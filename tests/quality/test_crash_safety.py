@@ -14,7 +14,7 @@ import pytest
 
 from memviz.demo import DEMO_PATH
 from memviz.models import MemoryInput
-from memviz.store import INFLIGHT_DIR, MemoryStore
+from memviz.store import MemoryStore
 
 from qhelpers import MEMVIZ_FAKE, REPO, check_consistency, events_reader, facts, kill_self_on_batch, run_cli
 
@@ -57,7 +57,7 @@ def test_sigkill_mid_ingest_then_resume(tmp_path: Path, memviz_cmd: list[str]):
     store = MemoryStore(db)  # reopen: recovers what the killed batch left
     counts = check_consistency(store)
     assert 9 <= counts["memories"] < N_DEMO and counts["memories"] % 3 == 0  # whole batches of 3 only
-    assert not list((db / INFLIGHT_DIR).glob("*")), "the killed batch's marker was cleared on reopen"
+    assert not store.inflight.markers(), "the killed batch's marker was cleared on reopen"
 
     res = run_cli("ingest", data, "--format", "jsonl", "--db", db, "--json", cmd=memviz_cmd)
     assert res.returncode == 0, res.stderr
@@ -92,11 +92,12 @@ def test_recover_leaves_a_live_writers_batch_alone(seeded):
     store = seeded.store
     row = store.memories.to_arrow().slice(0, 1).to_pylist()[0]
     row.update(id="in-flight", batch_id="live01")
-    marker = store._mark_in_flight("live01")  # this process: alive
+    store.inflight.mark("live01")  # this process: alive
     store.memories.add(pa.Table.from_pylist([row], schema=store.memories.schema))
     assert MemoryStore(store.uri).existing_ids(["in-flight"]) == {"in-flight"}
-    marker.write_text("999999999")  # a pid that does not run
+    store.inflight.table().update(where="batch_id = 'live01'", values={"pid": 999_999_999})  # a pid that does not run
     assert MemoryStore(store.uri).existing_ids(["in-flight"]) == set()
+    assert not store.inflight.markers()
 
 
 def _links(store):

@@ -29,7 +29,8 @@ from memviz.cli import main
 from memviz.clock import SimulatedClock
 from memviz.engine import MemoryEngine, open_engine
 from memviz.errors import DuplicateMemoryError, StoreError, StoreNotFoundError
-from memviz.store import INFLIGHT_DIR, MemoryStore
+from memviz.store import MemoryStore
+from memviz.store.inflight import LEGACY_DIR
 
 from qhelpers import FACTS, check_consistency, facts, snapshot, write_jsonl
 from support import old_store
@@ -110,11 +111,12 @@ def test_reads_leave_every_file_of_a_writable_store_untouched(seeded_db):
 
 
 def test_read_commands_work_on_a_read_only_mount(seeded_db, tmp_path):
-    # What a writer killed before its batch wrote a row leaves: a marker naming a dead process.
+    # What a writer of an older memviz killed before its batch wrote a row leaves: a marker file naming a dead
+    # process (migrated only on a writable open).
     dead = subprocess.Popen(["true"])
     dead.wait()
-    (seeded_db / INFLIGHT_DIR).mkdir(exist_ok=True)
-    (seeded_db / INFLIGHT_DIR / "killed").write_text(str(dead.pid))
+    (seeded_db / LEGACY_DIR).mkdir(exist_ok=True)
+    (seeded_db / LEGACY_DIR / "killed").write_text(str(dead.pid))
     before = files_state(seeded_db)
     with read_only_mount(seeded_db, tmp_path / "ro") as ro:
         assert not os.access(ro, os.W_OK)
@@ -273,7 +275,7 @@ def test_a_full_disk_gives_a_clear_error_and_nothing_half_written(seeded_templat
         counts = check_consistency(store)  # every batch whole or absent, the log agrees with the tables
         ids = set(store.memories_table(columns=["id"]).column("id").to_pylist())
         assert set(ids_before) <= ids and counts["memories"] in (len(ids_before), len(ids_before) + 300)
-        assert not list((db / INFLIGHT_DIR).glob("*")), "a marker of the failed batch was left"
+        assert not store.inflight.markers(), "a marker of the failed batch was left"
 
 
 def test_an_engine_on_a_store_that_must_exist(seeded_db, embedder):

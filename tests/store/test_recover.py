@@ -17,22 +17,41 @@ from memviz.clock import SimulatedClock
 from memviz.engine import MemoryEngine
 from memviz.errors import StoreError
 from memviz.events import ImportEvent, WriteEvent
-from memviz.store import INFLIGHT_DIR, MEMORIES_SCHEMA, MemoryStore
+from memviz.store import MEMORIES_SCHEMA, MemoryStore
+from memviz.store.inflight import LEGACY_DIR
 
 from fakes import FakeEmbedder
 from support import T0
 
 
 def test_a_dead_writers_marker_is_removed_and_a_live_ones_kept(tmp_path):
+    store = MemoryStore(tmp_path / "db")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    store.inflight.mark("killed-before-any-row")
+    store.inflight.mark("still-writing")
+    table = store.inflight.table()
+    table.update(where="batch_id = 'killed-before-any-row'", values={"pid": dead.pid})
+    table.update(where="batch_id = 'still-writing'", values={"pid": os.getppid()})  # live, not ours (ours: token)
+    MemoryStore(tmp_path / "db")
+    assert [m["batch_id"] for m in store.inflight.markers()] == ["still-writing"]
+
+
+def test_marker_files_of_an_older_memviz_are_migrated_on_a_writable_open(tmp_path):
+    """``<store>/_inflight/<batch>`` files: a running writer's becomes a row, a dead one's and an empty one (the
+    torn marker of a writer killed between creating the file and writing its pid) go, and so does the folder."""
     MemoryStore(tmp_path / "db")
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    folder = tmp_path / "db" / INFLIGHT_DIR
-    folder.mkdir(exist_ok=True)
-    (folder / "killed-before-any-row").write_text(str(dead.pid))
-    (folder / "still-writing").write_text(str(os.getppid()))  # a live process (not ours: ours is always live)
-    MemoryStore(tmp_path / "db")
-    assert sorted(p.name for p in folder.iterdir()) == ["still-writing"]
+    folder = tmp_path / "db" / LEGACY_DIR
+    folder.mkdir()
+    (folder / "dead").write_text(str(dead.pid))
+    (folder / "torn").write_text("")
+    (folder / "live").write_text(str(os.getppid()))
+    store = MemoryStore(tmp_path / "db")
+    assert not folder.exists()
+    assert [(m["batch_id"], m["pid"]) for m in store.inflight.markers()] == [("live", os.getppid())]
+    assert store.inflight.live_batches() == {"live"}
 
 
 def _store_with_a_batch(path):
@@ -59,10 +78,10 @@ def test_an_opener_never_deletes_a_batch_committed_while_it_looked(tmp_path, mon
     row = store.memories_table(columns=MEMORIES_SCHEMA.names).slice(0, 1).to_pylist()[0]
     store.memories.add(pa.Table.from_pylist([row | {"id": "late", "batch_id": batch}], schema=MEMORIES_SCHEMA))
 
-    def committed_meanwhile(batch_id):  # the marker check: the writer commits now and removes its marker
-        store.append_events([WriteEvent(time_s=0.0, memory_ids=("late",), batch_id=batch_id)])
-        return False
+    def committed_meanwhile():  # the marker check: the writer commits now and removes its marker
+        store.append_events([WriteEvent(time_s=0.0, memory_ids=("late",), batch_id=batch)])
+        return set()
 
-    monkeypatch.setattr(store, "_in_flight", committed_meanwhile)
+    monkeypatch.setattr(store.inflight, "live_batches", committed_meanwhile)
     assert store.recover() == []
     assert "late" in store.existing_ids(["late"])
