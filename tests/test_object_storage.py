@@ -142,3 +142,160 @@ def test_unreachable_object_store_raises_store_error(monkeypatch):
     with pytest.raises(StoreError, match="cannot open the memory store"):
         MemoryStore("s3://memviz/nowhere", storage_options=opts)
     assert os.environ.get("MEMVIZ_STORAGE_OPTIONS") is None
+
+
+# -- several writers: s3+ddb:// (LanceDB's DynamoDB commit store) --------------------------------------------
+DDB_TABLE = "memviz-commits"
+TESTS = Path(__file__).resolve().parent
+
+# A reader in its own process, on "another host" (it judges the writers' in-flight markers by their lease only):
+# until the file argv[3] exists, it opens the store (its recovery runs beside the writers), reads every id and
+# recalls, and prints what it saw as one JSON line per look.
+READER = f"""
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, {str(TESTS)!r})
+import memviz.store.inflight as inflight
+inflight.HOST = "reader-host"
+from fakes import FakeEmbedder
+from memviz.clock import SimulatedClock
+from memviz.engine import MemoryEngine
+from memviz.store import MemoryStore
+
+uri, stop = sys.argv[1], Path(sys.argv[3])
+while True:
+    last = stop.exists()
+    store = MemoryStore(uri, create=False)
+    ids = store.memories_table(columns=["id"]).column("id").to_pylist()
+    engine = MemoryEngine(store, FakeEmbedder(), SimulatedClock({T0!r}))
+    hits = engine.recall("a note about Mango", k=3, reinforce=False)
+    print(json.dumps({{"ids": len(ids), "unique": len(set(ids)), "hits": len(hits.hits)}}), flush=True)
+    if last:
+        break
+"""
+
+
+@pytest.fixture(scope="module")
+def s3_ddb(s3):
+    """The moto server's DynamoDB with LanceDB's commit table (hash key ``base_uri``, range key ``version``);
+    yields the storage options of an ``s3+ddb://`` store."""
+    import boto3
+
+    boto3.client(
+        "dynamodb",
+        endpoint_url=s3["aws_endpoint"],
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        region_name="us-east-1",
+    ).create_table(
+        TableName=DDB_TABLE,
+        KeySchema=[{"AttributeName": "base_uri", "KeyType": "HASH"}, {"AttributeName": "version", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "base_uri", "AttributeType": "S"},
+            {"AttributeName": "version", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return s3 | {"dynamodb_endpoint": s3["aws_endpoint"]}
+
+
+def _notes(prefix: str, n: int) -> list[dict]:
+    return [
+        {
+            "id": f"{prefix}{k}",
+            "speaker": "user",
+            "session": prefix,
+            "text": f"Note {k} of {prefix}: Mango walked {k} km.",
+        }
+        for k in range(n)
+    ]
+
+
+@pytest.mark.slow  # about a minute: every batch is a dozen requests to moto, the writers take turns at the lock
+def test_two_writers_and_a_reader_on_s3_ddb_lose_and_duplicate_nothing(s3_ddb, tmp_path):
+    """Writer 1 ingests A; writer 2 at the same time ingests the second half of A (overlapping writer 1: a
+    resumed ingest) and then B; a reader on another host opens, reads and recalls meanwhile. Every memory of A
+    and B is stored once, ``check`` finds nothing, no marker and no lock is left."""
+    import boto3
+
+    from memviz.store import MemoryStore
+    from memviz.store.check import check
+    from memviz.store.ddb_lock import DynamoLock
+
+    uri = f"s3+ddb://memviz/team/shared?ddbTableName={DDB_TABLE}"
+    MemoryStore(uri, storage_options=s3_ddb)  # made first: the writers open an existing store
+    a, b = _notes("a", 24), _notes("b", 24)
+    files = [tmp_path / "a.jsonl", tmp_path / "a_half_b.jsonl"]
+    for f, rows in zip(files, [a, a[12:] + b], strict=True):
+        f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    env = os.environ | {"MEMVIZ_STORAGE_OPTIONS": json.dumps(s3_ddb)}
+    stop = tmp_path / "stop"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, uri, "", str(stop)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    writers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(TESTS / "fakes.py"),
+                "ingest",
+                str(f),
+                "--format",
+                "jsonl",
+                "--db",
+                uri,
+                "--batch-size",
+                "3",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for f in files
+    ]
+    try:
+        for w in writers:
+            _, err = w.communicate(timeout=600)
+            assert w.returncode == 0, err[-3000:]
+    finally:
+        stop.touch()
+        out, err = reader.communicate(timeout=600)
+    assert reader.returncode == 0, err[-3000:]
+
+    store = MemoryStore(uri, storage_options=s3_ddb, create=False)
+    ids = store.memories_table(columns=["id"]).column("id").to_pylist()
+    assert sorted(ids) == sorted(m["id"] for m in a + b)  # none lost, none twice
+    report = check(store)
+    assert report.ok, report.findings
+    assert store.inflight.markers() == []
+    looks = [json.loads(line) for line in out.splitlines()]
+    assert len(looks) >= 2 and all(look["ids"] == look["unique"] for look in looks)
+    assert [look["ids"] for look in looks] == sorted(look["ids"] for look in looks)  # nothing a reader saw went
+    assert looks[-1]["ids"] == len(a + b) and looks[-1]["hits"] == 3
+    lock = DynamoLock(uri, DDB_TABLE, s3_ddb)
+    item = boto3.client(
+        "dynamodb",
+        endpoint_url=s3_ddb["aws_endpoint"],
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        region_name="us-east-1",
+    ).get_item(TableName=DDB_TABLE, Key=lock.key)
+    assert "Item" not in item, "the write lock was left taken"
+
+
+def test_the_s3_ddb_write_lock_excludes_another_store_object(s3_ddb):
+    from memviz.store import MemoryStore
+
+    uri = f"s3+ddb://memviz/team/locked?ddbTableName={DDB_TABLE}"
+    first, second = MemoryStore(uri, storage_options=s3_ddb), MemoryStore(uri, storage_options=s3_ddb)
+    with first.lock.hold() as held:
+        assert held
+        with second.lock.hold(wait=False) as other:
+            assert not other
+    with second.lock.hold(wait=False) as other:
+        assert other
