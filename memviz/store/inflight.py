@@ -11,15 +11,16 @@ file that recovery could not read). The row names the writer and carries a lease
 | ``writer`` | ``host:pid:token`` (the token is random per process: a reused pid is another writer) |
 | ``host``, ``pid`` | where the writer runs |
 | ``started_wall_s`` | when the batch was marked (POSIX s) |
-| ``expires_wall_s`` | the lease: the writer renews it at each step of the batch (:data:`LEASE_S` ahead) |
+| ``expires_wall_s`` | the lease: :data:`LEASE_S` ahead, renewed before the commit once half of it is gone |
 
 **The rule recovery applies** (:func:`alive`). A marker of this process is live when its token is this
 process's. On the same host, a marker is live exactly while its pid runs (``kill(pid, 0)``): a writer paused
 for any time stays live, a killed one is dead at once. From another host (object storage, a shared folder)
 the pid cannot be checked: the marker is live until its lease expires by this host's clock, so the hosts'
 clocks must agree to well within :data:`LEASE_S`. A writer whose marker was removed (judged dead: stalled past
-its lease) finds out before it commits and rolls its batch back (:meth:`InFlight.renew`), so a batch is never
-committed after recovery removed its rows; a live writer's batch is never removed.
+its lease) finds out before it commits and rolls its batch back (:meth:`InFlight.renew`; a marker less than half
+its lease old cannot have been judged dead, so it is not read again), so a batch is never committed after
+recovery removed its rows; a live writer's batch is never removed.
 
 Stores written before markers moved here kept them as files ``<store>/_inflight/<batch_id>`` holding a pid;
 :meth:`InFlight.migrate_files` turns those of running processes into rows and deletes the rest (an empty file
@@ -85,11 +86,13 @@ def alive(marker: dict[str, Any], now_s: float | None = None) -> bool:
 
 class InFlight:
     """The markers of one store (``db``: its LanceDB connection, ``uri``: its location). The table is made on
-    the first mark; a store without it has no batch in flight."""
+    the first mark; a store without it has no batch in flight. ``lease_s``: the lease of this process's marks
+    (default :data:`LEASE_S`)."""
 
-    def __init__(self, db: Any, uri: str):
-        self.db, self.uri = db, uri
+    def __init__(self, db: Any, uri: str, lease_s: float = LEASE_S):
+        self.db, self.uri, self.lease_s = db, uri, lease_s
         self._table: Any = None
+        self._expires: dict[str, float] = {}  # this object's marks: batch id -> lease end (POSIX s)
 
     def table(self, create: bool = False) -> Any:
         """The markers table, or None when there is none (and not ``create``)."""
@@ -123,32 +126,37 @@ class InFlight:
             "host": HOST,
             "pid": os.getpid(),
             "started_wall_s": now,
-            "expires_wall_s": now + LEASE_S,
+            "expires_wall_s": now + self.lease_s,
         }
         try:
             self.table(create=True).add(pa.Table.from_pylist([row], schema=SCHEMA))
         except Exception as e:
             raise opening.write_error(self.uri, e, f"writing batch {batch_id}") from e
+        self._expires[batch_id] = row["expires_wall_s"]
 
     def renew(self, batch_id: str) -> None:
-        """Check that this process's marker of ``batch_id`` is still there and push its lease :data:`LEASE_S`
-        ahead when less than half of it is left. Raises StoreError when the marker is gone: another process
-        judged this writer dead (stalled past its lease) and may have removed the batch's rows."""
+        """Once less than half of the lease of this process's marker of ``batch_id`` is left: check that the
+        marker is still there and push its lease ``lease_s`` ahead (before that, nobody can have judged it dead:
+        nothing is read). Raises StoreError when the marker is gone: another process judged this writer dead
+        (stalled past its lease) and may have removed the batch's rows."""
+        now = time.time()
+        if now < self._expires.get(batch_id, now) - self.lease_s / 2:
+            return
         table = self.table(create=True)
         where = f"{sql.batch_where(batch_id)} AND writer = {sql.quote(writer_id())}"
         rows = table.search().where(where).select(["expires_wall_s"]).limit(None).to_arrow()
         if rows.num_rows == 0:
             raise StoreError(
                 f"batch {batch_id} lost its in-flight marker: another process took its writer for dead "
-                f"(no renewal within {LEASE_S:.0f} s)"
+                f"(no renewal within {self.lease_s:.0f} s)"
             )
-        now = time.time()
-        if min(rows.column("expires_wall_s").to_pylist()) - now < LEASE_S / 2:
-            table.update(where=where, values={"expires_wall_s": now + LEASE_S})
+        self._expires[batch_id] = time.time() + self.lease_s
+        table.update(where=where, values={"expires_wall_s": self._expires[batch_id]})
 
     def clear(self, batch_id: str) -> None:
         """Remove this process's marker of ``batch_id``. A marker that cannot be removed (the disk filled up
         meanwhile) stays: it names this process, and the first writable open after it ended sweeps it."""
+        self._expires.pop(batch_id, None)
         table = self.table()
         if table is not None:
             with suppress(Exception):

@@ -62,6 +62,7 @@ def test_a_writer_whose_marker_was_swept_rolls_its_batch_back(tmp_path):
     store = MemoryStore(tmp_path / "db")
     engine = MemoryEngine(store, FakeEmbedder(), SimulatedClock(T0))
     engine.write(["I moved to Leeds."], source={"path": "x"})
+    store.inflight.lease_s = 0.0  # every mark at once past half its lease: the writer checks it before the commit
     real = store.memories.add
 
     def memories_add(rows):  # between the rows and the commit, the marker disappears
@@ -74,10 +75,13 @@ def test_a_writer_whose_marker_was_swept_rolls_its_batch_back(tmp_path):
     assert store.count() == 1 and store.count("links") == 0
 
 
-def test_the_lease_is_renewed_when_half_gone(tmp_path):
+def test_the_lease_is_renewed_only_when_half_gone(tmp_path, monkeypatch):
     store = MemoryStore(tmp_path / "db")
     store.inflight.mark("b1")
-    table = store.inflight.table()
-    table.update(where="batch_id = 'b1'", values={"expires_wall_s": time.time() + 1})
+    marked = store.inflight.markers()[0]["expires_wall_s"]
+    store.inflight.renew("b1")  # fresh: nothing read or written
+    assert store.inflight.markers()[0]["expires_wall_s"] == marked
+    later = time.time() + LEASE_S * 0.6
+    monkeypatch.setattr("memviz.store.inflight.time.time", lambda: later)
     store.inflight.renew("b1")
-    assert store.inflight.markers()[0]["expires_wall_s"] > time.time() + LEASE_S - 5
+    assert store.inflight.markers()[0]["expires_wall_s"] == later + LEASE_S
