@@ -54,24 +54,33 @@ def ddb_table(uri: str) -> str | None:
 
 class DynamoLock:
     """The cross-process part of the write lock of the ``s3+ddb://`` store at ``uri`` (see the module docstring);
-    :class:`memviz.store.locking.StoreLock` calls :meth:`acquire` and :meth:`release`. Raises StoreError when
-    boto3 is not installed (``pip install 'memviz[s3]'``)."""
+    :class:`memviz.store.locking.StoreLock` calls :meth:`acquire` and :meth:`release`. The DynamoDB client is
+    made on the first acquisition (a store only read never makes one)."""
 
     def __init__(self, uri: str, table: str, storage_options: dict[str, str] | None):
-        try:
-            import boto3
-        except ImportError as e:
-            raise StoreError(f"{uri}: an s3+ddb:// store needs boto3 (its write lock): pip install 'memviz[s3]'") from e
         parts = urlsplit(uri)
         options = {k.lower(): v for k, v in (storage_options or {}).items()}
-        args = {arg: options[k] for k, arg in _CLIENT_ARGS.items() if options.get(k)}
-        if "endpoint_url" not in args and os.environ.get("DYNAMODB_ENDPOINT"):
-            args["endpoint_url"] = os.environ["DYNAMODB_ENDPOINT"]
-        self.client = boto3.client("dynamodb", **args)
+        self._client_args = {arg: options[k] for k, arg in _CLIENT_ARGS.items() if options.get(k)}
+        if "endpoint_url" not in self._client_args and os.environ.get("DYNAMODB_ENDPOINT"):
+            self._client_args["endpoint_url"] = os.environ["DYNAMODB_ENDPOINT"]
+        self._client: Any = None
         self.uri, self.table = uri, table
         self.key = {"base_uri": {"S": f"memviz-write-lock:{parts.netloc}{parts.path}"}, "version": {"N": "0"}}
         self.owner = f"{writer_id()}:{uuid.uuid4().hex[:8]}"  # per store object: two in one process exclude
         self._stop: threading.Event | None = None
+
+    @property
+    def client(self) -> Any:
+        """The boto3 DynamoDB client. Raises StoreError when boto3 is not installed (``memviz[s3]``)."""
+        if self._client is None:
+            try:
+                import boto3
+            except ImportError as e:
+                raise StoreError(
+                    f"{self.uri}: an s3+ddb:// store needs boto3 for its write lock: pip install 'memviz[s3]'"
+                ) from e
+            self._client = boto3.client("dynamodb", **self._client_args)
+        return self._client
 
     def _put(self, condition: str, values: dict[str, Any]) -> bool:
         item = self.key | {"owner": {"S": self.owner}, "expires_wall_s": {"N": repr(time.time() + LEASE_S)}}

@@ -120,19 +120,20 @@ class InFlight:
         """Mark ``batch_id`` in flight for this process (one atomic append). Raises StoreError saying why when
         it cannot be written (no space left, a read-only store): nothing of the batch is written then."""
         now = time.time()
+        expires = now + self.lease_s
         row = {
             "batch_id": batch_id,
             "writer": writer_id(),
             "host": HOST,
             "pid": os.getpid(),
             "started_wall_s": now,
-            "expires_wall_s": now + self.lease_s,
+            "expires_wall_s": expires,
         }
         try:
             self.table(create=True).add(pa.Table.from_pylist([row], schema=SCHEMA))
         except Exception as e:
             raise opening.write_error(self.uri, e, f"writing batch {batch_id}") from e
-        self._expires[batch_id] = row["expires_wall_s"]
+        self._expires[batch_id] = expires
 
     def renew(self, batch_id: str) -> None:
         """Once less than half of the lease of this process's marker of ``batch_id`` is left: check that the
