@@ -85,3 +85,25 @@ def test_the_lease_is_renewed_only_when_half_gone(tmp_path, monkeypatch):
     monkeypatch.setattr("memviz.store.inflight.time.time", lambda: later)
     store.inflight.renew("b1")
     assert store.inflight.markers()[0]["expires_wall_s"] == later + LEASE_S
+
+
+def test_recovery_judges_another_hosts_batch_by_its_lease(tmp_path):
+    """Rows of a batch without events, marked by a writer on another host: kept while its lease runs, removed
+    (rows and marker) once it has expired."""
+    import pyarrow as pa
+
+    from memviz.store.inflight import SCHEMA
+
+    store = MemoryStore(tmp_path / "db")
+    MemoryEngine(store, FakeEmbedder(), SimulatedClock(T0)).write(["I moved to Leeds."])
+    row = store.memories.to_arrow().slice(0, 1).to_pylist()[0] | {"id": "remote", "batch_id": "remote-batch"}
+    store.memories.add(pa.Table.from_pylist([row], schema=store.memories.schema))
+    now = time.time()
+    marker = {"batch_id": "remote-batch", "writer": "elsewhere:1:t", "host": "elsewhere", "pid": 1}
+    store.inflight.table(create=True).add(
+        pa.Table.from_pylist([marker | {"started_wall_s": now, "expires_wall_s": now + 60}], schema=SCHEMA)
+    )
+    assert MemoryStore(tmp_path / "db").existing_ids(["remote"]) == {"remote"}
+    store.inflight.table().update(where="batch_id = 'remote-batch'", values={"expires_wall_s": now - 1})
+    assert MemoryStore(tmp_path / "db").existing_ids(["remote"]) == set()
+    assert store.inflight.markers() == []
