@@ -439,11 +439,11 @@ class MemoryStore(Search):
 
     def vectors(self, where: MemoryFilter | None = None) -> tuple[list[str], np.ndarray]:
         """Ids and vectors (float32, shape (n, dim)) of the memories matching ``where`` (all by default).
-        Without a filter or with only "not forgotten" they come from the in-memory vector index (read-only,
-        unit-normalised, table order)."""
+        Without a filter, or with only "not forgotten" and scopes, they come from the in-memory vector index
+        (read-only, unit-normalised, table order)."""
         where = where or MemoryFilter()
-        if (index := self.vector_index()) is not None and where.only_forgotten_flag:
-            return index.vectors(include_forgotten=where.forgotten is None)
+        if (index := self.vector_index()) is not None and where.only_flag_and_scopes:
+            return index.vectors(include_forgotten=where.forgotten is None, scopes=where.scopes)
         tbl = self.memories_table(columns=["id", "vector"], where=where)
         if tbl.num_rows == 0:
             return [], np.zeros((0, self.dim), dtype=np.float32)

@@ -34,6 +34,9 @@ MEMORIES_SCHEMA = pa.schema(
         # The source's own fields of an imported memory, as a JSON object (null: none). Stores written before it
         # existed get it, all null, when first opened writable (see memviz.store.opening.upgrade).
         pa.field("metadata", pa.string()),
+        # Whose memory it is (MemoryInput.scope; "" the default scope). Stores written before it existed get it,
+        # all "", when first opened writable (ADDED_DEFAULTS).
+        pa.field("scope", pa.string()),
     ]
 )
 LINKS_SCHEMA = pa.schema(
@@ -87,6 +90,7 @@ def memory_from_row(r: dict[str, Any]) -> Memory:
             "keywords": list(r.get("keywords") or []),
             "access_times_s": list(r.get("access_times_s") or []),
             "metadata": json.loads(r["metadata"]) if r.get("metadata") else None,
+            "scope": r.get("scope") or "",
         }
     )
 
@@ -107,8 +111,9 @@ def empty_memories(columns: list[str]) -> pa.Table:
 
 
 # Columns added to a table after stores were first written: a store without them is upgraded (the column added,
-# all null) when opened writable; see memviz.store.opening.upgrade.
-ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"memories": ("metadata",), "links": (), "events": ()}
+# all null, or all ADDED_DEFAULTS's SQL value) when opened writable; see memviz.store.opening.upgrade.
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"memories": ("metadata", "scope"), "links": (), "events": ()}
+ADDED_DEFAULTS: dict[str, str] = {"scope": "''"}  # every older memory is in the default scope
 
 
 def schema_compatible(actual: pa.Schema, expected: pa.Schema, added: tuple[str, ...] = ()) -> bool:
