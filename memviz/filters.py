@@ -56,6 +56,7 @@ class MemoryFilter:
         """True when the filter says nothing but (at most) "not forgotten" and which scopes: the in-memory index
         answers it with a boolean mask (:meth:`memviz.vector_index.VectorIndex.search`)."""
         return self.forgotten in (None, False) and self == MemoryFilter(forgotten=self.forgotten, scopes=self.scopes)
+
     @property
     def matches_nothing(self) -> bool:
         """True when an empty value list makes the filter match no memory (``ids=()``, ``sessions=()``...)."""

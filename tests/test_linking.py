@@ -155,4 +155,8 @@ def test_stored_memories_of_another_scope_get_no_link_of_any_kind():
     )
     new = MemoryInput(LONG, session_id="s1", scope="bob")
     links, _ = link(["new"], [new], [["pottery glaze"]], _unit([1, 0]), prior, LinkConfig(), 0.0, "b")
-    assert {(lk.target_id, lk.kind) for lk in links} == {("mine", "semantic"), ("mine", "temporal"), ("mine", "keyword")}
+    assert {(lk.target_id, lk.kind) for lk in links} == {
+        ("mine", "semantic"),
+        ("mine", "temporal"),
+        ("mine", "keyword"),
+    }

@@ -20,7 +20,14 @@ from typing import Any
 from memviz.errors import StoreError, StoreNotFoundError
 from memviz.store import sql
 from memviz.store.settings import StoreSettings
-from memviz.store.tables import ADDED_COLUMNS, ADDED_DEFAULTS, SCHEMAS, memories_schema, missing_columns, schema_compatible
+from memviz.store.tables import (
+    ADDED_COLUMNS,
+    ADDED_DEFAULTS,
+    SCHEMAS,
+    memories_schema,
+    missing_columns,
+    schema_compatible,
+)
 
 # Per table, a small column whose filtered count reads the footer of every data file of the latest version
 # (a count without a filter is answered from the manifest alone and would not notice a missing file).
