@@ -71,7 +71,8 @@ def run_longmemeval(
     one_store: bool = False,
 ) -> dict[str, Any]:
     """Evaluate the LongMemEval file at ``path`` (oracle, _s or _m) with scoring ``preset``; one store per
-    question under ``db``, or with ``one_store`` one for all, each question recalling in its haystack's scope. ``limit``: only the first N questions of the file. ``overall`` maps
+    question under ``db``, or with ``one_store`` one for all, each question recalling in its haystack's scope.
+    ``limit``: only the first N questions of the file. ``overall`` maps
     ``"recall_any@k"``, ``"recall_all@k"`` and ``"ndcg_any@k"`` to their means over the evaluated questions.
     ``settings`` and ``reranker`` as :func:`memviz.evaluate.locomo.run_locomo` (the result's ``settings`` and
     ``reranker`` say what was used). Raises ConfigError (bad granularity, preset or k), SchemaError (bad file),
@@ -91,7 +92,8 @@ def run_longmemeval(
     records: list[dict[str, Any]] = []
     times = {"ingest": 0.0, "recall": 0.0, "written": 0}
     info: dict[str, Any] = {}  # what the stores were made with (setup_info)
-    setup = (settings, reranker, info, one_store, {})
+    opened: dict[str, Any] = {}  # with one_store: the one store, opened once
+    setup = (settings, reranker, info, one_store, opened)
     for n, q in enumerate(questions, 1):
         rec: dict[str, Any] = {
             "id": q.id,

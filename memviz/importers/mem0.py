@@ -18,7 +18,8 @@ event (with the text it was added with), each UPDATE an ``update`` event (old an
 ``updated_at``, a DELETE a ``forget`` event at its ``updated_at``, after which the memory is forgotten (text:
 the last it had). Speaker: ``actor_id`` or ``role``; session: ``run_id``, ``agent_id`` or ``user_id`` (a
 deleted memory's payload is gone: ``mem0``); scope: mem0's own scoping, the present ones of ``user_id``,
-``agent_id`` and ``run_id`` joined by ``:`` (``alice``, ``alice:support-bot``; none, or a deleted memory: ``""``). mem0's vectors, entity store and message buffer are not read.
+``agent_id`` and ``run_id`` joined by ``:`` (``alice``, ``alice:support-bot``; none, or a deleted memory:
+``""``). mem0's vectors, entity store and message buffer are not read.
 """
 
 from __future__ import annotations

@@ -157,8 +157,9 @@ def upgrade(store: Any) -> list[str]:
     """Add to ``store``'s tables the columns of :data:`memviz.store.tables.ADDED_COLUMNS` they lack (a store
     written by an older memviz), all null (one metadata-only Lance commit) or, for those of
     :data:`memviz.store.tables.ADDED_DEFAULTS`, all that value (``memories.scope``: ``""``, one commit writing the
-    column), under the write lock. Returns the columns added (``"memories.metadata"``, ``"memories.scope"``). A store this process cannot write is refused with a StoreError
-    that says so (its reads would need the columns); a store that has them is not touched."""
+    column), under the write lock. Returns the columns added (``"memories.metadata"``, ``"memories.scope"``). A
+    store this process cannot write is refused with a StoreError that says so (its reads would need the columns);
+    a store that has them is not touched."""
     todo = {name: missing_columns(t.schema, SCHEMAS[name]) for name, t in store.tables.items()}
     if not any(todo.values()):
         return []

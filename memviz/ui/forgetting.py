@@ -15,7 +15,7 @@ from memviz.errors import MemvizError
 from memviz.spacing import SpacingRule
 from memviz.ui import widgets as w
 from memviz.ui.inert import inert
-from memviz.ui.state import RULE_KEY, db_uri, fmt_time
+from memviz.ui.state import RULE_KEY, current_scope, db_uri, fmt_time
 from memviz.viz import forgetting as vf
 
 MESSAGE_KEY = "fg_msg"
@@ -71,10 +71,11 @@ def recall_change(
     query, k, clicked = w.query_row(
         "fg", "Compare", "fg_compare", placeholder="e.g. When did Caroline go to the support group?"
     )
-    inputs = (db_uri(), engine.read.version(), query, k, model, params, as_of_s, threshold)
+    scope = current_scope()
+    inputs = (db_uri(), engine.read.version(), query, k, model, params, as_of_s, threshold, scope)
     if clicked:
         try:
-            change = fg.recall_change(engine, query, below["id"].tolist(), k, model, as_of_s).table
+            change = fg.recall_change(engine, query, below["id"].tolist(), k, model, as_of_s, scope).table
             st.session_state["fg_change"] = (inputs, change)
         except MemvizError as e:
             st.error(inert(e))
