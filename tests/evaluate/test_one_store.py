@@ -61,3 +61,12 @@ def test_eval_cli_one_store(tiny_files, tmp_path):
     assert out["one_store"] is True and {q["store"] for q in out["questions"]} == {
         str(store_dir(tmp_path / "db", ONE_STORE))
     }
+
+
+def test_a_replayed_conversation_stays_in_its_scope(tiny_files, tmp_path, embedder):
+    from memviz.replay import replay
+
+    result = replay(tiny_files["locomo"], "locomo", tmp_path / "replay", embedder=embedder)
+    for group in result.groups:
+        store = MemoryStore(group.store, create=False)
+        assert store.scope_counts() == {group.group: store.count()}
