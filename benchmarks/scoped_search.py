@@ -66,7 +66,7 @@ def main() -> None:
         store = recall_store(db, items, vectors, args.n, now)
         plain = MemoryStore(db, vector_index=False)
         store.vector_index().current()
-        scopes = store.scope_counts()
+        scopes = store.stats()["scopes"]
         out["scopes"], out["scope_size_median"] = len(scopes), float(np.median(list(scopes.values())))
         runs: dict[str, list[float]] = {"index_all": [], "index_scoped": [], "lancedb_scoped": []}
         overlap = []

@@ -97,7 +97,7 @@ def test_no_stored_link_crosses_scopes(mixed) -> None:
 
 def test_stats_count_the_scopes(mixed, tmp_path) -> None:
     assert mixed.stats()["scopes"] == {"": 6, "alice": 6, "bob": 6}
-    assert mixed.store.scope_counts(LIVE) == {"": 6, "alice": 6, "bob": 6}
+    assert mixed.read.scope_counts(LIVE) == {"": 6, "alice": 6, "bob": 6}
     res = CliRunner().invoke(main, ["stats", "--db", mixed.store.uri, "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["scopes"] == {"": 6, "alice": 6, "bob": 6}
 

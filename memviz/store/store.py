@@ -39,6 +39,7 @@ from memviz.store.tables import (
     empty_memories,
     links_from_table,
     memories_from_table,
+    value_counts,
 )
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ class MemoryStore(Search):
 
     def stats(self) -> dict[str, Any]:
         """Counts: ``memories``, ``forgotten``, ``links`` (by kind), ``events``, ``sessions``, ``speakers``,
-        ``scopes`` ({scope: memories}, :meth:`scope_counts`) and the memories table ``version``."""
+        ``scopes`` ({scope: memories}, :func:`memviz.store.tables.value_counts`) and the memories table ``version``."""
         mem = self.memories_table(columns=["session_id", "speaker", "forgotten_time_s", "scope"])
         kinds = self.links.search().select(["kind"]).limit(None).to_arrow().column("kind")
         by_kind = {str(v["values"]): int(v["counts"]) for v in pc.value_counts(kinds).to_pylist()} if len(kinds) else {}
@@ -155,14 +156,9 @@ class MemoryStore(Search):
             "events": self.count("events"),
             "sessions": len(pc.unique(mem.column("session_id"))),
             "speakers": len(pc.unique(mem.column("speaker"))),
-            "scopes": _value_counts(mem.column("scope")),
+            "scopes": value_counts(mem.column("scope")),
             "version": self.version(),
         }
-
-    def scope_counts(self, where: MemoryFilter | None = None) -> dict[str, int]:
-        """{scope: number of memories matching ``where`` (all by default)}, by scope name (``""``: the default
-        scope); one column read (from the in-memory index when it is current), counted by Arrow."""
-        return _value_counts(self.memories_table(columns=["scope"], where=where).column("scope"))
 
     # -- batches ------------------------------------------------------------------------------------
     def commit_batch(self, batch_id: str, memories: pa.Table, links: pa.Table, events: Sequence[Event]) -> None:
@@ -500,9 +496,3 @@ class MemoryStore(Search):
     def links_of(self, memory_id: str) -> list[Link]:
         """Every link from or to ``memory_id``."""
         return links_from_table(self.links_table(LinkFilter(touching=(memory_id,))))
-
-
-def _value_counts(column: pa.ChunkedArray) -> dict[str, int]:
-    """{value: count} of a string column (a null counted as ``""``), sorted by value."""
-    counts = pc.value_counts(pc.fill_null(column, "")).to_pylist() if len(column) else []
-    return {str(v["values"]): int(v["counts"]) for v in sorted(counts, key=lambda v: v["values"])}

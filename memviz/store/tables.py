@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from memviz.embed import EMBEDDING_DIM
 from memviz.models import Link, Memory
@@ -103,6 +104,13 @@ def memories_from_table(tbl: pa.Table) -> list[Memory]:
 def links_from_table(tbl: pa.Table) -> list[Link]:
     """Every row of a links-table read as a :class:`Link`, in order."""
     return [Link(**r) for r in tbl.select(LINKS_SCHEMA.names).to_pylist()]
+
+
+def value_counts(column: pa.ChunkedArray) -> dict[str, int]:
+    """{value: count} of a string column (a null counted as ``""``), sorted by value: e.g. the memories per
+    scope."""
+    counts = pc.value_counts(pc.fill_null(column, "")).to_pylist() if len(column) else []
+    return {str(v["values"]): int(v["counts"]) for v in sorted(counts, key=lambda v: v["values"])}
 
 
 def empty_memories(columns: list[str]) -> pa.Table:

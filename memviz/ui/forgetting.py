@@ -12,6 +12,7 @@ from memviz import forgetting as fg
 from memviz.decay import DecayModel, DecayParams
 from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
+from memviz.filters import scoped
 from memviz.spacing import SpacingRule
 from memviz.ui import widgets as w
 from memviz.ui.inert import inert
@@ -19,6 +20,22 @@ from memviz.ui.state import RULE_KEY, current_scope, db_uri, fmt_time
 from memviz.viz import forgetting as vf
 
 MESSAGE_KEY = "fg_msg"
+
+
+@st.cache_data(show_spinner="Computing retention ...", max_entries=16)
+def retention_at(
+    uri: str,
+    version: int,
+    as_of_s: float,
+    model: DecayModel,
+    params: DecayParams,
+    scope: str | None,
+    _engine: MemoryEngine,
+    at_version: int | None = None,
+) -> pd.DataFrame:
+    """Every memory's retention (of ``scope``; None: all) at ``as_of_s`` (of the store now, or at
+    ``at_version``); cached per inputs."""
+    return _engine.retention_frame(model, as_of_s, where=scoped(None, scope), params=params, version=at_version)
 
 
 def param_widgets(engine: MemoryEngine) -> DecayParams:
@@ -131,4 +148,4 @@ def actions(
             w.done(f"Pruned {n:,} memories.", key=MESSAGE_KEY)
 
 
-__all__ = ["MESSAGE_KEY", "actions", "param_widgets", "recall_change", "rule_widgets"]
+__all__ = ["MESSAGE_KEY", "actions", "param_widgets", "recall_change", "retention_at", "rule_widgets"]

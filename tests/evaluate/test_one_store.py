@@ -30,7 +30,7 @@ def test_locomo_in_one_store_equals_one_store_per_conversation(tiny_files, tmp_p
     assert _ranked(one) == _ranked(per) and one["overall"] == pytest.approx(per["overall"])
     assert one["overall_no_decay"] == pytest.approx(per["overall_no_decay"])
     store = MemoryStore(store_dir(tmp_path / "one", ONE_STORE), create=False)
-    assert store.scope_counts() == {"conv-a": 7, "conv-b": 3}
+    assert store.stats()["scopes"] == {"conv-a": 7, "conv-b": 3}
     assert sorted(p.name for p in (tmp_path / "one").iterdir()) == [ONE_STORE]
     for q in one["questions"]:
         if q["status"] == "evaluated":
@@ -69,4 +69,4 @@ def test_a_replayed_conversation_stays_in_its_scope(tiny_files, tmp_path, embedd
     result = replay(tiny_files["locomo"], "locomo", tmp_path / "replay", embedder=embedder)
     for group in result.groups:
         store = MemoryStore(group.store, create=False)
-        assert store.scope_counts() == {group.group: store.count()}
+        assert store.stats()["scopes"] == {group.group: store.count()}

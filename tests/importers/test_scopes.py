@@ -62,7 +62,7 @@ def test_jsonl_takes_an_optional_scope_and_ingest_scope_overrides_it(tmp_path: P
         main, ["ingest", str(path), "--format", "jsonl", "--db", str(tmp_path / "b"), "--scope", "bob", "--json"]
     )
     assert res.exit_code == 0, res.output
-    assert MemoryStore(tmp_path / "b", create=False).scope_counts() == {"bob": 3}
+    assert MemoryStore(tmp_path / "b", create=False).stats()["scopes"] == {"bob": 3}
 
 
 @pytest.mark.parametrize("scope", ["two\nlines", " padded", "x" * 129, "semi;colon"])

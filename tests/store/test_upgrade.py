@@ -21,11 +21,11 @@ def test_a_writable_old_store_gets_the_column_and_works(make_engine, tmp_path: P
     store = MemoryStore(folder)
     assert {"metadata", "scope"} <= set(store.memories.schema.names)
     assert [(m.metadata, m.scope) for m in store.get(["a", "b"])] == [(None, ""), (None, "")]
-    assert store.scope_counts() == {"": 2} and store.count(where=MemoryFilter(scopes=[""])) == 2
+    assert store.stats()["scopes"] == {"": 2} and store.count(where=MemoryFilter(scopes=[""])) == 2
     engine = make_engine("old")
     engine.write([MemoryInput(text="Imported.", id="c", metadata={"k": 1}, scope="alice")])
     assert engine.get("c").metadata == {"k": 1} and engine.get("c").scope == "alice"
-    assert engine.store.scope_counts() == {"": 2, "alice": 1}
+    assert engine.store.stats()["scopes"] == {"": 2, "alice": 1}
     before = store.version()
     MemoryStore(folder)  # a store that has the column is not touched again
     assert MemoryStore(folder).version() == before
@@ -39,4 +39,4 @@ def test_a_version_from_before_the_upgrade_is_read_and_restored_with_the_column(
     assert [m.scope for m in store.get(["a", "b"])] == ["", ""]
     store.restore_version(old_version)
     assert {"metadata", "scope"} <= set(store.memories.schema.names) and store.count() == 2
-    assert store.scope_counts() == {"": 2}
+    assert store.stats()["scopes"] == {"": 2}
