@@ -81,7 +81,7 @@ def specificity(df: int, max_df: float) -> float:
 @dataclass(frozen=True)
 class LinkConfig:
     """How new memories are linked (see the module docstring). Keywords found in more than ``keyword_max_df``
-    of the store (and at least 20 memories) are too common to link on (the speakers' names, greetings).
+    of the scope's memories (and at least 20 memories) are too common to link on (the speakers' names, greetings).
     ``short_words`` (>= 0): texts with at most this many content words are small talk: no keyword links, and a
     semantic link between two of them weighs ``short_pair_weight`` (in [0, 1]) times their similarity.
     ``scoped``: link only inside a memory's conversation (:func:`conversation_of`); a memory links only inside
@@ -201,23 +201,39 @@ def _temporal(ids, inputs, prior: Prior, now_s, batch_id) -> list[Link]:
 
 
 def _keyword(ids, keywords, scopes, prior: Prior, cfg: LinkConfig, now_s, batch_id) -> list[Link]:
+    """Keyword links, scope by scope: a scope's keyword frequencies are those of its own memories (stored and
+    new), as in a store holding that scope alone."""
     if cfg.keyword_top_n <= 0 or not any(keywords):
         return []
-    prior_ids = list(prior.keyword_ids) + list(ids)
     # Short texts (stored or new) neither link on keywords nor count in their frequencies.
     old_kws = [set() if i in prior.short else k for i, k in zip(prior.keyword_ids, prior.keywords, strict=True)]
-    prior_kws = old_kws + [set(k) for k in keywords]
-    all_scopes = _prior_keys(prior.keyword_ids, prior, cfg) + list(scopes)
+    old_scopes = _prior_keys(prior.keyword_ids, prior, cfg)
+    links = []
+    for name in dict.fromkeys(s[0] for s in scopes):
+        old = [n for n, s in enumerate(old_scopes) if s[0] == name]
+        new = [n for n, s in enumerate(scopes) if s[0] == name]
+        links += _keyword_in_scope(
+            [prior.keyword_ids[n] for n in old] + [ids[n] for n in new],
+            [old_kws[n] for n in old] + [set(keywords[n]) for n in new],
+            [old_scopes[n] for n in old] + [scopes[n] for n in new],
+            len(old),
+            cfg,
+            now_s,
+            batch_id,
+        )
+    return links
+
+
+def _keyword_in_scope(all_ids, all_kws, all_scopes, n_old, cfg: LinkConfig, now_s, batch_id) -> list[Link]:
+    """Keyword links of the memories ``all_ids[n_old:]`` (new, in order) to those before them, all of one scope."""
     index: dict[str, list[int]] = defaultdict(list)
-    for pos, ks in enumerate(prior_kws):
+    for pos, ks in enumerate(all_kws):
         for kw in ks:
             index[kw].append(pos)
-    max_df = max(20, cfg.keyword_max_df * len(prior_ids))
+    max_df = max(20, cfg.keyword_max_df * len(all_ids))
     links = []
-    n_old = len(prior.keyword_ids)
-    for n, mid in enumerate(ids):
-        me = n_old + n
-        mine = prior_kws[me]
+    for me in range(n_old, len(all_ids)):
+        mine = all_kws[me]
         cands: dict[int, float] = {}
         for kw in mine:
             posting = index[kw]
@@ -225,10 +241,10 @@ def _keyword(ids, keywords, scopes, prior: Prior, cfg: LinkConfig, now_s, batch_
                 continue
             for pos in posting:
                 if pos < me and pos not in cands and in_scope(all_scopes[me], all_scopes[pos]):
-                    other = prior_kws[pos]
+                    other = all_kws[pos]
                     shared = mine & other
                     spec = sum(specificity(len(index[k]), max_df) for k in shared) / len(shared)
                     cands[pos] = len(shared) / len(mine | other) * spec
         best = sorted(cands.items(), key=lambda x: (-x[1], -x[0]))[: cfg.keyword_top_n]
-        links += [Link(mid, prior_ids[pos], "keyword", w, now_s, batch_id) for pos, w in best]
+        links += [Link(all_ids[me], all_ids[pos], "keyword", w, now_s, batch_id) for pos, w in best]
     return links

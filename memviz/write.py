@@ -27,7 +27,7 @@ from memviz.context import contexts, encoder_text, stored_turns
 from memviz.embed import Embedder
 from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError
 from memviz.events import Event, ForgetEvent, ImportEvent, LinkEvent, UpdateEvent, WriteEvent
-from memviz.filters import LIVE, MemoryFilter
+from memviz.filters import MemoryFilter
 from memviz.limits import MAX_CHARS, check_time, length_problem, scope_problem, time_problem
 from memviz.linking import DEFAULT_LINK_SCOPE, LinkConfig, LinkScope, Prior, link, scope_of
 from memviz.models import MEMORY_KINDS, Link, MemoryInput, WriteItemReport, WriteReport
@@ -345,13 +345,16 @@ class Writer:
         return reports
 
     def _prior(self, inputs: Sequence[MemoryInput], cfg: LinkConfig, keywords: bool) -> Prior:
-        """What a batch links to: the live memories' vectors (and keywords, when ``keywords``), scopes and short
+        """What a batch links to: the live memories of the batch's scopes (a link never crosses scopes, so the
+        others are not read: in a store of many scopes a batch costs what its scopes hold, and a scope links as
+        it would in a store of its own): their vectors (and keywords, when ``keywords``), link scopes and short
         ones, and each of the batch's sessions' latest stored turn."""
-        ids, vecs = self.store.vectors(LIVE)
-        facts = self._stored_facts(ids)
+        live = MemoryFilter(forgotten=False, scopes=sorted({i.scope for i in inputs}))
+        ids, vecs = self.store.vectors(live)
+        facts = self._stored_facts(ids, live)
         scopes = {i: f[0] for i, f in facts.items() if f[0] != DEFAULT_LINK_SCOPE}
         short = {i for i, f in facts.items() if f[1] <= cfg.short_words}
-        kw = self.store.memories_table(columns=["id", "keywords"], where=LIVE) if keywords else None
+        kw = self.store.memories_table(columns=["id", "keywords"], where=live) if keywords else None
         last: dict[tuple[str, str], str] = {}
         sessions = sorted({i.session_id for i in inputs if i.session_id})
         if sessions:
@@ -377,14 +380,14 @@ class Writer:
             short,
         )
 
-    def _stored_facts(self, ids: Sequence[str]) -> dict[str, tuple[LinkScope, int]]:
+    def _stored_facts(self, ids: Sequence[str], live: MemoryFilter) -> dict[str, tuple[LinkScope, int]]:
         """{id: (link scope, content words)} of the stored memories ``ids`` (:func:`memviz.linking.scope_of`,
         :func:`memviz.text.content_words`),
-        from this writer's cache; the ones it lacks are read in one query (all live memories when many are
+        from this writer's cache; the ones it lacks are read in one query (all ``live`` memories when many are
         missing, e.g. the first write after opening a store)."""
         missing = [i for i in ids if i not in self._facts]
         if missing:
-            where = LIVE if len(missing) > 500 else MemoryFilter(ids=missing)
+            where = live if len(missing) > 500 else MemoryFilter(ids=missing)
             columns = ["id", "text", "scope", "session_id", "dataset"]
             tbl = self.store.memories_table(columns=columns, where=where)
             for i, tx, sc, s, d in zip(*(tbl.column(c).to_pylist() for c in columns)):

@@ -95,6 +95,23 @@ def test_no_stored_link_crosses_scopes(mixed) -> None:
     assert all(scope[lk["source_id"]] == scope[lk["target_id"]] for lk in links)
 
 
+def test_a_scope_links_as_a_store_of_its_own(mixed, make_engine) -> None:
+    """A batch links only to its scopes' memories, read alone: the same links (and weights: keyword frequencies
+    are the scope's) as in a store holding that scope only."""
+    alone = make_engine("alone")
+    alone.ingest(_items("bob"))
+
+    def links(engine, scope):
+        rows = engine.store.links_table().to_pylist()
+        return sorted(
+            (r["source_id"], r["target_id"], r["kind"], round(r["weight"], 5))
+            for r in rows
+            if r["source_id"].startswith(scope)
+        )
+
+    assert links(mixed, "bob:") == links(alone, "bob:") != []
+
+
 def test_stats_count_the_scopes(mixed, tmp_path) -> None:
     assert mixed.stats()["scopes"] == {"": 6, "alice": 6, "bob": 6}
     assert mixed.read.scope_counts(LIVE) == {"": 6, "alice": 6, "bob": 6}
