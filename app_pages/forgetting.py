@@ -12,26 +12,12 @@ from memviz.decay import DECAY_MODELS, SECONDS_PER_DAY, DecayParams
 from memviz.engine import MemoryEngine
 from memviz.ui import forgetting as uf
 from memviz.ui import widgets as w
-from memviz.ui.state import acting_engine, db_uri, fmt_time, get_engine
+from memviz.ui.state import acting_engine, current_scope, db_uri, fmt_time, get_engine
 from memviz.viz import forgetting as vf
 from memviz.viz.memories import memory_labels
 
 MAX_PICK, MAX_LIST = 2000, 500
 DAYS = st.column_config.NumberColumn(format="%.1f")
-
-
-@st.cache_data(show_spinner="Computing retention ...", max_entries=16)
-def retention_at(
-    uri: str,
-    version: int,
-    as_of_s: float,
-    model: str,
-    params: DecayParams,
-    _engine: MemoryEngine,
-    at_version: int | None = None,
-) -> pd.DataFrame:
-    """Every memory's retention at ``as_of_s`` (of the store now, or at ``at_version``); cached per inputs."""
-    return _engine.retention_frame(model, as_of_s, params=params, version=at_version)
 
 
 def one_memory(
@@ -110,7 +96,7 @@ def time_travel(engine: MemoryEngine, now_frame: pd.DataFrame, model: str, param
     )
     st.plotly_chart(vf.timeline_figure(versions, events, picked), key="fg_timeline", width="stretch")
     st.caption(vf.timeline_caption(len(events), len(versions)))
-    then = retention_at(db_uri(), engine.read.version(), as_of_s, model, params, engine, at_version=picked)
+    then = uf.retention_at(db_uri(), engine.read.version(), as_of_s, model, params, current_scope(), engine, picked)
     w.metrics_row(fg.version_metrics(fg.version_diff(then, now_frame), then))
     gone = then[~then["id"].isin(now_frame["id"])]
     if len(gone):
@@ -145,7 +131,7 @@ st.caption(f"Clock {fmt_time(now)} UTC · as of {fmt_time(as_of_s)} UTC")
 with st.expander("Decay parameters and the reinforcement rule"):
     params = uf.param_widgets(engine)
 models = fg.compared_models(model, other)
-frame = retention_at(db_uri(), engine.read.version(), as_of_s, model, params, engine)
+frame = uf.retention_at(db_uri(), engine.read.version(), as_of_s, model, params, current_scope(), engine)
 tab_one, tab_pop, tab_time = st.tabs(
     ["One memory", "Population", "Time travel"], key="fg_tab", on_change="rerun"
 )  # lazy

@@ -11,11 +11,12 @@ import streamlit as st
 from memviz import graph as mg
 from memviz import graph_views as gv
 from memviz.engine import MemoryEngine
+from memviz.filters import scoped
 from memviz.projection import Projection, fit_projection
 from memviz.ui import graph as ug
 from memviz.ui import widgets as w
 from memviz.ui.inert import inert
-from memviz.ui.state import db_uri, get_engine
+from memviz.ui.state import current_scope, db_uri, get_engine
 from memviz.viz import embedding_map as vm
 from memviz.viz import graph as vg
 
@@ -24,24 +25,32 @@ GRAPH_HEIGHT_PX, LEGEND_PX = 640, 80  # the graph and the legend strip above it
 
 @st.cache_data(show_spinner="Reading memories and links ...", max_entries=4)
 def frames(
-    uri: str, version: int, now_s: float, model: str, _engine: MemoryEngine
+    uri: str, version: int, now_s: float, model: str, scope: str | None, _engine: MemoryEngine
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Nodes and links of the store; cached per store, version, clock time and decay model."""
-    return mg.graph_frames(_engine, model, now_s)
+    """Nodes and links of the store (of ``scope``); cached per store, version, clock time, decay model and scope."""
+    return mg.graph_frames(_engine, model, now_s, scope=scope)
 
 
 @st.cache_resource(show_spinner="Analysing the graph (Louvain communities, PageRank) ...", max_entries=4)
 def analysed(
-    uri: str, version: int, now_s: float, model: str, flt: mg.GraphFilter, _nodes: pd.DataFrame, _links: pd.DataFrame
+    uri: str,
+    version: int,
+    now_s: float,
+    model: str,
+    scope: str | None,
+    flt: mg.GraphFilter,
+    _nodes: pd.DataFrame,
+    _links: pd.DataFrame,
 ) -> tuple[nx.Graph, pd.Series, pd.DataFrame, mg.GraphAnalysis]:
-    """:func:`memviz.graph.analyse_graph` of the filtered frames, cached per store version, clock, model and filter."""
+    """:func:`memviz.graph.analyse_graph` of the filtered frames, cached per store version, clock, model, scope
+    and filter."""
     return mg.analyse_graph(_nodes, _links)
 
 
 @st.cache_resource(show_spinner="Projecting the vectors (PCA) ...", max_entries=4)
-def projection(uri: str, version: int, _engine: MemoryEngine) -> Projection | None:
-    """The 2-D map of every stored vector (None when the store has fewer than 3 memories)."""
-    ids, vecs = _engine.read.vectors()
+def projection(uri: str, version: int, scope: str | None, _engine: MemoryEngine) -> Projection | None:
+    """The 2-D map of every stored vector of ``scope`` (None: all; None when there are fewer than 3)."""
+    ids, vecs = _engine.read.vectors(scoped(None, scope))
     return fit_projection(ids, vecs) if len(ids) >= 3 else None
 
 
@@ -63,8 +72,8 @@ def map_tab(nodes: pd.DataFrame, proj: Projection | None, focus: gv.RecallFocus 
 
 engine = get_engine()
 st.title("Memory graph")
-uri, version, now = db_uri(), engine.read.version(), engine.clock.now()
-all_nodes, all_links = frames(uri, version, now, st.session_state.get("graph_decay", "exponential"), engine)
+uri, version, now, scope = db_uri(), engine.read.version(), engine.clock.now(), current_scope()
+all_nodes, all_links = frames(uri, version, now, st.session_state.get("graph_decay", "exponential"), scope, engine)
 if all_nodes.empty:
     st.info("The store is empty: add memories on the Memories page.")
     st.stop()
@@ -74,8 +83,8 @@ nodes, links = mg.filter_frames(all_nodes, all_links, flt)
 if nodes.empty:
     st.warning("No memory passes the filters.")
     st.stop()
-g, comm, cent, analysis = analysed(uri, version, now, model, flt, nodes, links)
-proj = projection(uri, version, engine)
+g, comm, cent, analysis = analysed(uri, version, now, model, scope, flt, nodes, links)
+proj = projection(uri, version, scope, engine)
 nodes = gv.place_nodes(nodes, comm, *((proj.ids, proj.coords) if proj is not None else ()))
 
 opts = ug.display_options()
@@ -83,7 +92,7 @@ highlight, centres, focus, ids, paths = {}, [], None, nodes["id"].tolist(), {}
 if opts.view == "memory":
     ids, centres = ug.memory_view(g, nodes, cent)
 elif opts.view == "query":
-    ids, highlight, focus, paths = ug.query_view(engine, model, g, uri, nodes)
+    ids, highlight, focus, paths = ug.query_view(engine, model, g, uri, nodes, scope)
 on_path = [n for p in paths.values() for n in p]
 detail = opts.detail(nodes, links, comm, cent, list(dict.fromkeys(ids)), keep=[*centres, *highlight, *on_path])
 colour_by, size_by = opts.styles(detail)

@@ -9,12 +9,13 @@ from memviz.decay import DECAY_MODELS
 from memviz.demo import DEMO_FORMAT, DEMO_PATH
 from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
+from memviz.filters import scoped
 from memviz.importers import ALL_FORMATS, STORE_FORMATS
 from memviz.ui import jobs
 from memviz.ui import memories as um
 from memviz.ui import widgets as w
 from memviz.ui.inert import inert
-from memviz.ui.state import db_uri, fmt_time, get_engine
+from memviz.ui.state import current_scope, db_uri, fmt_time, get_engine
 from memviz.viz import memories as vm
 
 # The memory picker lists at most this many filtered memories (any row can still be picked in the table).
@@ -24,9 +25,12 @@ SOURCES = {"demo": "Built-in demo", "upload": "Upload a file", "path": "A path o
 
 
 @st.cache_data(show_spinner="Computing retention ...", max_entries=8)
-def memory_frame(uri: str, version: int, now_s: float, model: str, _engine: MemoryEngine) -> pd.DataFrame:
-    """Every memory with its retention at ``now_s``; cached per store, version, clock time and decay model."""
-    return _engine.retention_frame(model, now_s)
+def memory_frame(
+    uri: str, version: int, now_s: float, model: str, scope: str | None, _engine: MemoryEngine
+) -> pd.DataFrame:
+    """Every memory (of ``scope``; None: all) with its retention at ``now_s``; cached per store, version, clock
+    time, decay model and scope."""
+    return _engine.retention_frame(model, now_s, where=scoped(None, scope))
 
 
 def show_stats(engine: MemoryEngine) -> None:
@@ -85,8 +89,11 @@ with st.expander("Add data to the store", expanded=engine.read.count() == 0, ico
     add_data(engine, running)
 
 model = st.session_state.get("mem_decay", DECAY_MODELS[0])
-frame = memory_frame(db_uri(), engine.read.version(), engine.clock.now(), model, engine)
-later = engine.read.count() - len(frame)  # as of the clock: memories it has not reached do not exist yet
+scope = current_scope()
+frame = memory_frame(db_uri(), engine.read.version(), engine.clock.now(), model, scope, engine)
+later = engine.read.count(scoped(None, scope)) - len(
+    frame
+)  # as of the clock: memories it has not reached do not exist yet
 if frame.empty:
     st.info("The store is empty: add data above, or write a memory on the Write page.")
     if later:

@@ -16,7 +16,7 @@ from memviz.ui import recall as ur
 from memviz.ui import widgets as w
 from memviz.ui.inert import inert
 from memviz.ui.recall_form import recall_form
-from memviz.ui.state import acting_engine, db_uri, fmt_time, get_engine
+from memviz.ui.state import acting_engine, current_scope, db_uri, fmt_time, get_engine
 from memviz.ui.widgets import metrics_row
 from memviz.viz import trace as vt
 
@@ -90,7 +90,7 @@ def show_side_by_side(engine: MemoryEngine, trace: Trace) -> None:
     b, run = ur.preset_picker(name_a)
     if run:
         try:  # a pure read: neither reinforced nor recorded
-            cfg_b = preset_config(b, k=trace.k, as_of_s=trace.time_s, reinforce=False)
+            cfg_b = preset_config(b, k=trace.k, as_of_s=trace.time_s, reinforce=False, scope=trace.config.get("scope"))
             st.session_state["rc_cmp_trace"] = engine.recall(trace.query, cfg_b).trace.to_dict()
         except MemvizError as e:
             st.error(inert(e))
@@ -127,7 +127,7 @@ def show_past(engine: MemoryEngine) -> None:
 engine = get_engine()
 st.title("Recall")
 st.caption("Why did it recall that, and why not the memory it needed? Every stage, every score component.")
-query, cfg, error = recall_form(engine.clock.now())
+query, cfg, error = recall_form(engine.clock.now(), scope=current_scope())
 if error:
     st.error(inert(error))
 if st.button("Recall", key="rc_run", type="primary", disabled=cfg is None):

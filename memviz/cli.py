@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from memviz.cli_options import DB_OPTION, EMBEDDER_OPTION, RERANKER_OPTION, pop_settings, settings_options
+from memviz.cli_options import (
+    DB_OPTION,
+    EMBEDDER_OPTION,
+    RERANKER_OPTION,
+    pop_settings,
+    scope_option,
+    settings_options,
+)
 from memviz.errors import MemvizError
 
 if TYPE_CHECKING:
@@ -73,13 +80,25 @@ def _store_options(f):
 @EMBEDDER_OPTION
 @settings_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@scope_option(
+    "Put every memory of the file in this scope (overrides the scopes the importer gives: a LoCoMo conversation, "
+    "a LongMemEval question, a MemoryBank user, a JSONL line's \"scope\"...). '' is the default scope."
+)
 @_store_options
 def ingest(
-    path: str, fmt: Format, db: str | None, batch_size: int, embedder: str | None, as_json: bool, **options: Any
+    path: str,
+    fmt: Format,
+    db: str | None,
+    batch_size: int,
+    embedder: str | None,
+    as_json: bool,
+    scope: str | None,
+    **options: Any,
 ) -> None:
     """Import a data set, or another engine's store (chroma, mem0, lancedb: PATH is its folder; letta: an .af
     file), into the store, created if missing (each batch all-or-nothing; re-running skips stored ids; input
-    refused as a whole changes nothing; the source is never written to). A new store is made with the embedder,
+    refused as a whole changes nothing; the source is never written to). Each memory goes to its scope (the
+    importer's, or --scope). A new store is made with the embedder,
     context and full-text settings given (recorded in it); an existing one must have been made with those given."""
     import time
 
@@ -95,9 +114,11 @@ def ingest(
     t0 = time.perf_counter()
     with tqdm(total=len(data), unit="mem", desc="ingest", file=sys.stderr, disable=None) as bar:
         reports = engine.ingest(
-            data.items(),
+            data.items(scope),
             batch_size=batch_size,
-            source={"path": os.path.abspath(path), "format": fmt} | store_options.given(),
+            source={"path": os.path.abspath(path), "format": fmt}
+            | store_options.given()
+            | ({} if scope is None else {"scope": scope}),
             progress=lambda done, total: bar.update(done - bar.n),
         )
     elapsed = time.perf_counter() - t0
@@ -169,6 +190,7 @@ def _as_of_s(text: str) -> float:
     "13:56'; without a time zone: UTC): memories written later do not exist, later reinforcements are undone.",
 )
 @click.option("--include-forgotten", is_flag=True, help="Search soft-forgotten memories too.")
+@scope_option("Recall only the memories of this scope ('' the default scope). Default: every scope.")
 @EMBEDDER_OPTION
 @RERANKER_OPTION
 @click.option("--json", "as_json", is_flag=True, help='Print {"hits": [...], "trace": {...}} as one JSON object.')
@@ -181,6 +203,7 @@ def recall(
     reinforce: bool,
     as_of: str | None,
     include_forgotten: bool,
+    scope: str | None,
     embedder: str | None,
     reranker: str | None,
     as_json: bool,
@@ -199,6 +222,7 @@ def recall(
         reinforce=reinforce,
         include_forgotten=include_forgotten,
         as_of_s=None if as_of is None else _as_of_s(as_of),
+        scope=scope,
     ).validated()  # bad settings are named before the store is opened
     engine = open_engine(db, create=False, embedder=embedder, reranker=reranker)
     result = engine.recall(query, cfg)
@@ -210,6 +234,7 @@ def recall(
                 "source_id": h.memory.source_id,
                 "speaker": h.memory.speaker,
                 "session_id": h.memory.session_id,
+                "scope": h.memory.scope,
                 "rank": h.rank,
                 "score": h.score,
                 "components": h.components,
@@ -230,8 +255,8 @@ def recall(
 @DB_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def stats(db: str | None, as_json: bool) -> None:
-    """Counts of the store: memories, links by kind, events, version. A pure read: the store must exist, nothing
-    is written (a read-only store works)."""
+    """Counts of the store: memories, links by kind, events, memories by scope, version. A pure read: the store
+    must exist, nothing is written (a read-only store works)."""
     from memviz.store import MemoryStore
 
     s = MemoryStore(db, create=False).stats()
@@ -241,8 +266,10 @@ def stats(db: str | None, as_json: bool) -> None:
         links = ", ".join(f"{n} {k}" for k, n in sorted(s["links"].items())) or "none"
         click.echo(
             f"{s['memories']} memories ({s['forgotten']} forgotten), links: {links}, "
-            f"{s['events']} events, version {s['version']}"
+            f"{s['events']} events, {len(s['scopes'])} scope(s), version {s['version']}"
         )
+        if set(s["scopes"]) - {""}:
+            click.echo("scopes: " + ", ".join(f"{name or '(default)'} {n}" for name, n in s["scopes"].items()))
 
 
 def _report(report, as_json: bool, event=None) -> None:

@@ -1,5 +1,6 @@
 """Command-line options shared by the ``memviz`` commands: the store (``--db``), the embedder, a new
-store's settings (contextual memories, full-text tokenizer; :mod:`memviz.store.settings`) and the reranker."""
+store's settings (contextual memories, full-text tokenizer; :mod:`memviz.store.settings`), the reranker and
+a scope (``--scope``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import click
 
+from memviz.limits import scope_problem
 from memviz.store.settings import DEFAULT, MAX_CONTEXT_TURNS, ContextSettings, FulltextSettings, StoreSettings
 
 DB_OPTION = click.option(
@@ -33,6 +35,24 @@ RERANKER_OPTION = click.option(
     help="Rerank the best candidates with this sentence-transformers CrossEncoder (a folder or cached hub id). "
     "Default: no reranking.",
 )
+
+
+class ScopeType(click.ParamType):
+    """A memory's scope (:func:`memviz.limits.scope_problem`: at most 128 characters of letters, digits,
+    ``_ - . : @ / +`` and inner spaces); ``""`` is the default scope."""
+
+    name = "scope"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if (problem := scope_problem(value)) is not None:
+            self.fail(problem, param, ctx)
+        return str(value)
+
+
+def scope_option(help: str) -> Callable:
+    """``--scope NAME`` (default None: no scope given) with ``help``."""
+    return click.option("--scope", "scope", default=None, type=ScopeType(), metavar="NAME", help=help)
+
 
 _SETTINGS = [
     click.option(
@@ -113,4 +133,13 @@ def pop_settings(options: dict[str, Any]) -> StoreSettings | None:
     return settings
 
 
-__all__ = ["EMBEDDER_OPTION", "RERANKER_OPTION", "SETTING_NAMES", "pop_settings", "settings_from", "settings_options"]
+__all__ = [
+    "EMBEDDER_OPTION",
+    "RERANKER_OPTION",
+    "SETTING_NAMES",
+    "ScopeType",
+    "pop_settings",
+    "scope_option",
+    "settings_from",
+    "settings_options",
+]

@@ -24,8 +24,11 @@ from memviz.models import MemoryInput
 from memviz.store import MemoryStore
 from memviz.store.settings import ContextSettings
 
-# stored(sessions, n): {session: [(speaker, text), ...]}, the n latest stored turns of each session, oldest first.
-StoredTurns = Callable[[list[str], int], Mapping[str, list[tuple[str, str]]]]
+# A session of a scope: (scope, session id). A session id names a session within its scope only.
+SessionKey = tuple[str, str]
+# stored(sessions, n): {(scope, session): [(speaker, text), ...]}, the n latest stored turns of each session,
+# oldest first.
+StoredTurns = Callable[[list[SessionKey], int], Mapping[SessionKey, list[tuple[str, str]]]]
 
 
 def embedding_text(text: str, speaker: str | None) -> str:
@@ -45,16 +48,16 @@ def contexts(
     """The context of each memory of a write (None when there is none, or contexts are off).
 
     ``inputs`` are in the write's order (a conversation's turns in order); ``texts`` their normalised texts.
-    A memory's previous turns are the turns of its session before it in ``inputs``, preceded, when there are
-    fewer than ``settings.turns``, by the session's latest turns already stored (``stored``, read once for all
-    sessions). A memory without a session has no previous turns. The date is the memory's event time (UTC day,
+    A memory's previous turns are the turns of its session (of its scope) before it in ``inputs``, preceded, when
+    there are fewer than ``settings.turns``, by the session's latest turns already stored (``stored``, read once
+    for all sessions). A memory without a session has no previous turns. The date is the memory's event time (UTC day,
     e.g. ``Date: 8 May 2023``)."""
     if not settings.on:
         return [None] * len(inputs)
     n_turns = settings.turns
-    sessions = sorted({i.session_id for i in inputs if i.session_id})
+    sessions = sorted({(i.scope, i.session_id) for i in inputs if i.session_id})
     before = stored(sessions, n_turns) if n_turns and sessions else {}
-    recent: dict[str, deque[tuple[str, str]]] = defaultdict(lambda: deque(maxlen=n_turns))
+    recent: dict[SessionKey, deque[tuple[str, str]]] = defaultdict(lambda: deque(maxlen=n_turns))
     for s in sessions:
         recent[s].extend(before.get(s, []))
     out: list[str | None] = []
@@ -63,28 +66,30 @@ def contexts(
         if settings.date and item.event_time_s is not None:
             lines.append(f"Date: {datetime.fromtimestamp(float(item.event_time_s), UTC):%-d %B %Y}")
         if n_turns and item.session_id:
-            lines += [embedding_text(t, sp) for sp, t in recent[item.session_id]]
-            recent[item.session_id].append((item.speaker or "", text))
+            key = (item.scope, item.session_id)
+            lines += [embedding_text(t, sp) for sp, t in recent[key]]
+            recent[key].append((item.speaker or "", text))
         out.append("\n".join(lines) or None)
     return out
 
 
-def stored_turns(store: MemoryStore, sessions: list[str], n: int) -> dict[str, list[tuple[str, str]]]:
-    """The ``n`` latest turns ``store`` holds of each of ``sessions`` (by event time, else creation time), oldest
-    first, as (speaker, text): the context of a write's first turns in a session begun earlier."""
+def stored_turns(store: MemoryStore, sessions: list[SessionKey], n: int) -> dict[SessionKey, list[tuple[str, str]]]:
+    """The ``n`` latest turns ``store`` holds of each of ``sessions`` ((scope, session id) pairs; by event time,
+    else creation time), oldest first, as (speaker, text): the context of a write's first turns in a session
+    begun earlier."""
     tbl = store.memories_table(
-        columns=["speaker", "text", "session_id", "event_time_s", "created_time_s"],
-        where=MemoryFilter(sessions=sessions),
+        columns=["speaker", "text", "scope", "session_id", "event_time_s", "created_time_s"],
+        where=MemoryFilter(sessions=sorted({s for _, s in sessions}), scopes=sorted({sc for sc, _ in sessions})),
     )
     if not tbl.num_rows:
         return {}
     df = tbl.to_pandas()
     df["t"] = df["event_time_s"].fillna(df["created_time_s"])
-    df = df.sort_values("t", kind="stable").groupby("session_id").tail(n)
-    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for s, sp, tx in zip(df["session_id"], df["speaker"], df["text"], strict=True):
-        out[s].append((sp or "", tx))
+    df = df.sort_values("t", kind="stable").groupby(["scope", "session_id"]).tail(n)
+    out: dict[SessionKey, list[tuple[str, str]]] = defaultdict(list)
+    for sc, s, sp, tx in zip(df["scope"], df["session_id"], df["speaker"], df["text"], strict=True):
+        out[(sc, s)].append((sp or "", tx))
     return out
 
 
-__all__ = ["StoredTurns", "contexts", "embedding_text", "encoder_text", "stored_turns"]
+__all__ = ["SessionKey", "StoredTurns", "contexts", "embedding_text", "encoder_text", "stored_turns"]

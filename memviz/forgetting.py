@@ -126,13 +126,22 @@ def recall_change(
     k: int = 10,
     model: DecayModel = "exponential",
     as_of_s: float | None = None,
+    scope: str | None = None,
 ) -> RecallChange:
     """Recall ``query`` as it is (soft-forgotten memories included) and with ``exclude_ids`` left out: what
     suppressing them would change. Both are pure reads (neither reinforced nor recorded), a what-if.
-    ``as_of_s`` scores both as of that clock time (default: the engine clock).
+    ``as_of_s`` scores both as of that clock time (default: the engine clock); both recall within ``scope``
+    (None: every scope).
     Raises EmptyTextError for an empty query and ConfigError for bad settings (see :meth:`MemoryEngine.recall`).
     """
-    kw = {"k": k, "reinforce": False, "include_forgotten": True, "decay_model": model, "as_of_s": as_of_s}
+    kw = {
+        "k": k,
+        "reinforce": False,
+        "include_forgotten": True,
+        "decay_model": model,
+        "as_of_s": as_of_s,
+        "scope": scope,
+    }
     before = engine.recall(query, **kw)
     after = engine.recall(query, exclude_ids=exclude_ids, **kw)
     excluded = set(exclude_ids)

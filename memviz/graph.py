@@ -27,6 +27,7 @@ import pandas as pd
 
 from memviz.decay import DecayModel, DecayParams
 from memviz.errors import ConfigError, UnknownMemoryError
+from memviz.filters import scoped
 from memviz.models import LINK_KINDS
 
 NODE_COLUMNS: tuple[str, ...] = (
@@ -47,16 +48,21 @@ LINK_COLUMNS: tuple[str, ...] = ("source_id", "target_id", "kind", "weight")
 
 
 def graph_frames(
-    engine, model: DecayModel = "exponential", now_s: float | None = None, params: DecayParams | None = None
+    engine,
+    model: DecayModel = "exponential",
+    now_s: float | None = None,
+    params: DecayParams | None = None,
+    scope: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The nodes and links frames of ``engine``'s store, read in two queries.
+    """The nodes and links frames of ``engine``'s store (of the memories of ``scope`` and their links; None:
+    every scope), read in two queries.
 
     ``nodes`` has :data:`NODE_COLUMNS`: ``time_s`` is the memory's event time (POSIX s), its creation time
     when the data has none; ``retention`` in [0, 1] is computed at ``now_s`` (default: the engine clock) by
     :meth:`MemoryEngine.retention_frame` under ``model`` and ``params``; ``forgotten`` is a bool;
     ``keywords`` is one comma-separated string. ``links`` has :data:`LINK_COLUMNS`.
     """
-    df = engine.retention_frame(model, now_s, params=params)
+    df = engine.retention_frame(model, now_s, where=scoped(None, scope), params=params)
     nodes = pd.DataFrame(
         {
             "id": df["id"],
@@ -74,7 +80,10 @@ def graph_frames(
         },
         columns=list(NODE_COLUMNS),
     )
-    links = engine.read.links()[list(LINK_COLUMNS)].reset_index(drop=True)
+    links = engine.read.links()[list(LINK_COLUMNS)]
+    if scope is not None:  # a link never crosses scopes: its source tells its scope
+        links = links[links["source_id"].isin(df["id"])]
+    links = links.reset_index(drop=True)
     links["weight"] = links["weight"].astype("float64")
     return nodes, links
 

@@ -274,15 +274,16 @@ def reinforcements(
     return rows, per_step
 
 
-def clock_start_for(store: MemoryStore, recorded: bool = True) -> float:
+def clock_start_for(store: MemoryStore, recorded: bool = True, scope: str | None = None) -> float:
     """Where a simulated clock starts for ``store`` (POSIX s): the last recorded clock time (unless not
-    ``recorded``), else the latest event time in the data (so decay is seen "as of" the end of the data), else
-    now."""
+    ``recorded``), else the latest event time in the data (so decay is seen "as of" the end of the data; of the
+    memories of ``scope`` only when given: the end of one conversation of a store holding many), else now."""
     clocks = store.list_events(ops=["clock"], limit=1) if recorded else []
     if clocks and isinstance(clocks[-1], ClockEvent):
         return clocks[-1].to_s
-    if store.count():
-        tbl = store.memories_table(columns=["event_time_s", "created_time_s"])
+    where = None if scope is None else MemoryFilter(scopes=[scope])
+    if store.count(where=where):
+        tbl = store.memories_table(columns=["event_time_s", "created_time_s"], where=where)
         t = pc.max(tbl.column("event_time_s")).as_py()
         return t if t is not None else pc.max(tbl.column("created_time_s")).as_py()
     return time.time()

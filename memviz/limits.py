@@ -13,6 +13,12 @@
   3,600-character speaker left no room for the text and gave two memories the same embedding (cosine 0.9999999 with
   all-MiniLM-L6-v2). 128 characters of speaker take at most about half the window (``"a." * 64``, the worst
   case tried, is 131 tokens) and leave the rest to the text (cosine 0.53 for the same two texts).
+- **Scopes** (:attr:`memviz.models.MemoryInput.scope`: whose memory it is, one level, e.g. ``alice``,
+  ``agent:run-7``, ``conv-26``): at most :data:`MAX_SCOPE_CHARS` (128) characters, each a Unicode letter or digit
+  or one of ``_ - . : @ / +`` and inner spaces (:data:`SCOPE_CHARSET`), no leading or trailing space; ``""`` is the
+  default scope (a store or an input that names none). A scope is a key: shown in the sidebar's selector and
+  the CLI, quoted into SQL filters, compared for equality when linking; a LoCoMo sample id, a LongMemEval
+  question id, a MemoryBank user name, a mem0 ``user_id`` and a Letta agent name all fit.
 - **k** of a recall: at most :data:`MAX_K` hits for a recall that reinforces (every hit is strengthened,
   one event each, and the trace recorded): ``memviz recall -k 1000000`` reinforced the whole store and recorded
   a 1.6 MB trace on 2,048 memories. A recall that does not reinforce (a pure read, or an evaluation ranking a
@@ -24,6 +30,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 
 from memviz.errors import ConfigError
@@ -43,6 +50,10 @@ MAX_CHARS: dict[str, tuple[str, int]] = {
     "session_id": ("session", MAX_SESSION_CHARS),
     "source_id": ("source id", MAX_SOURCE_ID_CHARS),
 }
+
+MAX_SCOPE_CHARS = 128
+SCOPE_CHARSET = "Unicode letters and digits, _ - . : @ / + and inner spaces"
+_SCOPE = re.compile(r"[\w.:@/+\- ]*")
 
 MAX_K = 1000  # hits of a reinforcing recall
 MAX_READ_K = 100_000  # hits and candidates of any recall
@@ -80,19 +91,42 @@ def length_problem(field: str, value: str | None) -> str | None:
     return f"{name} is {len(value):,} characters long; the limit is {limit:,}"
 
 
+def scope_problem(scope: object) -> str | None:
+    """Why ``scope`` cannot be a memory's scope (see the module docstring: a string of at most
+    :data:`MAX_SCOPE_CHARS` characters of :data:`SCOPE_CHARSET`, no leading or trailing space), or None."""
+    if not isinstance(scope, str):
+        return f"scope must be a string, got {type(scope).__name__}"
+    if len(scope) > MAX_SCOPE_CHARS:
+        return f"scope is {len(scope):,} characters long; the limit is {MAX_SCOPE_CHARS}"
+    if not _SCOPE.fullmatch(scope) or scope != scope.strip():
+        return f"scope {scope!r} may hold only {SCOPE_CHARSET} (no leading or trailing space)"
+    return None
+
+
+def check_scope(scope: str) -> str:
+    """``scope`` if it is a valid scope (:func:`scope_problem`), else ConfigError saying why."""
+    if (problem := scope_problem(scope)) is not None:
+        raise ConfigError(problem)
+    return scope
+
+
 __all__ = [
     "MAX_CHARS",
     "MAX_ID_CHARS",
     "MAX_K",
+    "MAX_SCOPE_CHARS",
     "MAX_READ_K",
     "MAX_SESSION_CHARS",
     "MAX_SOURCE_ID_CHARS",
     "MAX_SPEAKER_CHARS",
     "MAX_TIME_S",
     "MIN_TIME_S",
+    "SCOPE_CHARSET",
     "TIME_RANGE",
+    "check_scope",
     "check_time",
     "length_problem",
+    "scope_problem",
     "time_in_range",
     "time_problem",
 ]

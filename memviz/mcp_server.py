@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 
 from memviz.engine import MemoryEngine
 from memviz.errors import ConfigError, EmptyTextError, MemvizError
-from memviz.limits import MAX_K
+from memviz.limits import MAX_K, check_scope
 from memviz.models import MemoryInput
 from memviz.recall.presets import PresetName, preset_config
 
@@ -72,6 +72,7 @@ class HitOut(BaseModel):
     rank: int
     speaker: str
     session: str
+    scope: str = Field(description="whose memory it is ('' the default scope)")
 
 
 class Recalled(BaseModel):
@@ -95,6 +96,7 @@ class Stats(BaseModel):
     events: int
     sessions: int
     speakers: int
+    scopes: dict[str, int] = Field(description="memories per scope ('' the default scope)")
     version: int = Field(description="the memories table's version: it moves with every change")
     now_s: float = Field(description="the store's clock, POSIX seconds")
 
@@ -106,9 +108,16 @@ class MemoryTools:
     def __init__(self, engine: MemoryEngine):
         self.engine = engine
 
-    def remember(self, text: str, speaker: str = "", session: str = "", time: str | None = None) -> Remembered:
+    def remember(
+        self, text: str, speaker: str = "", session: str = "", time: str | None = None, scope: str = ""
+    ) -> Remembered:
         item = MemoryInput(
-            text=text, speaker=speaker, session_id=session, event_time_s=_event_time(time), dataset=DATASET
+            text=text,
+            speaker=speaker,
+            session_id=session,
+            event_time_s=_event_time(time),
+            dataset=DATASET,
+            scope=check_scope(scope),
         )
         try:
             report = self.engine.write([item])
@@ -118,8 +127,9 @@ class MemoryTools:
         links = [LinkOut(to=lk.target_id, kind=lk.kind, weight=round(lk.weight, 4)) for lk in r.links]
         return Remembered(id=r.id, text=r.text, keywords=r.keywords, importance=r.importance, links=links)
 
-    def recall(self, query: str, k: int = 10, preset: str = "default") -> Recalled:
-        cfg = preset_config(preset, k=k, reinforce=True)  # the agent's path: strengthen the hits, log the trace
+    def recall(self, query: str, k: int = 10, preset: str = "default", scope: str | None = None) -> Recalled:
+        # The agent's path: strengthen the hits, log the trace.
+        cfg = preset_config(preset, k=k, reinforce=True, scope=scope)
         result = self.engine.recall(query, cfg)
         hits = [
             HitOut(
@@ -130,6 +140,7 @@ class MemoryTools:
                 rank=h.rank,
                 speaker=h.memory.speaker,
                 session=h.memory.session_id,
+                scope=h.memory.scope,
             )
             for h in result.hits
         ]
@@ -189,19 +200,25 @@ def build_server(engine: MemoryEngine, preload: bool = True) -> MCPServer:
         time: Annotated[
             str | None, Field(description="when it happened: a date/time, ISO 8601 safest, UTC without a zone")
         ] = None,
+        scope: Annotated[
+            str, Field(description="whose memory it is: a user, an agent or 'agent:run' ('' the default scope)")
+        ] = "",
     ) -> Remembered:
-        """Store one memory. Returns its id and the links made to memories already stored."""
-        return call(lambda: tools.remember(text, speaker, session, time))
+        """Store one memory. Returns its id and the links made to memories already stored (of its scope only)."""
+        return call(lambda: tools.remember(text, speaker, session, time, scope))
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False))
     def recall(
         query: Annotated[str, Field(description="what to look for")],
         k: Annotated[int, Field(ge=1, le=MAX_K, description="how many memories to return")] = 10,
         preset: Annotated[PresetName, Field(description="the scoring formula (memviz's presets)")] = "default",
+        scope: Annotated[
+            str | None, Field(description="recall only this scope's memories (a user, an agent...); null: all")
+        ] = None,
     ) -> Recalled:
         """Recall the k memories that best match the query, with each one's score and its components. Like a
         person's recall, it strengthens what it finds; the recall is kept with its trace (trace_id)."""
-        return call(lambda: tools.recall(query, k, preset))
+        return call(lambda: tools.recall(query, k, preset, scope))
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True))
     def forget(id: Annotated[str, Field(description="the memory's id")]) -> Forgotten:  # noqa: A002
@@ -210,7 +227,8 @@ def build_server(engine: MemoryEngine, preload: bool = True) -> MCPServer:
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def stats() -> Stats:
-        """The store's counts: memories, forgotten, links by kind, events, sessions, speakers, version, clock."""
+        """The store's counts: memories, forgotten, links by kind, events, sessions, speakers, memories per scope,
+        version, clock."""
         return call(tools.stats)
 
     return server

@@ -42,6 +42,10 @@ class MemoryInput:
     to the source message (e.g. LoCoMo ``"D1:3"``); ``event_time_s`` is when the data says it happened
     (POSIX seconds, None when the data has no time). ``id`` may be given for a stable, re-importable identity;
     otherwise the engine assigns one. ``dataset`` names where the memory came from (``"locomo"``, ``"demo"``...).
+    ``scope`` says whose memory it is (one level: a user ``"alice"``, an agent's run ``"agent:run-7"``, a LoCoMo
+    conversation ``"conv-26"``; ``""``, the default scope, when none is given; bounded by
+    :func:`memviz.limits.scope_problem`): recall, the graph, forgetting and evaluation can work within one scope,
+    and links never join two scopes.
 
     Imports from another engine's store also give ``metadata`` (the source's own fields, JSON-able; stored as
     JSON text and shown on the memory's page) and, when the source keeps a history, ``written_s`` (when the
@@ -67,6 +71,7 @@ class MemoryInput:
     first_text: str = ""
     history: tuple[Change, ...] = ()
     verbatim: bool = False
+    scope: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ class Memory:
     access_times_s: list[float]
     batch_id: str
     metadata: dict[str, Any] | None = None  # the source's own fields of an imported memory (None: none)
+    scope: str = ""  # whose memory it is (MemoryInput.scope; "" the default scope)
 
     @property
     def forgotten(self) -> bool:

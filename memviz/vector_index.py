@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -68,6 +69,8 @@ class VectorIndex:
         self._forgotten_ids: frozenset[str] | None = None
         self.table_rows: pa.Table | None = None  # the scalar columns, same row order as ids and matrix
         self._position: dict[str, int] | None = None  # id -> row, built on first use
+        self._scope_rows: dict[tuple[str, ...], np.ndarray] = {}  # scopes -> their rows, at self.version
+        self._scope_rows_version: int | None = None
         self.loads = 0  # full (re)loads so far: for tests and benchmarks
         self._lock = threading.RLock()
 
@@ -158,16 +161,37 @@ class VectorIndex:
             self.version = after
 
     # -- reading ------------------------------------------------------------------------------------
-    def vectors(self, include_forgotten: bool = False) -> tuple[list[str], np.ndarray]:
+    def vectors(
+        self, include_forgotten: bool = False, scopes: Sequence[str] | None = None
+    ) -> tuple[list[str], np.ndarray]:
         """Ids and unit vectors (read-only float32, shape (n, dim)) of the table's memories, in table order;
-        without forgotten ones unless ``include_forgotten``."""
+        without forgotten ones unless ``include_forgotten``; only those of ``scopes`` when given."""
         with self._lock:
             self.current()
-            ids, matrix, forgotten = self.ids, self.matrix, self.forgotten
-        if include_forgotten or not forgotten.any():
+            ids, matrix = self.ids, self.matrix
+            keep = self._kept_rows(include_forgotten, scopes)
+        if keep is None:
             return list(ids), matrix
-        keep = np.flatnonzero(~forgotten)
         return [ids[i] for i in keep], matrix[keep]
+
+    def _kept_rows(self, include_forgotten: bool, scopes: Sequence[str] | None) -> np.ndarray | None:
+        """Rows (ascending) of the memories of ``scopes`` (all: None), without the forgotten ones unless
+        ``include_forgotten``; None when that is every row. The rows of a set of scopes are found once per table
+        version (an Arrow ``is_in`` over the ``scope`` column, a null read as ``""``). Call with the lock held."""
+        rows = None
+        if scopes is not None:
+            if self._scope_rows_version != self.version:
+                self._scope_rows, self._scope_rows_version = {}, self.version
+            key = tuple(scopes)
+            if (rows := self._scope_rows.get(key)) is None:
+                column = pc.fill_null(self._loaded_rows().column("scope"), "")
+                mask = pc.is_in(column, value_set=pa.array(key, pa.string())).to_numpy(zero_copy_only=False)
+                rows = self._scope_rows[key] = np.flatnonzero(mask)
+        if include_forgotten or not self.forgotten.any():
+            return rows
+        if rows is None:
+            return np.flatnonzero(~self.forgotten)
+        return rows[~self.forgotten[rows]]
 
     def rows(self, ids: Sequence[str]) -> tuple[list[str], pa.Table, np.ndarray]:
         """The memories ``ids`` that exist (in the order given, duplicates kept, unknown ids dropped): their
@@ -214,10 +238,13 @@ class VectorIndex:
         with self._lock:
             return self.table_rows if self.version is not None and self.version == self.table.version else None
 
-    def search(self, vector: np.ndarray, limit: int, include_forgotten: bool = False) -> tuple[list[str], np.ndarray]:
+    def search(
+        self, vector: np.ndarray, limit: int, include_forgotten: bool = False, scopes: Sequence[str] | None = None
+    ) -> tuple[list[str], np.ndarray]:
         """The ``limit`` memories most cosine-similar to ``vector`` (shape (dim,)): ids and similarities
-        (float64 in [-1, 1], shape (<= limit,)), best first. Exact. Raises ValueError for a vector of another
-        dimension."""
+        (float64 in [-1, 1], shape (<= limit,)), best first. Exact. Only the memories of ``scopes`` when given
+        (the index needs the ``scope`` column): their rows alone are scored, so a search in a small scope of a
+        large store costs in proportion to the scope. Raises ValueError for a vector of another dimension."""
         q = np.asarray(vector, dtype=np.float32).reshape(-1)
         if q.shape[0] != self.dim:
             raise ValueError(f"query vector has {q.shape[0]} dimensions, the index {self.dim}")
@@ -226,12 +253,12 @@ class VectorIndex:
             q = q / norm
         with self._lock:
             self.current()
-            ids, matrix, forgotten = self.ids, self.matrix, self.forgotten
-        if not ids:
-            return [], np.zeros(0)
-        sims = matrix @ q
-        if not include_forgotten and forgotten.any():
-            sims = np.where(forgotten, -np.inf, sims)
-            limit = min(limit, int((~forgotten).sum()))
+            ids, matrix = self.ids, self.matrix
+            keep = self._kept_rows(include_forgotten, scopes)
+        if keep is None:
+            sims = matrix @ q
+            order = top_k(sims, limit)
+            return [ids[i] for i in order], sims[order].astype(np.float64)
+        sims = matrix[keep] @ q
         order = top_k(sims, limit)
-        return [ids[i] for i in order], sims[order].astype(np.float64)
+        return [ids[i] for i in keep[order]], sims[order].astype(np.float64)

@@ -27,9 +27,9 @@ from memviz.context import contexts, encoder_text, stored_turns
 from memviz.embed import Embedder
 from memviz.errors import ConfigError, DuplicateMemoryError, EmptyTextError
 from memviz.events import Event, ForgetEvent, ImportEvent, LinkEvent, UpdateEvent, WriteEvent
-from memviz.filters import LIVE, MemoryFilter
-from memviz.limits import MAX_CHARS, check_time, length_problem, time_problem
-from memviz.linking import LinkConfig, Prior, link, scope_of
+from memviz.filters import MemoryFilter
+from memviz.limits import MAX_CHARS, check_time, length_problem, scope_problem, time_problem
+from memviz.linking import DEFAULT_LINK_SCOPE, LinkConfig, LinkScope, Prior, link, scope_of
 from memviz.models import MEMORY_KINDS, Link, MemoryInput, WriteItemReport, WriteReport
 from memviz.store import LINKS_SCHEMA, MemoryStore
 from memviz.store.tables import CONTEXT_COLUMN
@@ -98,7 +98,8 @@ def checked_text(n: int, item: MemoryInput) -> str:
     were normalised), once the whole item is checked; raises EmptyTextError /
     TextTooLongError naming the item, ConfigError (naming the item) for an unknown kind, a string field that is
     not valid Unicode (a lone surrogate), an id, speaker, session or source id longer than
-    :data:`memviz.limits.MAX_CHARS` allows, or an event time outside :data:`memviz.limits.TIME_RANGE`."""
+    :data:`memviz.limits.MAX_CHARS` allows, a scope :func:`memviz.limits.scope_problem` refuses, or an event
+    time outside :data:`memviz.limits.TIME_RANGE`."""
     try:
         text = text_mod.normalise(item.text)
     except (EmptyTextError, text_mod.TextTooLongError) as e:
@@ -116,6 +117,8 @@ def checked_text(n: int, item: MemoryInput) -> str:
         value = getattr(item, name)
         if (problem := length_problem(name, value if isinstance(value, str) else None)) is not None:
             raise ConfigError(f"item {n} ({_short(item.id)}): {problem}")
+    if (problem := scope_problem(item.scope)) is not None:
+        raise ConfigError(f"item {n} ({_short(item.id)}): {problem}")
     if item.event_time_s is not None and (problem := time_problem(float(item.event_time_s))) is not None:
         raise ConfigError(f"item {n} ({_short(item.id)}): event {problem}")
     return item.text if item.verbatim else text
@@ -154,9 +157,9 @@ class Writer:
         link_config: Callable[[], LinkConfig],
     ):
         self.store, self.embedder, self.clock, self.link_config = store, embedder, clock, link_config
-        # {id: (scope, content words)} of stored memories, for linking (a memory's text, dataset and session
-        # never change): read from the store once, then kept up to date by this writer's commits.
-        self._facts: dict[str, tuple[str | None, int]] = {}
+        # {id: (link scope, content words)} of stored memories, for linking (a memory's text, scope, dataset and
+        # session never change): read from the store once, then kept up to date by this writer's commits.
+        self._facts: dict[str, tuple[LinkScope, int]] = {}
 
     def write(
         self,
@@ -293,7 +296,7 @@ class Writer:
             link_rows = pa.Table.from_pylist([asdict(lk) for lk in links], schema=LINKS_SCHEMA)
             self.store.commit_batch(batch_id, rows, link_rows, events)
             self._facts.update(
-                (i, (scope_of(m.dataset, m.session_id), len(text_mod.content_words(m.text))))
+                (i, (scope_of(m.scope, m.dataset, m.session_id), len(text_mod.content_words(m.text))))
                 for i, m in zip(ids, normalised, strict=True)
             )
         timings["store_ms"] = ms_since(t)
@@ -342,24 +345,29 @@ class Writer:
         return reports
 
     def _prior(self, inputs: Sequence[MemoryInput], cfg: LinkConfig, keywords: bool) -> Prior:
-        """What a batch links to: the live memories' vectors (and keywords, when ``keywords``), scopes and short
+        """What a batch links to: the live memories of the batch's scopes (a link never crosses scopes, so the
+        others are not read: in a store of many scopes a batch costs what its scopes hold, and a scope links as
+        it would in a store of its own): their vectors (and keywords, when ``keywords``), link scopes and short
         ones, and each of the batch's sessions' latest stored turn."""
-        ids, vecs = self.store.vectors(LIVE)
-        facts = self._stored_facts(ids)
-        scopes = {i: f[0] for i, f in facts.items() if f[0] is not None}
+        live = MemoryFilter(forgotten=False, scopes=sorted({i.scope for i in inputs}))
+        ids, vecs = self.store.vectors(live)
+        facts = self._stored_facts(ids, live)
+        scopes = {i: f[0] for i, f in facts.items() if f[0] != DEFAULT_LINK_SCOPE}
         short = {i for i, f in facts.items() if f[1] <= cfg.short_words}
-        kw = self.store.memories_table(columns=["id", "keywords"], where=LIVE) if keywords else None
-        last: dict[str, str] = {}
+        kw = self.store.memories_table(columns=["id", "keywords"], where=live) if keywords else None
+        last: dict[tuple[str, str], str] = {}
         sessions = sorted({i.session_id for i in inputs if i.session_id})
         if sessions:
             tbl = self.store.memories_table(
-                columns=["id", "session_id", "event_time_s", "created_time_s"], where=MemoryFilter(sessions=sessions)
+                columns=["id", "scope", "session_id", "event_time_s", "created_time_s"],
+                where=MemoryFilter(sessions=sessions, scopes=sorted({i.scope for i in inputs})),
             )
             if tbl.num_rows:
                 df = tbl.to_pandas()
                 df["t"] = df["event_time_s"].fillna(df["created_time_s"])
-                latest = df.loc[df.groupby("session_id")["t"].idxmax()]
-                last = dict(zip(latest["session_id"], latest["id"], strict=True))
+                latest = df.loc[df.groupby(["scope", "session_id"])["t"].idxmax()]
+                keys = zip(latest["scope"], latest["session_id"], strict=True)
+                last = dict(zip(keys, latest["id"], strict=True))
         if kw is None:
             return Prior(ids, vecs, last, scopes=scopes, short=short)
         return Prior(
@@ -372,18 +380,19 @@ class Writer:
             short,
         )
 
-    def _stored_facts(self, ids: Sequence[str]) -> dict[str, tuple[str | None, int]]:
-        """{id: (scope, content words)} of the stored memories ``ids`` (:func:`memviz.linking.scope_of`,
+    def _stored_facts(self, ids: Sequence[str], live: MemoryFilter) -> dict[str, tuple[LinkScope, int]]:
+        """{id: (link scope, content words)} of the stored memories ``ids`` (:func:`memviz.linking.scope_of`,
         :func:`memviz.text.content_words`),
-        from this writer's cache; the ones it lacks are read in one query (all live memories when many are
+        from this writer's cache; the ones it lacks are read in one query (all ``live`` memories when many are
         missing, e.g. the first write after opening a store)."""
         missing = [i for i in ids if i not in self._facts]
         if missing:
-            where = LIVE if len(missing) > 500 else MemoryFilter(ids=missing)
-            tbl = self.store.memories_table(columns=["id", "text", "session_id", "dataset"], where=where)
-            for i, tx, s, d in zip(*(tbl.column(c).to_pylist() for c in ("id", "text", "session_id", "dataset"))):
-                self._facts[i] = (scope_of(d, s), len(text_mod.content_words(tx)))
-        return {i: self._facts.get(i, (None, 99)) for i in ids}
+            where = live if len(missing) > 500 else MemoryFilter(ids=missing)
+            columns = ["id", "text", "scope", "session_id", "dataset"]
+            tbl = self.store.memories_table(columns=columns, where=where)
+            for i, tx, sc, s, d in zip(*(tbl.column(c).to_pylist() for c in columns)):
+                self._facts[i] = (scope_of(sc, d, s), len(text_mod.content_words(tx)))
+        return {i: self._facts.get(i, (DEFAULT_LINK_SCOPE, 99)) for i in ids}
 
     def _neighbour_texts(self, neighbours: list[list[dict[str, Any]]], new_text: dict[str, str]) -> None:
         """Add each neighbour's text (new ones are known; stored ones are read in one query)."""
@@ -453,6 +462,7 @@ def _memory_rows(ids, texts, inputs, emb: Embedded, importance, stability, now, 
             "access_times_s": pa.array([[et if et is not None else now] for et in event_times], pa.list_(pa.float64())),
             "batch_id": [batch_id] * len(ids),
             "metadata": [None if i.metadata is None else json.dumps(i.metadata, default=str) for i in inputs],
+            "scope": [i.scope for i in inputs],
         }
         | context,
         schema=schema,

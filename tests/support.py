@@ -85,13 +85,13 @@ def fingerprint(folder: Path) -> dict[str, tuple[str, int]]:
 
 
 def old_store(make_engine, tmp_path: Path) -> Path:
-    """A store in ``tmp_path/old`` of two memories whose memories table lacks ``metadata``, as an older memviz
-    wrote it."""
+    """A store in ``tmp_path/old`` of two memories whose memories table lacks ``metadata`` and ``scope``, as an
+    older memviz wrote it."""
     import lancedb
 
     from memviz.models import MemoryInput
 
     engine = make_engine("old")
     engine.ingest([MemoryInput(text="Maya moved to Leeds.", id="a"), MemoryInput(text="Sam plays chess.", id="b")])
-    lancedb.connect(str(tmp_path / "old")).open_table("memories").drop_columns(["metadata"])
+    lancedb.connect(str(tmp_path / "old")).open_table("memories").drop_columns(["metadata", "scope"])
     return tmp_path / "old"

@@ -42,10 +42,10 @@ def test_off_gives_no_context_and_turns_come_from_the_store_when_the_write_lacks
 
     def stored(sessions, n):
         asked.append((sessions, n))
-        return {"s2": [("Deb", "Leg day today.")]}
+        return {("", "s2"): [("Deb", "Leg day today.")]}
 
     ctx = contexts(TURNS[3:], [TURNS[3].text], ContextSettings(turns=1), stored)
-    assert ctx == ['Deb said, "Leg day today."'] and asked == [(["s2"], 1)]
+    assert ctx == ['Deb said, "Leg day today."'] and asked == [([("", "s2")], 1)]
     no_session = MemoryInput(text="a note", speaker="me")
     assert contexts([no_session], ["a note"], ContextSettings(turns=1), stored) == [None]
 
@@ -100,3 +100,10 @@ def test_the_tokenizer_settings_decide_stemming_and_are_shown_in_the_trace(tmp_p
         assert (store.text_search("cat", 5)[0] == ["m"]) is stem
         info = engine.recall("cat", reinforce=False).trace.stage("fulltext").info
         assert info["tokenizer"]["stem"] is stem and info["index"] == "lancedb-fts"
+
+
+def test_a_session_id_is_a_session_of_its_scope_only():
+    """Two scopes' sessions named alike ("s1") are two sessions: neither is the other's context."""
+    turns = [MemoryInput(text=f"turn {n}", speaker="me", session_id="s1", scope=sc) for n, sc in enumerate("abab")]
+    ctx = contexts(turns, [t.text for t in turns], ContextSettings(turns=2), lambda sessions, n: {})
+    assert ctx == [None, None, 'me said, "turn 0"', 'me said, "turn 1"']

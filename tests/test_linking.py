@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memviz.linking import LinkConfig, Prior, link, scope_of, specificity
+from memviz.linking import LinkConfig, Prior, conversation_of, link, scope_of, specificity
 from memviz.models import MemoryInput
 
 
@@ -18,7 +18,7 @@ def test_semantic_temporal_and_keyword_links():
     prior = Prior(
         ids=["old"],
         vecs=_unit([1, 0, 0]),
-        last_in_session={"s": "old"},
+        last_in_session={("", "s"): "old"},
         keyword_ids=["old"],
         keywords=[{"pottery", "glaze"}],
     )
@@ -54,11 +54,12 @@ def test_keyword_specificity_falls_with_frequency():
     assert specificity(2, 20) > specificity(5, 20) > specificity(15, 20) > 0.0
 
 
-def test_scope_of_importer_conversations():
-    assert scope_of("locomo", "conv-26:S3") == "locomo:conv-26"
-    assert scope_of("longmemeval", "q1:s02") == "longmemeval:q1"
-    assert scope_of("memorybank", "Ann:2023-05-01") == "memorybank:Ann"
-    assert scope_of("notes", "work:monday") is None and scope_of("locomo", "") is None  # JSONL, app: no scope
+def test_conversation_of_importer_conversations():
+    assert conversation_of("locomo", "conv-26:S3") == "locomo:conv-26"
+    assert conversation_of("longmemeval", "q1:s02") == "longmemeval:q1"
+    assert conversation_of("memorybank", "Ann:2023-05-01") == "memorybank:Ann"
+    assert conversation_of("notes", "work:monday") is None and conversation_of("locomo", "") is None  # no conversation
+    assert scope_of("conv-26", "locomo", "conv-26:S3") == ("conv-26", "locomo:conv-26")
 
 
 LONG = "I finally finished the pottery glaze workshop with my sister Anna in Boston"
@@ -94,7 +95,11 @@ def test_no_link_crosses_conversations_but_unscoped_memories_link_freely():
 
 def test_stored_memories_of_another_scope_are_not_linked():
     prior = Prior(
-        ["old"], _unit([1, 0]), keyword_ids=["old"], keywords=[{"pottery glaze"}], scopes={"old": "locomo:conv-1"}
+        ["old"],
+        _unit([1, 0]),
+        keyword_ids=["old"],
+        keywords=[{"pottery glaze"}],
+        scopes={"old": ("", "locomo:conv-1")},
     )
     new = MemoryInput(LONG, session_id="conv-2:S1", dataset="locomo")
     links, _ = link(["new"], [new], [["pottery glaze"]], _unit([1, 0]), prior, LinkConfig(), 0.0, "b")
@@ -114,3 +119,44 @@ def test_small_talk_is_not_a_hub():
     assert small and all(lk.weight <= 0.25 for lk in small)  # near-identical (cosine ~1) but damped
     big = [lk for lk in links if (lk.source_id, lk.target_id) == ("m4", "m3") and lk.kind != "temporal"]
     assert {lk.kind for lk in big} == {"semantic", "keyword"} and max(lk.weight for lk in big) > 0.9
+
+
+def _scoped_batch():
+    """The same texts, sessions and vectors in the scopes "alice", "bob" and the default one, in one batch."""
+    items, kws = [], []
+    for scope in ("alice", "bob", ""):
+        for n, text in enumerate([LONG, LONG + " again"]):
+            items.append(MemoryInput(text, session_id="s1", id=f"{scope or 'default'}:{n}", scope=scope))
+            kws.append(["pottery glaze", "anna"])
+    return items, kws, _unit(*([[1.0, 0.0]] * len(items)))
+
+
+@pytest.mark.parametrize("scoped", [True, False])
+def test_no_link_crosses_scopes_in_one_mixed_batch(scoped):
+    items, kws, vecs = _scoped_batch()
+    ids = [i.id for i in items]
+    links, neighbours = link(ids, items, kws, vecs, Prior([], np.zeros((0, 2))), LinkConfig(scoped=scoped), 0.0, "b")
+    scope = {i.id: i.scope for i in items}
+    kinds = {lk.kind for lk in links}
+    assert kinds == {"semantic", "temporal", "keyword"}  # every kind was made...
+    assert all(scope[lk.source_id] == scope[lk.target_id] for lk in links)  # ...and none across scopes
+    assert len([lk for lk in links if lk.kind == "temporal"]) == 3  # one per scope's session "s1"
+    assert {d["id"] for d in neighbours[ids.index("bob:1")]} == {"bob:0"}
+
+
+def test_stored_memories_of_another_scope_get_no_link_of_any_kind():
+    prior = Prior(
+        ["old", "mine"],
+        _unit([1, 0], [1, 0]),
+        last_in_session={("alice", "s1"): "old", ("bob", "s1"): "mine"},
+        keyword_ids=["old", "mine"],
+        keywords=[{"pottery glaze"}, {"pottery glaze"}],
+        scopes={"old": ("alice", None), "mine": ("bob", None)},
+    )
+    new = MemoryInput(LONG, session_id="s1", scope="bob")
+    links, _ = link(["new"], [new], [["pottery glaze"]], _unit([1, 0]), prior, LinkConfig(), 0.0, "b")
+    assert {(lk.target_id, lk.kind) for lk in links} == {
+        ("mine", "semantic"),
+        ("mine", "temporal"),
+        ("mine", "keyword"),
+    }

@@ -71,6 +71,8 @@ async def _errors_leave_the_store_unchanged(call, db: Path, memory_id: str) -> N
         ("recall", {"query": "x", "preset": "nope"}, "preset"),
         ("forget", {"id": "no-such-memory"}, "unknown memory id(s): no-such-memory"),
         ("forget", {"id": " "}, "id is empty"),
+        ("remember", {"text": "a note", "scope": "two\nlines"}, "scope 'two\\nlines' may hold only"),
+        ("recall", {"query": "x", "scope": "x" * 200}, "scope is 200 characters long"),
     ]
     for tool, args, message in cases:
         result = await call(tool, args)
@@ -128,6 +130,31 @@ def test_tools_in_process_each_call_an_event(tmp_path, embedder):
             assert (stats["memories"], stats["forgotten"], stats["db"]) == (3, 1, str(db))
             assert events() == n, "stats is a pure read"
             await _errors_leave_the_store_unchanged(client.call_tool, db, third["id"])
+
+    _run(run())
+
+
+def test_remember_and_recall_in_scopes(tmp_path, embedder):
+    from mcp import Client
+
+    engine = open_engine(str(tmp_path / "db"), embedder=embedder)
+
+    async def run():
+        async with Client(build_server(engine, preload=False)) as client:
+            for n, fact in enumerate(FACTS[:6]):
+                scope = "alice" if n % 2 == 0 else "agent:run-1"
+                await client.call_tool("remember", {"text": fact, "session": "s1", "scope": scope})
+            for scope in ("alice", "agent:run-1"):
+                got = _structured(await client.call_tool("recall", {"query": "Maya and Leon", "k": 6, "scope": scope}))
+                assert len(got["hits"]) == 3 and {h["scope"] for h in got["hits"]} == {scope}
+            both = _structured(await client.call_tool("recall", {"query": "Maya and Leon", "k": 6}))
+            assert {h["scope"] for h in both["hits"]} == {"alice", "agent:run-1"}
+            assert _structured(await client.call_tool("stats", {}))["scopes"] == {"agent:run-1": 3, "alice": 3}
+        scope = dict(
+            zip(*(engine.store.memories_table(columns=["id", "scope"]).column(c).to_pylist() for c in ("id", "scope")))
+        )
+        links = engine.store.links_table().to_pylist()
+        assert links and all(scope[lk["source_id"]] == scope[lk["target_id"]] for lk in links)  # temporal: per scope
 
     _run(run())
 

@@ -221,7 +221,8 @@ def recall_store(db: str, items, vectors: np.ndarray, n: int, now_s: float, chun
     """A store of ``n`` memories written straight to the tables (not through the write pipeline: no keywords
     or links, which recall latency does not depend on at default weights): the real ``items`` with their real
     ``vectors`` (unit rows, one per item), then, beyond ``len(items)``, noisy replicas (:func:`replicate`)
-    whose ids and texts carry a ``#copy`` suffix. Returns the MemoryStore."""
+    whose ids and sessions carry a ``#copy`` suffix and whose scopes a ``/copy<n>`` one (each copy of a
+    conversation is a conversation of its own). Returns the MemoryStore."""
     import uuid
 
     import pyarrow as pa
@@ -266,6 +267,7 @@ def recall_store(db: str, items, vectors: np.ndarray, n: int, now_s: float, chun
                 "access_times_s": pa.array([[e if e is not None else now_s] for e in et], pa.list_(pa.float64())),
                 "batch_id": [batch] * k,
                 "metadata": pa.nulls(k, pa.string()),
+                "scope": [items[j].scope + (f"/copy{c}" if c else "") for j, c in zip(s, copy)],
             },
             schema=MEMORIES_SCHEMA,
         )

@@ -35,6 +35,12 @@ DB_OPTION = click.option(
 LIMIT_OPTION = click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N questions.")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 TRACES_OPTION = click.option("--traces", is_flag=True, help="Include each question's full trace in the JSON.")
+ONE_STORE_OPTION = click.option(
+    "--one-store",
+    is_flag=True,
+    help="One store (<db>/all-groups) for every conversation, each in its own scope; each question recalls within "
+    "its conversation's scope. Default: one store per conversation.",
+)
 
 
 @click.group(name="eval")
@@ -118,6 +124,7 @@ def _emit(result: dict[str, Any], as_json: bool) -> None:
 @EMBEDDER_OPTION
 @RERANKER_OPTION
 @settings_options
+@ONE_STORE_OPTION
 @click.option(
     "--audit",
     "audit",
@@ -138,6 +145,7 @@ def locomo_cmd(
     traces: bool,
     audit: str | None,
     coverage_k: int,
+    one_store: bool,
     **options: Any,
 ) -> None:
     """LoCoMo recall@k (the paper's protocol): overall over categories 1-4, adversarial (5) apart; with
@@ -159,6 +167,7 @@ def locomo_cmd(
             keep_traces=traces,
             audit_path=audit,
             coverage_k=coverage_k,
+            one_store=one_store,
             **models,
         )
     finally:
@@ -178,6 +187,7 @@ def locomo_cmd(
 @EMBEDDER_OPTION
 @RERANKER_OPTION
 @settings_options
+@ONE_STORE_OPTION
 def longmemeval_cmd(
     path: str,
     granularity: Granularity,
@@ -187,6 +197,7 @@ def longmemeval_cmd(
     limit: int | None,
     as_json: bool,
     traces: bool,
+    one_store: bool,
     **options: Any,
 ) -> None:
     """LongMemEval recall_any@k, recall_all@k, ndcg_any@k (the official protocol; abstention skipped)."""
@@ -197,7 +208,16 @@ def longmemeval_cmd(
     progress = _Progress()
     try:
         result = run_longmemeval(
-            path, db, granularity, parse_ks(ks), preset, limit, progress, keep_traces=traces, **models
+            path,
+            db,
+            granularity,
+            parse_ks(ks),
+            preset,
+            limit,
+            progress,
+            keep_traces=traces,
+            one_store=one_store,
+            **models,
         )
     finally:
         progress.close()

@@ -1,9 +1,12 @@
-"""What both benchmark runners share: one store per conversation/haystack, resumable ingestion, the questions'
-embeddings in one batch, the recall configuration, and the traces of past runs.
+"""What both benchmark runners share: one store per conversation/haystack (or one for all, by scope), resumable
+ingestion, the questions' embeddings in one batch, the recall configuration, and the traces of past runs.
 
 Evaluation never reinforces (``reinforce=False``): measuring must not change what is measured. Each group
-(a LoCoMo conversation, a LongMemEval haystack) lives in its own store ``<db>/<group>``; a store that already
-holds the group's memories is reused as it is, so a second run only recalls.
+(a LoCoMo conversation, a LongMemEval haystack) lives in its own store ``<db>/<group>``, or, with ``one_store``,
+every group lives in the one store ``<db>/all-groups`` in its own scope (the importers give each group's
+memories the group's name as their scope) and each question recalls within its group's scope
+(:func:`scoped_config`). A store that already holds the group's memories is reused as it is, so a second run
+only recalls.
 """
 
 from __future__ import annotations
@@ -57,6 +60,21 @@ class PrimedEmbedder:
         return self.inner.encode(texts)
 
 
+ONE_STORE = "all-groups"  # the store of every group, under db, with one_store
+
+
+def store_name(group: str, one_store: bool, suffix: str = "") -> str:
+    """The name of the store (its folder under the evaluation's db, :func:`store_dir`) that holds ``group``:
+    the group's own, or :data:`ONE_STORE` (``suffix`` added: a store of a subset of each group's memories)."""
+    return (ONE_STORE if one_store else group) + suffix
+
+
+def scoped_config(cfg: RecallConfig, group: str, one_store: bool) -> RecallConfig:
+    """``cfg`` recalling within ``group``'s scope when every group shares one store, else ``cfg`` (the group's
+    own store holds it alone)."""
+    return replace(cfg, scope=group) if one_store else cfg
+
+
 def store_dir(db: str | os.PathLike[str], group: str) -> Path:
     """The folder of ``group``'s store under ``db`` (characters unsafe in a file name become ``_``)."""
     return Path(db) / re.sub(r"[^\w.-]", "_", group)
@@ -68,16 +86,24 @@ def group_engine(
     embedder: Embedder,
     settings: StoreSettings | None = None,
     reranker: Reranker | None = None,
+    opened: dict[str, MemoryEngine] | None = None,
 ) -> MemoryEngine:
     """An engine on ``group``'s own store under ``db`` (created if missing, with ``settings`` and the embedder's
-    name; an existing one must have been made with ``settings`` when given), reranking with ``reranker``.
-    Raises StoreError, SettingsMismatchError, EmbedderMismatchError."""
+    name; an existing one must have been made with ``settings`` when given), reranking with ``reranker``; the
+    one in ``opened`` (engines by store name, added to) when given and there, so that a store every question
+    uses is opened, and its vector index loaded, once. Raises StoreError, SettingsMismatchError,
+    EmbedderMismatchError."""
+    if opened is not None and group in opened:
+        return opened[group]
     path = store_dir(db, group)
     if path.exists() and not path.is_dir():
         raise StoreError(f"{path} exists and is not a folder")
     made = (settings or DEFAULT).with_embedder(embedder.name, embedder.dim)
     store = MemoryStore(path, settings=made, require_settings=settings is not None)
-    return MemoryEngine(store, embedder, SimulatedClock(clock_start_for(store)), reranker=reranker)
+    engine = MemoryEngine(store, embedder, SimulatedClock(clock_start_for(store)), reranker=reranker)
+    if opened is not None:
+        opened[group] = engine
+    return engine
 
 
 def setup_info(engine: MemoryEngine) -> dict[str, Any]:
@@ -231,6 +257,7 @@ def find_trace(store_path: str | Path, trace_id: str) -> Trace | None:
 
 
 __all__ = [
+    "ONE_STORE",
     "PrimedEmbedder",
     "Progress",
     "aggregate",
@@ -244,6 +271,8 @@ __all__ = [
     "no_decay_record",
     "no_decay_summary",
     "parse_ks",
+    "scoped_config",
     "store_dir",
+    "store_name",
     "timing",
 ]

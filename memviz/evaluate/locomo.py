@@ -1,7 +1,8 @@
 """LoCoMo retrieval evaluation, the paper's protocol (Maharana et al., ACL 2024, Table 3).
 
-Each conversation is ingested into its own store (one memory per dialogue turn, embedded as
-``{speaker} said, "{text}"``); each question is recalled once, as of the end of its conversation, with
+Each conversation is ingested into its own store, or with ``one_store`` all into one store, each conversation
+in its own scope (one memory per dialogue turn, embedded as ``{speaker} said, "{text}"``); each question is
+recalled once, within its conversation (its store, or its scope), as of the end of its conversation, with
 k = the largest cut-off; recall@k is the share of the question's evidence turns in the top k. "overall" averages
 categories 1-4 (1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop); category 5 (adversarial) is reported
 apart. Each question is also recalled without decay (a pure read, :meth:`RecallConfig.without_decay`): its
@@ -41,8 +42,10 @@ from memviz.evaluate.common import (
     group_engine,
     no_decay_record,
     no_decay_summary,
+    scoped_config,
     setup_info,
     store_dir,
+    store_name,
     timing,
 )
 from memviz.evaluate.coverage import COVERAGE_K, coverage, hubs
@@ -75,8 +78,11 @@ def run_locomo(
     coverage_k: int = COVERAGE_K,
     settings: StoreSettings | None = None,
     reranker: Reranker | None = None,
+    one_store: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate recall@k on the LoCoMo file at ``path`` with scoring ``preset``; stores go under ``db``.
+    """Evaluate recall@k on the LoCoMo file at ``path`` with scoring ``preset``; stores go under ``db``: one per
+    conversation, or with ``one_store`` one for all (:func:`memviz.evaluate.common.store_name`), each question
+    recalling in its conversation's scope.
 
     ``limit``: only the first N questions of the file (and only the conversations they need are ingested).
     ``keep_traces`` adds each question's full trace to its record. ``audit_path``: an audit of the answer key
@@ -103,14 +109,17 @@ def run_locomo(
     ingest_s = recall_s = 0.0
     written = 0
     done = 0
+    opened: dict[str, Any] = {}
     groups = list(dict.fromkeys(q.group for q in questions))
     for group in groups:
         t = time.perf_counter()
-        engine = group_engine(db, group, emb, settings, reranker)
+        store = store_name(group, one_store)
+        engine = group_engine(db, store, emb, settings, reranker, opened)
         setup = setup_info(engine)
         source = {"path": os.path.abspath(path), "format": "locomo"}
         written += ensure_ingested(engine, data.groups[group], source, progress, f"ingesting {group}")
-        now = clock_start_for(engine.store)
+        now = clock_start_for(engine.store, scope=group if one_store else None)
+        group_cfg = scoped_config(cfg, group, one_store)
         ingest_s += time.perf_counter() - t
         t = time.perf_counter()
         turns = {str(m.source_id): m for m in data.groups[group]}
@@ -126,18 +135,18 @@ def run_locomo(
                 "answer": q.answer,
                 "evidence": list(q.evidence_ids),
                 "malformed_evidence": list(q.malformed_evidence),
-                "store": str(store_dir(db, group)),
+                "store": str(store_dir(db, store)),
             }
             if not q.evidence_ids:
                 rec |= {"status": "malformed" if q.malformed_evidence else "no_evidence", "metrics": None}
             else:
-                res = engine.recall(q.question, as_of(cfg, now))
+                res = engine.recall(q.question, as_of(group_cfg, now))
                 ranked = [c.id for c in res.trace.stage("final").candidates]
                 rec |= {"status": "evaluated", "retrieved": ranked} | _scores(ranked, q.evidence_ids, ks)
                 rec |= {"trace_id": res.trace.id, "as_of_s": now}
                 if audit is not None:
                     rec |= _audited(audit.get(q.id), q.evidence_ids, turns, ranked, ks, rec["metrics"])
-                rec |= no_decay_record(engine, q.question, cfg, now, q.evidence_ids, ranked, ks)
+                rec |= no_decay_record(engine, q.question, group_cfg, now, q.evidence_ids, ranked, ks)
                 if keep_traces:
                     rec["trace"] = res.trace.to_dict()
             records.append(rec)
@@ -146,18 +155,22 @@ def run_locomo(
                 progress("recalling the questions", done, len(questions))
         recall_s += time.perf_counter() - t
     memories = {str(m.id): m.text for g in groups for m in data.groups[g]}
-    result = setup | _summary(
-        records,
-        ks,
-        path,
-        db,
-        preset,
-        cfg,
-        emb.name,
-        (written, data.skipped),
-        ingest_s,
-        recall_s,
-        time.perf_counter() - t0,
+    result = (
+        setup
+        | {"one_store": one_store}
+        | _summary(
+            records,
+            ks,
+            path,
+            db,
+            preset,
+            cfg,
+            emb.name,
+            (written, data.skipped),
+            ingest_s,
+            recall_s,
+            time.perf_counter() - t0,
+        )
     )
     if audit_path is not None and audit is not None:
         result["audit"] = _audit_summary(audit_path, audit, records)

@@ -40,8 +40,10 @@ from memviz.evaluate.common import (
     ensure_ingested,
     eval_config,
     group_engine,
+    scoped_config,
     setup_info,
     store_dir,
+    store_name,
     timing,
 )
 from memviz.importers import load
@@ -66,9 +68,11 @@ def run_longmemeval(
     keep_traces: bool = False,
     settings: StoreSettings | None = None,
     reranker: Reranker | None = None,
+    one_store: bool = False,
 ) -> dict[str, Any]:
     """Evaluate the LongMemEval file at ``path`` (oracle, _s or _m) with scoring ``preset``; one store per
-    question under ``db``. ``limit``: only the first N questions of the file. ``overall`` maps
+    question under ``db``, or with ``one_store`` one for all, each question recalling in its haystack's scope.
+    ``limit``: only the first N questions of the file. ``overall`` maps
     ``"recall_any@k"``, ``"recall_all@k"`` and ``"ndcg_any@k"`` to their means over the evaluated questions.
     ``settings`` and ``reranker`` as :func:`memviz.evaluate.locomo.run_locomo` (the result's ``settings`` and
     ``reranker`` say what was used). Raises ConfigError (bad granularity, preset or k), SchemaError (bad file),
@@ -88,7 +92,8 @@ def run_longmemeval(
     records: list[dict[str, Any]] = []
     times = {"ingest": 0.0, "recall": 0.0, "written": 0}
     info: dict[str, Any] = {}  # what the stores were made with (setup_info)
-    setup = (settings, reranker, info)
+    opened: dict[str, Any] = {}  # with one_store: the one store, opened once
+    setup = (settings, reranker, info, one_store, opened)
     for n, q in enumerate(questions, 1):
         rec: dict[str, Any] = {
             "id": q.id,
@@ -98,10 +103,10 @@ def run_longmemeval(
             "question": q.question,
             "answer": q.answer,
         }
-        items, store = data.groups[q.group], q.group
+        items, store = data.groups[q.group], store_name(q.group, one_store)
         gold: Sequence[str] = q.evidence_session_ids
         if granularity == "turn":
-            items, store = [m for m in items if m.speaker == USER], f"{q.group}{USER_STORE_SUFFIX}"
+            items, store = [m for m in items if m.speaker == USER], store_name(q.group, one_store, USER_STORE_SUFFIX)
             user_ids = {m.id for m in items}
             gold = [g for g in q.evidence_ids if g in user_ids]
         rec |= {"evidence": list(gold), "store": str(store_dir(db, store))}
@@ -121,6 +126,7 @@ def run_longmemeval(
     evaluated = [r for r in records if r["status"] == "evaluated"]
     return {
         **info,
+        "one_store": one_store,
         "benchmark": "longmemeval",
         "file": str(Path(path).resolve()),
         "db": str(Path(db).resolve()),
@@ -149,17 +155,19 @@ def _evaluate(
     q, items, gold, granularity, ks, cfg, db, store, emb, path, progress, times, keep_traces, setup
 ) -> dict[str, Any]:
     """Ingest one question's haystack ``items`` into the store ``store`` under ``db`` (if needed), recall it and
-    score the ranking; updates ``times``. ``setup``: (settings, reranker, info), info updated with
-    :func:`memviz.evaluate.common.setup_info`."""
+    score the ranking; updates ``times``. ``setup``: (settings, reranker, info, one_store, opened), info updated
+    with :func:`memviz.evaluate.common.setup_info`; with ``one_store`` the store is opened once (``opened``) and
+    the question recalls in its haystack's scope."""
     t = time.perf_counter()
-    settings, reranker, info = setup
-    engine = group_engine(db, store, emb, settings, reranker)
+    settings, reranker, info, one_store, opened = setup
+    engine = group_engine(db, store, emb, settings, reranker, opened if one_store else None)
     info |= setup_info(engine)
     times["written"] += ensure_ingested(
         engine, items, {"path": os.path.abspath(path), "format": "longmemeval"}, progress, f"ingesting {store}"
     )
     times["ingest"] += time.perf_counter() - t
     t = time.perf_counter()
+    cfg = scoped_config(cfg, q.group, one_store)
     res = engine.recall(q.question, as_of(cfg, q.time_s) if q.time_s is not None else cfg)
     turns = [c.id for c in res.trace.stage("final").candidates]
     if granularity == "session":

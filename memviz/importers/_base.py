@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from dateutil import parser as date_parser
 
 from memviz.errors import ConfigError, SchemaError
-from memviz.limits import MAX_CHARS, length_problem, time_problem
+from memviz.limits import MAX_CHARS, length_problem, scope_problem, time_problem
 from memviz.models import MemoryInput
 from memviz.text import MAX_MEMORY_CHARS
 
@@ -80,9 +80,11 @@ class Dataset:
     questions: list[Question] = field(default_factory=list)
     skipped: int = 0
 
-    def items(self) -> list[MemoryInput]:
-        """All memories, group after group, in file order."""
-        return [m for group in self.groups.values() for m in group]
+    def items(self, scope: str | None = None) -> list[MemoryInput]:
+        """All memories, group after group, in file order; all in ``scope`` when given (``memviz ingest
+        --scope``: overrides the scopes the importer gave), else in their own."""
+        items = [m for group in self.groups.values() for m in group]
+        return items if scope is None else [replace(m, scope=scope) for m in items]
 
     def __len__(self) -> int:
         return sum(len(group) for group in self.groups.values())
@@ -242,7 +244,8 @@ class Source:
     def memory(self, where: str, memory: MemoryInput) -> MemoryInput:
         """``memory``, read at ``where``, checked as the engine will check it before anything is written: its
         final id not given to another memory of this input, its id, speaker, session and source id within the
-        lengths of :data:`memviz.limits.MAX_CHARS`, its time in :data:`memviz.limits.TIME_RANGE`. Raises a
+        lengths of :data:`memviz.limits.MAX_CHARS`, its scope one :func:`memviz.limits.scope_problem` accepts, its
+        time in :data:`memviz.limits.TIME_RANGE`. Raises a
         SchemaError naming ``where`` (and, for a repeated id, where the first memory with that id was read).
 
         Every importer makes its memories through this one method, whatever its ids are made of (an explicit
@@ -251,6 +254,8 @@ class Source:
         for name in MAX_CHARS:
             if (problem := length_problem(name, getattr(memory, name))) is not None:
                 raise self.error(where, problem)
+        if (problem := scope_problem(memory.scope)) is not None:
+            raise self.error(where, problem)
         if memory.id is not None:
             if (first := self._id_at.get(memory.id)) is not None:
                 raise self.error(where, f"id {memory.id!r} is also the id of {first}")

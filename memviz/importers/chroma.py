@@ -8,7 +8,8 @@ its metadata whole (shown on the memory's page). From the metadata, memviz also 
 
 - time: ``time``, ``timestamp``, ``created_at``, ``date`` (a date string, naive = UTC, or POSIX seconds);
 - speaker: ``speaker``, ``role``;
-- session: ``session_id``, ``session`` (default: the collection's name).
+- session: ``session_id``, ``session`` (default: the collection's name);
+- scope: ``scope``, ``user_id`` (default: ``""``, the default scope).
 
 The memories' dataset is ``chroma:<collection>``. Chroma's vectors are not read: memviz embeds the documents
 with its own encoder.
@@ -26,6 +27,7 @@ from memviz.models import MemoryInput
 TIME_KEYS = ("time", "timestamp", "created_at", "date")
 SPEAKER_KEYS = ("speaker", "role")
 SESSION_KEYS = ("session_id", "session")
+SCOPE_KEYS = ("scope", "user_id")
 PAGE = 5000  # records read per request
 
 
@@ -84,6 +86,7 @@ def _collection(src: Source, collection: Any, name: str) -> tuple[list[MemoryInp
             time_key = first_key(metadata, TIME_KEYS)
             speaker_key = first_key(metadata, SPEAKER_KEYS)
             session_key = first_key(metadata, SESSION_KEYS)
+            scope_key = first_key(metadata, SCOPE_KEYS)
             memories.append(
                 src.memory(
                     where,
@@ -95,6 +98,7 @@ def _collection(src: Source, collection: Any, name: str) -> tuple[list[MemoryInp
                         event_time_s=None if time_key is None else time_value(src, metadata[time_key], where, time_key),
                         id=record_id,
                         dataset=f"chroma:{name}",
+                        scope="" if scope_key is None else str(metadata[scope_key]),
                         verbatim=True,
                         metadata=metadata,
                     ),

@@ -4,7 +4,8 @@ Each line is an object with ``text`` (non-empty string), ``speaker`` (string) an
 optionally ``time`` (a date/time string dateutil reads, naive = UTC; missing or null = no time), ``id``
 (default ``"<file stem>:<line number>"``, stable, so a re-import skips what is stored),
 ``kind`` (one of :data:`memviz.models.MEMORY_KINDS`, default ``"episodic"``) and ``source_id`` (default
-``"<session>#<line number>"``). Blank lines are skipped; other keys are ignored. The memories' ``dataset`` is
+``"<session>#<line number>"``) and ``scope`` (whose memory it is, :attr:`memviz.models.MemoryInput.scope`;
+default ``""``, the default scope). Blank lines are skipped; other keys are ignored. The memories' ``dataset`` is
 the file name without its extension. Every final id (given or default) must be unique in the file; ids and
 sessions are at most 256 characters, speakers 128, source ids 512; times lie within years 1900..2199 UTC
 (:mod:`memviz.limits`).
@@ -37,6 +38,7 @@ def load_jsonl(raw: bytes, src: Source) -> Dataset:
             raise src.error(where, f'"kind" must be one of {", ".join(MEMORY_KINDS)}, got {kind!r}')
         memory_id = src.field(obj, "id", where, str, required=False, nonempty=True)
         source_id = src.field(obj, "source_id", where, str, required=False, nonempty=True)
+        scope = src.field(obj, "scope", where, str, required=False) or ""
         memories.append(
             src.memory(
                 where,
@@ -51,6 +53,7 @@ def load_jsonl(raw: bytes, src: Source) -> Dataset:
                     # same file skips what is already stored.
                     id=memory_id if memory_id is not None else f"{dataset_name}:{number}",
                     dataset=dataset_name,
+                    scope=scope,
                 ),
             )
         )

@@ -8,10 +8,11 @@ What memviz reads:
   type ``text``, joined): one memory each; id ``<file stem>:<message id>`` (an agent file's ids are its own,
   ``message-12``: the stem keeps two files apart), source id the message id, time its ``created_at``, speaker
   its role (an assistant message: the agent's name), session ``<file stem>:<agent id>``; metadata the
-  message's other fields (``agent_id``, ``model``, ``name``, ``tool_calls``, ...);
+  message's other fields (``agent_id``, ``model``, ``name``, ``tool_calls``, ...); scope the agent's name;
 - the memory ``blocks`` (core memory: ``persona``, ``human``, ...) with a value: one ``semantic`` memory each,
   id ``<file stem>:<block id>``, speaker the block's label, session ``<file stem>:blocks``, time the file's
-  ``created_at`` (blocks carry none); metadata the block's other fields.
+  ``created_at`` (blocks carry none); metadata the block's other fields; scope the agent's name when the file
+  holds one agent (blocks are the file's, not an agent's), else the default scope ``""``.
 
 Left out and counted as skipped: system prompts, tool calls and returns, reasoning, messages without text, and
 messages longer than memviz's limit of :data:`memviz.text.MAX_MEMORY_CHARS` characters (an agent's pasted file).
@@ -38,12 +39,14 @@ def load_letta(raw: bytes, src: Source) -> Dataset:
     agents = src.field(data, "agents", "", list)
     file_time = src.field(data, "created_at", "", str, required=False)
     groups: dict[str, list[MemoryInput]] = {}
+    names: list[str] = []
     skipped = 0
     for i, agent in enumerate(agents):
         where = at("agents", i)
         src.expect(agent, dict, where, "an agent object")
         agent_id = src.field(agent, "id", where, str, nonempty=True)
         name = src.field(agent, "name", where, str, required=False) or agent_id
+        names.append(name)
         memories: list[MemoryInput] = []
         for j, message in enumerate(src.field(agent, "messages", where, list, required=False) or []):
             m_where = at(at(where, "messages"), j)
@@ -76,6 +79,7 @@ def load_letta(raw: bytes, src: Source) -> Dataset:
                     kind="semantic",
                     id=f"{stem}:{block_id}",
                     dataset="letta",
+                    scope=names[0] if len(names) == 1 else "",
                     verbatim=True,
                     metadata={k: v for k, v in block.items() if k != "value"},
                 ),
@@ -116,6 +120,7 @@ def _message(
             event_time_s=None if created is None else src.time(created, where, "created_at"),
             id=f"{stem}:{message_id}",
             dataset="letta",
+            scope=name,
             verbatim=True,
             metadata={k: v for k, v in message.items() if k != "content" and v is not None},
         ),

@@ -1,6 +1,7 @@
 """LoCoMo importer: a list of very long multi-session conversations with QA (Maharana et al., ACL 2024).
 
-One group per conversation (its ``sample_id``); one memory per dialogue turn of every session that has turns.
+One group per conversation (its ``sample_id``, also the memories' scope); one memory per dialogue turn of every
+session that has turns.
 A session's turns all share its ``session_<n>_date_time`` ("1:56 pm on 8 May, 2023", read as UTC); as a
 modelling choice each turn is placed 60 s after the previous one, so that turns keep their order in time.
 """
@@ -74,6 +75,7 @@ def _memories(src: Source, sample_id: str, conversation: dict[str, Any], where: 
                         kind="episodic",
                         id=f"{sample_id}:{dia_id}",
                         dataset="locomo",
+                        scope=sample_id,
                     ),
                 )
             )

@@ -1,7 +1,7 @@
 """LongMemEval importer: a list of questions, each with its haystack of chat sessions (Wu et al., ICLR 2025).
 
 Reads both the oracle file (evidence sessions only) and the ``_s`` / ``_m`` files (full haystacks). One group
-per question (its ``question_id``); one memory per turn of its haystack sessions.
+per question (its ``question_id``, also the memories' scope); one memory per turn of its haystack sessions.
 
 The data's session ids give the answer away (evidence sessions are called ``answer_...``) and its turns carry
 a ``has_answer`` flag: neither reaches a memory. Sessions get neutral ids from their haystack position
@@ -117,6 +117,7 @@ def _haystack(
                         kind="episodic",
                         id=memory_id,
                         dataset="longmemeval",
+                        scope=question_id,
                     ),
                 )
             )

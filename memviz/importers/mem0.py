@@ -17,7 +17,9 @@ Each memory keeps mem0's id (as id and source id), its latest text, its payload 
 event (with the text it was added with), each UPDATE an ``update`` event (old and new text) at its
 ``updated_at``, a DELETE a ``forget`` event at its ``updated_at``, after which the memory is forgotten (text:
 the last it had). Speaker: ``actor_id`` or ``role``; session: ``run_id``, ``agent_id`` or ``user_id`` (a
-deleted memory's payload is gone: ``mem0``). mem0's vectors, entity store and message buffer are not read.
+deleted memory's payload is gone: ``mem0``); scope: mem0's own scoping, the present ones of ``user_id``,
+``agent_id`` and ``run_id`` joined by ``:`` (``alice``, ``alice:support-bot``; none, or a deleted memory:
+``""``). mem0's vectors, entity store and message buffer are not read.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ COLLECTION = "mem0"
 GROUP = "mem0"
 _COLUMNS = "rowid, memory_id, old_memory, new_memory, event, created_at, updated_at, actor_id, role"
 SESSION_KEYS = ("run_id", "agent_id", "user_id")
+SCOPE_KEYS = ("user_id", "agent_id", "run_id")  # mem0 scopes a memory by these, broadest first
 
 
 def load_mem0(path: Path, src: Source, options: StoreOptions) -> Dataset:
@@ -150,6 +153,7 @@ def _memory(src: Source, memory_id: str, rows: list[sqlite3.Row], payload: dict[
         kind="semantic",
         id=memory_id,
         dataset="mem0",
+        scope=":".join(str(payload[k]) for k in SCOPE_KEYS if payload.get(k)),
         verbatim=True,
         metadata={k: v for k, v in payload.items() if k != "data"} or None,
         written_s=None if added is None else time_value(src, added["created_at"], where, "created_at"),

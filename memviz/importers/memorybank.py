@@ -1,6 +1,7 @@
 """MemoryBank importer: dated user/assistant exchanges of SiliconFriend users (Zhong et al., AAAI 2024).
 
-The file is ``{user: {name, history: {"YYYY-MM-DD": [{query, response}, ...]}, ...}}``. One group per user;
+The file is ``{user: {name, history: {"YYYY-MM-DD": [{query, response}, ...]}, ...}}``. One group per user (the
+user's key, also the memories' scope);
 each exchange gives two memories, the query (spoken by the user's name) and the response (spoken by "AI").
 User keys are stripped of surrounding spaces (the published file has ``" Jason "``, ``" Linda"``...) so they
 match the probing questions. A day's memories start at its UTC midnight, 60 s apart in order (a modelling
@@ -75,6 +76,7 @@ def _memories(src: Source, user_id: str, user: dict[str, Any], where: str) -> tu
                             kind="episodic",
                             id=f"{user_id}:{date}:{j:02d}:{role}",
                             dataset="memorybank",
+                            scope=user_id,
                         ),
                     )
                 )

@@ -11,7 +11,7 @@ import numpy as np
 from memviz import scoring
 from memviz.decay import DECAY_MODELS, DecayModel
 from memviz.errors import ConfigError
-from memviz.limits import MAX_K, MAX_READ_K, time_problem
+from memviz.limits import MAX_K, MAX_READ_K, scope_problem, time_problem
 
 # The stages of every recall trace, in order; a config with graph expansion adds "graph" before "final".
 # The stages of every recall, in order; a cold process's first recall starts with a "model" stage (the model's
@@ -56,6 +56,8 @@ class RecallConfig:
       engine clock). ``as_of_pool``: False keeps the whole store searchable and moves only the scoring clock
       (the benchmarks' protocol, which ranks the whole haystack: LongMemEval dates some evidence sessions after
       their question).
+    - ``scope``: recall only the memories of this scope (:attr:`memviz.models.Memory.scope`; ``""`` the default
+      scope); None (the default) searches every scope. The trace records it with the rest of the config.
     - ``reinforce``: a recall strengthens its hits (stability up, elapsed time reset) and records it. True by
       default: the agent's path, where recalling is using. Tools that only look (pages, ``memviz recall``
       without ``--reinforce``, evaluation) pass False and write nothing.
@@ -93,6 +95,7 @@ class RecallConfig:
     as_of_s: float | None = None
     record: bool | None = None
     as_of_pool: bool = True
+    scope: str | None = None
 
     def without_decay(self) -> RecallConfig:
         """This config with decay out of the score: the ``retention`` weight and the ``min_retention`` gate set to
@@ -143,6 +146,8 @@ class RecallConfig:
             raise ConfigError(f"as_of_s: {problem}")
         if self.as_of_s is not None and self.reinforce:
             raise ConfigError("an 'as of' recall cannot reinforce (reinforcement happens at the engine clock)")
+        if self.scope is not None and (problem := scope_problem(self.scope)) is not None:
+            raise ConfigError(problem)
         record = self.reinforce if self.record is None else bool(self.record)
         return replace(
             self, weights=weights, candidates=max(self.candidates, self.k), retrievers=retrievers, record=record

@@ -37,8 +37,9 @@ from memviz.workers import ms_since
 
 
 def search_filter(cfg: RecallConfig, exclude_ids: Sequence[str] = (), store: MemoryStore | None = None) -> MemoryFilter:
-    """The memories a recall with ``cfg`` searches: the live ones (all with ``include_forgotten``), without
-    ``exclude_ids``; as of ``cfg.as_of_s``, only those that existed then, live as they were then (see
+    """The memories a recall with ``cfg`` searches: the live ones (all with ``include_forgotten``) of
+    ``cfg.scope`` (every scope when None), without ``exclude_ids``; as of ``cfg.as_of_s``, only those that
+    existed then, live as they were then (see
     :mod:`memviz.asof`; the bound is left out when ``store`` holds nothing after that time, or without
     ``cfg.as_of_pool``)."""
     as_of = cfg.as_of_s if cfg.as_of_pool else None
@@ -48,6 +49,7 @@ def search_filter(cfg: RecallConfig, exclude_ids: Sequence[str] = (), store: Mem
         forgotten=None if cfg.include_forgotten else False,
         exclude_ids=tuple(exclude_ids) or None,
         existing_at_s=None if as_of is None else float(as_of),
+        scopes=None if cfg.scope is None else (cfg.scope,),
     )
 
 

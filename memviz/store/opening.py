@@ -20,7 +20,14 @@ from typing import Any
 from memviz.errors import StoreError, StoreNotFoundError
 from memviz.store import sql
 from memviz.store.settings import StoreSettings
-from memviz.store.tables import ADDED_COLUMNS, SCHEMAS, memories_schema, missing_columns, schema_compatible
+from memviz.store.tables import (
+    ADDED_COLUMNS,
+    ADDED_DEFAULTS,
+    SCHEMAS,
+    memories_schema,
+    missing_columns,
+    schema_compatible,
+)
 
 # Per table, a small column whose filtered count reads the footer of every data file of the latest version
 # (a count without a filter is answered from the manifest alone and would not notice a missing file).
@@ -148,9 +155,11 @@ def open_tables(db: Any, uri: str, existing: set[str], create: bool, settings: S
 
 def upgrade(store: Any) -> list[str]:
     """Add to ``store``'s tables the columns of :data:`memviz.store.tables.ADDED_COLUMNS` they lack (a store
-    written by an older memviz), all null: one metadata-only Lance commit per table, under the write lock. Returns
-    the columns added (``"memories.metadata"``). A store this process cannot write is refused with a StoreError
-    that says so (its reads would need the columns); a store that has them is not touched."""
+    written by an older memviz), all null (one metadata-only Lance commit) or, for those of
+    :data:`memviz.store.tables.ADDED_DEFAULTS`, all that value (``memories.scope``: ``""``, one commit writing the
+    column), under the write lock. Returns the columns added (``"memories.metadata"``, ``"memories.scope"``). A
+    store this process cannot write is refused with a StoreError that says so (its reads would need the columns);
+    a store that has them is not touched."""
     todo = {name: missing_columns(t.schema, SCHEMAS[name]) for name, t in store.tables.items()}
     if not any(todo.values()):
         return []
@@ -166,7 +175,7 @@ def upgrade(store: Any) -> list[str]:
             table.checkout_latest()
             for f in missing_columns(table.schema, SCHEMAS[name]):  # again: another opener may have added it
                 try:
-                    table.add_columns(f)
+                    table.add_columns({f.name: ADDED_DEFAULTS[f.name]} if f.name in ADDED_DEFAULTS else f)
                 except Exception as e:
                     raise write_error(store.uri, e, f"upgrading table {name!r} (adding column {f.name})") from e
                 added.append(f"{name}.{f.name}")

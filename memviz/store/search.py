@@ -50,12 +50,12 @@ class Search:
         """Exact cosine nearest neighbours among the memories matching ``where``: ids and cosine similarities
         (shape (n,)), best first.
 
-        Without a filter or with only "not forgotten" it is answered by the in-memory numpy index
+        Without a filter, or with only "not forgotten" and scopes, it is answered by the in-memory numpy index
         (:class:`memviz.vector_index.VectorIndex`, reloaded when the table version changes); other filters
         go to LanceDB's exact (brute-force) search. Both are exact."""
         where = where or MemoryFilter()
-        if (index := self.vector_index()) is not None and where.only_forgotten_flag:
-            return index.search(vector, limit, include_forgotten=where.forgotten is None)
+        if (index := self.vector_index()) is not None and where.only_flag_and_scopes:
+            return index.search(vector, limit, include_forgotten=where.forgotten is None, scopes=where.scopes)
         if where.matches_nothing:
             return [], np.zeros(0)
         q = self.memories.search(vector.astype(np.float32)).metric("cosine").select(["id", "_distance"]).limit(limit)

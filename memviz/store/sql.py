@@ -34,6 +34,7 @@ def memory_where(f: MemoryFilter | None) -> str | None:
         ("session_id", f.sessions),
         ("dataset", f.datasets),
         ("kind", f.kinds),
+        ("scope", f.scopes),
     ):
         if values is not None:
             conds.append(in_list(column, values))

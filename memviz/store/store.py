@@ -40,6 +40,7 @@ from memviz.store.tables import (
     empty_memories,
     links_from_table,
     memories_from_table,
+    value_counts,
 )
 
 if TYPE_CHECKING:
@@ -145,8 +146,8 @@ class MemoryStore(Search):
 
     def stats(self) -> dict[str, Any]:
         """Counts: ``memories``, ``forgotten``, ``links`` (by kind), ``events``, ``sessions``, ``speakers``,
-        and the memories table ``version``."""
-        mem = self.memories_table(columns=["session_id", "speaker", "forgotten_time_s"])
+        ``scopes`` ({scope: memories}, :func:`memviz.store.tables.value_counts`) and the memories table ``version``."""
+        mem = self.memories_table(columns=["session_id", "speaker", "forgotten_time_s", "scope"])
         kinds = self.links.search().select(["kind"]).limit(None).to_arrow().column("kind")
         by_kind = {str(v["values"]): int(v["counts"]) for v in pc.value_counts(kinds).to_pylist()} if len(kinds) else {}
         return {
@@ -156,6 +157,7 @@ class MemoryStore(Search):
             "events": self.count("events"),
             "sessions": len(pc.unique(mem.column("session_id"))),
             "speakers": len(pc.unique(mem.column("speaker"))),
+            "scopes": value_counts(mem.column("scope")),
             "version": self.version(),
         }
 
@@ -406,11 +408,11 @@ class MemoryStore(Search):
 
     def vectors(self, where: MemoryFilter | None = None) -> tuple[list[str], np.ndarray]:
         """Ids and vectors (float32, shape (n, dim)) of the memories matching ``where`` (all by default).
-        Without a filter or with only "not forgotten" they come from the in-memory vector index (read-only,
-        unit-normalised, table order)."""
+        Without a filter, or with only "not forgotten" and scopes, they come from the in-memory vector index
+        (read-only, unit-normalised, table order)."""
         where = where or MemoryFilter()
-        if (index := self.vector_index()) is not None and where.only_forgotten_flag:
-            return index.vectors(include_forgotten=where.forgotten is None)
+        if (index := self.vector_index()) is not None and where.only_flag_and_scopes:
+            return index.vectors(include_forgotten=where.forgotten is None, scopes=where.scopes)
         tbl = self.memories_table(columns=["id", "vector"], where=where)
         if tbl.num_rows == 0:
             return [], np.zeros((0, self.dim), dtype=np.float32)

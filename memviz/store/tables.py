@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from memviz.embed import EMBEDDING_DIM
 from memviz.models import Link, Memory
@@ -34,6 +35,9 @@ MEMORIES_SCHEMA = pa.schema(
         # The source's own fields of an imported memory, as a JSON object (null: none). Stores written before it
         # existed get it, all null, when first opened writable (see memviz.store.opening.upgrade).
         pa.field("metadata", pa.string()),
+        # Whose memory it is (MemoryInput.scope; "" the default scope). Stores written before it existed get it,
+        # all "", when first opened writable (ADDED_DEFAULTS).
+        pa.field("scope", pa.string()),
     ]
 )
 LINKS_SCHEMA = pa.schema(
@@ -87,6 +91,7 @@ def memory_from_row(r: dict[str, Any]) -> Memory:
             "keywords": list(r.get("keywords") or []),
             "access_times_s": list(r.get("access_times_s") or []),
             "metadata": json.loads(r["metadata"]) if r.get("metadata") else None,
+            "scope": r.get("scope") or "",
         }
     )
 
@@ -101,14 +106,22 @@ def links_from_table(tbl: pa.Table) -> list[Link]:
     return [Link(**r) for r in tbl.select(LINKS_SCHEMA.names).to_pylist()]
 
 
+def value_counts(column: pa.ChunkedArray) -> dict[str, int]:
+    """{value: count} of a string column (a null counted as ``""``), sorted by value: e.g. the memories per
+    scope."""
+    counts = pc.value_counts(pc.fill_null(column, "")).to_pylist() if len(column) else []
+    return {str(v["values"]): int(v["counts"]) for v in sorted(counts, key=lambda v: v["values"])}
+
+
 def empty_memories(columns: list[str]) -> pa.Table:
     """A memories table with no rows and the given columns."""
     return pa.table({c: pa.array([], MEMORIES_SCHEMA.field(c).type) for c in columns})
 
 
 # Columns added to a table after stores were first written: a store without them is upgraded (the column added,
-# all null) when opened writable; see memviz.store.opening.upgrade.
-ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"memories": ("metadata",), "links": (), "events": ()}
+# all null, or all ADDED_DEFAULTS's SQL value) when opened writable; see memviz.store.opening.upgrade.
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"memories": ("metadata", "scope"), "links": (), "events": ()}
+ADDED_DEFAULTS: dict[str, str] = {"scope": "''"}  # every older memory is in the default scope
 
 
 def schema_compatible(actual: pa.Schema, expected: pa.Schema, added: tuple[str, ...] = ()) -> bool:

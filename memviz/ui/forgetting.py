@@ -12,13 +12,30 @@ from memviz import forgetting as fg
 from memviz.decay import DecayModel, DecayParams
 from memviz.engine import MemoryEngine
 from memviz.errors import MemvizError
+from memviz.filters import scoped
 from memviz.spacing import SpacingRule
 from memviz.ui import widgets as w
 from memviz.ui.inert import inert
-from memviz.ui.state import RULE_KEY, db_uri, fmt_time
+from memviz.ui.state import RULE_KEY, current_scope, db_uri, fmt_time
 from memviz.viz import forgetting as vf
 
 MESSAGE_KEY = "fg_msg"
+
+
+@st.cache_data(show_spinner="Computing retention ...", max_entries=16)
+def retention_at(
+    uri: str,
+    version: int,
+    as_of_s: float,
+    model: DecayModel,
+    params: DecayParams,
+    scope: str | None,
+    _engine: MemoryEngine,
+    at_version: int | None = None,
+) -> pd.DataFrame:
+    """Every memory's retention (of ``scope``; None: all) at ``as_of_s`` (of the store now, or at
+    ``at_version``); cached per inputs."""
+    return _engine.retention_frame(model, as_of_s, where=scoped(None, scope), params=params, version=at_version)
 
 
 def param_widgets(engine: MemoryEngine) -> DecayParams:
@@ -71,10 +88,11 @@ def recall_change(
     query, k, clicked = w.query_row(
         "fg", "Compare", "fg_compare", placeholder="e.g. When did Caroline go to the support group?"
     )
-    inputs = (db_uri(), engine.read.version(), query, k, model, params, as_of_s, threshold)
+    scope = current_scope()
+    inputs = (db_uri(), engine.read.version(), query, k, model, params, as_of_s, threshold, scope)
     if clicked:
         try:
-            change = fg.recall_change(engine, query, below["id"].tolist(), k, model, as_of_s).table
+            change = fg.recall_change(engine, query, below["id"].tolist(), k, model, as_of_s, scope).table
             st.session_state["fg_change"] = (inputs, change)
         except MemvizError as e:
             st.error(inert(e))
@@ -130,4 +148,4 @@ def actions(
             w.done(f"Pruned {n:,} memories.", key=MESSAGE_KEY)
 
 
-__all__ = ["MESSAGE_KEY", "actions", "param_widgets", "recall_change", "rule_widgets"]
+__all__ = ["MESSAGE_KEY", "actions", "param_widgets", "recall_change", "retention_at", "rule_widgets"]

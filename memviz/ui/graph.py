@@ -108,24 +108,25 @@ def memory_view(g: nx.Graph, nodes: pd.DataFrame, cent: pd.DataFrame) -> tuple[l
 
 
 def query_view(
-    engine: MemoryEngine, model: str, g: nx.Graph, uri: str, nodes: pd.DataFrame
+    engine: MemoryEngine, model: str, g: nx.Graph, uri: str, nodes: pd.DataFrame, scope: str | None = None
 ) -> tuple[list[str], dict[str, int], gv.RecallFocus, dict[str, list[str]]]:
-    """Around a query's recall (a pure read) on store ``uri``: returns the hits, their neighbours and the paths from
-    the expected memory (optional, picked among ``nodes``), the hits shown, the focus and the paths
-    (:func:`memviz.graph_views.focus_paths`). Stops the page until a query is recalled."""
+    """Around a query's recall (a pure read, within ``scope``; None: every scope) on store ``uri``: returns the
+    hits, their neighbours and the paths from the expected memory (optional, picked among ``nodes``), the hits
+    shown, the focus and the paths (:func:`memviz.graph_views.focus_paths`). Stops the page until a query is
+    recalled."""
     query, k, clicked = w.query_row(
         "graph", "Recall", "graph_recall_button", primary=True, placeholder="e.g. What does Caroline do for fun?"
     )
     if clicked:
         try:
-            focus = gv.RecallFocus.of(engine.recall(query, k=k, reinforce=False, decay_model=model))
-            st.session_state["graph_recall"] = (uri, focus)
+            focus = gv.RecallFocus.of(engine.recall(query, k=k, reinforce=False, decay_model=model, scope=scope))
+            st.session_state["graph_recall"] = ((uri, scope), focus)
         except MemvizError as e:
             st.session_state.pop("graph_recall", None)
             st.error(inert(e))
     radius = st.slider("Radius around the hits (links)", 0, 2, 1, key="graph_query_radius")
     db, focus = st.session_state.get("graph_recall", (None, None))
-    if focus is None or db != uri:
+    if focus is None or db != (uri, scope):
         st.info(
             "Type a query and press Recall: the graph shows its hits (stars, by rank) and their neighbours. "
             "The recall does not reinforce anything."

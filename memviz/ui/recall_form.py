@@ -28,8 +28,10 @@ def form_config(
     as_of_s: float | None,
     reinforce: bool,
     keep: bool = False,
+    scope: str | None = None,
 ) -> tuple[RecallConfig | None, str | None]:
-    """The validated config of ``preset`` with the form's settings, or ``(None, error)``. Looking writes nothing:
+    """The validated config of ``preset`` with the form's settings, within ``scope`` (None: every scope), or
+    ``(None, error)``. Looking writes nothing:
     the recall is recorded (a ``recall`` event, its trace listed in the history) only when ``keep`` or
     ``reinforce`` asks, and reinforces only when asked and not "as of" another time."""
     try:
@@ -43,14 +45,16 @@ def form_config(
             as_of_s=as_of_s,
             reinforce=reinforce and as_of_s is None,
             record=bool(keep or (reinforce and as_of_s is None)),
+            scope=scope,
         ), None
     except MemvizError as e:
         return None, str(e)
 
 
-def recall_form(now_s: float, key: str = "rc") -> tuple[str, RecallConfig | None, str | None]:
+def recall_form(now_s: float, key: str = "rc", scope: str | None = None) -> tuple[str, RecallConfig | None, str | None]:
     """The form's widgets (keys ``<key>_query``, ``<key>_preset``, ``<key>_k``, ``<key>_w_<preset>_<component>``
-    ...); returns ``(query, config or None, error or None)``. ``now_s`` is the engine clock."""
+    ...); returns ``(query, config or None, error or None)``, the config recalling within ``scope`` (the
+    sidebar's; None: every scope). ``now_s`` is the engine clock."""
     left, right = st.columns([3, 2])
     query = left.text_input("Query", key=f"{key}_query", placeholder="When did Caroline go to the support group?")
     preset = right.selectbox(
@@ -112,7 +116,7 @@ def recall_form(now_s: float, key: str = "rc") -> tuple[str, RecallConfig | None
         help="As an agent's recall does: this records the recall and strengthens the hits (stability up, "
         "elapsed time reset), so later recalls rank them higher. Off: exploring does not change the store.",
     )
-    return (query, *form_config(preset, k, decay, fusion, weights, hops, as_of, reinforce, keep))
+    return (query, *form_config(preset, k, decay, fusion, weights, hops, as_of, reinforce, keep, scope))
 
 
 __all__ = ["form_config", "recall_form"]

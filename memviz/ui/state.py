@@ -132,10 +132,48 @@ def fmt_time(t_s: float | None) -> str:
     return datetime.fromtimestamp(t_s, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
+SCOPE_KEY = "scope"  # the sidebar's scope selector
+ALL_SCOPES = "*"  # its "All scopes" choice (no scope can be "*": memviz.limits.SCOPE_CHARSET)
+
+
+def current_scope() -> str | None:
+    """The scope the sidebar's selector chose (``""``: the default scope), None for "All scopes": what every
+    page passes to its engine, read and figure calls."""
+    chosen = st.session_state.get(SCOPE_KEY, ALL_SCOPES)
+    return None if chosen == ALL_SCOPES else chosen
+
+
+def scope_label(scope: str, counts: dict[str, int]) -> str:
+    """A scope as the selector lists it: its name (``(default scope)`` for ``""``), or "All scopes" for
+    :data:`ALL_SCOPES`, with its number of memories."""
+    if scope == ALL_SCOPES:
+        return f"All scopes · {sum(counts.values()):,}"
+    return f"{scope or '(default scope)'} · {counts.get(scope, 0):,}"
+
+
+def _scope_selector(counts: dict[str, int]) -> None:
+    """The scope selector (:data:`SCOPE_KEY`): "All scopes" and each scope of the store with its count, shown
+    when the store has a scope besides the default one; a choice the store no longer has (another store
+    opened) goes back to "All scopes"."""
+    options = [ALL_SCOPES, *counts]
+    if st.session_state.get(SCOPE_KEY, ALL_SCOPES) not in options:
+        st.session_state[SCOPE_KEY] = ALL_SCOPES
+    if not set(counts) - {""}:
+        return
+    st.selectbox(
+        "Scope",
+        options,
+        key=SCOPE_KEY,
+        format_func=lambda s: scope_label(s, counts),
+        help="Whose memories the pages show: one user's, agent's or conversation's (recall, the graph, "
+        "forgetting), or all of them",
+    )
+
+
 def sidebar() -> MemoryEngine:
-    """The shared sidebar: store location, store counts and the simulated clock (advance, reset). Returns the
-    engine. A saved clock outside :data:`memviz.limits.TIME_RANGE` (a store written before times were checked)
-    is shown as an error with the reset button, and the page stops there instead of failing."""
+    """The shared sidebar: store location, store counts, the scope selector and the simulated clock (advance,
+    reset). Returns the engine. A saved clock outside :data:`memviz.limits.TIME_RANGE` (a store written before
+    times were checked) is shown as an error with the reset button, and the page stops there instead of failing."""
     if (chosen := st.session_state.pop("db_uri_next", None)) is not None:  # a page's "open this store"
         st.session_state["db_uri"] = chosen
     with st.sidebar:
@@ -158,6 +196,7 @@ def sidebar() -> MemoryEngine:
         )
         rerank = f"; reranker {engine.reranker.name}" if engine.reranker is not None else ""
         st.caption(inert(engine.store.settings.label() + rerank))
+        _scope_selector(s["scopes"])
         if (job := jobs.latest(db_uri())) is not None and job.running:  # e.g. the demo being seeded on first start
             jobs.progress_bar(job)
         clock_problem = time_problem(s["now_s"])

@@ -48,6 +48,7 @@ def test_messages_and_memory_blocks_import_with_their_ids_times_and_fields(letta
         assert m.text == _texts(message) and m.source_id == message["id"]
         assert m.session_id == f"lettabot-builder:{agent['id']}"
         assert m.speaker == (agent["name"] if message["role"] == "assistant" else "user")
+        assert m.scope == agent["name"]
         assert m.metadata == {k: v for k, v in message.items() if k != "content" and v is not None}
     block = by_id[f"lettabot-builder:{blocks[0]['id']}"]
     assert block.kind == "semantic" and block.text == blocks[0]["value"] and block.speaker == blocks[0]["label"]

@@ -104,6 +104,8 @@ def test_a_mem0_store_imports_with_its_history_in_order_at_its_times(mem0_store,
     assert n_updates == N_UPDATED
     kept = stored[ids[-1]]
     assert kept.metadata["user_id"] == "conv-26" and kept.metadata["dia_id"] == "D7:12" and kept.session_id == "conv-26"
+    assert kept.scope == "conv-26"  # mem0's user_id: its own scoping
+    assert {stored[i].scope for i in deleted} == {""}  # a deleted memory's payload, and its user_id, are gone
     from memviz.store.check import check
 
     assert check(engine.store).ok

@@ -97,8 +97,10 @@ def test_locomo_turns_are_skipped_once_stored_unless_copied(open_page, demo_db):
     store = MemoryStore(demo_db)
     assert store.count() == 216
     assert store.existing_ids(["conv-26:D1:1", "conv-26:D1:2"]) == {"conv-26:D1:1", "conv-26:D1:2"}
-    links = page.frame_with("kind", "why")
-    assert "temporal" not in set(links["kind"])  # D1:1 opens its session: nothing before it
+    # D1:1 opens its session, in its scope conv-26 (the LoCoMo importer's), where nothing is stored before it:
+    # no link, not even to the demo's memories (the default scope).
+    assert any(c.value.startswith("No link:") for c in at.caption)
+    assert {m.scope for m in store.get(["conv-26:D1:1", "conv-26:D1:2"])} == {"conv-26"}
 
     at.button(key="write_turns_button").click().run()  # the same turns again: their ids are stored
     assert store.count() == 216

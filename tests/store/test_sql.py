@@ -29,9 +29,10 @@ def test_a_lone_string_is_one_value_not_its_characters():
 
 
 def test_the_index_answers_only_the_forgotten_flag():
-    assert LIVE.only_forgotten_flag and MemoryFilter().only_forgotten_flag
-    assert not MemoryFilter(forgotten=True).only_forgotten_flag
-    assert not MemoryFilter(exclude_ids=["x"], forgotten=False).only_forgotten_flag
+    assert LIVE.only_flag_and_scopes and MemoryFilter().only_flag_and_scopes
+    assert MemoryFilter(forgotten=False, scopes=["a"]).only_flag_and_scopes
+    assert not MemoryFilter(forgotten=True).only_flag_and_scopes
+    assert not MemoryFilter(exclude_ids=["x"], forgotten=False).only_flag_and_scopes
 
 
 def test_link_filter():
