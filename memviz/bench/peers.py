@@ -53,7 +53,8 @@ def bench_chroma(items, embedder, queries: Sequence[str], k: int = 10, batch_siz
             return "memviz-embedder"
 
     source = getattr(embedder, "source", None)
-    embed_fn = (
+    # Any: chroma types a collection's function as EmbeddingFunction[Documents | Images], its own ST one as [Documents].
+    embed_fn: Any = (
         SentenceTransformerEmbeddingFunction(model_name=source, device="cpu", normalize_embeddings=True)
         if source
         else _Same()
