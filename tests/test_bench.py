@@ -83,6 +83,10 @@ def test_bench_ingest_counts_and_stages(real_embedder):
     assert r["ratio"] == pytest.approx(r["pipeline_per_s"] / r["raw_encode_per_s"], rel=0.01)
     assert {"embed_ms", "keywords_importance_ms", "link_ms", "store_ms"} <= set(r["stage_s"])
     assert r["links"] > 0 and r["recall_p50_ms"] > 0
+    # The raw encoder read the texts the pipeline embedded: each memory with its session's previous turns
+    # (batches of 10 over sessions of 5: contexts from the batch itself and from turns already stored).
+    assert r["same_encoder_texts"] == 1.0
+    assert r["cpu_s"]["raw_encode"] > 0 and r["cpu_s"]["pipeline"] > 0
 
 
 def test_peer_ratios_and_tables():

@@ -53,3 +53,17 @@ def test_the_packaged_minilm_names_need_no_loading():
     for spec in (None, "minilm", MINILM, f"sentence-transformers/{MINILM}"):
         emb = SentenceTransformerEmbedder(spec)
         assert (emb.name, emb.dim) == (MINILM, 384)
+
+
+@pytest.mark.slow
+def test_one_text_goes_straight_through_the_model_with_the_same_vector_as_encode(real_embedder):
+    # A query (one text) skips SentenceTransformer.encode; its vector must be the one encode gives, also for a
+    # text longer than the model reads (truncated at 256 word pieces in both paths).
+    texts = ["When did Caroline go to the LGBTQ support group?", "Mango " * 400, "é"]
+    model = real_embedder.model
+    via_encode = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    for text, expected in zip(texts, via_encode, strict=True):
+        one = real_embedder.encode([text])
+        assert one.shape == (1, 384) and one.dtype == np.float32
+        assert float(one[0] @ expected) > 0.99999
+        np.testing.assert_allclose(np.linalg.norm(one[0]), 1.0, rtol=1e-5)

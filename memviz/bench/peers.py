@@ -28,11 +28,15 @@ def chroma_available() -> bool:
 
 def bench_chroma(items, embedder, queries: Sequence[str], k: int = 10, batch_size: int = 256) -> dict[str, Any]:
     """Chroma (``chromadb.PersistentClient`` in a temporary folder, cosine HNSW, its defaults) with the same
-    texts, embedder and k: ingest rate (embedding included, as a Chroma user would add documents) and
-    end-to-end query latency (embedding included). Returns ``{"store", "version", "n", "ingest_per_s",
-    "recall_p50_ms", "recall_p95_ms", "search_p50_ms"}``. Raises ImportError when chromadb is not installed."""
+    texts, model and k: ingest rate (embedding included, as a Chroma user would add documents) and end-to-end
+    query latency (embedding included). The embedding is Chroma's own ``SentenceTransformerEmbeddingFunction``
+    on ``embedder``'s model folder (``embedder.source``: the same weights, its own copy, normalised vectors), as a
+    Chroma user with this model would embed; an embedder without a folder is called as it is. Returns
+    ``{"store", "version", "n", "embedding_function", "ingest_per_s", "recall_p50_ms", "recall_p95_ms",
+    "search_p50_ms"}``. Raises ImportError when chromadb is not installed."""
     import chromadb
     from chromadb.api.types import EmbeddingFunction
+    from chromadb.utils.embedding_functions import SentenceTransformerEmbeddingFunction
 
     from memviz.engine import embedding_text
     from memviz.text import normalise
@@ -46,12 +50,21 @@ def bench_chroma(items, embedder, queries: Sequence[str], k: int = 10, batch_siz
 
         @staticmethod
         def name() -> str:
-            return "memviz-minilm"
+            return "memviz-embedder"
 
+    source = getattr(embedder, "source", None)
+    # Any: chroma types a collection's function as EmbeddingFunction[Documents | Images], its own ST one as [Documents].
+    embed_fn: Any = (
+        SentenceTransformerEmbeddingFunction(model_name=source, device="cpu", normalize_embeddings=True)
+        if source
+        else _Same()
+    )
     docs = [embedding_text(normalise(i.text), i.speaker) for i in items]
     with tempfile.TemporaryDirectory() as d:
         client = chromadb.PersistentClient(path=d)
-        col = client.create_collection("bench", embedding_function=_Same(), configuration={"hnsw": {"space": "cosine"}})
+        col = client.create_collection(
+            "bench", embedding_function=embed_fn, configuration={"hnsw": {"space": "cosine"}}
+        )
         t = time.perf_counter()
         for s in range(0, len(items), batch_size):
             part = items[s : s + batch_size]
@@ -75,6 +88,7 @@ def bench_chroma(items, embedder, queries: Sequence[str], k: int = 10, batch_siz
         "store": "chromadb",
         "version": chromadb.__version__,
         "n": len(items),
+        "embedding_function": embed_fn.name(),
         "ingest_per_s": round(len(items) / ingest_s, 1),
         "recall_p50_ms": pct(totals, 50),
         "recall_p95_ms": pct(totals, 95),

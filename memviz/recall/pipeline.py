@@ -67,8 +67,9 @@ def recall(
 
     ``cfg`` is a validated config; ``now_s`` the clock time (POSIX s) recency and retention are measured at
     (``cfg.as_of_s`` when set); ``params`` the decay parameters. Stages: embed the query; vector candidates
-    (exact cosine); full-text candidates (LanceDB native BM25, in a worker thread at the same time as the
-    vector search, so their two ``duration_ms`` overlap and ``Trace.total_ms`` is less than the stages' sum);
+    (exact cosine); full-text candidates (LanceDB native BM25, in a worker thread started before the query's
+    embedding, so its ``duration_ms`` overlaps the embed and vector stages' and ``Trace.total_ms`` is less than
+    the stages' sum);
     fusion (the pool); scoring (gates, then the weighted mean of :data:`memviz.scoring.COMPONENTS`); graph,
     only when ``graph_hops`` > 0; rerank, only with a ``reranker`` (:func:`memviz.recall.stages.rerank_stage`);
     final top-k. With ``cfg.as_of_s`` the store is seen as it was then
@@ -86,8 +87,8 @@ def recall(
     where = search_filter(cfg, exclude_ids, store)
 
     model = model_stage(embedder)
+    job = start_fulltext(store, query, cfg, where)  # needs no vector: it runs while the query is embedded
     embed, qvec = embed_stage(embedder, query)
-    job = start_fulltext(store, query, cfg, where)
     vector = vector_stage(store, qvec, cfg, where)
     fulltext, ctx = fulltext_stage(
         job, lambda bm25: ScoringContext.build(query, qvec, now, cfg, params, bm25), store.text_index_info()

@@ -39,9 +39,10 @@ def embed_stage(embedder: Embedder, query: str) -> tuple[TraceStage, np.ndarray]
 
 
 def start_fulltext(store: MemoryStore, query: str, cfg: RecallConfig, where: MemoryFilter) -> Future:
-    """Start the full-text search in its worker thread: the two retrievers spend their time outside the GIL
-    (numpy's dot product, LanceDB's Rust full-text search), so on two cores a recall waits for the slower
-    one, not for their sum. :func:`fulltext_stage` collects it."""
+    """Start the full-text search in its worker thread, before the query's embedding (it needs only the text):
+    the encoder (torch), numpy's dot product and LanceDB's Rust full-text search all spend their time outside
+    the GIL, so a recall waits for the slowest of them, not for their sum. :func:`fulltext_stage` collects
+    it."""
     return worker("fulltext").submit(timed, store.text_search, query, cfg.candidates, where)
 
 
@@ -61,7 +62,7 @@ def fulltext_stage(job: Future, ctx_of, info: dict) -> tuple[TraceStage, Scoring
     """The full-text (BM25) candidates of the job :func:`start_fulltext` started, with their lexical
     component; ``ctx_of(bm25)`` builds the scoring context from {id: BM25}, which is returned with the stage.
     ``info``: the index, its columns and tokenizer (:meth:`memviz.store.MemoryStore.text_index_info`), shown in
-    the stage's info. Its ``duration_ms`` overlaps the vector stage's."""
+    the stage's info. Its ``duration_ms`` overlaps the embed and vector stages'."""
     (ids, scores), search_ms = job.result()
     t = time.perf_counter()
     ctx = ctx_of(dict(zip(ids, scores.tolist(), strict=True)))
@@ -73,7 +74,7 @@ def fulltext_stage(job: Future, ctx_of, info: dict) -> tuple[TraceStage, Scoring
             StageCandidate(i, r, {"bm25": float(s), "lexical": float(x)})
             for r, (i, s, x) in enumerate(zip(ids, scores, lex, strict=True), 1)
         ],
-        info | {"limit": ctx.cfg.candidates, "concurrent_with": "vector"},
+        info | {"limit": ctx.cfg.candidates, "concurrent_with": "embed, vector"},
     ), ctx
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from contextlib import suppress
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,6 +17,8 @@ from memviz.store.settings import StoreSettings
 from memviz.store.tables import CONTEXT_COLUMN, MEMORY_COLUMNS
 
 if TYPE_CHECKING:
+    from lancedb.table import AsyncTable
+
     from memviz.vector_index import VectorIndex
 
 # Up to this many forgotten memories, a "not forgotten" full-text search filters after searching (see text_search).
@@ -32,6 +35,8 @@ class Search:
 
     memories: Any  # the LanceDB memories table
     uri: str
+    storage_options: dict[str, str] | None
+    _fts_table: AsyncTable | None = None  # the memories table's search handle (see text_table)
     _text_index_stale: bool = False  # batches committed under deferred_text_index since its last rebuild
     _unindexed_rows: int = 0  # rows this process wrote since its last full-text index build
     _use_vector_index: bool
@@ -100,20 +105,43 @@ class Search:
         # dataclass_transform does not read, so it thinks boost, fuzziness, ... are required.
         columns = self.text_columns()
         match = MatchQuery(query, "text") if len(columns) == 1 else MultiMatchQuery(query, columns)  # type: ignore[call-arg]
-        q = self.memories.search(match, query_type="fts").select(["id", "_score"]).limit(limit)
-        if (clause := sql.memory_where(where)) is not None:
-            q = q.where(clause, prefilter=True)
-        if self.memories.count_rows() == 0 or where.matches_nothing:
+        if where.matches_nothing:
             return [], np.zeros(0)
+        from lancedb.background_loop import LOOP
+
+        q = self.text_table().query().nearest_to_text(match).select(["id", "_score"]).limit(limit)
+        if (clause := sql.memory_where(where)) is not None:
+            q = q.where(clause)  # a prefilter (LanceDB's default for a full-text query)
         try:
-            tbl = q.to_arrow()
-        except Exception as e:  # e.g. a query made only of operators
+            tbl = LOOP.run(q.to_arrow())
+        except Exception as e:  # no index on an empty table; a query made only of operators
+            if self.memories.count_rows() == 0:
+                return [], np.zeros(0)
             raise StoreError(f"full-text search failed for {query!r}: {e}") from e
         ids, scores = tbl.column("id").to_pylist(), tbl.column("_score").to_numpy().astype(np.float64)
         if forgotten:
             keep = [n for n, i in enumerate(ids) if i not in forgotten][: limit - len(forgotten)]
             ids, scores = [ids[n] for n in keep], scores[keep]
         return ids, scores
+
+    def text_table(self) -> AsyncTable:
+        """The memories table opened a second time, through LanceDB's async API, for :meth:`text_search` (made
+        on first use). A search is then one call into LanceDB instead of eight: the sync query builder reads
+        the table's schema three times per query (its blob-column checks) and each read, at
+        ``read_consistency_interval=0``, first looks for a newer version (docs/performance.md). It sees every
+        commit as the store's own handle does (``read_consistency_interval=0``): no refresh is needed."""
+        if self._fts_table is None:
+            import lancedb
+            from lancedb.background_loop import LOOP
+
+            async def _open() -> AsyncTable:
+                db = await lancedb.connect_async(
+                    self.uri, read_consistency_interval=timedelta(0), storage_options=self.storage_options
+                )
+                return await db.open_table("memories")
+
+            self._fts_table = LOOP.run(_open())
+        return self._fts_table
 
     # -- the full-text index ------------------------------------------------------------------------
     @property

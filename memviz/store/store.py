@@ -79,6 +79,7 @@ class MemoryStore(Search):
         self.uri = str(uri or default_db_uri())
         # Object-storage credentials/endpoints: given, else $MEMVIZ_STORAGE_OPTIONS (a JSON object).
         storage_options = storage_options if storage_options is not None else default_storage_options()
+        self.storage_options = storage_options  # also for the full-text search's own handle (store/search.py)
         # An exact in-memory numpy index of the vectors (memviz.vector_index), per table version; False:
         # every vector search goes to LanceDB's brute force.
         self._vindex: VectorIndex | None = None
