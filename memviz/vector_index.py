@@ -10,16 +10,20 @@ update, a forget), so results stay exact and current: the same neighbours and co
 LanceDB's exact search, without an approximate index, and the same rows as a read of the table.
 
 Memory cost: 4 bytes x 384 per memory for the vectors (154 MB at 100k memories) plus the scalar columns
-(mostly the text: about 20 MB at 100k LoCoMo/LongMemEval turns).
+(mostly the text: about 20 MB at 100k LoCoMo/LongMemEval turns). A store large enough for an approximate index
+(:mod:`memviz.store.ann`) tells the index to hold no vectors (``keep_vectors``): it then keeps only ids, flags
+and scalar columns, and :meth:`VectorIndex.rows` reads the few vectors it is asked for from the table by offset.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
+
+from memviz.errors import StoreError
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -54,16 +58,25 @@ class VectorIndex:
     ``forgotten_time_s`` columns; ``columns`` are the scalar columns kept for :meth:`rows` (``id`` and
     ``forgotten_time_s`` among them). :meth:`search`, :meth:`vectors` and :meth:`rows` reload it only when
     ``table.version`` differs from the version loaded; :meth:`note_append` keeps it current across appends
-    without a reload.
+    without a reload. ``keep_vectors()`` is asked at each load whether to hold the vectors (default: always);
+    without them (:attr:`holds_vectors` False) :meth:`search` and :meth:`vectors` are not available and the
+    store searches elsewhere.
     """
 
-    def __init__(self, table, dim: int, columns: Sequence[str] = ("id", "forgotten_time_s")):
+    def __init__(
+        self,
+        table,
+        dim: int,
+        columns: Sequence[str] = ("id", "forgotten_time_s"),
+        keep_vectors: Callable[[], bool] = lambda: True,
+    ):
         self.table = table
         self.dim = dim
         self.columns = list(dict.fromkeys(["id", "forgotten_time_s", *columns]))
         self.version: int | None = None
         self.ids: list[str] = []
-        self.matrix = np.zeros((0, dim), dtype=np.float32)  # unit rows
+        self.matrix: np.ndarray | None = np.zeros((0, dim), dtype=np.float32)  # unit rows; None: not held
+        self._keep_vectors = keep_vectors
         self.forgotten = np.zeros(0, dtype=bool)
         self._forgotten_ids: frozenset[str] | None = None
         self.table_rows: pa.Table | None = None  # the scalar columns, same row order as ids and matrix
@@ -73,14 +86,17 @@ class VectorIndex:
 
     # -- keeping current ----------------------------------------------------------------------------
     def _load(self, version: int) -> None:
-        tbl = self.table.search().select(["vector", *self.columns]).limit(None).to_arrow()
+        keep = self._keep_vectors()
+        tbl = self.table.search().select(["vector", *self.columns] if keep else self.columns).limit(None).to_arrow()
         n = tbl.num_rows
-        if n:
-            flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            matrix = unit_rows(flat.reshape(n, self.dim))
-        else:
-            matrix = np.zeros((0, self.dim), dtype=np.float32)
-        matrix.setflags(write=False)
+        matrix: np.ndarray | None = None
+        if keep:
+            if n:
+                flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+                matrix = unit_rows(flat.reshape(n, self.dim))
+            else:
+                matrix = np.zeros((0, self.dim), dtype=np.float32)
+            matrix.setflags(write=False)
         self.ids = tbl.column("id").to_pylist()
         self.matrix = matrix
         self.forgotten = tbl.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)
@@ -108,10 +124,11 @@ class VectorIndex:
                 return
             if rows is not None and rows.num_rows:
                 n = rows.num_rows
-                flat = rows.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-                matrix = np.concatenate([self.matrix, unit_rows(flat.reshape(n, self.dim))])
-                matrix.setflags(write=False)
-                self.matrix = matrix
+                if self.matrix is not None:
+                    flat = rows.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+                    matrix = np.concatenate([self.matrix, unit_rows(flat.reshape(n, self.dim))])
+                    matrix.setflags(write=False)
+                    self.matrix = matrix
                 self.ids = self.ids + rows.column("id").to_pylist()
                 self.forgotten = np.concatenate(
                     [self.forgotten, rows.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)]
@@ -157,13 +174,33 @@ class VectorIndex:
                 self._forgotten_ids = None
             self.version = after
 
+    @property
+    def holds_vectors(self) -> bool:
+        """Whether the vectors are in memory (:meth:`search` and :meth:`vectors` available) at the table's
+        latest version."""
+        with self._lock:
+            self.current()
+            return self.matrix is not None
+
+    def release_vectors(self) -> None:
+        """Stop holding the vectors (an approximate index now answers searches); the scalar columns stay."""
+        with self._lock:
+            self.matrix = None
+
+    def _matrix(self) -> np.ndarray:
+        """The held vectors; raises StoreError when they are not held (call with the lock held)."""
+        if self.matrix is None:
+            raise StoreError("the in-memory index holds no vectors (an approximate index serves this store)")
+        return self.matrix
+
     # -- reading ------------------------------------------------------------------------------------
     def vectors(self, include_forgotten: bool = False) -> tuple[list[str], np.ndarray]:
         """Ids and unit vectors (read-only float32, shape (n, dim)) of the table's memories, in table order;
-        without forgotten ones unless ``include_forgotten``."""
+        without forgotten ones unless ``include_forgotten``. Raises StoreError when the vectors are not held
+        (:attr:`holds_vectors`)."""
         with self._lock:
             self.current()
-            ids, matrix, forgotten = self.ids, self.matrix, self.forgotten
+            ids, matrix, forgotten = self.ids, self._matrix(), self.forgotten
         if include_forgotten or not forgotten.any():
             return list(ids), matrix
         keep = np.flatnonzero(~forgotten)
@@ -172,13 +209,33 @@ class VectorIndex:
     def rows(self, ids: Sequence[str]) -> tuple[list[str], pa.Table, np.ndarray]:
         """The memories ``ids`` that exist (in the order given, duplicates kept, unknown ids dropped): their
         ids, their rows (the index's scalar columns, Arrow) and their unit vectors (float32, shape (n, dim)),
-        all from one consistent version of the table."""
-        with self._lock:
-            self.current()
-            position, table_rows, matrix = self._positions(), self._loaded_rows(), self.matrix
-        found = [i for i in ids if i in position]
-        at = np.fromiter((position[i] for i in found), dtype=np.int64, count=len(found))
-        return found, table_rows.take(pa.array(at)), matrix[at]
+        all from one consistent version of the table. Without the vectors in memory they are read from the
+        table by offset (the rows' positions at the loaded version), checked against the ids, and read again
+        after a reload if another writer moved them meanwhile (StoreError after 3 tries)."""
+        for _ in range(3):
+            with self._lock:
+                self.current()
+                position, table_rows, matrix = self._positions(), self._loaded_rows(), self.matrix
+            found = [i for i in ids if i in position]
+            at = np.fromiter((position[i] for i in found), dtype=np.int64, count=len(found))
+            vectors = matrix[at] if matrix is not None else self._read_vectors(found, at)
+            if vectors is not None:
+                return found, table_rows.take(pa.array(at)), vectors
+        raise StoreError("the memories table kept changing while its vectors were read; try again")
+
+    def _read_vectors(self, ids: list[str], at: np.ndarray) -> np.ndarray | None:
+        """Unit vectors (shape (len(ids), dim)) of the rows at offsets ``at``, which must hold ``ids``; None
+        when they do not (the table changed since the positions were taken)."""
+        if not ids:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        unique = np.unique(at)
+        tbl = self.table.take_offsets(unique.tolist()).select(["id", "vector"]).to_arrow()
+        got = dict(zip(tbl.column("id").to_pylist(), range(tbl.num_rows), strict=True))
+        if tbl.num_rows != len(unique) or any(i not in got for i in ids):
+            return None
+        flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        rows = np.fromiter((got[i] for i in ids), dtype=np.int64, count=len(ids))
+        return unit_rows(flat.reshape(tbl.num_rows, self.dim)[rows])
 
     def existing(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are rows of the table's latest version."""
@@ -217,7 +274,7 @@ class VectorIndex:
     def search(self, vector: np.ndarray, limit: int, include_forgotten: bool = False) -> tuple[list[str], np.ndarray]:
         """The ``limit`` memories most cosine-similar to ``vector`` (shape (dim,)): ids and similarities
         (float64 in [-1, 1], shape (<= limit,)), best first. Exact. Raises ValueError for a vector of another
-        dimension."""
+        dimension, StoreError when the vectors are not held (:attr:`holds_vectors`)."""
         q = np.asarray(vector, dtype=np.float32).reshape(-1)
         if q.shape[0] != self.dim:
             raise ValueError(f"query vector has {q.shape[0]} dimensions, the index {self.dim}")
@@ -226,7 +283,7 @@ class VectorIndex:
             q = q / norm
         with self._lock:
             self.current()
-            ids, matrix, forgotten = self.ids, self.matrix, self.forgotten
+            ids, matrix, forgotten = self.ids, self._matrix(), self.forgotten
         if not ids:
             return [], np.zeros(0)
         sims = matrix @ q

@@ -27,10 +27,11 @@ from memviz.events import Event, RestoreVersionEvent, event_from_row
 from memviz.filters import LinkFilter, MemoryFilter
 from memviz.models import Link, Memory
 from memviz.store import opening, sql
+from memviz.store.ann import DEFAULT_ANN, AnnSettings
 from memviz.store.journal import Journal, crash_point
 from memviz.store.location import default_db_uri, default_storage_options
 from memviz.store.locking import StoreLock
-from memviz.store.search import TEXT_INDEX_LAG_ROWS, Search
+from memviz.store.search import Search
 from memviz.store.settings import DEFAULT, StoreSettings, check_settings, from_schema
 from memviz.store.tables import (
     EVENTS_SCHEMA,
@@ -62,6 +63,9 @@ class MemoryStore(Search):
     left (:meth:`recover`) and one an older memviz wrote gets the columns added since
     (:func:`memviz.store.opening.upgrade`); a read-only one is read as it is (see :mod:`memviz.store.opening`).
 
+    ``ann``: how a large store's approximate vector index is built and searched (:mod:`memviz.store.ann`;
+    from ``ann.min_rows`` memories on, a write builds it in the background); None: exact search only.
+
     Raises StoreError when the location cannot be opened, a table has the wrong schema or the store is damaged
     (a table, its manifests, a data file or index missing or cut short: named, never reset).
     """
@@ -74,6 +78,7 @@ class MemoryStore(Search):
         create: bool = True,
         settings: StoreSettings | None = None,
         require_settings: bool = False,
+        ann: AnnSettings | None = DEFAULT_ANN,
     ):
         import lancedb
 
@@ -102,6 +107,7 @@ class MemoryStore(Search):
         self.settings = from_schema(self.memories.schema)
         if settings is not None and require_settings:
             check_settings(self.uri, self.settings, settings)
+        self._open_ann(ann)
         self.recover()
         opening.upgrade(self)  # after recovery: a rollback may restore a version from before the upgrade
 
@@ -187,12 +193,7 @@ class MemoryStore(Search):
         finally:
             if marker is not None:
                 marker.unlink(missing_ok=True)
-        deferred = getattr(self, "_defer_text_index", False)  # see deferred_text_index
-        self._unindexed_rows += memories.num_rows
-        if (self._unindexed_rows >= TEXT_INDEX_LAG_ROWS and not deferred) or not self._has_text_index():
-            self._index_committed()
-        elif deferred and memories.num_rows:
-            self._text_index_stale = True
+        self._after_commit(memories.num_rows)
 
     def _mark_in_flight(self, batch_id: str) -> Path | None:
         """A marker file ``<store>/_inflight/<batch_id>`` holding this process's id while the batch is being
@@ -458,6 +459,7 @@ class MemoryStore(Search):
             if self._vindex is not None:
                 self._vindex.note_update(before, after, rows)
             self.journal.step("memories")
+            self._ann_after_write()  # updated rows are rewritten: no longer in the approximate index
 
     def delete_memories(self, ids: Sequence[str]) -> dict[str, int]:
         """Delete memories and every link touching them (hard prune). Returns the table versions produced
