@@ -441,9 +441,9 @@ class MemoryStore(Search):
     def vectors(self, where: MemoryFilter | None = None) -> tuple[list[str], np.ndarray]:
         """Ids and vectors (float32, shape (n, dim)) of the memories matching ``where`` (all by default).
         Without a filter or with only "not forgotten" they come from the in-memory vector index (read-only,
-        unit-normalised, table order)."""
+        unit-normalised, table order) while it holds them (not once an approximate index serves: a table read)."""
         where = where or MemoryFilter()
-        if (index := self.vector_index()) is not None and where.only_forgotten_flag:
+        if (index := self.vector_index()) is not None and where.only_forgotten_flag and index.holds_vectors:
             return index.vectors(include_forgotten=where.forgotten is None)
         tbl = self.memories_table(columns=["id", "vector"], where=where)
         if tbl.num_rows == 0:

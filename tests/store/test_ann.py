@@ -146,3 +146,10 @@ def test_bad_settings_are_one_config_error(bad):
 def test_partitions_follow_the_table_size():
     s = AnnSettings(rows_per_partition=8000)
     assert s.partitions(100) == 1 and s.partitions(1_000_000) == 125
+
+
+def test_all_vectors_come_from_the_table_once_the_index_holds_none(built):
+    store, vecs, _ = built
+    ids, got = store.vectors(LIVE)
+    assert len(ids) == 500
+    np.testing.assert_allclose(got[np.argsort(ids)], vecs[np.argsort([f"m{i}" for i in range(500)])], atol=1e-6)
