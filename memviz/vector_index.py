@@ -12,7 +12,7 @@ LanceDB's exact search, without an approximate index, and the same rows as a rea
 Memory cost: 4 bytes x 384 per memory for the vectors (154 MB at 100k memories) plus the scalar columns
 (mostly the text: about 20 MB at 100k LoCoMo/LongMemEval turns). A store large enough for an approximate index
 (:mod:`memviz.store.ann`) tells the index to hold no vectors (``keep_vectors``): it then keeps only ids, flags
-and scalar columns, and :meth:`VectorIndex.rows` reads the few vectors it is asked for from the table by offset.
+and scalar columns, and the store reads the few vectors a recall scores from the table.
 """
 
 from __future__ import annotations
@@ -206,36 +206,17 @@ class VectorIndex:
         keep = np.flatnonzero(~forgotten)
         return [ids[i] for i in keep], matrix[keep]
 
-    def rows(self, ids: Sequence[str]) -> tuple[list[str], pa.Table, np.ndarray]:
+    def rows(self, ids: Sequence[str]) -> tuple[list[str], pa.Table, np.ndarray | None]:
         """The memories ``ids`` that exist (in the order given, duplicates kept, unknown ids dropped): their
-        ids, their rows (the index's scalar columns, Arrow) and their unit vectors (float32, shape (n, dim)),
-        all from one consistent version of the table. Without the vectors in memory they are read from the
-        table by offset (the rows' positions at the loaded version), checked against the ids, and read again
-        after a reload if another writer moved them meanwhile (StoreError after 3 tries)."""
-        for _ in range(3):
-            with self._lock:
-                self.current()
-                position, table_rows, matrix = self._positions(), self._loaded_rows(), self.matrix
-            found = [i for i in ids if i in position]
-            at = np.fromiter((position[i] for i in found), dtype=np.int64, count=len(found))
-            vectors = matrix[at] if matrix is not None else self._read_vectors(found, at)
-            if vectors is not None:
-                return found, table_rows.take(pa.array(at)), vectors
-        raise StoreError("the memories table kept changing while its vectors were read; try again")
-
-    def _read_vectors(self, ids: list[str], at: np.ndarray) -> np.ndarray | None:
-        """Unit vectors (shape (len(ids), dim)) of the rows at offsets ``at``, which must hold ``ids``; None
-        when they do not (the table changed since the positions were taken)."""
-        if not ids:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        unique = np.unique(at)
-        tbl = self.table.take_offsets(unique.tolist()).select(["id", "vector"]).to_arrow()
-        got = dict(zip(tbl.column("id").to_pylist(), range(tbl.num_rows), strict=True))
-        if tbl.num_rows != len(unique) or any(i not in got for i in ids):
-            return None
-        flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        rows = np.fromiter((got[i] for i in ids), dtype=np.int64, count=len(ids))
-        return unit_rows(flat.reshape(tbl.num_rows, self.dim)[rows])
+        ids, their rows (the index's scalar columns, Arrow) and their unit vectors (float32, shape (n, dim);
+        None when the index holds no vectors: the store reads them), all from one consistent version of the
+        table."""
+        with self._lock:
+            self.current()
+            position, table_rows, matrix = self._positions(), self._loaded_rows(), self.matrix
+        found = [i for i in ids if i in position]
+        at = np.fromiter((position[i] for i in found), dtype=np.int64, count=len(found))
+        return found, table_rows.take(pa.array(at)), None if matrix is None else matrix[at]
 
     def existing(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are rows of the table's latest version."""

@@ -41,7 +41,8 @@ def serve_peak_rss(db: str, settings: AnnSettings | None, qvecs: np.ndarray) -> 
     """Run in a new process (:func:`bench_scale_at` spawns it): open the store at ``db`` with the approximate
     index (``settings``) or without (None: the in-memory numpy index holds every vector), answer a vector
     search (50 candidates, default filter) and the scoring's row read for each of ``qvecs``; returns
-    ``{"index", "peak_rss_mb" (of that process), "vector_p50_ms"}``."""
+    ``{"index", "peak_rss_mb" (of that process: its ``VmHWM``, which starts anew at exec, unlike
+    ``ru_maxrss``), "vector_p50_ms"}``."""
     from memviz.filters import LIVE
     from memviz.store import MemoryStore
 
@@ -53,7 +54,9 @@ def serve_peak_rss(db: str, settings: AnnSettings | None, qvecs: np.ndarray) -> 
         times.append((time.perf_counter() - t) * 1000)
         store.rows(ids)
         index = info["index"]
-    return {"index": index, "peak_rss_mb": peak_rss_mb(), "vector_p50_ms": pct(times, 50)}
+    with open("/proc/self/status") as f:
+        hwm_kb = next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:"))
+    return {"index": index, "peak_rss_mb": round(hwm_kb / 1024, 1), "vector_p50_ms": pct(times, 50)}
 
 
 def bench_scale_at(
@@ -136,7 +139,7 @@ def bench_scale_at(
             "numpy_brute_p50_ms": pct(brute, 50),
             "peak_rss_mb": peak_rss_mb(),
             "rss_mb": rss_mb(),
-            "holds_vectors": store.vector_index().holds_vectors,
+            "holds_vectors": (index_ := store.vector_index()) is not None and index_.holds_vectors,
             "store_build_s": round(store_build_s, 1),
             "queries": len(queries),
             "settings": asdict(settings),

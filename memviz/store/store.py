@@ -417,7 +417,8 @@ class MemoryStore(Search):
         in-memory index when there is one (a dictionary lookup, no table scan), else by ``id IN (...)``."""
         ids = list(ids)
         if (index := self.vector_index()) is not None:
-            return index.rows(ids)
+            found, tbl, vecs = index.rows(ids)
+            return (found, tbl, vecs) if vecs is not None else self._with_vectors(found, tbl)
         if not ids:
             return [], empty_memories(MEMORY_COLUMNS), np.zeros((0, self.dim), dtype=np.float32)
         tbl = self.memories_table(columns=["vector", *MEMORY_COLUMNS], where=MemoryFilter(ids=ids))
