@@ -51,8 +51,8 @@ class AnnSettings:
 
     min_rows: int = ANN_MIN_ROWS
     rows_per_partition: int = 8_000
-    nprobes: int = 20
-    ef: int = 100
+    nprobes: int = 25
+    ef: int = 200
     refine_factor: int = 1
     rebuild_lag_fraction: float = 0.1
 
