@@ -10,17 +10,21 @@ update, a forget), so results stay exact and current: the same neighbours and co
 LanceDB's exact search, without an approximate index, and the same rows as a read of the table.
 
 Memory cost: 4 bytes x 384 per memory for the vectors (154 MB at 100k memories) plus the scalar columns
-(mostly the text: about 20 MB at 100k LoCoMo/LongMemEval turns).
+(mostly the text: about 20 MB at 100k LoCoMo/LongMemEval turns). A store large enough for an approximate index
+(:mod:`memviz.store.ann`) tells the index to hold no vectors (``keep_vectors``): it then keeps only ids, flags
+and scalar columns, and the store reads the few vectors a recall scores from the table.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from memviz.errors import StoreError
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -55,16 +59,25 @@ class VectorIndex:
     ``forgotten_time_s`` columns; ``columns`` are the scalar columns kept for :meth:`rows` (``id`` and
     ``forgotten_time_s`` among them). :meth:`search`, :meth:`vectors` and :meth:`rows` reload it only when
     ``table.version`` differs from the version loaded; :meth:`note_append` keeps it current across appends
-    without a reload.
+    without a reload. ``keep_vectors()`` is asked at each load whether to hold the vectors (default: always);
+    without them (:attr:`holds_vectors` False) :meth:`search` and :meth:`vectors` are not available and the
+    store searches elsewhere.
     """
 
-    def __init__(self, table, dim: int, columns: Sequence[str] = ("id", "forgotten_time_s")):
+    def __init__(
+        self,
+        table,
+        dim: int,
+        columns: Sequence[str] = ("id", "forgotten_time_s"),
+        keep_vectors: Callable[[], bool] = lambda: True,
+    ):
         self.table = table
         self.dim = dim
         self.columns = list(dict.fromkeys(["id", "forgotten_time_s", *columns]))
         self.version: int | None = None
         self.ids: list[str] = []
-        self.matrix = np.zeros((0, dim), dtype=np.float32)  # unit rows
+        self.matrix: np.ndarray | None = np.zeros((0, dim), dtype=np.float32)  # unit rows; None: not held
+        self._keep_vectors = keep_vectors
         self.forgotten = np.zeros(0, dtype=bool)
         self._forgotten_ids: frozenset[str] | None = None
         self.table_rows: pa.Table | None = None  # the scalar columns, same row order as ids and matrix
@@ -76,14 +89,17 @@ class VectorIndex:
 
     # -- keeping current ----------------------------------------------------------------------------
     def _load(self, version: int) -> None:
-        tbl = self.table.search().select(["vector", *self.columns]).limit(None).to_arrow()
+        keep = self._keep_vectors()
+        tbl = self.table.search().select(["vector", *self.columns] if keep else self.columns).limit(None).to_arrow()
         n = tbl.num_rows
-        if n:
-            flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            matrix = unit_rows(flat.reshape(n, self.dim))
-        else:
-            matrix = np.zeros((0, self.dim), dtype=np.float32)
-        matrix.setflags(write=False)
+        matrix: np.ndarray | None = None
+        if keep:
+            if n:
+                flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+                matrix = unit_rows(flat.reshape(n, self.dim))
+            else:
+                matrix = np.zeros((0, self.dim), dtype=np.float32)
+            matrix.setflags(write=False)
         self.ids = tbl.column("id").to_pylist()
         self.matrix = matrix
         self.forgotten = tbl.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)
@@ -111,10 +127,11 @@ class VectorIndex:
                 return
             if rows is not None and rows.num_rows:
                 n = rows.num_rows
-                flat = rows.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-                matrix = np.concatenate([self.matrix, unit_rows(flat.reshape(n, self.dim))])
-                matrix.setflags(write=False)
-                self.matrix = matrix
+                if self.matrix is not None:
+                    flat = rows.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+                    matrix = np.concatenate([self.matrix, unit_rows(flat.reshape(n, self.dim))])
+                    matrix.setflags(write=False)
+                    self.matrix = matrix
                 self.ids = self.ids + rows.column("id").to_pylist()
                 self.forgotten = np.concatenate(
                     [self.forgotten, rows.column("forgotten_time_s").is_valid().to_numpy(zero_copy_only=False)]
@@ -160,15 +177,35 @@ class VectorIndex:
                 self._forgotten_ids = None
             self.version = after
 
+    @property
+    def holds_vectors(self) -> bool:
+        """Whether the vectors are in memory (:meth:`search` and :meth:`vectors` available) at the table's
+        latest version."""
+        with self._lock:
+            self.current()
+            return self.matrix is not None
+
+    def release_vectors(self) -> None:
+        """Stop holding the vectors (an approximate index now answers searches); the scalar columns stay."""
+        with self._lock:
+            self.matrix = None
+
+    def _matrix(self) -> np.ndarray:
+        """The held vectors; raises StoreError when they are not held (call with the lock held)."""
+        if self.matrix is None:
+            raise StoreError("the in-memory index holds no vectors (an approximate index serves this store)")
+        return self.matrix
+
     # -- reading ------------------------------------------------------------------------------------
     def vectors(
         self, include_forgotten: bool = False, scopes: Sequence[str] | None = None
     ) -> tuple[list[str], np.ndarray]:
         """Ids and unit vectors (read-only float32, shape (n, dim)) of the table's memories, in table order;
-        without forgotten ones unless ``include_forgotten``; only those of ``scopes`` when given."""
+        without forgotten ones unless ``include_forgotten``; only those of ``scopes`` when given. Raises StoreError
+        when the vectors are not held (:attr:`holds_vectors`)."""
         with self._lock:
             self.current()
-            ids, matrix = self.ids, self.matrix
+            ids, matrix = self.ids, self._matrix()
             keep = self._kept_rows(include_forgotten, scopes)
         if keep is None:
             return list(ids), matrix
@@ -193,16 +230,17 @@ class VectorIndex:
             return np.flatnonzero(~self.forgotten)
         return rows[~self.forgotten[rows]]
 
-    def rows(self, ids: Sequence[str]) -> tuple[list[str], pa.Table, np.ndarray]:
+    def rows(self, ids: Sequence[str]) -> tuple[list[str], pa.Table, np.ndarray | None]:
         """The memories ``ids`` that exist (in the order given, duplicates kept, unknown ids dropped): their
-        ids, their rows (the index's scalar columns, Arrow) and their unit vectors (float32, shape (n, dim)),
-        all from one consistent version of the table."""
+        ids, their rows (the index's scalar columns, Arrow) and their unit vectors (float32, shape (n, dim);
+        None when the index holds no vectors: the store reads them), all from one consistent version of the
+        table."""
         with self._lock:
             self.current()
             position, table_rows, matrix = self._positions(), self._loaded_rows(), self.matrix
         found = [i for i in ids if i in position]
         at = np.fromiter((position[i] for i in found), dtype=np.int64, count=len(found))
-        return found, table_rows.take(pa.array(at)), matrix[at]
+        return found, table_rows.take(pa.array(at)), None if matrix is None else matrix[at]
 
     def existing(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are rows of the table's latest version."""
@@ -244,7 +282,8 @@ class VectorIndex:
         """The ``limit`` memories most cosine-similar to ``vector`` (shape (dim,)): ids and similarities
         (float64 in [-1, 1], shape (<= limit,)), best first. Exact. Only the memories of ``scopes`` when given
         (the index needs the ``scope`` column): their rows alone are scored, so a search in a small scope of a
-        large store costs in proportion to the scope. Raises ValueError for a vector of another dimension."""
+        large store costs in proportion to the scope. Raises ValueError for a vector of another dimension,
+        StoreError when the vectors are not held (:attr:`holds_vectors`)."""
         q = np.asarray(vector, dtype=np.float32).reshape(-1)
         if q.shape[0] != self.dim:
             raise ValueError(f"query vector has {q.shape[0]} dimensions, the index {self.dim}")
@@ -253,8 +292,10 @@ class VectorIndex:
             q = q / norm
         with self._lock:
             self.current()
-            ids, matrix = self.ids, self.matrix
+            ids, matrix = self.ids, self._matrix()
             keep = self._kept_rows(include_forgotten, scopes)
+        if not ids:
+            return [], np.zeros(0)
         if keep is None:
             sims = matrix @ q
             order = top_k(sims, limit)

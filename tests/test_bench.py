@@ -179,3 +179,21 @@ def test_small_writes_rebuild_the_text_index_once_enough_rows_wait(make_engine):
     assert len(calls) == 1 + (len(items) - step) // (TEXT_INDEX_LAG_ROWS + (-TEXT_INDEX_LAG_ROWS) % step)
     ids, _ = engine.store.text_search(f"Memory {len(items) - 1}", 5, None)
     assert f"m{len(items) - 1}" in ids  # the rows still waiting are found
+
+
+def test_bench_scale_at_reports_the_approximate_index_against_exact_search(embedder):
+    from memviz.bench.scale import FORGOTTEN_EVERY, bench_scale_at
+    from memviz.store.ann import AnnSettings
+
+    items = _items(60)
+    vecs = embedder.encode([i.text for i in items])
+    small = AnnSettings(min_rows=10**6, rows_per_partition=200, nprobes=3, ef=64)
+    r = bench_scale_at(600, items, vecs, ["cats", "the release date", "piano lessons", "bread"], embedder, small)
+    assert r["n"] == 600 and r["queries"] == 4 and r["settings"]["min_rows"] == 600  # lowered to the store
+    assert r["index"] == "IVF_HNSW_SQ" and r["holds_vectors"] is False
+    assert 0.9 <= r["recall_at_10_vs_exact"] <= 1.0  # 3 of 3 partitions probed: near exact
+    for key in ("build_s", "search_scoring_p50_ms", "numpy_brute_p50_ms", "ratio_vs_numpy", "peak_rss_mb"):
+        assert r[key] is not None and r[key] >= 0
+    assert [s["index"] for s in r["serving"]] == ["IVF_HNSW_SQ", "exact-numpy"]
+    assert FORGOTTEN_EVERY == 100
+    json.dumps(r)

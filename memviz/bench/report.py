@@ -165,7 +165,31 @@ def _bench_group():
     group.add_command(
         _bench_command(("ingest", "recall", "peer"), "Ingest, recall and the peer (Chroma) side by side."), name="all"
     )
+    group.add_command(_scale_command(), name="scale")
     return group
+
+
+def _scale_command():
+    import click
+
+    @click.command(help="The approximate vector index on 1M memories (--quick: 200k) against a numpy brute force.")
+    @click.option("--quick", is_flag=True, help="200k memories instead of 1M.")
+    @click.option("--n", type=click.IntRange(1000), default=None, help="Memories in the store (overrides --quick).")
+    @click.option("--queries", "n_queries", type=click.IntRange(1), default=200, help="Real questions asked.")
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the stable output).")
+    def cmd(quick, n, n_queries, as_json):
+        import json
+
+        from memviz.bench.scale import bench_scale
+
+        res = bench_scale(quick=quick, n=n, n_queries=n_queries, log=lambda m: click.echo(f"[bench] {m}", err=True))
+        if as_json:
+            click.echo(json.dumps(res))
+        else:
+            r = res["scale"]
+            click.echo("\n".join(f"{k}: {v}" for k, v in r.items()))
+
+    return cmd
 
 
 bench_group = _bench_group()

@@ -47,14 +47,16 @@ def start_fulltext(store: MemoryStore, query: str, cfg: RecallConfig, where: Mem
 
 
 def vector_stage(store: MemoryStore, qvec: np.ndarray, cfg: RecallConfig, where: MemoryFilter) -> TraceStage:
-    """The ``candidates`` nearest memories by exact cosine similarity (``relevance``)."""
+    """The ``candidates`` nearest memories by cosine similarity (``relevance``). The stage's info names the
+    index that answered (``index``: ``exact-numpy``, ``lancedb-flat`` or the approximate ``IVF_HNSW_SQ`` with
+    its search parameters; see :meth:`memviz.store.MemoryStore.vector_search_traced`)."""
     t = time.perf_counter()
-    ids, sims = store.vector_search(qvec, cfg.candidates, where)
+    ids, sims, index = store.vector_search_traced(qvec, cfg.candidates, where)
     return TraceStage(
         "vector",
         ms_since(t),
         [StageCandidate(i, r, {"relevance": float(s)}) for r, (i, s) in enumerate(zip(ids, sims, strict=True), 1)],
-        {"metric": "cosine", "limit": cfg.candidates},
+        {"metric": "cosine", "limit": cfg.candidates} | index,
     )
 
 

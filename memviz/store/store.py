@@ -26,12 +26,13 @@ from memviz.events import Event, RestoreVersionEvent, event_from_row
 from memviz.filters import LinkFilter, MemoryFilter
 from memviz.models import Link, Memory
 from memviz.store import opening, sql
+from memviz.store.ann import DEFAULT_ANN, AnnSettings
 from memviz.store.ddb_lock import remote_lock
 from memviz.store.inflight import InFlight
 from memviz.store.journal import Journal, crash_point
 from memviz.store.location import default_db_uri, default_storage_options
 from memviz.store.locking import StoreLock
-from memviz.store.search import TEXT_INDEX_LAG_ROWS, Search
+from memviz.store.search import Search
 from memviz.store.settings import DEFAULT, StoreSettings, check_settings, from_schema
 from memviz.store.tables import (
     EVENTS_SCHEMA,
@@ -61,6 +62,9 @@ class MemoryStore(Search):
     left (:meth:`recover`) and one an older memviz wrote gets the columns added since
     (:func:`memviz.store.opening.upgrade`); a read-only one is read as it is (see :mod:`memviz.store.opening`).
 
+    ``ann``: how a large store's approximate vector index is built and searched (:mod:`memviz.store.ann`;
+    from ``ann.min_rows`` memories on, a write builds it in the background); None: exact search only.
+
     Raises StoreError when the location cannot be opened, a table has the wrong schema or the store is damaged
     (a table, its manifests, a data file or index missing or cut short: named, never reset).
     """
@@ -73,6 +77,7 @@ class MemoryStore(Search):
         create: bool = True,
         settings: StoreSettings | None = None,
         require_settings: bool = False,
+        ann: AnnSettings | None = DEFAULT_ANN,
     ):
         import lancedb
 
@@ -105,6 +110,7 @@ class MemoryStore(Search):
         self.settings = from_schema(self.memories.schema)
         if settings is not None and require_settings:
             check_settings(self.uri, self.settings, settings)
+        self._open_ann(ann)
         self.recover()
         opening.upgrade(self)  # after recovery: a rollback may restore a version from before the upgrade
 
@@ -193,12 +199,7 @@ class MemoryStore(Search):
             raise self._rolled_back(batch_id, e) from e
         finally:
             self.inflight.clear(batch_id)
-        deferred = getattr(self, "_defer_text_index", False)  # see deferred_text_index
-        self._unindexed_rows += memories.num_rows
-        if (self._unindexed_rows >= TEXT_INDEX_LAG_ROWS and not deferred) or not self._has_text_index():
-            self._index_committed()
-        elif deferred and memories.num_rows:
-            self._text_index_stale = True
+        self._after_commit(memories.num_rows)
 
     def _rolled_back(self, batch_id: str, e: BaseException) -> StoreError:
         """Delete the rows of a failed batch; the error to raise says why it failed (e.g. no space left) and
@@ -386,7 +387,8 @@ class MemoryStore(Search):
         in-memory index when there is one (a dictionary lookup, no table scan), else by ``id IN (...)``."""
         ids = list(ids)
         if (index := self.vector_index()) is not None:
-            return index.rows(ids)
+            found, tbl, vecs = index.rows(ids)
+            return (found, tbl, vecs) if vecs is not None else self._with_vectors(found, tbl)
         if not ids:
             return [], empty_memories(MEMORY_COLUMNS), np.zeros((0, self.dim), dtype=np.float32)
         tbl = self.memories_table(columns=["vector", *MEMORY_COLUMNS], where=MemoryFilter(ids=ids))
@@ -410,9 +412,10 @@ class MemoryStore(Search):
     def vectors(self, where: MemoryFilter | None = None) -> tuple[list[str], np.ndarray]:
         """Ids and vectors (float32, shape (n, dim)) of the memories matching ``where`` (all by default).
         Without a filter, or with only "not forgotten" and scopes, they come from the in-memory vector index
-        (read-only, unit-normalised, table order)."""
+        (read-only, unit-normalised, table order) while it holds them (not once an approximate index serves: a
+        table read)."""
         where = where or MemoryFilter()
-        if (index := self.vector_index()) is not None and where.only_flag_and_scopes:
+        if (index := self.vector_index()) is not None and where.only_flag_and_scopes and index.holds_vectors:
             return index.vectors(include_forgotten=where.forgotten is None, scopes=where.scopes)
         tbl = self.memories_table(columns=["id", "vector"], where=where)
         if tbl.num_rows == 0:
@@ -428,6 +431,7 @@ class MemoryStore(Search):
             if self._vindex is not None:
                 self._vindex.note_update(before, after, rows)
             self.journal.step("memories")
+            self._ann_after_write()  # updated rows are rewritten: no longer in the approximate index
 
     def delete_memories(self, ids: Sequence[str]) -> dict[str, int]:
         """Delete memories and every link touching them (hard prune). Returns the table versions produced

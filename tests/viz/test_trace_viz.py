@@ -245,3 +245,16 @@ def test_why_not_and_diff_metrics(traced):
     ]
     final = final_table(a.trace, mems)
     assert final["rank"].tolist() == [1, 2, 3] and final["text"].tolist() == [h.memory.text for h in a.hits]
+
+
+def test_stage_summary_names_the_vector_index_that_answered(traced):
+    from dataclasses import replace
+
+    from memviz.viz.trace import stage_summary
+
+    a, _, _ = traced
+    assert "index=exact-numpy" in stage_summary(a.trace)["details"].iloc[1]  # a small store: exact
+    ann = {"index": "IVF_HNSW_SQ", "nprobes": 20, "ef": 100, "refine_factor": 1, "unindexed_rows": 12}
+    stages = [replace(s, info=s.info | ann) if s.name == "vector" else s for s in a.trace.stages]
+    details = stage_summary(replace(a.trace, stages=stages))["details"].iloc[1]
+    assert "index=IVF_HNSW_SQ" in details and "nprobes=20" in details and "unindexed_rows=12" in details

@@ -1,0 +1,215 @@
+"""An approximate vector index for stores where exact search stops paying: LanceDB's IVF_HNSW_SQ (an IVF
+partitioning, an HNSW graph per partition over 8-bit scalar-quantised vectors), built in a background thread.
+
+Below :data:`ANN_MIN_ROWS` memories the store answers vector searches exactly (the in-memory numpy index,
+:mod:`memviz.vector_index`). From :data:`ANN_MIN_ROWS` on, a write starts a build of the index in a background
+thread (never blocking the write; one build at a time per store object; a failure is logged and kept in
+:attr:`AnnIndex.last_error`, and exact search keeps serving). Once an index exists, it answers the vector
+stage with any ``where`` clause as a prefilter (forgotten flags, scopes, sessions...); rows written after the
+build are not in the index, and LanceDB searches them with a flat scan beside it (exact for those rows), so
+results stay current. A write rebuilds the index once the unindexed rows exceed
+:attr:`AnnSettings.rebuild_lag_fraction` of the indexed ones.
+
+Why these settings, and the threshold: docs/performance.md, "Approximate index" (recall@10 against exact
+search and latency against a numpy brute force over the same vectors, on real memories plus noisy copies).
+The index type and its parameters: LanceDB's ``IvfHnswSq`` (https://lancedb.com/docs/indexing/vector-index/),
+HNSW: Malkov & Yashunin, IEEE TPAMI 2020.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from memviz.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+# From this many memories on, a write builds the approximate index (see docs/performance.md, "Approximate index").
+ANN_MIN_ROWS = 200_000
+INDEX_NAME = "vector_idx"  # LanceDB's default name of an index on the "vector" column
+
+
+@dataclass(frozen=True)
+class AnnSettings:
+    """How the approximate index is built and searched.
+
+    - ``min_rows``: memories (rows, forgotten included) from which a write starts a build (>= 1).
+    - ``rows_per_partition``: IVF partitions = rows // this (at least 1); LanceDB's own default target is
+      ~8,000 rows per partition for HNSW variants.
+    - ``nprobes``: IVF partitions searched per query (>= 1); ``ef``: HNSW candidate list size per partition
+      (>= 10); ``refine_factor``: ``limit`` x this candidates are re-scored with the full vectors (>= 1; at 1
+      the similarities returned are exact cosines, not the quantised ones, which are on another scale).
+    - ``rebuild_lag_fraction``: unindexed rows / indexed rows above which a write starts a rebuild (> 0).
+    """
+
+    min_rows: int = ANN_MIN_ROWS
+    rows_per_partition: int = 8_000
+    nprobes: int = 25
+    ef: int = 200
+    refine_factor: int = 1
+    rebuild_lag_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        if min(self.min_rows, self.rows_per_partition, self.nprobes, self.refine_factor) < 1 or self.ef < 10:
+            raise ConfigError(f"invalid approximate index settings: {self}")
+        if not self.rebuild_lag_fraction > 0:
+            raise ConfigError(f"rebuild_lag_fraction must be > 0, not {self.rebuild_lag_fraction}")
+
+    def partitions(self, n_rows: int) -> int:
+        """IVF partitions for a table of ``n_rows`` rows: ``max(1, n_rows // rows_per_partition)``."""
+        return max(1, n_rows // self.rows_per_partition)
+
+    def info(self) -> dict[str, Any]:
+        """The search parameters, as a trace shows them."""
+        return {"nprobes": self.nprobes, "ef": self.ef, "refine_factor": self.refine_factor}
+
+
+DEFAULT_ANN = AnnSettings()
+
+
+class AnnIndex:
+    """The approximate index of one memories table: whether it is ready, (re)building it, searching it.
+
+    ``table()`` returns the store's current LanceDB memories table; ``open_table()`` a new handle on it (the
+    build commits through its own handle, whose version then is the build's commit). ``on_built(before,
+    after)`` is called after a successful build with the versions around its commit (``after - 1``, ``after``:
+    a commit adds one version and changes no rows) so the in-memory index can follow without a reload.
+    Thread-safe.
+    """
+
+    index_type = "IVF_HNSW_SQ"
+
+    def __init__(
+        self,
+        table: Callable[[], Any],
+        open_table: Callable[[], Any],
+        settings: AnnSettings,
+        on_built: Callable[[int, int], None] | None = None,
+    ):
+        self._table = table
+        self._open_table = open_table
+        self.settings = settings
+        self._on_built = on_built
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stats: tuple[int, Any] | None = None  # (table version, IndexStatistics or None)
+        self.last_error: str | None = None
+        self.builds = 0  # finished builds so far: for tests and benchmarks
+        self.last_build_s: float | None = None
+
+    # -- state --------------------------------------------------------------------------------------
+    def stats(self) -> Any:
+        """LanceDB's ``IndexStatistics`` of the vector index at the table's current version (cached per
+        version), or None when there is none."""
+        table = self._table()
+        version = table.version
+        cached = self._stats
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        try:
+            stats = table.index_stats(INDEX_NAME)
+        except Exception:  # no such index (a store before any build, or restored to a version before it)
+            stats = None
+        self._stats = (version, stats)
+        return stats
+
+    def ready(self) -> bool:
+        """Whether an approximate index exists at the table's current version."""
+        return self.stats() is not None
+
+    def building(self) -> bool:
+        """Whether a background build is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def needs_build(self, n_rows: int) -> bool:
+        """Whether a table of ``n_rows`` rows should (re)build: at least ``min_rows`` rows and either no index
+        or more unindexed rows than ``rebuild_lag_fraction`` of the indexed ones."""
+        if n_rows < self.settings.min_rows:
+            return False
+        stats = self.stats()
+        if stats is None:
+            return True
+        return stats.num_unindexed_rows > self.settings.rebuild_lag_fraction * max(1, stats.num_indexed_rows)
+
+    # -- building -----------------------------------------------------------------------------------
+    def after_write(self) -> bool:
+        """Called after a write: start a background build when :meth:`needs_build` and none is running.
+        Never blocks on the build. Returns whether a build was started."""
+        with self._lock:
+            if self.building() or not self.needs_build(self._table().count_rows()):
+                return False
+            self._thread = threading.Thread(target=self._build_logged, name="memviz-ann-build", daemon=True)
+            self._thread.start()
+            return True
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait for a running background build (at most ``timeout_s`` seconds); returns whether none runs."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout_s)
+        return not self.building()
+
+    def build(self) -> float:
+        """Build (or rebuild) the index over the table's rows now, in this thread; returns the build's wall
+        seconds. Raises what LanceDB raises (e.g. a commit conflict with a concurrent writer)."""
+        from lancedb.index import IvfHnswSq
+
+        table = self._open_table()
+        t = time.perf_counter()
+        config = IvfHnswSq(distance_type="cosine", num_partitions=self.settings.partitions(table.count_rows()))
+        table.create_index("vector", config=config, replace=True)
+        build_s = time.perf_counter() - t
+        after = table.version
+        self.builds += 1
+        self.last_build_s = build_s
+        self.last_error = None
+        self._stats = None
+        if self._on_built is not None:
+            self._on_built(after - 1, after)
+        return build_s
+
+    def _build_logged(self) -> None:
+        try:
+            build_s = self.build()
+            log.info("approximate vector index built in %.1f s", build_s)
+        except Exception as e:  # exact search keeps serving; the next write tries again
+            self.last_error = f"{type(e).__name__}: {e}"
+            log.warning("building the approximate vector index failed: %s", self.last_error)
+
+    # -- searching ----------------------------------------------------------------------------------
+    def search(self, vector: np.ndarray, limit: int, clause: str | None) -> tuple[list[str], np.ndarray]:
+        """The ``limit`` approximate nearest memories to ``vector`` (shape (dim,)) by cosine among the rows
+        matching the SQL ``clause`` (a prefilter: exactly those rows are candidates; None: all rows): ids and
+        cosine similarities (float64, shape (<= limit,)), best first. Rows not yet indexed are searched
+        exactly (LanceDB's flat scan of them). The similarities are exact (re-scored with the full vectors)."""
+        s = self.settings
+        q = (
+            self._table()
+            .search(np.asarray(vector, dtype=np.float32))
+            .metric("cosine")
+            .nprobes(s.nprobes)
+            .ef(s.ef)
+            .refine_factor(s.refine_factor)
+            .select(["id", "_distance"])
+            .limit(limit)
+        )
+        if clause is not None:
+            q = q.where(clause, prefilter=True)
+        tbl = q.to_arrow()
+        return tbl.column("id").to_pylist(), 1.0 - tbl.column("_distance").to_numpy().astype(np.float64)
+
+    def info(self) -> dict[str, Any]:
+        """What a trace shows of the approximate index: its type, search parameters, indexed and unindexed
+        rows (the latter searched by a flat scan)."""
+        stats = self.stats()
+        out: dict[str, Any] = {"index": self.index_type} | self.settings.info()
+        if stats is not None:
+            out |= {"indexed_rows": stats.num_indexed_rows, "unindexed_rows": stats.num_unindexed_rows}
+        return out
