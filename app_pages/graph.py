@@ -4,7 +4,7 @@ memviz.viz.graph/embedding_map."""
 
 from __future__ import annotations
 
-import networkx as nx
+import igraph
 import pandas as pd
 import streamlit as st
 
@@ -33,7 +33,7 @@ def frames(
 @st.cache_resource(show_spinner="Analysing the graph (Louvain communities, PageRank) ...", max_entries=4)
 def analysed(
     uri: str, version: int, now_s: float, model: str, flt: mg.GraphFilter, _nodes: pd.DataFrame, _links: pd.DataFrame
-) -> tuple[nx.Graph, pd.Series, pd.DataFrame, mg.GraphAnalysis]:
+) -> tuple[igraph.Graph, pd.Series, pd.DataFrame, mg.GraphAnalysis]:
     """:func:`memviz.graph.analyse_graph` of the filtered frames, cached per store version, clock, model and filter."""
     return mg.analyse_graph(_nodes, _links)
 

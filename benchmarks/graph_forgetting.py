@@ -30,20 +30,33 @@ from pathlib import Path
 
 
 def build_store(root: Path, n: int, smaller: Path | None = None) -> Path:
-    """The store of ``n`` real memories under ``root`` (built once; grown from a smaller one when given)."""
-    from memviz.bench import real_items
+    """The store of ``n`` memories under ``root``, built once through the full write pipeline (keywords,
+    importance, links, events). Up to the 20,112 real memories they are the real ones embedded by the real model
+    (grown from a smaller store when given); beyond, the real ones and copies of them, each copy of a
+    conversation a conversation of its own, embedded as the original plus small noise
+    (:func:`memviz.bench.replica_items`, :class:`memviz.bench.ReplicaEmbedder`: the model embeds each text once).
+    Such a store is always built from empty (the noise needs the originals seen first)."""
+    from memviz.bench import ReplicaEmbedder, real_items, replica_items
+    from memviz.embed import MiniLMEmbedder
     from memviz.engine import open_engine
 
     path = root / f"store_{n}"
     done = path / ".complete"
     if done.exists():
         return path
-    if smaller is not None and not path.exists():
+    items = real_items(n)  # raises FileNotFoundError without the shared data
+    replicated = n > len(items)
+    if smaller is not None and not path.exists() and not replicated:
         shutil.copytree(smaller, path)
         (path / ".complete").unlink(missing_ok=True)
-    engine = open_engine(str(path))
+    if replicated:
+        shutil.rmtree(path, ignore_errors=True)
+        engine = open_engine(str(path), embedder=ReplicaEmbedder(MiniLMEmbedder()))
+        items = replica_items(items, n)
+    else:
+        engine = open_engine(str(path))
     t = time.perf_counter()
-    engine.ingest(real_items(n), batch_size=256)  # raises FileNotFoundError without the shared data
+    engine.ingest(items, batch_size=256)
     print(
         json.dumps(
             {"built": str(path), "memories": engine.store.count(), "seconds": round(time.perf_counter() - t, 1)}

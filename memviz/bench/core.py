@@ -217,6 +217,53 @@ def replicate(vectors: np.ndarray, n: int, noise: float = 0.02, seed: int = 0) -
     return out, src
 
 
+def replica_items(items, n: int) -> list:
+    """``n`` memories for the write pipeline: the real ``items`` (MemoryInput), then copies of them in order,
+    copy ``c`` (1, 2, ...) with ``#c`` after its id and after its conversation (the session id's part before its
+    last ``:``, so each copy of a conversation is a conversation of its own for linking,
+    :func:`memviz.linking.scope_of`). Texts, speakers and times are the originals'. Returns a list of
+    MemoryInput."""
+    from dataclasses import replace
+
+    out = list(items[:n])
+    for k in range(len(out), n):
+        item, c = items[k % len(items)], k // len(items)
+        conv, sep, sess = (item.session_id or "").rpartition(":")
+        session = f"{conv}#{c}{sep}{sess}" if sep else item.session_id
+        out.append(replace(item, id=f"{item.id}#{c}", session_id=session))
+    return out
+
+
+class ReplicaEmbedder:
+    """An embedder for stores larger than the real text (:func:`replica_items`): ``embedder`` (the real model)
+    embeds each distinct text once; a text seen before gets its vector plus Gaussian noise of standard
+    deviation ``noise`` per dimension, re-normalised (as :func:`replicate`). Deterministic for a given order of
+    calls. Same ``name`` and ``dim`` as ``embedder``, so a store made with it opens with the real model."""
+
+    def __init__(self, embedder, noise: float = 0.02, seed: int = 0):
+        self.embedder, self.noise = embedder, noise
+        self.name, self.dim = embedder.name, embedder.dim
+        self._rng = np.random.default_rng(seed)
+        self._seen: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit rows, float32, shape (len(texts), dim)."""
+        new = list(dict.fromkeys(t for t in texts if t not in self._seen))
+        first = set(new)
+        if new:
+            self._seen.update(zip(new, self.embedder.encode(new), strict=True))
+        out = np.stack([self._seen[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+        again = np.ones(len(texts), dtype=bool)  # False for a text's first occurrence
+        for pos, t in enumerate(texts):
+            if t in first:
+                again[pos] = False
+                first.discard(t)
+        if again.any():
+            out[again] += self._rng.normal(0.0, self.noise, size=(int(again.sum()), self.dim)).astype(np.float32)
+            out[again] /= np.linalg.norm(out[again], axis=1, keepdims=True)
+        return out.astype(np.float32)
+
+
 def recall_store(db: str, items, vectors: np.ndarray, n: int, now_s: float, chunk: int = 20000, **store_kwargs):
     """A store of ``n`` memories written straight to the tables (not through the write pipeline: no keywords
     or links, which recall latency does not depend on at default weights): the real ``items`` with their real

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import cast
 
-import networkx as nx
+import igraph
 import pandas as pd
 import streamlit as st
 
@@ -96,7 +96,7 @@ def retrieved_counts(uri: str) -> Counter[str] | None:
     return None
 
 
-def memory_view(g: nx.Graph, nodes: pd.DataFrame, cent: pd.DataFrame) -> tuple[list[str], list[str]]:
+def memory_view(g: igraph.Graph, nodes: pd.DataFrame, cent: pd.DataFrame) -> tuple[list[str], list[str]]:
     """Around a memory: a search, a picker (most central first) and a radius; returns the memories and the centre.
     Stops the page until a memory is picked."""
     c = st.columns([2, 3, 1])
@@ -108,7 +108,7 @@ def memory_view(g: nx.Graph, nodes: pd.DataFrame, cent: pd.DataFrame) -> tuple[l
 
 
 def query_view(
-    engine: MemoryEngine, model: str, g: nx.Graph, uri: str, nodes: pd.DataFrame
+    engine: MemoryEngine, model: str, g: igraph.Graph, uri: str, nodes: pd.DataFrame
 ) -> tuple[list[str], dict[str, int], gv.RecallFocus, dict[str, list[str]]]:
     """Around a query's recall (a pure read) on store ``uri``: returns the hits, their neighbours and the paths from
     the expected memory (optional, picked among ``nodes``), the hits shown, the focus and the paths
@@ -131,7 +131,7 @@ def query_view(
             "The recall does not reinforce anything."
         )
         st.stop()
-    highlight, missing = focus.shown_hits(g)
+    highlight, missing = focus.shown_hits(mg.vertex_ids(g))
     if missing:
         st.caption(f"{missing} of the {len(focus.hits)} hits are hidden by the filters.")
     with st.expander("Expected memory: mark the one you expected and its path to the hits"):
