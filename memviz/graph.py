@@ -56,7 +56,7 @@ def graph_frames(
     ``nodes`` has :data:`NODE_COLUMNS`: ``time_s`` is the memory's event time (POSIX s), its creation time
     when the data has none; ``retention`` in [0, 1] is computed at ``now_s`` (default: the engine clock) by
     :meth:`MemoryEngine.retention_frame` under ``model`` and ``params``; ``forgotten`` is a bool;
-    ``keywords`` is one comma-separated string. ``links`` has :data:`LINK_COLUMNS`.
+    ``keywords`` is one comma-separated string. ``links`` has :data:`LINK_COLUMNS`, its two ids categorical.
     """
     df = engine.retention_frame(model, now_s, params=params)
     nodes = pd.DataFrame(
@@ -78,6 +78,9 @@ def graph_frames(
     )
     links = engine.read.links()[list(LINK_COLUMNS)].reset_index(drop=True)
     links["weight"] = links["weight"].astype("float64")
+    # Categorical ends: every lookup of a link's ends (filters, the analysis graph, the drawn links) is then one
+    # per memory, not one per link (a 100k-memory store has ~600k links).
+    links[["source_id", "target_id"]] = links[["source_id", "target_id"]].astype("category")
     return nodes, links
 
 
@@ -159,9 +162,19 @@ def filter_frames(nodes: pd.DataFrame, links: pd.DataFrame, f: GraphFilter) -> t
 
 
 def links_among(links: pd.DataFrame, ids: Iterable[str]) -> pd.DataFrame:
-    """The links whose two ends are both in ``ids``."""
-    ids = pd.Index(ids)
-    return links[links["source_id"].isin(ids) & links["target_id"].isin(ids)].reset_index(drop=True)
+    """The links whose two ends are both in ``ids`` (distinct memory ids)."""
+    at = pd.Index(ids)
+    both = (positions(at, links["source_id"]) >= 0) & (positions(at, links["target_id"]) >= 0)
+    return links[both].reset_index(drop=True)
+
+
+def positions(ids: pd.Index, values: pd.Series) -> np.ndarray:
+    """The position in ``ids`` (distinct memory ids) of each of ``values``, -1 where it is not there (int64).
+    A categorical ``values`` is looked up once per category (:func:`graph_frames` makes link ends categorical)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, ids.get_indexer(values.cat.categories)[codes], -1).astype(np.int64)
+    return ids.get_indexer(values).astype(np.int64)
 
 
 def analysis_graph(nodes: pd.DataFrame, links: pd.DataFrame) -> igraph.Graph:
@@ -170,7 +183,7 @@ def analysis_graph(nodes: pd.DataFrame, links: pd.DataFrame) -> igraph.Graph:
     both semantically and by keywords is tied more strongly) and ``links`` their number. Links to ids not in
     ``nodes`` are left out. Built from integer codes in numpy (no Python loop over links)."""
     ids = pd.Index(nodes["id"])
-    src, dst = ids.get_indexer(links["source_id"]), ids.get_indexer(links["target_id"])
+    src, dst = positions(ids, links["source_id"]), positions(ids, links["target_id"])
     known = (src >= 0) & (dst >= 0)
     n = len(ids)
     pair = np.minimum(src, dst)[known].astype(np.int64) * n + np.maximum(src, dst)[known]
@@ -341,13 +354,19 @@ def ego_ids(g: igraph.Graph, centres: Iterable[str], radius: int = 1) -> list[st
     return list(dict.fromkeys([*centres, *ids[[v for vs in reach for v in vs]]]))
 
 
+def graph_structure(nodes: pd.DataFrame, links: pd.DataFrame) -> tuple[igraph.Graph, pd.Series, pd.DataFrame]:
+    """What every view of the Graph page needs of the (filtered) frames: the :func:`analysis_graph`, its
+    :func:`communities` and :func:`centrality` (the :func:`analyse` tables are only for its Analysis tab)."""
+    g = analysis_graph(nodes, links)
+    return g, communities(g), centrality(g)
+
+
 def analyse_graph(
     nodes: pd.DataFrame, links: pd.DataFrame
 ) -> tuple[igraph.Graph, pd.Series, pd.DataFrame, GraphAnalysis]:
-    """Everything the Graph page shows of the (filtered) frames: the :func:`analysis_graph`, its
-    :func:`communities`, :func:`centrality` and :func:`analyse` tables."""
-    g = analysis_graph(nodes, links)
-    comm, cent = communities(g), centrality(g)
+    """Everything the Graph page shows of the (filtered) frames: :func:`graph_structure` and the
+    :func:`analyse` tables."""
+    g, comm, cent = graph_structure(nodes, links)
     return g, comm, cent, analyse(nodes, links, comm, cent)
 
 

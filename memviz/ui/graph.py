@@ -25,6 +25,9 @@ from memviz.viz import graph as vg
 from memviz.viz.evaluate import result_label
 
 MAX_PICK = 2000  # options of the memory picker
+# Above this many memories (after the filters) the Analysis tab's tables wait for the person to ask: they take
+# ~1-2 CPU-seconds at 100k memories (docs/performance.md), which the page's first render does not spend.
+TABLES_AT_ONCE = 20_000
 
 
 def filter_widgets(nodes: pd.DataFrame) -> tuple[mg.GraphFilter, str]:
@@ -75,6 +78,17 @@ def display_options() -> gv.DisplayOptions:
     )
     rank_by = c[5].selectbox("Top by", gv.RANK_BY, format_func=lambda r: gv.RANK_LABELS[r], key="graph_rank_by")
     return gv.DisplayOptions(str(view), str(colour_by), str(size_by), cast(gv.Lod, lod), int(max_nodes), str(rank_by))
+
+
+def tables_wanted(n_memories: int) -> bool:
+    """Whether the Analysis tab computes its tables for a graph of ``n_memories``: at once up to
+    :data:`TABLES_AT_ONCE`, above it when the person turns on the toggle this shows (kept for the session)."""
+    if n_memories <= TABLES_AT_ONCE:
+        return True
+    return st.toggle(
+        f"Analyse all {n_memories:,} memories: communities, central memories, bridges (takes seconds)",
+        key="graph_tables",
+    )
 
 
 def retrieved_counts(uri: str) -> Counter[str] | None:
@@ -145,4 +159,13 @@ def query_view(
     return [*mg.ego_ids(g, list(highlight), radius), *path_ids], highlight, focus, paths
 
 
-__all__ = ["MAX_PICK", "display_options", "filter_widgets", "memory_view", "query_view", "retrieved_counts"]
+__all__ = [
+    "MAX_PICK",
+    "TABLES_AT_ONCE",
+    "display_options",
+    "filter_widgets",
+    "memory_view",
+    "query_view",
+    "retrieved_counts",
+    "tables_wanted",
+]
