@@ -29,22 +29,18 @@ import time
 from pathlib import Path
 
 
-# The real memories a store larger than the real text is replicated from: the short turns of LoCoMo dev and
-# MemoryBank (the model embeds their 5,256 texts in about a CPU-minute; LongMemEval_S's long haystack turns take
-# CPU-quarter-hours on this 2-core machine).
+# The real memories a store larger than the real text is grown from: the short turns of LoCoMo dev and MemoryBank
+# (LongMemEval_S's long haystack turns take CPU-quarter-hours to embed on this 2-core machine).
 REPLICA_BASE = ("locomo", "memorybank")
 
 
 def build_store(root: Path, n: int, smaller: Path | None = None) -> Path:
-    """The store of ``n`` memories under ``root``, built once through the full write pipeline (keywords,
-    importance, links, events). Up to the 20,112 real memories they are the real ones embedded by the real model
-    (grown from a smaller store when given); beyond, the 5,256 real memories of LoCoMo dev and MemoryBank
-    (:data:`REPLICA_BASE`) and copies of them, each copy of a conversation a conversation of its own, embedded
-    as the original plus small noise (:func:`memviz.bench.replica_items`, :class:`memviz.bench.ReplicaEmbedder`:
-    the model embeds each text once), written in batches of 2,048. Such a store is always built from empty (the
-    noise needs the originals seen first)."""
-    from memviz.bench import ReplicaEmbedder, real_items, replica_items
-    from memviz.embed import MiniLMEmbedder
+    """The store of ``n`` memories under ``root``, built once. Up to the 20,112 real memories, they are the real
+    ones through the full write pipeline (keywords, importance, links, events; grown from a smaller store when
+    given). Beyond, the 5,256 real memories of :data:`REPLICA_BASE` through the full write pipeline, then copies of
+    them (:func:`memviz.bench.add_copies`: each copy of a conversation a conversation of its own, linked as the
+    original, its vectors the original's plus small noise)."""
+    from memviz.bench import add_copies, real_items
     from memviz.engine import open_engine
 
     path = root / f"store_{n}"
@@ -53,21 +49,23 @@ def build_store(root: Path, n: int, smaller: Path | None = None) -> Path:
         return path
     items = real_items(n)  # raises FileNotFoundError without the shared data
     replicated = n > len(items)
-    batch_size = 256
-    if smaller is not None and not path.exists() and not replicated:
+    if replicated:
+        items = real_items(order=REPLICA_BASE)
+    elif smaller is not None and not path.exists():
         shutil.copytree(smaller, path)
         (path / ".complete").unlink(missing_ok=True)
-    if replicated:
-        shutil.rmtree(path, ignore_errors=True)
-        engine = open_engine(str(path), embedder=ReplicaEmbedder(MiniLMEmbedder()))
-        items, batch_size = replica_items(real_items(order=REPLICA_BASE), n), 2048
-    else:
-        engine = open_engine(str(path))
+    engine = open_engine(str(path))
     t = time.perf_counter()
-    engine.ingest(items, batch_size=batch_size)
+    engine.ingest(items, batch_size=256)
+    copies = add_copies(engine.store, n) if replicated else 0
     print(
         json.dumps(
-            {"built": str(path), "memories": engine.store.count(), "seconds": round(time.perf_counter() - t, 1)}
+            {
+                "built": str(path),
+                "memories": engine.store.count(),
+                "copies": copies,
+                "seconds": round(time.perf_counter() - t, 1),
+            }
         ),
         flush=True,
     )

@@ -6,7 +6,7 @@ Benchmarks measure; tests never time."""
 from memviz.bench.core import (
     FULL,
     QUICK,
-    ReplicaEmbedder,
+    add_copies,
     bench_forgetting,
     bench_ingest,
     bench_recall,
@@ -16,7 +16,6 @@ from memviz.bench.core import (
     real_items,
     real_queries,
     recall_store,
-    replica_items,
     replicate,
 )
 from memviz.bench.peers import bench_attention, bench_chroma, bench_large_ingest, chroma_available, peer_ratios
@@ -25,7 +24,7 @@ from memviz.bench.report import bench_group, markdown_tables, run
 __all__ = [
     "FULL",
     "QUICK",
-    "ReplicaEmbedder",
+    "add_copies",
     "bench_attention",
     "bench_chroma",
     "bench_forgetting",
@@ -42,7 +41,6 @@ __all__ = [
     "real_items",
     "real_queries",
     "recall_store",
-    "replica_items",
     "replicate",
     "run",
 ]

@@ -217,51 +217,75 @@ def replicate(vectors: np.ndarray, n: int, noise: float = 0.02, seed: int = 0) -
     return out, src
 
 
-def replica_items(items, n: int) -> list:
-    """``n`` memories for the write pipeline: the real ``items`` (MemoryInput), then copies of them in order,
-    copy ``c`` (1, 2, ...) with ``#c`` after its id and after its conversation (the session id's part before its
-    last ``:``, so each copy of a conversation is a conversation of its own for linking,
-    :func:`memviz.linking.scope_of`). Texts, speakers and times are the originals'. Returns a list of
-    MemoryInput."""
-    from dataclasses import replace
+def add_copies(store, n: int, noise: float = 0.02, seed: int = 0, chunk: int = 10_000) -> int:
+    """Grow ``store`` to ``n`` memories with copies of the memories it holds (its originals, in table order),
+    written straight to the tables, not through the write pipeline. Copy ``c`` (1, 2, ...) of an original has
+    ``#c`` after its id and after its conversation (the session id's part before its last ``:``, so each copy of
+    a conversation is a conversation of its own, :func:`memviz.linking.scope_of`), the original's vector plus
+    Gaussian noise (:func:`replicate`), the original's other columns, and the original's links, between the
+    same copy ``c`` of both ends: each copy of a conversation is linked as the original was. ``chunk`` memories
+    per committed batch, each with one ImportEvent. Returns the number of memories written (0 when the store
+    holds ``n`` or more)."""
+    import uuid
 
-    out = list(items[:n])
-    for k in range(len(out), n):
-        item, c = items[k % len(items)], k // len(items)
-        conv, sep, sess = (item.session_id or "").rpartition(":")
-        session = f"{conv}#{c}{sep}{sess}" if sep else item.session_id
-        out.append(replace(item, id=f"{item.id}#{c}", session_id=session))
-    return out
+    import pandas as pd
+    import pyarrow as pa
 
+    from memviz.events import ImportEvent
+    from memviz.store import LINKS_SCHEMA
 
-class ReplicaEmbedder:
-    """An embedder for stores larger than the real text (:func:`replica_items`): ``embedder`` (the real model)
-    embeds each distinct text once; a text seen before gets its vector plus Gaussian noise of standard
-    deviation ``noise`` per dimension, re-normalised (as :func:`replicate`). Deterministic for a given order of
-    calls. Same ``name`` and ``dim`` as ``embedder``, so a store made with it opens with the real model."""
+    orig = store.memories_table(columns=store.memories.schema.names)
+    m = orig.num_rows
+    if n <= m:
+        return 0
+    dim = store.dim
+    vecs, _ = replicate(orig.column("vector").combine_chunks().flatten().to_numpy().reshape(m, dim), n, noise, seed)
+    ids, sessions = orig.column("id").to_pylist(), orig.column("session_id").to_pylist()
+    now = float(max(orig.column("created_time_s").to_pylist()))
+    links = store.links_table().to_pandas()
+    at = pd.Index(ids)
+    links = links.assign(src=at.get_indexer(links["source_id"]), tgt=at.get_indexer(links["target_id"]))
+    links = links[(links["src"] >= 0) & (links["tgt"] >= 0)]
 
-    def __init__(self, embedder, noise: float = 0.02, seed: int = 0):
-        self.embedder, self.noise = embedder, noise
-        self.name, self.dim = embedder.name, embedder.dim
-        self._rng = np.random.default_rng(seed)
-        self._seen: dict[str, np.ndarray] = {}
+    def copy_session(session: str | None, c: int) -> str | None:
+        conv, sep, rest = (session or "").rpartition(":")
+        return f"{conv}#{c}{sep}{rest}" if sep else session
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit rows, float32, shape (len(texts), dim)."""
-        new = list(dict.fromkeys(t for t in texts if t not in self._seen))
-        first = set(new)
-        if new:
-            self._seen.update(zip(new, self.embedder.encode(new), strict=True))
-        out = np.stack([self._seen[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
-        again = np.ones(len(texts), dtype=bool)  # False for a text's first occurrence
-        for pos, t in enumerate(texts):
-            if t in first:
-                again[pos] = False
-                first.discard(t)
-        if again.any():
-            out[again] += self._rng.normal(0.0, self.noise, size=(int(again.sum()), self.dim)).astype(np.float32)
-            out[again] /= np.linalg.norm(out[again], axis=1, keepdims=True)
-        return out.astype(np.float32)
+    for start in range(m, n, chunk):
+        rows = np.arange(start, min(n, start + chunk))
+        src, copy = rows % m, rows // m
+        batch = uuid.uuid4().hex
+        new_ids = [f"{ids[j]}#{c}" for j, c in zip(src, copy)]
+        tbl = orig.take(pa.array(src))
+        for name, values in (
+            ("id", pa.array(new_ids, pa.string())),
+            ("session_id", pa.array([copy_session(sessions[j], c) for j, c in zip(src, copy)], pa.string())),
+            ("vector", pa.FixedSizeListArray.from_arrays(pa.array(vecs[rows].reshape(-1), pa.float32()), dim)),
+            ("batch_id", pa.array([batch] * len(rows), pa.string())),
+        ):
+            tbl = tbl.set_column(tbl.schema.get_field_index(name), name, values)
+        made = pd.DataFrame({"src": src, "copy": copy}).merge(links, on="src")
+        made = made[made["copy"] * m + made["tgt"] < n]  # both ends stored
+        lk = pa.table(
+            {
+                "source_id": [f"{ids[j]}#{c}" for j, c in zip(made["src"], made["copy"])],
+                "target_id": [f"{ids[j]}#{c}" for j, c in zip(made["tgt"], made["copy"])],
+                "kind": made["kind"].tolist(),
+                "weight": pa.array(made["weight"].to_numpy(np.float32)),
+                "created_time_s": [now] * len(made),
+                "batch_id": [batch] * len(made),
+            },
+            schema=LINKS_SCHEMA,
+        )
+        event = ImportEvent(
+            time_s=now,
+            batch_id=batch,
+            source={"path": "memviz.bench.add_copies", "format": "benchmark"},
+            n_written=len(rows),
+        )
+        store.commit_batch(batch, tbl, lk, [event])
+    store.refresh_text_index()
+    return n - m
 
 
 def recall_store(db: str, items, vectors: np.ndarray, n: int, now_s: float, chunk: int = 20000, **store_kwargs):
