@@ -32,7 +32,7 @@ def frames(
     return mg.graph_frames(_engine, model, now_s)
 
 
-@st.cache_resource(show_spinner="Analysing the graph (Louvain communities, PageRank) ...", max_entries=4)
+@st.cache_resource(show_spinner="Analysing the graph (Leiden communities, PageRank) ...", max_entries=4)
 def analysed(
     uri: str, version: int, now_s: float, model: str, flt: mg.GraphFilter, _nodes: pd.DataFrame, _links: pd.DataFrame
 ) -> tuple[igraph.Graph, pd.Series, pd.DataFrame]:

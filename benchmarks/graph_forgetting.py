@@ -28,7 +28,6 @@ import shutil
 import time
 from pathlib import Path
 
-
 # The real memories a store larger than the real text is grown from: the short turns of LoCoMo dev and MemoryBank
 # (LongMemEval_S's long haystack turns take CPU-quarter-hours to embed on this 2-core machine).
 REPLICA_BASE = ("locomo", "memorybank")

@@ -232,7 +232,7 @@ def _arrive(pg, name: str, t0: float) -> dict:
     return {"rendered_s": round(rendered, 3), "drawn_s": round(drawn, 3), "charts": got[0], "graphs": got[1]}
 
 
-def page_loads(browser, store: Path, repeat: int, pages: list[str] = list(PAGES)) -> dict:
+def page_loads(browser, store: Path, repeat: int, pages: tuple[str, ...] = tuple(PAGES)) -> dict:
     """The ``pages`` of app.py (default: every page) on ``store``: opened once cold, then ``repeat`` warm rounds
     (module docstring)."""
     ctx, pg = _context(browser)
@@ -356,7 +356,7 @@ def main() -> None:
         if "pages" in args.parts:
             res["pages"] = {}
             for n, store in stores.items():
-                res["pages"][n] = page_loads(browser, store, args.repeat, args.pages)
+                res["pages"][n] = page_loads(browser, store, args.repeat, tuple(args.pages))
                 load[f"after_pages_{n}"] = _load()
         browser.close()
         if "cli" in args.parts:

@@ -9,9 +9,9 @@ Pure functions (no streamlit) over two frames:
 
 Two graphs are built from them. The *analysis graph* (:func:`analysis_graph`) is a simple undirected
 weighted ``igraph.Graph`` whose vertices are named by memory id (parallel links of different kinds add up):
-Louvain communities, PageRank, ego graphs and paths are computed on it. The *display graph* (:func:`build_graph`) is an ``nx.MultiGraph``
-with one edge per link, keyed by its kind, built only for the memories shown; it is what is drawn and
-exported (GraphML for Gephi, node-link JSON).
+Leiden communities, PageRank, ego graphs and paths are computed on it. The *display graph*
+(:func:`build_graph`) is an ``nx.MultiGraph`` with one edge per link, keyed by its kind, built only for the
+memories shown; it is what is drawn and exported (GraphML for Gephi, node-link JSON).
 
 What the Graph page draws of them (levels of detail, the focus of a recall, exports) is in
 :mod:`memviz.graph_views`.
@@ -215,9 +215,11 @@ def build_graph(nodes: pd.DataFrame, links: pd.DataFrame) -> nx.MultiGraph:
 
 
 def communities(g: igraph.Graph, resolution: float = 1.0, seed: int = 0) -> pd.Series:
-    """Louvain communities (Blondel et al. 2008) of the weighted graph ``g`` (:func:`analysis_graph`), computed
-    by igraph's ``community_multilevel`` (the same algorithm in C: 0.5 s instead of networkx's 5.6 s on a
-    20k-memory, 119k-edge store, with the same modularity, 0.852 against 0.854).
+    """Communities of the weighted graph ``g`` (:func:`analysis_graph`) maximising modularity by the Leiden
+    algorithm (Traag, Waltman & van Eck 2019: Louvain, Blondel et al. 2008, with a refinement step that keeps
+    communities connected), igraph's ``community_leiden`` iterated until stable. On the 100k-memory benchmark store
+    (614k linked pairs) it took 0.53 CPU-s against 3.09 for igraph's Louvain (``community_multilevel``), with the
+    same 419 communities and modularity (0.9945); networkx's Louvain had taken 5.35 s at 20k.
 
     Returns a Series indexed by memory id: the community number, 0 for the largest community, 1 for the next,
     ... (deterministic for a given ``seed``; ties by the smallest member id). An isolated memory is a
@@ -229,7 +231,9 @@ def communities(g: igraph.Graph, resolution: float = 1.0, seed: int = 0) -> pd.S
     if not len(ids):
         return pd.Series(dtype="int64", name="community", index=ids)
     igraph.set_random_number_generator(random.Random(seed))  # its node order is shuffled: seeded, repeatable
-    found = np.asarray(g.community_multilevel(weights="weight", resolution=resolution).membership)
+    found = np.asarray(
+        g.community_leiden("modularity", weights="weight", resolution=resolution, n_iterations=-1).membership
+    )
     parts = pd.DataFrame({"id": ids, "part": found}).groupby("part")["id"].agg(["size", "min"])
     number = np.empty(len(parts), dtype=np.int64)
     number[parts.sort_values(["size", "min"], ascending=[False, True]).index.to_numpy()] = np.arange(len(parts))

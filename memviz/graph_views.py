@@ -239,7 +239,7 @@ def level_of_detail(
         return Detail(
             g,
             f"Level of detail: {total:,} memories summarised as {g.number_of_nodes():,} communities "
-            f"(Louvain); a community's size is its number of memories.",
+            f"(Leiden); a community's size is its number of memories.",
             True,
         )
     shown = display_score(nodes, cent)
