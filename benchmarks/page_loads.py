@@ -20,7 +20,8 @@ vis-network canvas laid out (its iframe's ``data-stabilised``).
   by URL (``open_s``: the request until rendered), then every page of app.py is reached through the sidebar's
   navigation, in app order, once cold (``cold``: the page's first run in this process: models, caches) and then
   ``--repeat`` rounds warm (``warm``: the median; ``warm_runs``). Each time runs from the click on the page's
-  link until the page is rendered (``rendered_s``) and drawn (``drawn_s``).
+  link until the page is rendered (``rendered_s``) and drawn (``drawn_s``); ``server_cpu_s``: the CPU seconds
+  the app's process used meanwhile (load-independent, unlike wall time on a shared machine).
 - ``cli``: new processes on a copy of the 2,000-memory store (a recall reinforces its hits: the benchmark store
   is left as built): ``memviz recall QUERY --db <store> --json`` (wall, and its trace's stages in ms: ``model``
   is the embedding model's load, the process's first recall), ``memviz stats --db <store> --json``, and
@@ -118,6 +119,13 @@ def _free_port() -> int:
 
 def _median(xs: list[float]) -> float:
     return round(statistics.median(xs), 3)
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux /proc): the app's own work on a page,
+    whatever the machine's load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _load() -> list[float]:
@@ -248,15 +256,16 @@ def page_loads(browser, store: Path, repeat: int, pages: tuple[str, ...] = tuple
             link = nav.get_by_role("link", name=PAGES[name][0], exact=True)
             link.wait_for(state="visible")
             pg.evaluate("() => { window.__ran = false; }")
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), _cpu_s(app.proc.pid)
             link.click()
-            return _arrive(pg, name, t)
+            return _arrive(pg, name, t) | {"server_cpu_s": round(_cpu_s(app.proc.pid) - cpu, 2)}
 
         order = [p for p in pages if p != "memories"] + ["memories"]
         out["cold"] = {name: visit(name) for name in order}
         rounds = [{name: visit(name) for name in order} for _ in range(repeat)]
         out["warm"] = {
-            name: {k: _median([r[name][k] for r in rounds]) for k in ("rendered_s", "drawn_s")} for name in order
+            name: {k: _median([r[name][k] for r in rounds]) for k in ("rendered_s", "drawn_s", "server_cpu_s")}
+            for name in order
         }
         out["warm_runs"] = {name: [r[name]["drawn_s"] for r in rounds] for name in order}
         out["drawn"] = {name: [rounds[-1][name]["charts"], rounds[-1][name]["graphs"]] for name in order}
