@@ -20,8 +20,6 @@ MAX_PICK, MAX_LIST = 2000, 500
 DAYS = st.column_config.NumberColumn(format="%.1f")
 
 
-# cache_resource, not cache_data: a 100k-memory frame is shared, not unpickled on every rerun (~0.25 CPU-s); the page
-# never changes it (its views filter and sort into new frames).
 @st.cache_resource(show_spinner="Computing retention ...", max_entries=16)
 def retention_at(
     uri: str,
@@ -32,7 +30,7 @@ def retention_at(
     _engine: MemoryEngine,
     at_version: int | None = None,
 ) -> pd.DataFrame:
-    """Every memory's retention at ``as_of_s`` (of the store now, or at ``at_version``); cached per inputs."""
+    """Every memory's retention at ``as_of_s`` (of the store now, or at ``at_version``); cached per inputs, shared."""
     return _engine.retention_frame(model, as_of_s, params=params, version=at_version)
 
 

@@ -277,12 +277,8 @@ def add_copies(store, n: int, noise: float = 0.02, seed: int = 0, chunk: int = 1
             },
             schema=LINKS_SCHEMA,
         )
-        event = ImportEvent(
-            time_s=now,
-            batch_id=batch,
-            source={"path": "memviz.bench.add_copies", "format": "benchmark"},
-            n_written=len(rows),
-        )
+        src_info = {"path": "memviz.bench.add_copies", "format": "benchmark"}
+        event = ImportEvent(time_s=now, batch_id=batch, source=src_info, n_written=len(rows))
         store.commit_batch(batch, tbl, lk, [event])
     store.refresh_text_index()
     return n - m
