@@ -4,7 +4,7 @@ memviz.viz.graph/embedding_map."""
 
 from __future__ import annotations
 
-import networkx as nx
+import igraph
 import pandas as pd
 import streamlit as st
 
@@ -23,7 +23,9 @@ from memviz.viz import graph as vg
 GRAPH_HEIGHT_PX, LEGEND_PX = 640, 80  # the graph and the legend strip above it
 
 
-@st.cache_data(show_spinner="Reading memories and links ...", max_entries=4)
+# cache_resource, not cache_data: the frames of a 100k-memory store (and its ~600k links) are shared, not unpickled
+# on every rerun; nothing changes them (filters and views make new frames).
+@st.cache_resource(show_spinner="Reading memories and links ...", max_entries=4)
 def frames(
     uri: str, version: int, now_s: float, model: str, scope: str | None, _engine: MemoryEngine
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -31,7 +33,7 @@ def frames(
     return mg.graph_frames(_engine, model, now_s, scope=scope)
 
 
-@st.cache_resource(show_spinner="Analysing the graph (Louvain communities, PageRank) ...", max_entries=4)
+@st.cache_resource(show_spinner="Analysing the graph (Leiden communities, PageRank) ...", max_entries=4)
 def analysed(
     uri: str,
     version: int,
@@ -41,10 +43,32 @@ def analysed(
     flt: mg.GraphFilter,
     _nodes: pd.DataFrame,
     _links: pd.DataFrame,
-) -> tuple[nx.Graph, pd.Series, pd.DataFrame, mg.GraphAnalysis]:
-    """:func:`memviz.graph.analyse_graph` of the filtered frames, cached per store version, clock, model, scope
+) -> tuple[igraph.Graph, pd.Series, pd.DataFrame]:
+    """:func:`memviz.graph.graph_structure` of the filtered frames, cached per store version, clock, model, scope
     and filter."""
-    return mg.analyse_graph(_nodes, _links)
+    return mg.graph_structure(_nodes, _links)
+
+
+@st.cache_resource(show_spinner="Analysing the graph (tables) ...", max_entries=4)
+def tables(
+    uri: str,
+    version: int,
+    now_s: float,
+    model: str,
+    uri: str,
+    version: int,
+    now_s: float,
+    model: str,
+    scope: str | None,
+    flt: mg.GraphFilter,
+    _nodes: pd.DataFrame,
+    _links: pd.DataFrame,
+    _comm: pd.Series,
+    _cent: pd.DataFrame,
+) -> mg.GraphAnalysis:
+    """The Analysis tab's tables (:func:`memviz.graph.analyse`), computed when the tab is opened; cached as
+    :func:`analysed`."""
+    return mg.analyse(_nodes, _links, _comm, _cent)
 
 
 @st.cache_resource(show_spinner="Projecting the vectors (PCA) ...", max_entries=4)
@@ -83,7 +107,7 @@ nodes, links = mg.filter_frames(all_nodes, all_links, flt)
 if nodes.empty:
     st.warning("No memory passes the filters.")
     st.stop()
-g, comm, cent, analysis = analysed(uri, version, now, model, scope, flt, nodes, links)
+g, comm, cent = analysed(uri, version, now, model, scope, flt, nodes, links)
 proj = projection(uri, version, scope, engine)
 nodes = gv.place_nodes(nodes, comm, *((proj.ids, proj.coords) if proj is not None else ()))
 
@@ -111,9 +135,11 @@ st.iframe(
 tab_an, tab_map, tab_exp = st.tabs(["Analysis", "Embedding map", "Export"], key="graph_tab", on_change="rerun")  # lazy
 if tab_an.open:
     with tab_an:
-        w.metrics_row(vg.analysis_metrics(len(nodes), len(links), comm, analysis))
-        w.table_grid(vg.analysis_tables(analysis))
-        w.table_grid([vg.isolated_table(analysis)], n_columns=1)
+        if ug.tables_wanted(len(nodes)):
+            analysis = tables(uri, version, now, model, scope, flt, nodes, links, comm, cent)
+            w.metrics_row(vg.analysis_metrics(len(nodes), len(links), comm, analysis))
+            w.table_grid(vg.analysis_tables(analysis))
+            w.table_grid([vg.isolated_table(analysis)], n_columns=1)
 if tab_map.open:
     with tab_map:
         map_tab(nodes, proj, focus)

@@ -20,13 +20,16 @@ vis-network canvas laid out (its iframe's ``data-stabilised``).
   by URL (``open_s``: the request until rendered), then every page of app.py is reached through the sidebar's
   navigation, in app order, once cold (``cold``: the page's first run in this process: models, caches) and then
   ``--repeat`` rounds warm (``warm``: the median; ``warm_runs``). Each time runs from the click on the page's
-  link until the page is rendered (``rendered_s``) and drawn (``drawn_s``).
+  link until the page is rendered (``rendered_s``) and drawn (``drawn_s``); ``server_cpu_s``: the CPU seconds
+  the app's process used meanwhile (load-independent, unlike wall time on a shared machine).
 - ``cli``: new processes on a copy of the 2,000-memory store (a recall reinforces its hits: the benchmark store
   is left as built): ``memviz recall QUERY --db <store> --json`` (wall, and its trace's stages in ms: ``model``
   is the embedding model's load, the process's first recall), ``memviz stats --db <store> --json``, and
   ``memviz --version`` (the interpreter and the CLI's imports, for comparison).
 
-``--quick``: the 2,000-memory store only; ``--parts``: some of cold, pages, cli. Prints one JSON object.
+``--quick``: the 2,000-memory store only; ``--parts``: some of cold, pages, cli; ``--sizes``: other store sizes
+(100,000: :func:`graph_forgetting.build_store`'s replicated store); ``--pages``: some pages only (the Memories
+page is always opened first). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -116,6 +119,13 @@ def _free_port() -> int:
 
 def _median(xs: list[float]) -> float:
     return round(statistics.median(xs), 3)
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux /proc): the app's own work on a page,
+    whatever the machine's load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _load() -> list[float]:
@@ -230,8 +240,9 @@ def _arrive(pg, name: str, t0: float) -> dict:
     return {"rendered_s": round(rendered, 3), "drawn_s": round(drawn, 3), "charts": got[0], "graphs": got[1]}
 
 
-def page_loads(browser, store: Path, repeat: int) -> dict:
-    """Every page of app.py on ``store``: opened once cold, then ``repeat`` warm rounds (module docstring)."""
+def page_loads(browser, store: Path, repeat: int, pages: tuple[str, ...] = tuple(PAGES)) -> dict:
+    """The ``pages`` of app.py (default: every page) on ``store``: opened once cold, then ``repeat`` warm rounds
+    (module docstring)."""
     ctx, pg = _context(browser)
     app = App(store, store.parent / f"{store.name}.streamlit.log")
     out: dict = {"health_s": round(app.health_s, 3)}
@@ -245,18 +256,19 @@ def page_loads(browser, store: Path, repeat: int) -> dict:
             link = nav.get_by_role("link", name=PAGES[name][0], exact=True)
             link.wait_for(state="visible")
             pg.evaluate("() => { window.__ran = false; }")
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), _cpu_s(app.proc.pid)
             link.click()
-            return _arrive(pg, name, t)
+            return _arrive(pg, name, t) | {"server_cpu_s": round(_cpu_s(app.proc.pid) - cpu, 2)}
 
-        order = list(PAGES)[1:] + ["memories"]
+        order = [p for p in pages if p != "memories"] + ["memories"]
         out["cold"] = {name: visit(name) for name in order}
         rounds = [{name: visit(name) for name in order} for _ in range(repeat)]
         out["warm"] = {
-            name: {k: _median([r[name][k] for r in rounds]) for k in ("rendered_s", "drawn_s")} for name in PAGES
+            name: {k: _median([r[name][k] for r in rounds]) for k in ("rendered_s", "drawn_s", "server_cpu_s")}
+            for name in order
         }
-        out["warm_runs"] = {name: [r[name]["drawn_s"] for r in rounds] for name in PAGES}
-        out["drawn"] = {name: [rounds[-1][name]["charts"], rounds[-1][name]["graphs"]] for name in PAGES}
+        out["warm_runs"] = {name: [r[name]["drawn_s"] for r in rounds] for name in order}
+        out["drawn"] = {name: [rounds[-1][name]["charts"], rounds[-1][name]["graphs"]] for name in order}
     finally:
         ctx.close()
         app.close()
@@ -314,10 +326,12 @@ def main() -> None:
     ap.add_argument(
         "--parts", nargs="+", default=["cold", "pages", "cli"], choices=["cold", "pages", "cli"], help="what to run"
     )
+    ap.add_argument("--sizes", nargs="+", type=int, help="store sizes of the pages part (default 2000 20000)")
+    ap.add_argument("--pages", nargs="+", choices=list(PAGES), default=list(PAGES), help="pages visited")
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} missing: `bash run.sh test` installs Debian's chromium")
-    sizes = [2000] if args.quick else [2000, 20000]
+    sizes = [2000] if args.quick else args.sizes or [2000, 20000]
     args.stores.mkdir(parents=True, exist_ok=True)
     stores, prev = {}, None
     for n in sizes:
@@ -351,7 +365,7 @@ def main() -> None:
         if "pages" in args.parts:
             res["pages"] = {}
             for n, store in stores.items():
-                res["pages"][n] = page_loads(browser, store, args.repeat)
+                res["pages"][n] = page_loads(browser, store, args.repeat, tuple(args.pages))
                 load[f"after_pages_{n}"] = _load()
         browser.close()
         if "cli" in args.parts:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+import warnings
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import igraph
 import networkx as nx
 import numpy as np
 import pandas as pd
 
 from memviz.errors import ConfigError
-from memviz.graph import build_graph, links_among, top_values
+from memviz.graph import build_graph, links_among, top_values, vertex_ids
 from memviz.models import RecallResult
 
 RankBy = Literal["score", "pagerank", "degree", "importance", "recall_count"]
@@ -145,16 +147,26 @@ def place_nodes(
     return out.join(xy, on="id")
 
 
-def focus_paths(g: nx.Graph, hits: Iterable[str], expected: Iterable[str]) -> dict[str, list[str]]:
-    """For each expected memory of ``g``, the shortest path over links (fewest links, networkx
-    ``multi_source_dijkstra`` from all hits at once; ties by node order) from it to the nearest hit, as the
-    list of memory ids from the expected memory to that hit (just itself when it is a hit). Expected memories
-    not in ``g`` or linked to no hit are absent."""
-    sources = [h for h in hits if h in g]
+def focus_paths(g: igraph.Graph, hits: Iterable[str], expected: Iterable[str]) -> dict[str, list[str]]:
+    """For each expected memory of ``g`` (:func:`memviz.graph.analysis_graph`), a shortest path over links
+    (fewest links, igraph's breadth-first ``get_shortest_paths``; among equally short ones, to the first hit of
+    ``hits``) from it to the nearest hit, as the list of memory ids from the expected memory to that hit (just
+    itself when it is a hit). Expected memories not in ``g`` or linked to no hit are absent."""
+    ids = vertex_ids(g)
+    sources = [h for h in dict.fromkeys(hits) if h in ids]
     if not sources:
         return {}
-    _, paths = nx.multi_source_dijkstra(g, sources, weight=lambda u, v, d: 1)
-    return {e: list(reversed(paths[e])) for e in dict.fromkeys(expected) if e in paths}
+    targets = ids.get_indexer(sources).tolist()
+    out = {}
+    for e in dict.fromkeys(expected):
+        if e not in ids:
+            continue
+        with warnings.catch_warnings():  # igraph warns for each hit it cannot reach
+            warnings.simplefilter("ignore", RuntimeWarning)
+            found = [p for p in g.get_shortest_paths(int(ids.get_loc(e)), to=targets) if p]
+        if found:
+            out[e] = ids[min(found, key=len)].tolist()
+    return out
 
 
 def by_pagerank(nodes: pd.DataFrame, cent: pd.DataFrame) -> pd.DataFrame:
@@ -180,9 +192,10 @@ class RecallFocus:
         """The focus of a recall result (no second embedding: the vector is the one the recall used)."""
         return cls(result.trace.query, {h.memory.id: h.rank for h in result.hits}, result.query_vector)
 
-    def shown_hits(self, g: nx.Graph) -> tuple[dict[str, int], int]:
-        """The hits that are memories of ``g`` (``{id: rank}``) and how many are not (hidden by filters)."""
-        shown = {i: r for i, r in self.hits.items() if i in g}
+    def shown_hits(self, shown_ids: Container[str]) -> tuple[dict[str, int], int]:
+        """The hits that are among ``shown_ids`` (the memories that pass the filters; ``{id: rank}``) and how many
+        are not (hidden by filters)."""
+        shown = {i: r for i, r in self.hits.items() if i in shown_ids}
         return shown, len(self.hits) - len(shown)
 
 
@@ -226,7 +239,7 @@ def level_of_detail(
         return Detail(
             g,
             f"Level of detail: {total:,} memories summarised as {g.number_of_nodes():,} communities "
-            f"(Louvain); a community's size is its number of memories.",
+            f"(Leiden); a community's size is its number of memories.",
             True,
         )
     shown = display_score(nodes, cent)

@@ -57,6 +57,34 @@ def test_recall_store_is_exact_and_has_unique_ids(tmp_path, embedder):
     assert store.list_events(ops=["import"])  # every chunk is committed by its event
 
 
+def test_add_copies_grows_a_store_with_copies_linked_as_their_originals(engine):
+    from memviz.bench import add_copies
+    from memviz.models import MemoryInput
+
+    engine.ingest(
+        [
+            MemoryInput(f"Turn {i} about {t}.", speaker="Ann", session_id=f"conv-1:S{i // 3}", id=f"c{i}", dataset=d)
+            for i, (t, d) in enumerate([("cats", "locomo"), ("cats again", "locomo"), ("bread", "locomo")] * 2)
+        ]
+    )
+    store = engine.store
+    links = store.links_table().to_pandas()
+    assert len(links) > 0
+    assert add_copies(store, 14, chunk=4) == 8 and add_copies(store, 10) == 0
+    rows = store.memories_table(columns=["id", "session_id", "text", "dataset"]).to_pandas().set_index("id")
+    assert len(rows) == 14 and rows.index.is_unique
+    assert rows.loc["c0#1", "session_id"] == "conv-1#1:S0" and rows.loc["c1#2", "session_id"] == "conv-1#2:S0"
+    assert rows.loc["c4#1", "text"] == rows.loc["c4", "text"] and "c2#2" not in rows.index  # 14 = 6 + 6 + 2
+    ids, vecs = store.vectors()
+    v = dict(zip(ids, vecs))
+    assert 0.5 < float(v["c0"] @ v["c0#1"]) < 1.0  # near the original, not equal to it
+    got = store.links_table().to_pandas()
+    copied = got[got["source_id"].str.endswith("#1")]
+    expected = {(s + "#1", t + "#1", k) for s, t, k in zip(links["source_id"], links["target_id"], links["kind"])}
+    assert set(zip(copied["source_id"], copied["target_id"], copied["kind"])) == expected
+    assert set(got["target_id"]) <= set(rows.index)  # no link to a copy not written
+
+
 def test_bench_recall_at_reports_exact_recall_and_the_numpy_limit(embedder):
     from memviz.bench import bench_recall_at
 

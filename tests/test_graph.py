@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import igraph
 import networkx as nx
 import pandas as pd
 import pytest
@@ -91,8 +92,10 @@ def test_bad_filter_is_a_config_error(kwargs):
 def test_analysis_graph_adds_parallel_links_and_display_graph_keeps_them(two_cliques):
     nodes, links = two_cliques
     g = mg.analysis_graph(nodes, links)
-    assert g.number_of_nodes() == 9 and g.number_of_edges() == 6 + 6 + 1
-    assert g["a1"]["a0"]["weight"] == pytest.approx(1.9) and g["a1"]["a0"]["links"] == 2
+    assert g.vcount() == 9 and g.ecount() == 6 + 6 + 1 and list(mg.vertex_ids(g)) == nodes["id"].tolist()
+    pair = g.es[g.get_eid("a1", "a0")]
+    assert pair["weight"] == pytest.approx(1.9) and pair["links"] == 2
+    assert g.es[g.get_eid("a0", "b0")]["weight"] == pytest.approx(0.2) and not g.is_directed()
     d = mg.build_graph(nodes, links)
     assert d.number_of_edges() == len(links) == 14
     assert set(d["a1"]["a0"]) == {"semantic", "temporal"}  # keyed by kind
@@ -103,7 +106,7 @@ def test_analysis_graph_adds_parallel_links_and_display_graph_keeps_them(two_cli
 def test_links_to_unknown_memories_are_left_out(two_cliques):
     nodes, links = two_cliques
     links = pd.concat([links, _links([("ghost", "a0", "semantic", 0.8)])])
-    assert "ghost" not in mg.analysis_graph(nodes, links)
+    assert "ghost" not in mg.vertex_ids(mg.analysis_graph(nodes, links))
     assert "ghost" not in mg.build_graph(nodes, links)
 
 
@@ -114,7 +117,7 @@ def test_communities_find_the_two_cliques_largest_first(two_cliques):
     assert comm[["a0", "a1", "a2", "a3"]].nunique() == 1 and comm[["b0", "b1", "b2", "b3"]].nunique() == 1
     assert comm["a0"] != comm["b0"]
     assert comm["lone"] == 2  # the smallest community has the highest number
-    assert mg.communities(nx.Graph()).empty
+    assert mg.communities(igraph.Graph()).empty and mg.centrality(igraph.Graph()).empty
 
 
 def test_centrality_and_analysis_tables(two_cliques):
@@ -209,7 +212,7 @@ def test_graph_frames_of_a_real_store(engine):
 def test_analyse_graph_place_nodes_and_by_pagerank(two_cliques):
     nodes, links = two_cliques
     g, comm, cent, analysis = mg.analyse_graph(nodes, links)
-    assert set(g.nodes) == set(nodes["id"]) and len(analysis.isolated) == 1
+    assert set(mg.vertex_ids(g)) == set(nodes["id"]) and len(analysis.isolated) == 1
     placed = gv.place_nodes(nodes, comm)
     assert placed["community"].dtype == "int64" and "x" not in placed
     ids = ["a0", "b0", "zz"]  # zz is on the map but not a node; the other nodes are not on the map
@@ -259,9 +262,7 @@ def test_recall_focus_takes_hits_and_vector_from_the_recall(engine):
     assert focus.hits == {h.memory.id: h.rank for h in result.hits} and list(focus.hits.values()) == [1, 2]
     assert focus.vector is not None and focus.vector.shape == (engine.embedder.dim,)
     assert focus.vector == pytest.approx(engine.embedder.encode([focus.query])[0], abs=1e-5)
-    g = nx.Graph()
-    g.add_nodes_from(["m0"])
-    shown, missing = focus.shown_hits(g)
+    shown, missing = focus.shown_hits({"m0"})
     assert shown == {i: r for i, r in focus.hits.items() if i == "m0"} and missing == len(focus.hits) - len(shown)
 
 
@@ -337,10 +338,8 @@ def test_display_score_weighs_importance_and_recalls_not_only_links():
 
 
 def test_focus_paths_run_from_the_expected_memory_to_the_nearest_hit():
-    g = nx.path_graph(["e", "a", "b", "h1"])
-    g.add_edge("e", "c")
-    g.add_edge("c", "h2")
-    g.add_node("alone")
+    g = igraph.Graph.TupleList([("e", "a"), ("a", "b"), ("b", "h1"), ("e", "c"), ("c", "h2")])
+    g.add_vertex("alone")
     paths = gv.focus_paths(g, ["h1", "h2"], ["e", "h1", "alone", "missing"])
     assert paths == {"e": ["e", "c", "h2"], "h1": ["h1"]}  # fewest links; a hit is its own path
     assert gv.focus_paths(g, [], ["e"]) == {}

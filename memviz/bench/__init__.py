@@ -6,6 +6,7 @@ Benchmarks measure; tests never time."""
 from memviz.bench.core import (
     FULL,
     QUICK,
+    add_copies,
     bench_forgetting,
     bench_ingest,
     bench_recall,
@@ -23,6 +24,7 @@ from memviz.bench.report import bench_group, markdown_tables, run
 __all__ = [
     "FULL",
     "QUICK",
+    "add_copies",
     "bench_attention",
     "bench_chroma",
     "bench_forgetting",

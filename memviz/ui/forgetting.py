@@ -22,7 +22,9 @@ from memviz.viz import forgetting as vf
 MESSAGE_KEY = "fg_msg"
 
 
-@st.cache_data(show_spinner="Computing retention ...", max_entries=16)
+# cache_resource, not cache_data: a 100k-memory frame is shared, not unpickled on every rerun (callers do not
+# change it).
+@st.cache_resource(show_spinner="Computing retention ...", max_entries=16)
 def retention_at(
     uri: str,
     version: int,

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import cast
 
-import networkx as nx
+import igraph
 import pandas as pd
 import streamlit as st
 
@@ -25,6 +25,9 @@ from memviz.viz import graph as vg
 from memviz.viz.evaluate import result_label
 
 MAX_PICK = 2000  # options of the memory picker
+# Above this many memories (after the filters) the Analysis tab's tables wait for the person to ask: they take
+# ~1-2 CPU-seconds at 100k memories (docs/performance.md), which the page's first render does not spend.
+TABLES_AT_ONCE = 20_000
 
 
 def filter_widgets(nodes: pd.DataFrame) -> tuple[mg.GraphFilter, str]:
@@ -77,6 +80,17 @@ def display_options() -> gv.DisplayOptions:
     return gv.DisplayOptions(str(view), str(colour_by), str(size_by), cast(gv.Lod, lod), int(max_nodes), str(rank_by))
 
 
+def tables_wanted(n_memories: int) -> bool:
+    """Whether the Analysis tab computes its tables for a graph of ``n_memories``: at once up to
+    :data:`TABLES_AT_ONCE`, above it when the person turns on the toggle this shows (kept for the session)."""
+    if n_memories <= TABLES_AT_ONCE:
+        return True
+    return st.toggle(
+        f"Analyse all {n_memories:,} memories: communities, central memories, bridges (takes seconds)",
+        key="graph_tables",
+    )
+
+
 def retrieved_counts(uri: str) -> Counter[str] | None:
     """For colouring by "retrieved": how many questions had each memory of store ``uri`` in their top k, in the
     latest evaluation of the Evaluate page (``ev_results``) that recalled on it, with a caption naming it;
@@ -96,7 +110,7 @@ def retrieved_counts(uri: str) -> Counter[str] | None:
     return None
 
 
-def memory_view(g: nx.Graph, nodes: pd.DataFrame, cent: pd.DataFrame) -> tuple[list[str], list[str]]:
+def memory_view(g: igraph.Graph, nodes: pd.DataFrame, cent: pd.DataFrame) -> tuple[list[str], list[str]]:
     """Around a memory: a search, a picker (most central first) and a radius; returns the memories and the centre.
     Stops the page until a memory is picked."""
     c = st.columns([2, 3, 1])
@@ -108,7 +122,7 @@ def memory_view(g: nx.Graph, nodes: pd.DataFrame, cent: pd.DataFrame) -> tuple[l
 
 
 def query_view(
-    engine: MemoryEngine, model: str, g: nx.Graph, uri: str, nodes: pd.DataFrame, scope: str | None = None
+    engine: MemoryEngine, model: str, g: igraph.Graph, uri: str, nodes: pd.DataFrame, scope: str | None = None
 ) -> tuple[list[str], dict[str, int], gv.RecallFocus, dict[str, list[str]]]:
     """Around a query's recall (a pure read, within ``scope``; None: every scope) on store ``uri``: returns the
     hits, their neighbours and the paths from the expected memory (optional, picked among ``nodes``), the hits
@@ -132,7 +146,7 @@ def query_view(
             "The recall does not reinforce anything."
         )
         st.stop()
-    highlight, missing = focus.shown_hits(g)
+    highlight, missing = focus.shown_hits(mg.vertex_ids(g))
     if missing:
         st.caption(f"{missing} of the {len(focus.hits)} hits are hidden by the filters.")
     with st.expander("Expected memory: mark the one you expected and its path to the hits"):
@@ -146,4 +160,13 @@ def query_view(
     return [*mg.ego_ids(g, list(highlight), radius), *path_ids], highlight, focus, paths
 
 
-__all__ = ["MAX_PICK", "display_options", "filter_widgets", "memory_view", "query_view", "retrieved_counts"]
+__all__ = [
+    "MAX_PICK",
+    "TABLES_AT_ONCE",
+    "display_options",
+    "filter_widgets",
+    "memory_view",
+    "query_view",
+    "retrieved_counts",
+    "tables_wanted",
+]

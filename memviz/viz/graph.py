@@ -386,7 +386,7 @@ def analysis_tables(analysis: Any) -> list[tuple[str, pd.DataFrame, dict[str, st
     central memories, communities, session bridges, bridge memories."""
     return [
         ("**Most central memories** (PageRank over the weighted links)", analysis.central, {"pagerank": "%.4f"}),
-        ("**Largest communities** (Louvain)", analysis.communities, None),
+        ("**Largest communities** (Leiden)", analysis.communities, None),
         ("**Sessions joined by the most links**", analysis.session_bridges, None),
         ("**Bridge memories** (linked into the most other sessions)", analysis.bridge_memories, None),
     ]

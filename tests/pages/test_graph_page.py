@@ -160,6 +160,26 @@ def test_analysis_and_embedding_map(open_page):
     assert len(spec["data"]) == 1 and len(values(spec["data"][0]["marker"]["color"])) == 214
 
 
+def test_analysis_tables_of_a_large_graph_wait_for_the_toggle(open_page, monkeypatch):
+    """Above TABLES_AT_ONCE memories (100k in use; lowered here to the demo's scale) the first render draws the
+    graph and its level of detail, and the Analysis tab computes its tables only once asked."""
+    from memviz.ui import graph as ug
+
+    monkeypatch.setattr(ug, "TABLES_AT_ONCE", 100)
+    page = open_page("graph")
+    at = page.at
+    assert "Showing 60 of 214 memories (level of detail: the top 60 by importance, recalls and links)" in captions(at)
+    assert len(drawn_ids(at)) == 60
+    assert not at.metric and not at.dataframe
+    toggle = at.toggle(key="graph_tables")
+    assert toggle.label.startswith("Analyse all 214 memories")
+    toggle.set_value(True).run()
+    page.check()
+    assert page.metric("Memories") == "214" and len(page.frame_with("pagerank", "degree")) == 15
+    at.selectbox(key="graph_colour").set_value("speaker").run()  # the toggle stays on
+    assert page.metric("Memories") == "214"
+
+
 def test_colour_by_how_many_questions_of_an_evaluation_retrieved_a_memory(open_page, demo_db):
     """An evaluation that recalled on this store (run or loaded on the Evaluate page: ``ev_results``) colours
     the graph by how many of its questions had each memory in their top k; without one, the page says how."""
