@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -95,3 +97,28 @@ def old_store(make_engine, tmp_path: Path) -> Path:
     engine.ingest([MemoryInput(text="Maya moved to Leeds.", id="a"), MemoryInput(text="Sam plays chess.", id="b")])
     lancedb.connect(str(tmp_path / "old")).open_table("memories").drop_columns(["metadata", "scope"])
     return tmp_path / "old"
+
+
+def run_together(script: str, target: str, env: dict[str, str] | None = None, timeout_s: float = 600) -> None:
+    """Run the Python ``script`` (argv[1] = ``target``) in two processes released at the same moment: each prints
+    "ready", then waits for "go" on stdin. Asserts both exit 0 (their stderr shown otherwise)."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, target],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready", p.communicate()[1][-3000:]
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    for p in procs:
+        _, err = p.communicate(timeout=timeout_s)
+        assert p.returncode == 0, err[-3000:]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support import T0
+from support import T0, run_together
 
 pytest.importorskip("boto3", reason="boto3/moto not installed (pip install -c constraints.txt -e '.[test]')")
 
@@ -332,25 +332,7 @@ def test_two_processes_reinforcing_on_s3_ddb_lose_no_update(s3_ddb):
     engine = MemoryEngine(MemoryStore(uri, storage_options=s3_ddb), FakeEmbedder(), SimulatedClock(T0))
     engine.write([MemoryInput("My dog is called Mango.", id="m0"), MemoryInput("I moved to Leeds.", id="m1")])
     env = os.environ | {"MEMVIZ_STORAGE_OPTIONS": json.dumps(s3_ddb)}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", REINFORCER, uri],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    for p in procs:
-        assert p.stdout.readline().strip() == "ready", p.stderr.read()[-3000:]
-    for p in procs:
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    for p in procs:
-        _, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err[-3000:]
+    run_together(REINFORCER, uri, env=env)
     store = MemoryStore(uri, storage_options=s3_ddb, create=False)
     assert [m.recall_count for m in store.get(["m0", "m1"])] == [16, 16]
     assert len(store.list_events(ops=["reinforce"])) == 2 * 2 * 8

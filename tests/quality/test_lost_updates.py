@@ -4,8 +4,6 @@ clock adds to the store's one clock."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from memviz.clock import SimulatedClock
@@ -14,7 +12,7 @@ from memviz.models import MemoryInput
 from memviz.store import MemoryStore
 
 from fakes import FakeEmbedder
-from support import T0
+from support import T0, run_together
 
 TESTS = Path(__file__).resolve().parents[1]
 N = 20  # reinforcements per process
@@ -35,33 +33,11 @@ for _ in range({N}):
 """
 
 
-def _run_together(script: str, db: Path) -> None:
-    """Run ``script`` in two processes on the store ``db``, released at the same moment."""
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", script, str(db)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    for p in procs:
-        assert p.stdout.readline().strip() == "ready"
-    for p in procs:
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    for p in procs:
-        _, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err[-2000:]
-
-
 def test_two_processes_reinforcing_the_same_memories_lose_no_update(tmp_path):
     db = tmp_path / "db"
     engine = MemoryEngine(MemoryStore(db), FakeEmbedder(), SimulatedClock(T0))
     engine.write([MemoryInput("My dog is called Mango.", id="m0"), MemoryInput("I moved to Leeds.", id="m1")])
-    _run_together(SCRIPT, db)
+    run_together(SCRIPT, str(db))
     store = MemoryStore(db)
     for m in store.get(["m0", "m1"]):
         assert m.recall_count == 2 * N and len(m.access_times_s) == 2 * N + 1, m
@@ -80,7 +56,7 @@ def test_two_processes_advancing_the_clock_move_the_one_store_clock(tmp_path):
     db = tmp_path / "db"
     engine = MemoryEngine(MemoryStore(db), FakeEmbedder(), SimulatedClock(T0))
     engine.set_clock(T0)
-    _run_together(CLOCK_SCRIPT, db)
+    run_together(CLOCK_SCRIPT, str(db))
     clocks = MemoryStore(db).list_events(ops=["clock"])
     assert len(clocks) == 11 and clocks[-1].to_s == T0 + 10 * 86_400
     assert all(later.from_s == earlier.to_s for earlier, later in zip(clocks, clocks[1:]))  # nothing went back
