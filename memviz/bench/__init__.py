@@ -3,10 +3,10 @@ against a numpy brute force, forgetting recompute), ``peers`` (Chroma side by si
 attention capture) and ``report`` (everything in one run, Markdown tables, the ``memviz bench`` commands).
 Benchmarks measure; tests never time."""
 
+from memviz.bench.copies import add_copies, replicate
 from memviz.bench.core import (
     FULL,
     QUICK,
-    add_copies,
     bench_forgetting,
     bench_ingest,
     bench_recall,
@@ -16,7 +16,6 @@ from memviz.bench.core import (
     real_items,
     real_queries,
     recall_store,
-    replicate,
 )
 from memviz.bench.peers import bench_attention, bench_chroma, bench_large_ingest, chroma_available, peer_ratios
 from memviz.bench.report import bench_group, markdown_tables, run

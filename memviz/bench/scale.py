@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from memviz.bench.core import Log, _quiet, machine, numpy_brute, pct, peak_rss_mb, real_queries, recall_store, replicate
+from memviz.bench.copies import replicate
+from memviz.bench.core import Log, _quiet, machine, numpy_brute, pct, peak_rss_mb, real_queries, recall_store
 from memviz.store.ann import DEFAULT_ANN, AnnSettings
 
 SCALE_N = 1_000_000
