@@ -122,3 +122,30 @@ def run_together(script: str, target: str, env: dict[str, str] | None = None, ti
     for p in procs:
         _, err = p.communicate(timeout=timeout_s)
         assert p.returncode == 0, err[-3000:]
+
+
+def unit_vectors(rng: np.random.Generator, n: int, d: int = 384) -> np.ndarray:
+    """``n`` random unit vectors (float32, shape (n, d))."""
+    v = rng.normal(size=(n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def commit_rows(store, ids, vecs, batch="b", texts=None, sessions=None) -> None:
+    """Commit memories ``ids`` with vectors ``vecs`` (shape (n, 384)) straight to ``store`` as one batch (one
+    import event), bypassing the write pipeline; other columns null unless given (texts default "text <id>")."""
+    import pyarrow as pa
+
+    from memviz.events import ImportEvent
+    from memviz.store import LINKS_SCHEMA, MEMORIES_SCHEMA
+
+    k = len(ids)
+    cols = {
+        "id": ids,
+        "text": texts or [f"text {i}" for i in ids],
+        "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1), pa.float32()), 384),
+        "batch_id": [batch] * k,
+    }
+    if sessions is not None:
+        cols["session_id"] = sessions
+    tbl = pa.table({f.name: cols.get(f.name, pa.nulls(k, f.type)) for f in MEMORIES_SCHEMA}, schema=MEMORIES_SCHEMA)
+    store.commit_batch(batch, tbl, LINKS_SCHEMA.empty_table(), [ImportEvent(time_s=T0, batch_id=batch)])

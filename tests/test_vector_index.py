@@ -7,29 +7,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from memviz.events import ImportEvent
 from memviz.filters import LIVE, MemoryFilter
 
-from support import T0
-
-
-def _unit(rng, n, d=384):
-    v = rng.normal(size=(n, d)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-
-def _commit(store, ids, vecs, batch="b", texts=None):
-    from memviz.store import LINKS_SCHEMA, MEMORIES_SCHEMA
-
-    k = len(ids)
-    cols = {
-        "id": ids,
-        "text": texts or [f"text {i}" for i in ids],
-        "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1), pa.float32()), 384),
-        "batch_id": [batch] * k,
-    }
-    tbl = pa.table({f.name: cols.get(f.name, pa.nulls(k, f.type)) for f in MEMORIES_SCHEMA}, schema=MEMORIES_SCHEMA)
-    store.commit_batch(batch, tbl, LINKS_SCHEMA.empty_table(), [ImportEvent(time_s=T0, batch_id=batch)])
+from support import T0, commit_rows, unit_vectors
 
 
 @pytest.fixture
@@ -38,14 +18,14 @@ def stores(tmp_path):
 
     rng = np.random.default_rng(7)
     s = MemoryStore(tmp_path / "db")
-    vecs = _unit(rng, 300)
-    _commit(s, [f"m{i}" for i in range(300)], vecs)
+    vecs = unit_vectors(rng, 300)
+    commit_rows(s, [f"m{i}" for i in range(300)], vecs)
     return s, MemoryStore(tmp_path / "db", vector_index=False), rng
 
 
 def test_same_neighbours_and_similarities_as_lancedb_exact_search(stores):
     indexed, plain, rng = stores
-    for q in _unit(rng, 5):
+    for q in unit_vectors(rng, 5):
         a_ids, a_sims = indexed.vector_search(q, 10, LIVE)
         b_ids, b_sims = plain.vector_search(q, 10, LIVE)
         assert a_ids == b_ids
@@ -58,8 +38,8 @@ def test_appends_keep_the_index_current_without_a_reload(stores):
     index = indexed.vector_index()
     index.current()
     loads = index.loads
-    new = _unit(rng, 3)
-    _commit(indexed, ["n0", "n1", "n2"], new, batch="b2")
+    new = unit_vectors(rng, 3)
+    commit_rows(indexed, ["n0", "n1", "n2"], new, batch="b2")
     ids, sims = indexed.vector_search(new[1], 1, None)
     assert ids == ["n1"] and sims[0] == pytest.approx(1.0, abs=1e-5)
     assert index.loads == loads and index.version == indexed.version()
@@ -69,10 +49,10 @@ def test_another_writer_and_a_forget_are_seen(tmp_path, stores):
     from memviz.store import MemoryStore
 
     indexed, _, rng = stores
-    indexed.vector_search(_unit(rng, 1)[0], 5, None)
+    indexed.vector_search(unit_vectors(rng, 1)[0], 5, None)
     other = MemoryStore(indexed.uri)  # a second process/tab writing to the same store
-    v = _unit(rng, 1)
-    _commit(other, ["x"], v, batch="other")
+    v = unit_vectors(rng, 1)
+    commit_rows(other, ["x"], v, batch="other")
     assert indexed.vector_search(v[0], 1, None)[0] == ["x"]
     # Soft-forget "x" (an update, not an append): the default filter must leave it out, None keeps it.
     other.update_memories(pa.table({"id": ["x"], "forgotten_time_s": pa.array([T0], pa.float64())}))
@@ -85,7 +65,7 @@ def test_another_writer_and_a_forget_are_seen(tmp_path, stores):
 
 def test_other_filters_go_to_lancedb(stores):
     indexed, _, rng = stores
-    q = _unit(rng, 1)[0]
+    q = unit_vectors(rng, 1)[0]
     top = indexed.vector_search(q, 3, None)[0]
     ids, _ = indexed.vector_search(q, 3, MemoryFilter(exclude_ids=[top[0]]))
     assert top[0] not in ids and ids[:2] == top[1:]
@@ -95,10 +75,10 @@ def test_limit_larger_than_store_and_empty_store(tmp_path, stores):
     from memviz.store import MemoryStore
 
     indexed, _, rng = stores
-    ids, sims = indexed.vector_search(_unit(rng, 1)[0], 1000, None)
+    ids, sims = indexed.vector_search(unit_vectors(rng, 1)[0], 1000, None)
     assert len(ids) == 300 == len(set(ids)) and sims.shape == (300,)
     empty = MemoryStore(tmp_path / "empty")
-    ids, sims = empty.vector_search(_unit(rng, 1)[0], 10, LIVE)
+    ids, sims = empty.vector_search(unit_vectors(rng, 1)[0], 10, LIVE)
     assert ids == [] and sims.shape == (0,)
 
 
@@ -165,7 +145,7 @@ def test_not_forgotten_text_search_filters_after_searching_with_the_same_answer(
     indexed = MemoryStore(tmp_path / "db")
     # Longer texts score lower (BM25 length normalisation): every score distinct, the order unique.
     texts = [f"cat {'word ' * i}" if i < 60 else f"dog {i}" for i in range(200)]
-    _commit(indexed, [f"m{i}" for i in range(200)], _unit(rng, 200), texts=texts)
+    commit_rows(indexed, [f"m{i}" for i in range(200)], unit_vectors(rng, 200), texts=texts)
     plain = MemoryStore(tmp_path / "db", vector_index=False)
     where = LIVE
     top, scores = indexed.text_search("cat", 40, None)

@@ -9,33 +9,16 @@ import pyarrow as pa
 import pytest
 
 from memviz.errors import ConfigError
-from memviz.events import ImportEvent
 from memviz.filters import LIVE, MemoryFilter
 from memviz.store.ann import AnnSettings
 
-from support import T0
+from support import T0, commit_rows, unit_vectors
 
 SMALL = AnnSettings(min_rows=400, rows_per_partition=200, nprobes=2, ef=64)
 
 
-def _unit(rng, n, d=384):
-    v = rng.normal(size=(n, d)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-
 def _commit(store, ids, vecs, batch):
-    from memviz.store import LINKS_SCHEMA, MEMORIES_SCHEMA
-
-    k = len(ids)
-    cols = {
-        "id": ids,
-        "text": [f"text {i}" for i in ids],
-        "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1), pa.float32()), 384),
-        "session_id": [f"s{n % 4}" for n in range(k)],
-        "batch_id": [batch] * k,
-    }
-    tbl = pa.table({f.name: cols.get(f.name, pa.nulls(k, f.type)) for f in MEMORIES_SCHEMA}, schema=MEMORIES_SCHEMA)
-    store.commit_batch(batch, tbl, LINKS_SCHEMA.empty_table(), [ImportEvent(time_s=T0, batch_id=batch)])
+    commit_rows(store, ids, vecs, batch, sessions=[f"s{n % 4}" for n in range(len(ids))])
 
 
 @pytest.fixture
@@ -45,7 +28,7 @@ def built(tmp_path):
 
     rng = np.random.default_rng(3)
     store = MemoryStore(tmp_path / "db", ann=SMALL)
-    vecs = _unit(rng, 500)
+    vecs = unit_vectors(rng, 500)
     _commit(store, [f"m{i}" for i in range(300)], vecs[:300], "b1")
     assert store.ann is not None and not store.ann.building() and not store.ann.ready()  # below the threshold
     assert store.vector_search_traced(vecs[0], 5, LIVE)[2] == {"index": "exact-numpy"}
@@ -61,7 +44,7 @@ def test_the_write_reaching_the_threshold_builds_the_index_and_it_answers(built)
     index = store.vector_index()
     assert not index.holds_vectors  # released once the approximate index serves
     overlap = []
-    for q in _unit(rng, 20):
+    for q in unit_vectors(rng, 20):
         ids, sims, info = store.vector_search_traced(q, 10, LIVE)
         assert info["index"] == "IVF_HNSW_SQ" and info["indexed_rows"] == 500 and info["unindexed_rows"] == 0
         exact = [f"m{i}" for i in np.argsort(-(vecs @ q))[:10]]
@@ -91,7 +74,7 @@ def test_filters_are_prefilters(built):
 
 def test_rows_written_after_the_build_are_found(built):
     store, _, rng = built
-    new = _unit(rng, 3)
+    new = unit_vectors(rng, 3)
     _commit(store, ["n0", "n1", "n2"], new, "b3")  # 3 of 500: no rebuild
     assert not store.ann.building() and store.ann.builds == 1
     ids, sims, info = store.vector_search_traced(new[1], 1, LIVE)
@@ -108,7 +91,7 @@ def test_a_failed_build_is_kept_and_exact_search_serves(tmp_path):
         raise OSError("no space left on device")
 
     store.ann._open_table = no_table
-    vecs = _unit(rng, 450)
+    vecs = unit_vectors(rng, 450)
     _commit(store, [f"m{i}" for i in range(450)], vecs, "b1")
     assert store.ann.wait(timeout_s=60)
     assert store.ann.last_error == "OSError: no space left on device" and not store.ann.ready()
@@ -121,7 +104,7 @@ def test_lancedb_flat_for_other_filters_without_an_index(tmp_path):
 
     rng = np.random.default_rng(6)
     store = MemoryStore(tmp_path / "db", ann=None)
-    vecs = _unit(rng, 20)
+    vecs = unit_vectors(rng, 20)
     _commit(store, [f"m{i}" for i in range(20)], vecs, "b1")
     ids, _, info = store.vector_search_traced(vecs[5], 1, MemoryFilter(sessions=["s1"]))
     assert ids == ["m5"] and info == {"index": "lancedb-flat"}
