@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support import T0
 
 from memviz.embed_onnx import QueryEncoder, export_in_child, model_key, pooling_of
+
+from support import T0
 
 TEXTS = ["When did Caroline go to the LGBTQ support group?", "Mango " * 400, "é", "hi"]
 

@@ -76,9 +76,10 @@ def bench_scale_at(
     Returns ``{"n", "index" (what the recall trace's vector stage names), "build_s", "build_cpu_s",
     "recall_at_10_vs_exact" (mean overlap of the top 10 of the recall's vector stage, its 50 candidates
     re-scored with their full vectors, with numpy's exact top 10 over the live vectors, default filter),
-    "recall_at_10_limit_10" (the same for a search of 10 candidates only), "search_scoring_p50_ms"/"_p95_ms" (the recall's wall time after the query
-    embedding: vector and full-text search, fusion and scoring), "vector_p50_ms", "numpy_brute_p50_ms" (dot
-    product + top 10 over all ``n`` vectors), "ratio_vs_numpy" (search+scoring p50 / numpy p50; goal <= 3),
+    "recall_at_10_limit_10" (the same for a search of 10 candidates only), "search_scoring_p50_ms"/"_p95_ms"
+    (the recall's wall time after the query embedding: vector and full-text search, fusion and scoring),
+    "vector_p50_ms", "numpy_brute_p50_ms" (dot product + top 10 over all ``n`` vectors), "ratio_vs_numpy"
+    (search+scoring p50 / numpy p50; goal <= 3),
     "peak_rss_mb" (this process, which also holds the ``n`` vectors for the numpy side), "rss_mb" (after the
     queries), "holds_vectors" (whether the store's in-memory index still holds them), "store_build_s",
     "queries", "settings", "load_avg"}``.

@@ -12,11 +12,11 @@ from memviz.attention.capture import capture_attention
 from memviz.attention.cli import sinks
 from memviz.attention.kvcache import run_kv_experiment
 from memviz.attention.models import _smollm2_cache_valid, load_model, smollm2_gguf_path
-from memviz.paths import cache_dir
 from memviz.attention.prompt import build_prompt, memory_prompt_attention
 from memviz.attention.report import analyze_text
 from memviz.attention.samples import default_passage, locomo_path, long_passage, recall_example
 from memviz.errors import ConfigError, EmptyTextError, ModelNotAvailableError
+from memviz.paths import cache_dir
 
 pytestmark = pytest.mark.slow
 
