@@ -42,3 +42,19 @@ def test_deterministic_and_errors():
         fit_projection(["a", "b"], v[:2])
     with pytest.raises(ConfigError):
         fit_projection(ids[:3], v)
+
+
+def test_a_large_store_is_mapped_on_axes_fitted_to_a_sample_of_it(monkeypatch):
+    import memviz.projection as mp
+
+    rng = np.random.default_rng(2)
+    scale = np.r_[5.0, 2.0, np.full(14, 0.3)]  # two leading axes: dimensions 0 and 1
+    v = (rng.normal(size=(600, 16)) * scale).astype(np.float32)
+    ids = [str(i) for i in range(600)]
+    full = fit_projection(ids, v)
+    monkeypatch.setattr(mp, "FIT_ROWS", 100)
+    sampled = fit_projection(ids, v)
+    assert sampled.coords.shape == (600, 2)  # every vector is placed
+    for axis in range(2):  # the same axes (up to sign), so the same map up to a small shift
+        cos = abs(float(sampled.pca.components_[axis] @ full.pca.components_[axis]))
+        assert cos > 0.98
