@@ -10,8 +10,8 @@ The export runs in a child process (``python -m memviz.embed_onnx SOURCE OUT``: 
 model and must not run beside inference in another thread) and takes ~5 s for MiniLM. Its file is kept only
 when onnxruntime's vectors match torch's on :data:`PROBES` (cosine >= :data:`MIN_COSINE`, lengths from one
 word piece to past the model's truncation), and is checked again on one probe each time a process opens it.
-Files live in ``cache_dir() / "onnx"``, named by a hash of the model folder's configuration and weights (size
-and modification time) and the torch and onnx versions, so a changed model or exporter makes a new file. A
+Files live in ``cache_dir() / "onnx"``, named by a hash of the model folder's configuration and weights and the
+torch and onnx versions (:func:`model_key`), so a changed model or exporter makes a new file. A
 model whose modules are not a transformer + mean or CLS pooling (+ normalisation), a missing onnxruntime, or a
 failed export or check leaves the query on torch (:attr:`QueryEncoder.why_not` on the embedder says why).
 """
@@ -48,6 +48,7 @@ PROBES = (
 #: The model inputs the export takes, in this order, when the tokenizer gives them.
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 EXPORT_TIMEOUT_S = 600
+SAMPLE_BYTES = 1 << 20  # of each weight file's start and end, hashed into its export's name (model_key)
 FAILED = "memviz: export failed: "  # the child's last word on stderr when it fails
 
 
@@ -64,18 +65,26 @@ def pooling_of(model: Any) -> str | None:
 
 
 def model_key(source: str) -> str:
-    """The cache name of ``source``'s export: a hash of its folder's ``config.json``, its weight files' sizes
-    and modification times, and the torch and onnx versions (a changed model or exporter gets a new file)."""
+    """The cache name of ``source``'s export: a hash of the torch and onnx versions and of its folder's
+    ``config.json`` and weight files (each file's name, size, and first and last MiB), so that a changed model
+    or exporter gets a new file and a copy of a model shares its original's (a hub id without a folder: the
+    id). Raises ImportError when the exporter is not installed."""
     import onnx
     import torch
 
-    h = hashlib.sha1(f"{source}|{torch.__version__}|{onnx.__version__}".encode())
+    h = hashlib.sha1(f"{torch.__version__}|{onnx.__version__}".encode())
     folder = Path(source)
-    if folder.is_dir():
-        for f in sorted(folder.rglob("*")):
-            if f.name == "config.json" or f.suffix in (".safetensors", ".bin"):
-                st = f.stat()
-                h.update(f"{f.relative_to(folder)}|{st.st_size}|{st.st_mtime_ns}".encode())
+    if not folder.is_dir():
+        h.update(source.encode())
+        return h.hexdigest()[:16]
+    for f in sorted(folder.rglob("*")):
+        if f.name == "config.json" or f.suffix in (".safetensors", ".bin"):
+            size = f.stat().st_size
+            h.update(f"{f.relative_to(folder)}|{size}".encode())
+            with f.open("rb") as fh:
+                h.update(fh.read(SAMPLE_BYTES))
+                fh.seek(max(0, size - SAMPLE_BYTES))
+                h.update(fh.read(SAMPLE_BYTES))
     return h.hexdigest()[:16]
 
 

@@ -96,3 +96,17 @@ def test_a_failed_export_says_why_and_writes_nothing(tmp_path):
     why = export_in_child(str(tmp_path / "no-such-model"), tmp_path / "out.onnx")
     assert why.startswith("the ONNX export failed: ") and "no-such-model" in why
     assert not (tmp_path / "out.onnx").exists()
+
+
+def test_a_copy_of_a_model_shares_its_export_and_a_changed_one_does_not(tmp_path):
+    src = tmp_path / "model"
+    src.mkdir()
+    (src / "config.json").write_text('{"hidden_size": 8}')
+    (src / "model.safetensors").write_bytes(bytes(range(256)) * 16)
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for f in src.iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+    assert model_key(str(src)) == model_key(str(copy))
+    (copy / "model.safetensors").write_bytes(bytes(range(255, -1, -1)) * 16)  # same size, other weights
+    assert model_key(str(src)) != model_key(str(copy))
