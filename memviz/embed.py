@@ -118,7 +118,7 @@ class SentenceTransformerEmbedder:
     @property
     def query_encoder(self) -> QueryEncoder | None:
         """The onnxruntime encoder of single texts (:mod:`memviz.embed_onnx`), opened (and on a machine's first
-        use, exported: ~5 s) on first use; None when queries stay on torch (``onnx_queries=False``, or
+        use, exported: ~15 s) on first use; None when queries stay on torch (``onnx_queries=False``, or
         :attr:`query_backend` says why)."""
         return query_encoder(self.source, self.device) if self.onnx_queries else None
 
@@ -140,7 +140,7 @@ class SentenceTransformerEmbedder:
         return int(getattr(model, "get_embedding_dimension", model.get_sentence_embedding_dimension)())
 
     def load(self) -> bool:
-        """Load the model and its query encoder now if this process has not (seconds on a cold start, ~5 s
+        """Load the model and its query encoder now if this process has not (seconds on a cold start, ~15 s
         more the first time a machine exports the query encoder); True when this call loaded either."""
         before = load_model.cache_info().misses + query_encoder.cache_info().misses
         _ = self.model, self.query_encoder
@@ -165,7 +165,7 @@ class SentenceTransformerEmbedder:
 
     def encode_one(self, text: str) -> np.ndarray:
         """One text's unit vector, float32 of shape (dim,): through onnxruntime when the model's export is
-        available (:attr:`query_encoder`: 2.6x faster for a query, docs/performance.md), else the model's own
+        available (:attr:`query_encoder`: ~3x faster for a query, docs/performance.md), else the model's own
         modules (tokenizer with its truncation, transformer, pooling, normalisation) under
         ``torch.inference_mode``, without ``SentenceTransformer.encode``'s per-call bookkeeping (length sort,
         batching, output conversions). Either is the same vector as ``encode`` (cosine >= 0.9999, checked)."""

@@ -1,13 +1,13 @@
 """The query encoder on onnxruntime: a sentence-transformers model's transformer, exported once per machine to
 ONNX (torch's dynamo exporter, dynamic sequence length) and run by onnxruntime for one text at a time.
 
-Why: a recall embeds one short query, and for a 16-word-piece sequence torch spends most of its ~7 ms on
-per-operator dispatch; onnxruntime runs the same weights in ~2.8 ms on this 2-core machine
-(docs/performance.md, "Speed against the peer"). Batches (ingest) stay on torch, where the matrix products
+Why: a recall embeds one short query, and for a 16-word-piece sequence torch spends most of its time on
+per-operator dispatch: 11.8-14.4 ms p50 against onnxruntime's 3.6-4.2 ms for the same weights on this 2-core
+machine (docs/performance.md, "Speed against the peer"). Batches (ingest) stay on torch, where the matrix products
 dominate.
 
 The export runs in a child process (``python -m memviz.embed_onnx SOURCE OUT``: torch's exporter traces the
-model and must not run beside inference in another thread) and takes ~5 s for MiniLM. Its file is kept only
+model and must not run beside inference in another thread) and takes ~15 s for MiniLM. Its file is kept only
 when onnxruntime's vectors match torch's on :data:`PROBES` (cosine >= :data:`MIN_COSINE`, lengths from one
 word piece to past the model's truncation), and is checked again on one probe each time a process opens it.
 Files live in ``cache_dir() / "onnx"``, named by a hash of the model folder's configuration and weights and the
