@@ -78,20 +78,15 @@ def load_model(source: str, device: str, kind: str = "embedding model"):
         raise not_installed(kind, source, e) from e
 
 
-#: Why a model's queries stay on torch, by model source (filled by :func:`query_encoder`).
-query_encoder_why_not: dict[str, str] = {}
-
-
 @lru_cache(maxsize=4)
-def query_encoder(source: str, device: str) -> QueryEncoder | None:
+def query_encoder(source: str, device: str) -> tuple[QueryEncoder | None, str]:
     """The onnxruntime query encoder of the model at ``source``, opened once per process (exported first on a
-    machine that has none: :meth:`memviz.embed_onnx.QueryEncoder.open`); None, with the reason in
-    :data:`query_encoder_why_not`, when it cannot be used."""
+    machine that has none: :meth:`memviz.embed_onnx.QueryEncoder.open`), and ""; (None, why) when it cannot be
+    used."""
     enc, why = QueryEncoder.open(load_model(source, device), source)
     if enc is None:
-        query_encoder_why_not[source] = why
         logging.getLogger(__name__).warning("queries of %s stay on torch: %s", source, why)
-    return enc
+    return enc, why
 
 
 class SentenceTransformerEmbedder:
@@ -120,7 +115,7 @@ class SentenceTransformerEmbedder:
         """The onnxruntime encoder of single texts (:mod:`memviz.embed_onnx`), opened (and on a machine's first
         use, exported: ~15 s) on first use; None when queries stay on torch (``onnx_queries=False``, or
         :attr:`query_backend` says why)."""
-        return query_encoder(self.source, self.device) if self.onnx_queries else None
+        return query_encoder(self.source, self.device)[0] if self.onnx_queries else None
 
     @property
     def query_backend(self) -> str:
@@ -128,8 +123,8 @@ class SentenceTransformerEmbedder:
         used."""
         if not self.onnx_queries:
             return "torch (onnx_queries off)"
-        enc = self.query_encoder
-        return "onnxruntime" if enc is not None else f"torch ({query_encoder_why_not[self.source]})"
+        enc, why = query_encoder(self.source, self.device)
+        return "onnxruntime" if enc is not None else f"torch ({why})"
 
     @property
     def dim(self) -> int:

@@ -13,7 +13,7 @@ word piece to past the model's truncation), and is checked again on one probe ea
 Files live in ``cache_dir() / "onnx"``, named by a hash of the model folder's configuration and weights and the
 torch and onnx versions (:func:`model_key`), so a changed model or exporter makes a new file. A
 model whose modules are not a transformer + mean or CLS pooling (+ normalisation), a missing onnxruntime, or a
-failed export or check leaves the query on torch (:attr:`QueryEncoder.why_not` on the embedder says why).
+failed export or check leaves the query on torch (the embedder's ``query_backend`` says why).
 """
 
 from __future__ import annotations
