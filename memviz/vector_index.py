@@ -26,6 +26,10 @@ import pyarrow.compute as pc
 
 from memviz.errors import StoreError
 
+# A filtered search gathers its rows before the product only when they are under 1 / this of all rows (the
+# crossover measured on 200k x 384 float32 rows: 10-20%).
+GATHER_BELOW = 8
+
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
     """``vectors`` (shape (n, d)) as float32 rows of length 1 (zero rows stay zero): ``vectors`` itself (not a
@@ -305,6 +309,9 @@ class VectorIndex:
             sims = matrix @ q
             order = top_k(sims, limit)
             return [ids[i] for i in order], sims[order].astype(np.float64)
-        sims = matrix[keep] @ q
+        # A gather copies its rows (~5x the product's time per row): only worth it for a small share of them
+        # (a scope of a large store); otherwise score all rows and keep those (200k rows, 1% forgotten: 64
+        # against 12 ms).
+        sims = matrix[keep] @ q if len(keep) * GATHER_BELOW < len(ids) else (matrix @ q)[keep]
         order = top_k(sims, limit)
         return [ids[i] for i in keep[order]], sims[order].astype(np.float64)

@@ -63,6 +63,21 @@ def test_another_writer_and_a_forget_are_seen(tmp_path, stores):
     assert len(indexed.vectors()[0]) == 301
 
 
+@pytest.mark.parametrize("gather_below", [1, 10**9])  # score every row then keep; gather the kept rows first
+def test_forgotten_rows_are_left_out_the_same_way_either_side_of_the_gather_crossover(stores, monkeypatch, gather_below):
+    from memviz import vector_index
+
+    indexed, plain, rng = stores
+    forgotten = [f"m{i}" for i in range(0, 300, 3)]
+    indexed.update_memories(pa.table({"id": forgotten, "forgotten_time_s": pa.array([T0] * 100, pa.float64())}))
+    monkeypatch.setattr(vector_index, "GATHER_BELOW", gather_below)
+    for q in unit_vectors(rng, 5):
+        a_ids, a_sims = indexed.vector_search(q, 20, LIVE)
+        b_ids, b_sims = plain.vector_search(q, 20, LIVE)
+        assert a_ids == b_ids and not set(a_ids) & set(forgotten)
+        np.testing.assert_allclose(a_sims, b_sims, atol=1e-5)
+
+
 def test_other_filters_go_to_lancedb(stores):
     indexed, _, rng = stores
     q = unit_vectors(rng, 1)[0]
