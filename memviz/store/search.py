@@ -15,7 +15,7 @@ import pyarrow as pa
 from memviz.errors import StoreError
 from memviz.filters import LIVE, MemoryFilter
 from memviz.store import opening, sql
-from memviz.store.ann import AnnIndex, AnnSettings
+from memviz.store.ann import POSTFILTER_MAX_SHARE, AnnIndex, AnnSettings
 from memviz.store.settings import StoreSettings
 from memviz.store.tables import CONTEXT_COLUMN, MEMORY_COLUMNS
 
@@ -68,8 +68,10 @@ class Search:
         """:meth:`vector_search`, and what answered it (``{"index": ..., ...}``, for the trace).
 
         - ``"IVF_HNSW_SQ"``: the approximate index once one exists (a store of at least
-          :data:`memviz.store.ann.ANN_MIN_ROWS` memories), with ``where`` as a prefilter; its info adds the
-          search parameters and the indexed / unindexed rows.
+          :data:`memviz.store.ann.ANN_MIN_ROWS` memories); its info adds the search parameters, the indexed /
+          unindexed rows and ``filter``: how ``where`` was applied (``"postfilter"`` for "not forgotten" with
+          at most :data:`memviz.store.ann.POSTFILTER_MAX_SHARE` of the memories forgotten, the forgotten ids
+          dropped after the search; else ``"prefilter"``; ``"none"`` without a filter).
         - ``"exact-numpy"``: without a filter, or with only "not forgotten" and scopes, the in-memory numpy index
           (:class:`memviz.vector_index.VectorIndex`, reloaded when the table version changes). Exact.
         - ``"lancedb-flat"``: other filters, or no vectors in memory: LanceDB's exact (brute-force) search.
@@ -77,10 +79,14 @@ class Search:
         where = where or MemoryFilter()
         if where.matches_nothing:
             return [], np.zeros(0), {"index": "none (the filter matches nothing)"}
-        if self.ann is not None and self.ann.ready():
-            ids, sims = self.ann.search(vector, limit, sql.memory_where(where))
-            return ids, sims, self.ann.info()
         index = self.vector_index()
+        if self.ann is not None and self.ann.ready():
+            excluded = None
+            if where == LIVE and index is not None:
+                forgotten = index.forgotten_ids()
+                excluded = forgotten if len(forgotten) <= POSTFILTER_MAX_SHARE * len(index.ids) else None
+            ids, sims, how = self.ann.search(vector, limit, sql.memory_where(where), excluded)
+            return ids, sims, self.ann.info() | {"filter": how}
         if index is not None and where.only_flag_and_scopes and index.holds_vectors:
             ids, sims = index.search(vector, limit, include_forgotten=where.forgotten is None, scopes=where.scopes)
             return ids, sims, {"index": "exact-numpy"}

@@ -87,6 +87,24 @@ def test_filters_are_prefilters(built):
     assert store.vector_search(vecs[0], 10, MemoryFilter(ids=["m0", "m7"]))[0] == ["m0", "m7"]
 
 
+def test_a_few_forgotten_are_dropped_after_the_search_and_a_cluster_of_them_falls_back_to_the_prefilter(built):
+    store, vecs, _ = built
+    nearest = [f"m{i}" for i in np.argsort(-(vecs @ vecs[0]))[:20]]  # 4% of the rows, all around vecs[0]
+    store.update_memories(pa.table({"id": nearest, "forgotten_time_s": pa.array([T0] * 20, pa.float64())}))
+    # Around vecs[0] the unfiltered results are the forgotten ones: the prefiltered search answers.
+    ids, _, info = store.vector_search_traced(vecs[0], 10, LIVE)
+    assert info["filter"] == "prefilter" and len(ids) == 10 and not set(ids) & set(nearest)
+    # Elsewhere they are dropped after an unfiltered search, which finds the live nearest as well.
+    far = vecs[int(np.argmin(vecs @ vecs[0]))]
+    ids, sims, info = store.vector_search_traced(far, 10, LIVE)
+    assert info["filter"] == "postfilter" and len(ids) == 10 and not set(ids) & set(nearest)
+    exact = [f"m{i}" for i in np.argsort(-(vecs @ far)) if f"m{i}" not in nearest][:10]
+    assert len(set(ids) & set(exact)) >= 9
+    np.testing.assert_allclose(sims, [float(vecs[int(i[1:])] @ far) for i in ids], atol=1e-5)
+    assert store.vector_search_traced(far, 10, MemoryFilter(sessions=["s1"]))[2]["filter"] == "prefilter"
+    assert store.vector_search_traced(far, 10, None)[2]["filter"] == "none"
+
+
 def test_rows_written_after_the_build_are_found(built):
     store, _, rng = built
     new = unit_vectors(rng, 3)
