@@ -64,7 +64,9 @@ def test_another_writer_and_a_forget_are_seen(tmp_path, stores):
 
 
 @pytest.mark.parametrize("gather_below", [1, 10**9])  # score every row then keep; gather the kept rows first
-def test_forgotten_rows_are_left_out_the_same_way_either_side_of_the_gather_crossover(stores, monkeypatch, gather_below):
+def test_forgotten_rows_are_left_out_the_same_way_either_side_of_the_gather_crossover(
+    stores, monkeypatch, gather_below
+):
     from memviz import vector_index
 
     indexed, plain, rng = stores
