@@ -22,7 +22,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Set as AbstractSet
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
