@@ -26,11 +26,14 @@ if TYPE_CHECKING:
 
 # Up to this many forgotten memories, a "not forgotten" full-text search filters after searching (see text_search).
 FTS_POSTFILTER_MAX = 1000
-# Rows written since the last full-text index build (in this process) at which a write rebuilds it. Unindexed
-# rows are still found (LanceDB scans them) but cost per query: 419 unindexed LoCoMo turns made a search 11 ms
-# against 3.5 ms indexed, while a rebuild at that size takes 16 ms. A store written a few rows at a time (a
-# replay's sessions, an agent's remembers) stays searchable at the indexed speed.
+# Rows written or rewritten (updated: reinforced, forgotten) since the last full-text index build (in this
+# process) at which a write rebuilds it: this many, or this share of the table if more. Unindexed rows are
+# still found (LanceDB scans them) but cost per query, about 20 us each whatever the store's size: 419
+# unindexed LoCoMo turns made a search 11 ms against 3.5 ms indexed (a rebuild at that size: 16 ms); at 200k
+# memories 2,000 made it 57 against 4 ms (a rebuild: 6.6 s, hence the share). A store written a few rows at a
+# time (a replay's sessions, an agent's remembers and reinforcements) stays searchable at the indexed speed.
 TEXT_INDEX_LAG_ROWS = 64
+TEXT_INDEX_LAG_SHARE = 0.001
 
 
 class Search:
@@ -237,8 +240,8 @@ class Search:
 
     def refresh_text_index(self) -> None:
         """(Re)build the native full-text (BM25) index on :meth:`text_columns` with the store's tokenizer.
-        Rows added later are still searched (LanceDB scans unindexed rows), only more slowly, so a write
-        rebuilds it only once ``TEXT_INDEX_LAG_ROWS`` rows wait for it."""
+        Rows added or updated later are still searched (LanceDB scans unindexed rows), only more slowly, so a
+        write rebuilds it only once enough rows wait for it (``TEXT_INDEX_LAG_ROWS``, ``TEXT_INDEX_LAG_SHARE``)."""
         from lancedb.index import FTS
 
         if self.memories.count_rows() == 0:
@@ -259,12 +262,16 @@ class Search:
         self._unindexed_rows = 0
 
     def _after_commit(self, n_rows: int) -> None:
-        """The indexes' upkeep after a write batch of ``n_rows`` memories was committed: the full-text index
-        rebuilt once ``TEXT_INDEX_LAG_ROWS`` rows wait for it (or marked stale under
-        :meth:`deferred_text_index`), the approximate index built when due."""
+        """The indexes' upkeep after ``n_rows`` memories were written (a batch) or rewritten (an update): the
+        full-text index rebuilt once ``TEXT_INDEX_LAG_ROWS`` rows, or ``TEXT_INDEX_LAG_SHARE`` of the table,
+        wait for it (or marked stale under :meth:`deferred_text_index`), the approximate index built when
+        due."""
         deferred = getattr(self, "_defer_text_index", False)  # see deferred_text_index
         self._unindexed_rows += n_rows
-        if (self._unindexed_rows >= TEXT_INDEX_LAG_ROWS and not deferred) or not self._has_text_index():
+        lag = TEXT_INDEX_LAG_ROWS
+        if self._unindexed_rows >= lag:
+            lag = max(lag, int(TEXT_INDEX_LAG_SHARE * self.memories.count_rows()))
+        if (self._unindexed_rows >= lag and not deferred) or not self._has_text_index():
             self._index_committed()
         elif deferred and n_rows:
             self._text_index_stale = True

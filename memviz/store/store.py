@@ -424,14 +424,15 @@ class MemoryStore(Search):
         return tbl.column("id").to_pylist(), flat.reshape(tbl.num_rows, self.dim).astype(np.float32, copy=False)
 
     def update_memories(self, rows: pa.Table) -> None:
-        """Update some columns of existing memories, matched on ``id`` (one commit)."""
+        """Update some columns of existing memories, matched on ``id`` (one commit). The rows are rewritten, so
+        they leave the full-text and approximate indexes until their next rebuild (see ``_after_commit``)."""
         if rows.num_rows:
             before = self.memories.version
             after = self.memories.merge_insert("id").when_matched_update_all().execute(rows).version
             if self._vindex is not None:
                 self._vindex.note_update(before, after, rows)
             self.journal.step("memories")
-            self._ann_after_write()  # updated rows are rewritten: no longer in the approximate index
+            self._after_commit(rows.num_rows)  # updated rows are rewritten: no longer in the indexes
 
     def delete_memories(self, ids: Sequence[str]) -> dict[str, int]:
         """Delete memories and every link touching them (hard prune). Returns the table versions produced

@@ -1,5 +1,6 @@
 """The full-text search's own table handle (memviz.store.search.Search.text_table): it answers as the store's
-handle does, sees other handles' commits and index rebuilds without a reopen, and an empty store finds nothing."""
+handle does, sees other handles' commits and index rebuilds without a reopen, and an empty store finds nothing;
+updated rows count towards the index's rebuild."""
 
 from __future__ import annotations
 
@@ -60,3 +61,28 @@ def test_the_search_handle_answers_as_the_sync_api_and_sees_other_handles_commit
     other.refresh_text_index()
     assert store.text_search("papaya", 5, None)[0] == ["late"]
     assert store.text_search("papaya", 5, MemoryFilter(ids=["a1"]))[0] == []
+
+
+def test_updated_rows_count_towards_the_text_index_rebuild(tmp_path, monkeypatch):
+    # An update rewrites its rows out of the full-text index (LanceDB then scans them on every search): enough
+    # of them (reinforcements, forgets) rebuild it as appends do; a share of the table, when larger, instead.
+    from memviz.store import MemoryStore, search
+
+    store = MemoryStore(tmp_path / "db")
+    _commit(store, {f"a{i}": f"mango canal {i}" for i in range(200)}, "b1")
+    unindexed = lambda: store.memories.index_stats("text_idx").num_unindexed_rows  # noqa: E731
+    assert unindexed() == 0
+
+    def forget(ids):
+        store.update_memories(pa.table({"id": ids, "forgotten_time_s": pa.array([T0] * len(ids), pa.float64())}))
+
+    forget([f"a{i}" for i in range(search.TEXT_INDEX_LAG_ROWS - 1)])
+    assert unindexed() == search.TEXT_INDEX_LAG_ROWS - 1
+    forget(["a199"])
+    assert unindexed() == 0
+    monkeypatch.setattr(search, "TEXT_INDEX_LAG_SHARE", 0.5)  # 100 of these 200 rows
+    forget([f"a{i}" for i in range(99)])
+    assert unindexed() == 99
+    forget(["a150"])
+    assert unindexed() == 0
+    assert set(store.text_search("mango", 300, LIVE)[0]) == {f"a{i}" for i in range(99, 199)} - {"a150"}
