@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from memviz.errors import ConfigError
+from memviz.store.postfilter import Applied, postfiltered
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +76,6 @@ class AnnSettings:
 
 
 DEFAULT_ANN = AnnSettings()
-# A search of the index with a filter that leaves out at most this share of the rows, as ids the caller knows
-# (the forgotten ones), drops them after searching: see AnnIndex.search.
-POSTFILTER_MAX_SHARE = 0.05
-
-
-def postfilter_limit(limit: int, n_excluded: int) -> int:
-    """How many results a postfiltered search asks for to keep ``limit`` after dropping up to ``n_excluded``
-    ids: all of those when few (exact), else ``limit`` plus a fifth of it (at least 10). At 5% of the rows
-    left out, about 3 of 60 results are; more than 10 happens in ~0.1% of searches if they are spread evenly
-    (clustered ones make the fallback, a prefiltered search, run more often)."""
-    return limit + min(n_excluded, max(10, limit // 5))
 
 
 class AnnIndex:
@@ -211,7 +201,7 @@ class AnnIndex:
     # -- searching ----------------------------------------------------------------------------------
     def search(
         self, vector: np.ndarray, limit: int, clause: str | None, excluded: AbstractSet[str] | None = None
-    ) -> tuple[list[str], np.ndarray, str]:
+    ) -> tuple[list[str], np.ndarray, Applied]:
         """The ``limit`` approximate nearest memories to ``vector`` (shape (dim,)) by cosine among the rows
         matching the SQL ``clause`` (None: all rows): ids and cosine similarities (float64, shape (<= limit,)),
         best first, and how the clause was applied (``"prefilter"``, ``"postfilter"`` or ``"none"``). Rows not
@@ -219,18 +209,9 @@ class AnnIndex:
         with the full vectors).
 
         ``excluded``: when given, exactly the ids ``clause`` leaves out, and few (e.g. the forgotten ones of a
-        "not forgotten" search). The index is then searched without the clause for :func:`postfilter_limit`
-        results and those ids dropped: LanceDB's prefilter evaluates the clause on every row per query (at 1M
-        memories 68-96 ms a search against 42-52 ms without). Only when fewer than ``limit`` remain does the
-        prefiltered search run."""
-        if clause is not None and excluded is not None:
-            fetch = postfilter_limit(limit, len(excluded))
-            ids, sims = self._search(vector, fetch, None)
-            keep = [n for n, i in enumerate(ids) if i not in excluded][:limit]
-            if len(keep) == limit or len(ids) < fetch:  # enough, or every row was returned
-                return [ids[n] for n in keep], sims[keep], "postfilter"
-        ids, sims = self._search(vector, limit, clause)
-        return ids, sims, "none" if clause is None else "prefilter"
+        "not forgotten" search): they are dropped after an unfiltered search
+        (:func:`memviz.store.postfilter.postfiltered`)."""
+        return postfiltered(lambda n, where: self._search(vector, n, where), limit, clause, excluded)
 
     def _search(self, vector: np.ndarray, limit: int, clause: str | None) -> tuple[list[str], np.ndarray]:
         s = self.settings

@@ -15,7 +15,8 @@ import pyarrow as pa
 from memviz.errors import StoreError
 from memviz.filters import LIVE, MemoryFilter
 from memviz.store import opening, sql
-from memviz.store.ann import POSTFILTER_MAX_SHARE, AnnIndex, AnnSettings
+from memviz.store.ann import AnnIndex, AnnSettings
+from memviz.store.postfilter import POSTFILTER_MAX_SHARE, postfiltered
 from memviz.store.settings import StoreSettings
 from memviz.store.tables import CONTEXT_COLUMN, MEMORY_COLUMNS
 
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 
     from memviz.vector_index import VectorIndex
 
-# Up to this many forgotten memories, a "not forgotten" full-text search filters after searching (see text_search).
-FTS_POSTFILTER_MAX = 1000
 # Rows written or rewritten (updated: reinforced, forgotten) since the last full-text index build (in this
 # process) at which a write rebuilds it: this many, or this share of the table if more. Unindexed rows are
 # still found (LanceDB scans them) but cost per query, about 20 us each whatever the store's size: 419
@@ -73,7 +72,7 @@ class Search:
         - ``"IVF_HNSW_SQ"``: the approximate index once one exists (a store of at least
           :data:`memviz.store.ann.ANN_MIN_ROWS` memories); its info adds the search parameters, the indexed /
           unindexed rows and ``filter``: how ``where`` was applied (``"postfilter"`` for "not forgotten" with
-          at most :data:`memviz.store.ann.POSTFILTER_MAX_SHARE` of the memories forgotten, the forgotten ids
+          at most :data:`memviz.store.postfilter.POSTFILTER_MAX_SHARE` of the memories forgotten, the forgotten ids
           dropped after the search; else ``"prefilter"``; ``"none"`` without a filter).
         - ``"exact-numpy"``: without a filter, or with only "not forgotten" and scopes, the in-memory numpy index
           (:class:`memviz.vector_index.VectorIndex`, reloaded when the table version changes). Exact.
@@ -84,11 +83,7 @@ class Search:
             return [], np.zeros(0), {"index": "none (the filter matches nothing)"}
         index = self.vector_index()
         if self.ann is not None and self.ann.ready():
-            excluded = None
-            if where == LIVE and index is not None:
-                forgotten = index.forgotten_ids()
-                excluded = forgotten if len(forgotten) <= POSTFILTER_MAX_SHARE * len(index.ids) else None
-            ids, sims, how = self.ann.search(vector, limit, sql.memory_where(where), excluded)
+            ids, sims, how = self.ann.search(vector, limit, sql.memory_where(where), self._few_excluded(where))
             return ids, sims, self.ann.info() | {"filter": how}
         if index is not None and where.only_flag_and_scopes and index.holds_vectors:
             ids, sims = index.search(vector, limit, include_forgotten=where.forgotten is None, scopes=where.scopes)
@@ -164,37 +159,39 @@ class Search:
         # quotes ('"hello"', '""') would be a phrase query, which the index (no positions) refuses.
         from lancedb.query import MatchQuery, MultiMatchQuery
 
-        # "Not forgotten" with few forgotten memories: LanceDB's prefilter doubles the search time (8 vs 4 ms
-        # at 100k), so search unfiltered for limit + (number forgotten) and drop the forgotten ones after. Exact:
-        # at most that many of the results can be forgotten, and BM25 scores do not depend on the filter.
         where = where or MemoryFilter()
-        forgotten = None
-        if where == LIVE and (index := self.vector_index()) is not None:
-            flags = index.forgotten_ids()
-            if len(flags) <= FTS_POSTFILTER_MAX:
-                forgotten, where, limit = flags, MemoryFilter(), limit + len(flags)
-        # lancedb gives MatchQuery's defaults positionally (pydantic.Field(1.0, kw_only=True)), which mypy's
-        # dataclass_transform does not read, so it thinks boost, fuzziness, ... are required.
-        columns = self.text_columns()
-        match = MatchQuery(query, "text") if len(columns) == 1 else MultiMatchQuery(query, columns)  # type: ignore[call-arg]
         if where.matches_nothing:
             return [], np.zeros(0)
+        columns = self.text_columns()
+        # lancedb gives MatchQuery's defaults positionally (pydantic.Field(1.0, kw_only=True)), which mypy's
+        # dataclass_transform does not read, so it thinks boost, fuzziness, ... are required.
+        match = MatchQuery(query, "text") if len(columns) == 1 else MultiMatchQuery(query, columns)  # type: ignore[call-arg]
         from lancedb.background_loop import LOOP
 
-        q = self.text_table().query().nearest_to_text(match).select(["id", "_score"]).limit(limit)
-        if (clause := sql.memory_where(where)) is not None:
-            q = q.where(clause)  # a prefilter (LanceDB's default for a full-text query)
-        try:
-            tbl = LOOP.run(q.to_arrow())
-        except Exception as e:  # no index on an empty table; a query made only of operators
-            if self.memories.count_rows() == 0:
-                return [], np.zeros(0)
-            raise StoreError(f"full-text search failed for {query!r}: {e}") from e
-        ids, scores = tbl.column("id").to_pylist(), tbl.column("_score").to_numpy().astype(np.float64)
-        if forgotten:
-            keep = [n for n, i in enumerate(ids) if i not in forgotten][: limit - len(forgotten)]
-            ids, scores = [ids[n] for n in keep], scores[keep]
+        def search(n: int, clause: str | None) -> tuple[list[str], np.ndarray]:
+            q = self.text_table().query().nearest_to_text(match).select(["id", "_score"]).limit(n)
+            if clause is not None:
+                q = q.where(clause)  # a prefilter (LanceDB's default for a full-text query)
+            try:
+                tbl = LOOP.run(q.to_arrow())
+            except Exception as e:  # no index on an empty table; a query made only of operators
+                if self.memories.count_rows() == 0:
+                    return [], np.zeros(0)
+                raise StoreError(f"full-text search failed for {query!r}: {e}") from e
+            return tbl.column("id").to_pylist(), tbl.column("_score").to_numpy().astype(np.float64)
+
+        # Exact after filtering too: BM25 scores do not depend on the filter (only ties may order differently).
+        ids, scores, _ = postfiltered(search, limit, sql.memory_where(where), self._few_excluded(where))
         return ids, scores
+
+    def _few_excluded(self, where: MemoryFilter) -> frozenset[str] | None:
+        """For the default filter ("not forgotten"), the forgotten ids when they are at most
+        :data:`memviz.store.postfilter.POSTFILTER_MAX_SHARE` of the memories (a search then drops them after
+        searching); else None."""
+        if where != LIVE or (index := self.vector_index()) is None:
+            return None
+        forgotten = index.forgotten_ids()
+        return forgotten if len(forgotten) <= POSTFILTER_MAX_SHARE * len(index.ids) else None
 
     def text_table(self) -> AsyncTable:
         """The memories table opened a second time, through LanceDB's async API, for :meth:`text_search` (made
