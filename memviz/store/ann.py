@@ -230,11 +230,16 @@ class AnnIndex:
             q = q.where(clause, prefilter=True)
         tbl = q.to_arrow()
         ids = tbl.column("id").to_pylist()
-        flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        self._remember(version, ids, flat.reshape(len(ids), -1))
+        self.remember(version, ids, tbl.column("vector"))
         return ids, 1.0 - tbl.column("_distance").to_numpy().astype(np.float64)
 
-    def _remember(self, version: int, ids: list[str], vectors: np.ndarray) -> None:
+    def remember(self, version: int, ids: list[str], column: Any) -> None:
+        """Keep the vectors of a search's results (``column``: their Arrow fixed-size-list ``vector`` column,
+        read at table ``version``) for :meth:`vectors_of`; the oldest beyond :data:`RECENT_VECTORS` go."""
+        if not ids:
+            return
+        flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        vectors = flat.reshape(len(ids), -1)
         with self._lock:
             if version != self._recent_version:
                 self._recent.clear()
@@ -247,7 +252,8 @@ class AnnIndex:
 
     def vectors_of(self, ids: list[str]) -> dict[str, np.ndarray]:
         """The vectors (float32, shape (dim,), as stored) of those of ``ids`` that recent searches returned at
-        the table's current version: a recall's vector candidates, which its scoring then need not read."""
+        the table's current version (:meth:`remember`): a recall's candidates, which its scoring then need not
+        read."""
         version = self._table().version
         with self._lock:
             if version != self._recent_version:

@@ -60,17 +60,20 @@ def test_rows_read_their_vectors_from_the_table_when_not_held(built):
     np.testing.assert_allclose(got, vecs[[499, 3, 3]], atol=1e-6)
 
 
-def test_a_recalls_vector_candidates_are_scored_with_the_vectors_their_search_returned(built):
-    # The search's vectors are reused by the scoring's row read at the same table version, and forgotten at the
-    # next commit; the rest are read through the B-tree on the ids the build made.
+def test_a_recalls_candidates_are_scored_with_the_vectors_their_searches_returned(built):
+    # The vector and full-text searches' vectors are reused by the scoring's row read at the same table
+    # version, and forgotten at the next commit; the rest are read through the B-tree on the ids the build made.
     store, vecs, rng = built
     assert {i.index_type for i in store.memories.list_indices() if i.columns == ["id"]} == {"BTree"}
     ids, _ = store.vector_search(vecs[7], 5, LIVE)
-    remembered = store.ann.vectors_of([*ids, "m499"])
+    remembered = store.ann.vectors_of([*ids, "m499", "m498"])
     assert set(remembered) == set(ids) and "m7" in remembered
     np.testing.assert_allclose(remembered["m7"], vecs[7], atol=1e-6)
-    found, _, got = store.rows([ids[0], "m499"])
-    np.testing.assert_allclose(got, vecs[[int(ids[0][1:]), 499]], atol=1e-6)
+    assert store.text_search("m499", 3, LIVE)[0] == ["m499"] and store.text_search("nowhere", 3, LIVE)[0] == []
+    assert set(store.ann.vectors_of([*ids, "m499", "m498"])) == {*ids, "m499"}
+    np.testing.assert_allclose(store.ann.vectors_of(["m499"])["m499"], vecs[499], atol=1e-6)
+    found, _, got = store.rows([ids[0], "m499", "m498"])
+    np.testing.assert_allclose(got, vecs[[int(ids[0][1:]), 499, 498]], atol=1e-6)
     _commit(store, ["m500"], unit_vectors(rng, 1), "b3")
     assert store.ann.vectors_of(ids) == {}
 
