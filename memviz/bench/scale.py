@@ -82,7 +82,8 @@ def bench_scale_at(
     (search+scoring p50 / numpy p50; goal <= 3),
     "peak_rss_mb" (this process, which also holds the ``n`` vectors for the numpy side), "rss_mb" (after the
     queries), "holds_vectors" (whether the store's in-memory index still holds them), "store_build_s",
-    "queries", "settings", "load_avg"}``.
+    "queries", "settings", "search" (the last recall's search parameters: ``ef`` as used, and how the filter was
+    applied), "load_avg"}``.
     """
     from dataclasses import asdict, replace
 
@@ -116,6 +117,7 @@ def bench_scale_at(
             searches.append(res.trace.total_ms - res.trace.stage("embed").duration_ms)
             vstage.append(res.trace.stage("vector").duration_ms)
             index.add(res.trace.stage("vector").info["index"])
+            search = {k: res.trace.stage("vector").info.get(k) for k in ("nprobes", "ef", "refine_factor", "filter")}
         log(f"scale: search+scoring p50 {pct(searches, 50)} ms, vector stage p50 {pct(vstage, 50)} ms ({index})")
         matrix, _ = replicate(vectors, n)
         live = np.ones(n, dtype=bool)
@@ -150,6 +152,7 @@ def bench_scale_at(
             "store_build_s": round(store_build_s, 1),
             "queries": len(queries),
             "settings": asdict(settings),
+            "search": search,
             "load_avg": [round(x, 2) for x in os.getloadavg()],
         }
         del matrix, live_matrix

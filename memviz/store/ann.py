@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 ANN_MIN_ROWS = 200_000
 INDEX_NAME = "vector_idx"  # LanceDB's default name of an index on the "vector" column
 RECENT_VECTORS = 2_000  # search results' vectors kept for the recalls' scoring (~3 MB at 384-d)
+EF_MIN, EF_MAX, ROWS_PER_EF = 64, 400, 2_500  # HNSW's ef by the index's size: see AnnSettings.ef_for
 
 
 @dataclass(frozen=True)
@@ -48,20 +49,21 @@ class AnnSettings:
     - ``rows_per_partition``: IVF partitions = rows // this (at least 1); LanceDB's own default target is
       ~8,000 rows per partition for HNSW variants.
     - ``nprobes``: IVF partitions searched per query (>= 1); ``ef``: HNSW candidate list size per partition
-      (>= 10); ``refine_factor``: ``limit`` x this candidates are re-scored with the full vectors (>= 1; at 1
-      the similarities returned are exact cosines, not the quantised ones, which are on another scale).
+      (>= 10; None: :meth:`ef_for` the indexed rows); ``refine_factor``: ``limit`` x this candidates are
+      re-scored with the full vectors (>= 1; at 1 the similarities returned are exact cosines, not the quantised
+      ones, which are on another scale).
     - ``rebuild_lag_fraction``: unindexed rows / indexed rows above which a write starts a rebuild (> 0).
     """
 
     min_rows: int = ANN_MIN_ROWS
     rows_per_partition: int = 8_000
     nprobes: int = 25
-    ef: int = 400  # at 1M memories: recall@10 0.93-0.95 with 200, 0.97 with 400 (+5 ms; docs/performance.md)
+    ef: int | None = None
     refine_factor: int = 1
     rebuild_lag_fraction: float = 0.1
 
     def __post_init__(self) -> None:
-        if min(self.min_rows, self.rows_per_partition, self.nprobes, self.refine_factor) < 1 or self.ef < 10:
+        if min(self.min_rows, self.rows_per_partition, self.nprobes, self.refine_factor) < 1 or (self.ef or 10) < 10:
             raise ConfigError(f"invalid approximate index settings: {self}")
         if not self.rebuild_lag_fraction > 0:
             raise ConfigError(f"rebuild_lag_fraction must be > 0, not {self.rebuild_lag_fraction}")
@@ -70,9 +72,17 @@ class AnnSettings:
         """IVF partitions for a table of ``n_rows`` rows: ``max(1, n_rows // rows_per_partition)``."""
         return max(1, n_rows // self.rows_per_partition)
 
-    def info(self) -> dict[str, Any]:
-        """The search parameters, as a trace shows them."""
-        return {"nprobes": self.nprobes, "ef": self.ef, "refine_factor": self.refine_factor}
+    def ef_for(self, n_rows: int) -> int:
+        """HNSW's ``ef`` for an index of ``n_rows`` rows: ``ef`` when set, else ``n_rows // 2,500`` within
+        [64, 400]. The benchmark store's neighbours grow with it (noisy copies of the same texts, ~10 per text
+        at 200k, ~50 at 1M), and so does the candidate list HNSW needs to find them: recall@10 against exact
+        search 0.986 with 64 and 0.99 with 100 at 200k, 0.93-0.95 with 200 and 0.97 with 400 at 1M
+        (docs/performance.md, "Approximate index")."""
+        return self.ef if self.ef is not None else min(EF_MAX, max(EF_MIN, n_rows // ROWS_PER_EF))
+
+    def info(self, n_rows: int) -> dict[str, Any]:
+        """The search parameters for an index of ``n_rows`` rows, as a trace shows them."""
+        return {"nprobes": self.nprobes, "ef": self.ef_for(n_rows), "refine_factor": self.refine_factor}
 
 
 DEFAULT_ANN = AnnSettings()
@@ -82,7 +92,9 @@ class AnnIndex:
     """The approximate index of one memories table: whether it is ready, (re)building it, searching it.
 
     ``table()`` returns the store's current LanceDB memories table; ``open_table()`` a new handle on it (the
-    build commits through its own handle, whose version then is the build's commit). ``on_built(before,
+    build commits through its own handle, whose version then is the build's commit); ``search_table()``, when
+    given, an async handle on it that searches go through (one call into LanceDB, as the full-text search:
+    :meth:`memviz.store.search.Search.search_table`). ``on_built(before,
     after)`` is called after a successful build with the versions around its commit (``after - 1``, ``after``:
     a commit adds one version and changes no rows) so the in-memory index can follow without a reload.
     Thread-safe.
@@ -96,8 +108,10 @@ class AnnIndex:
         open_table: Callable[[], Any],
         settings: AnnSettings,
         on_built: Callable[[int, int], None] | None = None,
+        search_table: Callable[[], Any] | None = None,
     ):
         self._table = table
+        self._search_table = search_table
         self._open_table = open_table
         self.settings = settings
         self._on_built = on_built
@@ -127,6 +141,11 @@ class AnnIndex:
             stats = None
         self._stats = (version, stats)
         return stats
+
+    def indexed_rows(self) -> int:
+        """Rows in the approximate index at the table's current version (0 without one)."""
+        stats = self.stats()
+        return 0 if stats is None else int(stats.num_indexed_rows)
 
     def ready(self) -> bool:
         """Whether an approximate index exists at the table's current version."""
@@ -215,20 +234,20 @@ class AnnIndex:
 
     def _search(self, vector: np.ndarray, limit: int, clause: str | None) -> tuple[list[str], np.ndarray]:
         s = self.settings
-        table = self._table()
-        version = table.version  # before the search: a commit meanwhile makes the remembered vectors a miss
-        q = (
-            table.search(np.asarray(vector, dtype=np.float32))
-            .metric("cosine")
-            .nprobes(s.nprobes)
-            .ef(s.ef)
-            .refine_factor(s.refine_factor)
-            .select(["id", "vector", "_distance"])
-            .limit(limit)
-        )
-        if clause is not None:
-            q = q.where(clause, prefilter=True)
-        tbl = q.to_arrow()
+        version = self._table().version  # before the search: a commit meanwhile makes the remembered vectors a miss
+        vector = np.asarray(vector, dtype=np.float32)
+        ef = s.ef_for(self.indexed_rows())
+        if self._search_table is not None:
+            from lancedb.background_loop import LOOP
+
+            aq = self._search_table().query().nearest_to(vector).distance_type("cosine")
+            aq = aq.nprobes(s.nprobes).ef(ef).refine_factor(s.refine_factor).select(["id", "vector", "_distance"])
+            aq = aq.limit(limit)
+            tbl = LOOP.run((aq.where(clause) if clause is not None else aq).to_arrow())  # where: a prefilter
+        else:
+            q = self._table().search(vector).metric("cosine").nprobes(s.nprobes).ef(ef).refine_factor(s.refine_factor)
+            q = q.select(["id", "vector", "_distance"]).limit(limit)
+            tbl = (q.where(clause, prefilter=True) if clause is not None else q).to_arrow()
         ids = tbl.column("id").to_pylist()
         self.remember(version, ids, tbl.column("vector"))
         return ids, 1.0 - tbl.column("_distance").to_numpy().astype(np.float64)
@@ -264,7 +283,7 @@ class AnnIndex:
         """What a trace shows of the approximate index: its type, search parameters, indexed and unindexed
         rows (the latter searched by a flat scan)."""
         stats = self.stats()
-        out: dict[str, Any] = {"index": self.index_type} | self.settings.info()
+        out: dict[str, Any] = {"index": self.index_type} | self.settings.info(self.indexed_rows())
         if stats is not None:
             out |= {"indexed_rows": stats.num_indexed_rows, "unindexed_rows": stats.num_unindexed_rows}
         return out

@@ -41,7 +41,7 @@ class Search:
     memories: Any  # the LanceDB memories table
     uri: str
     storage_options: dict[str, str] | None
-    _fts_table: AsyncTable | None = None  # the memories table's search handle (see text_table)
+    _search_table: AsyncTable | None = None  # the memories table's search handle (see search_table)
     db: Any  # the LanceDB connection
     _text_index_stale: bool = False  # batches committed under deferred_text_index since its last rebuild
     _unindexed_rows: int = 0  # rows this process wrote since its last full-text index build
@@ -114,7 +114,11 @@ class Search:
         self.ann = None
         if settings is not None:
             self.ann = AnnIndex(
-                lambda: self.memories, lambda: self.db.open_table("memories"), settings, self._ann_built
+                lambda: self.memories,
+                lambda: self.db.open_table("memories"),
+                settings,
+                self._ann_built,
+                self.search_table,
             )
 
     def _ann_after_write(self) -> None:
@@ -125,9 +129,9 @@ class Search:
 
     def _with_vectors(self, ids: list[str], rows: pa.Table) -> tuple[list[str], pa.Table, np.ndarray]:
         """``ids`` and their ``rows`` (same order) with their unit vectors: those the approximate index's and the
-        full-text index's recent searches returned (a recall's candidates), the rest read from the table by ``id IN`` (a B-tree
-        lookup once the approximate index is built; LanceDB's ``take_offsets`` took 2 s); ids a concurrent
-        prune removed meanwhile are dropped from all three."""
+        full-text index's recent searches returned (a recall's candidates), the rest read from the table by
+        ``id IN`` (a B-tree lookup once the approximate index is built; LanceDB's ``take_offsets`` took 2 s); ids
+        a concurrent prune removed meanwhile are dropped from all three."""
         from memviz.vector_index import unit_rows
 
         known = self.ann.vectors_of(ids) if self.ann is not None else {}
@@ -175,7 +179,7 @@ class Search:
 
         def search(n: int, clause: str | None) -> tuple[list[str], np.ndarray]:
             version = self.memories.version if ann is not None else 0
-            q = self.text_table().query().nearest_to_text(match).select(columns_out).limit(n)
+            q = self.search_table().query().nearest_to_text(match).select(columns_out).limit(n)
             if clause is not None:
                 q = q.where(clause)  # a prefilter (LanceDB's default for a full-text query)
             try:
@@ -202,13 +206,14 @@ class Search:
         forgotten = index.forgotten_ids()
         return forgotten if len(forgotten) <= POSTFILTER_MAX_SHARE * len(index.ids) else None
 
-    def text_table(self) -> AsyncTable:
-        """The memories table opened a second time, through LanceDB's async API, for :meth:`text_search` (made
-        on first use). A search is then one call into LanceDB instead of eight: the sync query builder reads
+    def search_table(self) -> AsyncTable:
+        """The memories table opened a second time, through LanceDB's async API, for :meth:`text_search` and the
+        approximate index's searches (made on first use). A search is then one call into LanceDB instead of
+        eight: the sync query builder reads
         the table's schema three times per query (its blob-column checks) and each read, at
         ``read_consistency_interval=0``, first looks for a newer version (docs/performance.md). It sees every
         commit as the store's own handle does (``read_consistency_interval=0``): no refresh is needed."""
-        if self._fts_table is None:
+        if self._search_table is None:
             import lancedb
             from lancedb.background_loop import LOOP
 
@@ -218,8 +223,8 @@ class Search:
                 )
                 return await db.open_table("memories")
 
-            self._fts_table = LOOP.run(_open())
-        return self._fts_table
+            self._search_table = LOOP.run(_open())
+        return self._search_table
 
     # -- the full-text index ------------------------------------------------------------------------
     @property

@@ -162,9 +162,11 @@ def test_bad_settings_are_one_config_error(bad):
         AnnSettings(**bad)
 
 
-def test_partitions_follow_the_table_size():
+def test_partitions_and_ef_follow_the_table_size():
     s = AnnSettings(rows_per_partition=8000)
     assert s.partitions(100) == 1 and s.partitions(1_000_000) == 125
+    assert [s.ef_for(n) for n in (500, 200_000, 500_000, 1_000_000, 10**7)] == [64, 80, 200, 400, 400]
+    assert AnnSettings(ef=120).ef_for(10**7) == 120 and AnnSettings(ef=120).info(5)["ef"] == 120
 
 
 def test_all_vectors_come_from_the_table_once_the_index_holds_none(built):

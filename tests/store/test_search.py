@@ -1,4 +1,4 @@
-"""The full-text search's own table handle (memviz.store.search.Search.text_table): it answers as the store's
+"""The full-text search's own table handle (memviz.store.search.Search.search_table): it answers as the store's
 handle does, sees other handles' commits and index rebuilds without a reopen, and an empty store finds nothing;
 updated rows count towards the index's rebuild."""
 
