@@ -223,5 +223,6 @@ def test_bench_scale_at_reports_the_approximate_index_against_exact_search(embed
     for key in ("build_s", "search_scoring_p50_ms", "numpy_brute_p50_ms", "ratio_vs_numpy", "peak_rss_mb"):
         assert r[key] is not None and r[key] >= 0
     assert [s["index"] for s in r["serving"]] == ["IVF_HNSW_SQ", "exact-numpy"]
+    assert r["search"] == {"nprobes": 3, "ef": 64, "refine_factor": 1, "filter": "postfilter"}  # 1% forgotten
     assert FORGOTTEN_EVERY == 100
     json.dumps(r)

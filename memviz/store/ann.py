@@ -5,7 +5,8 @@ Below :data:`ANN_MIN_ROWS` memories the store answers vector searches exactly (t
 :mod:`memviz.vector_index`). From :data:`ANN_MIN_ROWS` on, a write starts a build of the index in a background
 thread (never blocking the write; one build at a time per store object; a failure is logged and kept in
 :attr:`AnnIndex.last_error`, and exact search keeps serving). Once an index exists, it answers the vector
-stage with any ``where`` clause as a prefilter (forgotten flags, scopes, sessions...); rows written after the
+stage with any ``where`` clause (forgotten flags, scopes, sessions...) as a prefilter, or, for "not forgotten"
+with few forgotten, dropping them after the search (:mod:`memviz.store.postfilter`); rows written after the
 build are not in the index, and LanceDB searches them with a flat scan beside it (exact for those rows), so
 results stay current. A write rebuilds the index once the unindexed rows exceed
 :attr:`AnnSettings.rebuild_lag_fraction` of the indexed ones.
