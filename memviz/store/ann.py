@@ -93,8 +93,8 @@ class AnnIndex:
     """The approximate index of one memories table: whether it is ready, (re)building it, searching it.
 
     ``table()`` returns the store's current LanceDB memories table; ``open_table()`` a new handle on it (the
-    build commits through its own handle, whose version then is the build's commit); ``search_table()``, when
-    given, an async handle on it that searches go through (one call into LanceDB, as the full-text search:
+    build commits through its own handle, whose version then is the build's commit); ``search_table()`` an
+    async handle on it that searches go through (one call into LanceDB, as the full-text search:
     :meth:`memviz.store.search.Search.search_table`). ``on_built(before,
     after)`` is called after a successful build with the versions around its commit (``after - 1``, ``after``:
     a commit adds one version and changes no rows) so the in-memory index can follow without a reload.
@@ -107,9 +107,9 @@ class AnnIndex:
         self,
         table: Callable[[], Any],
         open_table: Callable[[], Any],
+        search_table: Callable[[], Any],
         settings: AnnSettings,
         on_built: Callable[[int, int], None] | None = None,
-        search_table: Callable[[], Any] | None = None,
     ):
         self._table = table
         self._search_table = search_table
@@ -237,18 +237,12 @@ class AnnIndex:
         s = self.settings
         version = self._table().version  # before the search: a commit meanwhile makes the remembered vectors a miss
         vector = np.asarray(vector, dtype=np.float32)
-        ef = s.ef_for(self.indexed_rows())
-        if self._search_table is not None:
-            from lancedb.background_loop import LOOP
+        from lancedb.background_loop import LOOP
 
-            aq = self._search_table().query().nearest_to(vector).distance_type("cosine")
-            aq = aq.nprobes(s.nprobes).ef(ef).refine_factor(s.refine_factor).select(["id", "vector", "_distance"])
-            aq = aq.limit(limit)
-            tbl = LOOP.run((aq.where(clause) if clause is not None else aq).to_arrow())  # where: a prefilter
-        else:
-            q = self._table().search(vector).metric("cosine").nprobes(s.nprobes).ef(ef).refine_factor(s.refine_factor)
-            q = q.select(["id", "vector", "_distance"]).limit(limit)
-            tbl = (q.where(clause, prefilter=True) if clause is not None else q).to_arrow()
+        q = self._search_table().query().nearest_to(vector).distance_type("cosine").nprobes(s.nprobes)
+        q = q.ef(s.ef_for(self.indexed_rows())).refine_factor(s.refine_factor)
+        q = q.select(["id", "vector", "_distance"]).limit(limit)
+        tbl = LOOP.run((q.where(clause) if clause is not None else q).to_arrow())  # where: a prefilter
         ids = tbl.column("id").to_pylist()
         self.remember(version, ids, tbl.column("vector"))
         return ids, 1.0 - tbl.column("_distance").to_numpy().astype(np.float64)

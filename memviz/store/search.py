@@ -116,9 +116,9 @@ class Search:
             self.ann = AnnIndex(
                 lambda: self.memories,
                 lambda: self.db.open_table("memories"),
+                self.search_table,
                 settings,
                 self._ann_built,
-                self.search_table,
             )
 
     def _ann_after_write(self) -> None:
