@@ -56,5 +56,17 @@ def test_a_large_store_is_mapped_on_axes_fitted_to_a_sample_of_it(monkeypatch):
     sampled = fit_projection(ids, v)
     assert sampled.coords.shape == (600, 2)  # every vector is placed
     for axis in range(2):  # the same axes (up to sign), so the same map up to a small shift
-        cos = abs(float(sampled.pca.components_[axis] @ full.pca.components_[axis]))
+        cos = abs(float(sampled.axes[axis] @ full.axes[axis]))
         assert cos > 0.98
+
+
+def test_the_same_map_as_scikit_learns_pca():
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(3)
+    v = (rng.normal(size=(400, 32)) * np.linspace(3, 0.1, 32)).astype(np.float32)
+    p = fit_projection([str(i) for i in range(400)], v)
+    ref = PCA(n_components=2, svd_solver="covariance_eigh").fit(v)
+    np.testing.assert_allclose(p.coords, ref.transform(v), atol=1e-4)  # signs included
+    np.testing.assert_allclose(p.explained, ref.explained_variance_ratio_, rtol=1e-5)
+    np.testing.assert_allclose(p.transform(v[:5] * 2), ref.transform(v[:5] * 2), atol=1e-4)
