@@ -172,9 +172,13 @@ class Search:
         match = MatchQuery(query, "text") if len(columns) == 1 else MultiMatchQuery(query, columns)  # type: ignore[call-arg]
         from lancedb.background_loop import LOOP
 
+        excluded = self._few_excluded(where)  # first: it brings the in-memory index to the latest version
         # With the approximate index the vectors are not in memory: the search returns its candidates' vectors
         # too, for the recall's scoring (<1 ms more at 200k memories, against ~4 ms for reading them after).
-        ann = self.ann if self.ann is not None and self.ann.ready() else None
+        # While the in-memory index holds them, no version read (~0.2 ms) to ask the approximate index.
+        index = self._vindex
+        holds = index is not None and index.matrix is not None
+        ann = self.ann if self.ann is not None and not holds and self.ann.ready() else None
         columns_out = ["id", "_score", "vector"] if ann is not None else ["id", "_score"]
 
         def search(n: int, clause: str | None) -> tuple[list[str], np.ndarray]:
@@ -194,7 +198,7 @@ class Search:
             return ids, tbl.column("_score").to_numpy().astype(np.float64)
 
         # Exact after filtering too: BM25 scores do not depend on the filter (only ties may order differently).
-        ids, scores, _ = postfiltered(search, limit, sql.memory_where(where), self._few_excluded(where))
+        ids, scores, _ = postfiltered(search, limit, sql.memory_where(where), excluded)
         return ids, scores
 
     def _few_excluded(self, where: MemoryFilter) -> frozenset[str] | None:
