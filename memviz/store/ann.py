@@ -64,7 +64,9 @@ class AnnSettings:
     rebuild_lag_fraction: float = 0.1
 
     def __post_init__(self) -> None:
-        if min(self.min_rows, self.rows_per_partition, self.nprobes, self.refine_factor) < 1 or (self.ef or 10) < 10:
+        if min(self.min_rows, self.rows_per_partition, self.nprobes, self.refine_factor) < 1 or (
+            self.ef is not None and self.ef < 10
+        ):
             raise ConfigError(f"invalid approximate index settings: {self}")
         if not self.rebuild_lag_fraction > 0:
             raise ConfigError(f"rebuild_lag_fraction must be > 0, not {self.rebuild_lag_fraction}")
@@ -128,11 +130,12 @@ class AnnIndex:
         self.last_build_s: float | None = None
 
     # -- state --------------------------------------------------------------------------------------
-    def stats(self) -> Any:
+    def stats(self, version: int | None = None) -> Any:
         """LanceDB's ``IndexStatistics`` of the vector index at the table's current version (cached per
-        version), or None when there is none."""
+        version), or None when there is none. ``version``: that version when the caller has just read it
+        (each read looks for a newer version on disk, ~0.2 ms)."""
         table = self._table()
-        version = table.version
+        version = table.version if version is None else version
         cached = self._stats
         if cached is not None and cached[0] == version:
             return cached[1]
@@ -143,9 +146,10 @@ class AnnIndex:
         self._stats = (version, stats)
         return stats
 
-    def indexed_rows(self) -> int:
-        """Rows in the approximate index at the table's current version (0 without one)."""
-        stats = self.stats()
+    def indexed_rows(self, version: int | None = None) -> int:
+        """Rows in the approximate index at the table's current version (0 without one); ``version`` as in
+        :meth:`stats`."""
+        stats = self.stats(version)
         return 0 if stats is None else int(stats.num_indexed_rows)
 
     def ready(self) -> bool:
@@ -240,7 +244,7 @@ class AnnIndex:
         from lancedb.background_loop import LOOP
 
         q = self._search_table().query().nearest_to(vector).distance_type("cosine").nprobes(s.nprobes)
-        q = q.ef(s.ef_for(self.indexed_rows())).refine_factor(s.refine_factor)
+        q = q.ef(s.ef_for(self.indexed_rows(version))).refine_factor(s.refine_factor)
         q = q.select(["id", "vector", "_distance"]).limit(limit)
         tbl = LOOP.run((q.where(clause) if clause is not None else q).to_arrow())  # where: a prefilter
         ids = tbl.column("id").to_pylist()
@@ -278,7 +282,8 @@ class AnnIndex:
         """What a trace shows of the approximate index: its type, search parameters, indexed and unindexed
         rows (the latter searched by a flat scan)."""
         stats = self.stats()
-        out: dict[str, Any] = {"index": self.index_type} | self.settings.info(self.indexed_rows())
+        indexed = 0 if stats is None else int(stats.num_indexed_rows)
+        out: dict[str, Any] = {"index": self.index_type} | self.settings.info(indexed)
         if stats is not None:
             out |= {"indexed_rows": stats.num_indexed_rows, "unindexed_rows": stats.num_unindexed_rows}
         return out

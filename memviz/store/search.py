@@ -213,10 +213,10 @@ class Search:
     def search_table(self) -> AsyncTable:
         """The memories table opened a second time, through LanceDB's async API, for :meth:`text_search` and the
         approximate index's searches (made on first use). A search is then one call into LanceDB instead of
-        eight: the sync query builder reads
-        the table's schema three times per query (its blob-column checks) and each read, at
-        ``read_consistency_interval=0``, first looks for a newer version (docs/performance.md). It sees every
-        commit as the store's own handle does (``read_consistency_interval=0``): no refresh is needed."""
+        eight: the sync query builder reads the table's schema three times per query (its blob-column checks)
+        and each read, at ``read_consistency_interval=0``, first looks for a newer version
+        (docs/performance.md). It sees every commit as the store's own handle does
+        (``read_consistency_interval=0``): no refresh is needed."""
         if self._search_table is None:
             import lancedb
             from lancedb.background_loop import LOOP

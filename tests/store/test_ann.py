@@ -153,6 +153,7 @@ def test_lancedb_flat_for_other_filters_without_an_index(tmp_path):
         {"rows_per_partition": 0},
         {"nprobes": 0},
         {"ef": 5},
+        {"ef": 0},
         {"refine_factor": 0},
         {"rebuild_lag_fraction": 0.0},
     ],
